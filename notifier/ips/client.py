@@ -1,0 +1,178 @@
+"""The IPS client: one shared aiohttp session, a timeout on every call, a concurrency cap across companies.
+
+Transport problems become typed errors that say whether a retry can help; everything about the XML itself
+is left to the pure parsing in `envelope` and `parse`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import aiohttp
+
+from notifier.ips import parse
+from notifier.ips.envelope import AuthHeader, build_request, find_child, local, parse_fault, parse_xml
+from notifier.ips.errors import IpsError, IpsParseError, IpsTimeout, IpsTransportError
+from notifier.models import ActiveJob, Company, JobLog, ScheduledJob
+
+T = TypeVar("T")
+_RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True, slots=True)
+class IpsSettings:
+    """Everything the client needs from configuration; the password never appears in its repr."""
+
+    endpoint: str
+    user: str
+    password: str
+    api_version: str = "2014-04-03"
+    app_name: str = "dmc-notifier"
+    app_version: str | None = None
+    locale: str | None = None
+    timeout: float = 30.0
+    max_response_bytes: int = 32 * 1024 * 1024
+    gzip: bool = True
+
+    def __repr__(self) -> str:
+        return f"IpsSettings(endpoint={self.endpoint!r}, user={self.user!r}, api_version={self.api_version!r})"
+
+
+class IpsClient:
+    """Typed calls to the IPS operations the notifier uses."""
+
+    def __init__(
+        self, session: aiohttp.ClientSession, settings: IpsSettings, limit: asyncio.Semaphore | None = None
+    ) -> None:
+        self._session = session
+        self._settings = settings
+        self._limit = limit or asyncio.Semaphore(8)
+
+    async def get_active_jobs(self, company_handle: str) -> list[ActiveJob]:
+        params = [("companyHandle", company_handle)]
+        return await self._call("getActiveJobs", params, parse.parse_active_jobs)
+
+    async def get_job_logs(
+        self,
+        company_handle: str,
+        *,
+        start_date: datetime | None = None,
+        end_date: datetime | None = None,
+        num_rows: int | None = None,
+    ) -> list[JobLog]:
+        params: list[tuple[str, Any]] = [
+            ("companyHandle", company_handle),
+            ("sortBy", "StartDate"),
+            ("sortDirection", "Ascending"),
+            ("startDate", start_date),
+            ("endDate", end_date),
+            ("numRows", num_rows),
+        ]
+        return await self._call("getJobLogs", params, parse.parse_job_logs)
+
+    async def get_job_log_details(
+        self,
+        company_handle: str,
+        job_handle: str,
+        *,
+        locale: str | None,
+        log_types: list[str] | None = None,
+        records_per_page: int = 1000,
+    ) -> list[JobLog]:
+        """Log details of one job, asked in `locale` so that `logMessage` comes back in that language."""
+        params: list[tuple[str, Any]] = [
+            ("companyHandle", company_handle),
+            ("jobHandle", job_handle),
+            ("logTypeArray", log_types),
+            ("recordsPerPage", records_per_page),
+            ("resultsPage", 1),
+            ("sortBy", "Date"),
+            ("sortDirection", "Ascending"),
+        ]
+        return await self._call("getJobLogDetails", params, parse.parse_job_log_details, locale=locale)
+
+    async def get_company_info(self, *, company_handle: str | None = None, company_name: str | None = None) -> Company:
+        params = [("companyHandle", company_handle), ("companyName", company_name)]
+        return await self._call("getCompanyInfo", params, parse.parse_company_info)
+
+    async def get_scheduled_jobs(self, company_handle: str) -> list[ScheduledJob]:
+        params = [("companyHandle", company_handle)]
+        return await self._call("getScheduledJobs", params, parse.parse_scheduled_jobs)
+
+    async def _call(
+        self,
+        operation: str,
+        params: Iterable[tuple[str, Any]],
+        parser: Callable[[bytes, int], T],
+        locale: str | None = None,
+    ) -> T:
+        status, body = await self.post(operation, params, locale=locale)
+        if status >= 300:
+            raise _http_error(status, body, self._settings.max_response_bytes)
+        return parser(body, self._settings.max_response_bytes)
+
+    async def post(
+        self, operation: str, params: Iterable[tuple[str, Any]], *, locale: str | None = None
+    ) -> tuple[int, bytes]:
+        """Send one envelope; return the HTTP status and the (decompressed, size-capped) body."""
+        s = self._settings
+        auth = AuthHeader(
+            user=s.user,
+            password=s.password,
+            locale=locale or s.locale,
+            app_name=s.app_name,
+            app_version=s.app_version,
+            gzip_response=None if s.gzip else False,
+        )
+        data = build_request(operation, params, auth, s.api_version)
+        headers = {
+            "SOAPAction": operation,
+            "Content-Type": "text/xml; charset=UTF-8",
+            "Accept-Encoding": "gzip" if s.gzip else "identity",
+        }
+        async with self._limit:
+            try:
+                async with asyncio.timeout(s.timeout):
+                    return await self._exchange(data, headers)
+            except TimeoutError:
+                raise IpsTimeout(f"{operation}: no answer within {s.timeout:g}s") from None
+            except aiohttp.ClientError as exc:
+                raise IpsTransportError(f"{operation}: {type(exc).__name__}: {exc}", retryable=True) from None
+
+    async def _exchange(self, data: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        async with self._session.post(
+            self._settings.endpoint, data=data, headers=headers, allow_redirects=False
+        ) as resp:
+            return resp.status, await _read_capped(resp, self._settings.max_response_bytes)
+
+
+async def _read_capped(resp: aiohttp.ClientResponse, max_bytes: int) -> bytes:
+    """Read the decompressed body, refusing to buffer more than `max_bytes` (a gzip bomb stops here)."""
+    if resp.content_length is not None and resp.content_length > max_bytes and "Content-Encoding" not in resp.headers:
+        raise IpsTransportError(f"response of {resp.content_length} bytes exceeds the cap", retryable=True)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.content.iter_chunked(1 << 16):
+        size += len(chunk)
+        if size > max_bytes:
+            raise IpsTransportError(f"response exceeds the {max_bytes}-byte cap", retryable=True)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _http_error(status: int, body: bytes, max_bytes: int) -> IpsError:
+    """A non-2xx answer: a SOAP fault if the body holds one, else a transport error by status."""
+    try:
+        root = parse_xml(body, max_bytes)
+        body_el = find_child(root, "Body") if local(root.tag) == "Envelope" else None
+        fault = find_child(body_el, "Fault") if body_el is not None else None
+        if fault is not None:
+            return parse_fault(fault, http_status=status)
+    except IpsParseError:
+        pass
+    retryable = status in _RETRYABLE_STATUS or status >= 500
+    return IpsTransportError(f"HTTP {status} without a SOAP fault", retryable=retryable, status=status)

@@ -1,0 +1,67 @@
+"""structlog set-up: JSON lines for machines, console rendering for people; always on stderr.
+
+Secrets never reach a log through our own calls (settings objects hide them in their repr); the redaction
+processor is the second line of defence for anything a library puts in an exception message.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+import structlog
+from structlog.typing import EventDict, WrappedLogger
+
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
+
+class Redactor:
+    """Replaces every known secret value, wherever it appears in a log line, with `***`."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self.secrets: list[str] = []
+        self.update(secrets)
+
+    def update(self, secrets: Iterable[str]) -> None:
+        # Longest first, so a secret containing another is replaced whole.
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def __call__(self, logger: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
+        if not self.secrets:
+            return event_dict
+        return {k: self._scrub(v) for k, v in event_dict.items()}
+
+    def _scrub(self, value: Any) -> Any:
+        if not isinstance(value, str):
+            if isinstance(value, (int, float, bool)) or value is None:
+                return value
+            value = str(value)
+        for secret in self.secrets:
+            if secret in value:
+                value = value.replace(secret, "***")
+        return value
+
+
+REDACTOR = Redactor()
+
+
+def configure_logging(fmt: str = "auto", level: str = "info", secrets: Iterable[str] = ()) -> None:
+    """Configure structlog once per process; `auto` renders for a console when stderr is a TTY."""
+    REDACTOR.update(secrets)
+    console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
+    renderer: Any = structlog.dev.ConsoleRenderer() if console else structlog.processors.JSONRenderer()
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            REDACTOR,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(_LEVELS.get(level, logging.INFO)),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )

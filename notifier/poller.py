@@ -1,0 +1,206 @@
+"""One asyncio task per company: poll IPS on a jittered schedule, back off on failure, queue the events.
+
+The poller owns the I/O around the pure tracker: it asks for active jobs, for the logs of jobs that left
+the active list, and for failure details in each job's own locale. Company-level health (unreachable after
+N consecutive failures, recovered on the next success) is decided here: only the poller sees calls fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+
+from notifier.clock import Clock
+from notifier.ips.client import IpsClient
+from notifier.ips.errors import IpsError, IpsFault
+from notifier.models import CompanyRef, Event, JobLogDetail
+from notifier.tracking import JobTracker, Outcome
+
+log = structlog.get_logger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class PollSettings:
+    """Scheduling knobs of one company's poller (derived from config)."""
+
+    interval: float = 30.0
+    jitter: float = 0.1
+    max_backoff: float = 300.0
+    auth_backoff: float = 900.0
+    unreachable_after: int = 3
+    log_retry_polls: int = 5
+    details_limit: int = 20
+    min_delay: float = 1.0
+
+
+def next_delay(settings: PollSettings, failures: int, error: IpsError | None, rng: random.Random) -> float:
+    """Seconds until the next poll.
+
+    Healthy: the interval ± jitter, so hundreds of companies do not poll in lock-step. Failing: full-jitter
+    exponential backoff capped at max_backoff. Authentication/authorization faults cannot heal by retrying
+    soon, so they wait auth_backoff (± jitter) instead of hammering the service with bad credentials.
+    """
+    if failures == 0:
+        spread = settings.interval * settings.jitter
+        return max(settings.min_delay, settings.interval + rng.uniform(-spread, spread))
+    if isinstance(error, IpsFault) and error.is_auth:
+        return settings.auth_backoff * rng.uniform(0.9, 1.1)
+    ceiling = min(settings.max_backoff, settings.interval * 2.0 ** min(failures, 30))
+    return max(settings.min_delay, rng.uniform(0, ceiling))
+
+
+@dataclass(slots=True)
+class PollStatus:
+    """What the outside world may want to know about a poller (readiness, status page)."""
+
+    last_success: datetime | None = None
+    last_attempt: datetime | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    unreachable: bool = False
+
+
+class CompanyPoller:
+    """Polls one company until cancelled."""
+
+    def __init__(
+        self,
+        client: IpsClient,
+        company: CompanyRef,
+        queue: asyncio.Queue[Event],
+        clock: Clock,
+        settings: PollSettings,
+        *,
+        company_name: str | None = None,
+        rng: random.Random | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.client = client
+        self.company = company
+        self.company_name = company_name
+        self.queue = queue
+        self.clock = clock
+        self.settings = settings
+        self.rng = rng or random.Random()
+        self.sleep = sleep
+        self.tracker: JobTracker | None = None
+        self.status = PollStatus()
+        self.log = log.bind(company=company.handle or company_name)
+
+    async def run(self) -> None:
+        """Poll forever; every failure is logged and backed off, none ends the loop."""
+        while True:
+            error = await self.poll_once()
+            await self.sleep(next_delay(self.settings, self.status.consecutive_failures, error, self.rng))
+
+    async def poll_once(self) -> IpsError | None:
+        """One complete cycle; returns the error that made it fail, if any."""
+        now = self.clock.now()
+        self.status.last_attempt = now
+        try:
+            await self._cycle(now)
+        except IpsError as exc:
+            await self._failed(exc, now)
+            return exc
+        await self._succeeded(now)
+        return None
+
+    async def _cycle(self, now: datetime) -> None:
+        """Events are queued as soon as they are known, so a later failing call cannot lose them."""
+        tracker = self.tracker or await self._start_tracking()
+        jobs = await self.client.get_active_jobs(self.company.handle)
+        await self._emit(tracker.observe_active(jobs, now))
+        scan_start = tracker.log_scan_start(now)
+        logs = await self.client.get_job_logs(self.company.handle, start_date=scan_start, num_rows=1000)
+        for outcome in tracker.observe_logs(logs, scan_start, now):
+            details = await self._details(tracker, outcome) if outcome.needs_details else ()
+            if details is not None:
+                await self._emit(tracker.resolve(outcome, details, now))
+        for expired in tracker.end_poll():
+            self.log.warning(
+                "job left the active list but no job log appeared",
+                job=expired.job.job_handle,
+                polls=expired.polls_waited,
+            )
+
+    async def _start_tracking(self) -> JobTracker:
+        """Names are resolved once, with getCompanyInfo; the handle is what every later call uses."""
+        if not self.company.handle and self.company_name:
+            info = await self.client.get_company_info(company_name=self.company_name)
+            if not info.company_handle:
+                raise IpsError(f"getCompanyInfo returned no handle for company {self.company_name!r}")
+            self.company = CompanyRef(
+                handle=info.company_handle,
+                name=info.name or self.company_name,
+                locale=self.company.locale,
+                timezone=self.company.timezone,
+            )
+            self.log = log.bind(company=self.company.handle, company_name=self.company.name)
+            self.log.info("company resolved")
+        self.tracker = JobTracker(self.company, log_retry_polls=self.settings.log_retry_polls)
+        return self.tracker
+
+    async def _emit(self, events: list[Event]) -> None:
+        for event in events:
+            await self.queue.put(event)  # a full queue pushes back on polling instead of growing
+
+    async def _details(self, tracker: JobTracker, outcome: Outcome) -> tuple[JobLogDetail, ...] | None:
+        """First error/warning lines, asked in the job's locale so IPS localizes them for us.
+
+        A transient failure leaves the job pending for the next poll (None); once its retries are spent,
+        or when retrying cannot help (no permission), the event goes out without details rather than never.
+        """
+        locale = outcome.job.locale or self.company.locale
+        try:
+            logs = await self.client.get_job_log_details(
+                self.company.handle, outcome.job.job_handle or "", locale=locale
+            )
+        except IpsError as exc:
+            if exc.retryable and tracker.may_wait(outcome):
+                self.log.info("job log details unavailable, retrying next poll", job=outcome.job.job_handle)
+                return None
+            self.log.warning("job log details unavailable", job=outcome.job.job_handle, error=str(exc))
+            return ()
+        lines = [d for entry in logs for d in entry.details if _notable(d)]
+        return tuple(lines[: self.settings.details_limit])
+
+    async def _failed(self, exc: IpsError, now: datetime) -> None:
+        status = self.status
+        status.consecutive_failures += 1
+        status.last_error = str(exc)
+        self.log.warning(
+            "poll failed", error=str(exc), error_type=type(exc).__name__, failures=status.consecutive_failures
+        )
+        if not status.unreachable and status.consecutive_failures >= self.settings.unreachable_after:
+            status.unreachable = True
+            await self.queue.put(self._company_event("company.unreachable", now, str(exc)))
+
+    async def _succeeded(self, now: datetime) -> None:
+        status = self.status
+        if status.unreachable:
+            status.unreachable = False
+            await self.queue.put(self._company_event("company.recovered", now, None))
+        status.consecutive_failures = 0
+        status.last_error = None
+        status.last_success = now
+
+    def _company_event(self, kind: str, now: datetime, error: str | None) -> Event:
+        return Event(
+            kind=kind,
+            at=now,
+            company=self.company,
+            error=error,
+            consecutive_failures=self.status.consecutive_failures,
+        )
+
+
+def _notable(detail: JobLogDetail) -> bool:
+    log_type = detail.log_type or ""
+    return any(marker in log_type for marker in ("Error", "Failure", "Fatal", "Warning"))

@@ -1,0 +1,246 @@
+"""Successive snapshots of one company's jobs → the events of the product contract. Pure: no I/O, no clock.
+
+The tracker diffs by job handle in O(jobs). A job that leaves the active list has finished, but how it
+ended is only known from its JobLog, which may appear a few polls late; such jobs wait in `departed` until
+their log is matched. The first snapshot is a baseline: what was already running is not reported as
+started, and logs from before the baseline are never replayed as new events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from notifier.models import ActiveJob, CompanyRef, Event, JobLog, JobLogDetail
+
+# How far back a log scan reaches past the previous scan, to absorb clock skew between us and the server.
+LOG_SCAN_OVERLAP = timedelta(minutes=5)
+
+
+@dataclass(slots=True)
+class _Tracked:
+    job: ActiveJob
+    progress_since: datetime
+
+
+@dataclass(slots=True)
+class Departed:
+    """A job that left the active list and whose ending is not known yet."""
+
+    job: ActiveJob
+    stalled_seconds: float | None
+    polls_waited: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a finished job ended: the events to emit once its log details (if needed) are known."""
+
+    job: ActiveJob
+    log: JobLog
+    stalled_seconds: float | None
+
+    @property
+    def needs_details(self) -> bool:
+        return self.log.failed or self.log.has_warnings
+
+
+class JobTracker:
+    """Per-company job state between polls."""
+
+    def __init__(self, company: CompanyRef, *, log_retry_polls: int = 5) -> None:
+        self.company = company
+        self.log_retry_polls = log_retry_polls
+        self._jobs: dict[str, _Tracked] = {}
+        self.departed: dict[str, Departed] = {}
+        self._resolved: dict[str, datetime] = {}  # handle → log start, pruned as the scan window moves
+        self.baseline: datetime | None = None
+        self._last_scan: datetime | None = None
+
+    # ------------------------------------------------------------------------------- active snapshots
+
+    def observe_active(self, jobs: Iterable[ActiveJob], now: datetime) -> list[Event]:
+        """Diff one getActiveJobs snapshot against the previous one."""
+        first = self.baseline is None
+        if first:
+            self.baseline = now
+        events: list[Event] = []
+        seen: dict[str, _Tracked] = {}
+        for job in jobs:
+            handle = job.job_handle
+            if not handle or handle in seen:
+                continue
+            tracked = self._observe_job(job, now, first, events)
+            seen[handle] = tracked
+            events.append(self._event("job.active", now, job, stalled=_stalled(tracked, now)))
+        for handle, tracked in self._jobs.items():
+            if handle not in seen:
+                self.departed[handle] = Departed(tracked.job, _stalled(tracked, now))
+        self._jobs = seen
+        return events
+
+    def _observe_job(self, job: ActiveJob, now: datetime, first: bool, events: list[Event]) -> _Tracked:
+        handle = job.job_handle or ""
+        old = self._jobs.get(handle)
+        if old is None:
+            self.departed.pop(handle, None)  # it came back: the server had only hidden it for a moment
+            tracked = _Tracked(job, _seed_since(job, now))
+            if not first:
+                events.append(self._event("job.started", now, job, stalled=_stalled(tracked, now)))
+            return tracked
+        since = old.progress_since
+        if job.progress != old.job.progress:
+            since = _changed_since(job, old.progress_since, now)
+            events.append(self._event("job.progressed", now, job, stalled=0.0, previous={"progress": old.job.progress}))
+        if job.state != old.job.state:
+            stalled = (now - since).total_seconds()
+            events.append(
+                self._event("job.state_changed", now, job, stalled=stalled, previous={"state": old.job.state})
+            )
+        return _Tracked(job, since)
+
+    # ------------------------------------------------------------------------------------ job logs
+
+    def log_scan_start(self, now: datetime) -> datetime:
+        """Earliest log startDate worth asking for: covers pending departures and short-lived jobs."""
+        start = (self._last_scan or self.baseline or now) - LOG_SCAN_OVERLAP
+        for pending in self.departed.values():
+            if pending.job.start_date is not None and pending.job.start_date < start:
+                start = pending.job.start_date
+        return start
+
+    def observe_logs(self, logs: Iterable[JobLog], scan_start: datetime, now: datetime) -> list[Outcome]:
+        """Match finished logs to departed jobs, and pick up jobs that ran entirely between two polls."""
+        self._last_scan = now
+        outcomes: list[Outcome] = []
+        for log in logs:
+            handle = log.job_handle
+            if not handle or log.end_date is None or handle in self._resolved or handle in self._jobs:
+                continue
+            pending = self.departed.get(handle)
+            if pending is None and self._is_new(log):
+                pending = self.departed[handle] = Departed(job_from_log(log), None)
+            if pending is not None:
+                outcomes.append(Outcome(pending.job, log, pending.stalled_seconds))
+        self._prune_resolved(scan_start)
+        return outcomes
+
+    def may_wait(self, outcome: Outcome) -> bool:
+        """Whether a finished job may wait one more poll for its details instead of going out without."""
+        pending = self.departed.get(outcome.job.job_handle or "")
+        return pending is not None and pending.polls_waited < self.log_retry_polls
+
+    def _is_new(self, log: JobLog) -> bool:
+        # Logs of jobs that started before we first looked are history, not news.
+        return self.baseline is not None and log.start_date is not None and log.start_date >= self.baseline
+
+    def resolve(self, outcome: Outcome, details: tuple[JobLogDetail, ...], now: datetime) -> list[Event]:
+        """Events for a finished job; call once its details are known (or given up on)."""
+        handle = outcome.job.job_handle or ""
+        self.departed.pop(handle, None)
+        self._resolved[handle] = outcome.log.start_date or now
+        kind = "job.failed" if outcome.log.failed else "job.completed"
+        errors = tuple(d for d in details if _is_error(d)) if outcome.log.failed else ()
+        events = [self._event(kind, now, outcome.job, log=outcome.log, stalled=outcome.stalled_seconds, details=errors)]
+        if outcome.log.has_warnings:
+            warnings = tuple(d for d in details if _is_warning(d))
+            events.append(self._event("job.warning", now, outcome.job, log=outcome.log, details=warnings))
+        return events
+
+    def end_poll(self) -> list[Departed]:
+        """Count one more poll for departures still without a log; return those that waited long enough."""
+        expired: list[Departed] = []
+        for handle, pending in list(self.departed.items()):
+            pending.polls_waited += 1
+            if pending.polls_waited > self.log_retry_polls:
+                expired.append(self.departed.pop(handle))
+        return expired
+
+    def _prune_resolved(self, scan_start: datetime) -> None:
+        stale = [h for h, started in self._resolved.items() if started < scan_start - LOG_SCAN_OVERLAP]
+        for handle in stale:
+            del self._resolved[handle]
+
+    def _event(
+        self,
+        kind: str,
+        now: datetime,
+        job: ActiveJob,
+        *,
+        stalled: float | None = None,
+        log: JobLog | None = None,
+        previous: dict[str, object] | None = None,
+        details: tuple[JobLogDetail, ...] = (),
+    ) -> Event:
+        return Event(
+            kind=kind,
+            at=now,
+            company=self.company,
+            job=job,
+            log=log,
+            stalled_seconds=stalled,
+            previous=previous or {},
+            details=details,
+        )
+
+    @property
+    def active_count(self) -> int:
+        return len(self._jobs)
+
+    def active_jobs(self) -> list[tuple[ActiveJob, datetime]]:
+        """Current jobs with the time their progress last changed (for status views)."""
+        return [(t.job, t.progress_since) for t in self._jobs.values()]
+
+
+def _seed_since(job: ActiveJob, now: datetime) -> datetime:
+    """Seeded from lastProgressUpdate at first sight, so a restart does not reset a stall."""
+    since = job.last_progress_update or job.start_date or now
+    return min(since, now)
+
+
+def _changed_since(job: ActiveJob, previous: datetime, now: datetime) -> datetime:
+    reported = job.last_progress_update
+    if reported is not None and previous < reported <= now:
+        return reported
+    return now
+
+
+def _stalled(tracked: _Tracked, now: datetime) -> float:
+    return max(0.0, (now - tracked.progress_since).total_seconds())
+
+
+_ERROR_MARKERS = ("Error", "Failure", "Fatal")
+
+
+def _is_error(detail: JobLogDetail) -> bool:
+    log_type = detail.log_type or ""
+    return any(marker in log_type for marker in _ERROR_MARKERS)
+
+
+def _is_warning(detail: JobLogDetail) -> bool:
+    return "Warning" in (detail.log_type or "")
+
+
+def job_from_log(log: JobLog) -> ActiveJob:
+    """What we know of a job that ran entirely between two polls: only its log speaks for it."""
+    return ActiveJob(
+        company_handle=log.company_handle,
+        job_handle=log.job_handle,
+        name=log.job_name,
+        original_name=log.original_job_name,
+        type=job_type_from_log(log),
+        state="Done",
+        submit_user_email=log.submit_user_email,
+        description=log.description,
+        start_date=log.start_date,
+    )
+
+
+def job_type_from_log(log: JobLog) -> str | None:
+    """Job logs name their family in logType (`EndImageServingPublish` → ImageServingPublish)."""
+    log_type = log.log_type or ""
+    for prefix in ("Begin", "End"):
+        if log_type.startswith(prefix):
+            return log_type[len(prefix) :] or None
+    return log_type or None
