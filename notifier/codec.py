@@ -12,7 +12,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from notifier.models import Event
+from notifier.models import Event, Notification
 
 
 def to_jsonable(value: Any) -> Any:
@@ -65,4 +65,15 @@ def _decode(tp: Any, value: Any) -> Any:
         return datetime.fromisoformat(value)
     if tp is float and isinstance(value, int):
         return float(value)
+    return value
+
+
+def notification_to_dict(notification: Notification) -> dict[str, Any]:
+    data: dict[str, Any] = to_jsonable(notification)
+    return data
+
+
+def notification_from_dict(data: dict[str, Any]) -> Notification:
+    value = _decode(Notification, data)
+    assert isinstance(value, Notification)
     return value

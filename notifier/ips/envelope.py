@@ -170,13 +170,20 @@ def parse_fault(fault: etree._Element, http_status: int | None = None) -> IpsFau
     for child in detail if detail is not None else ():
         if local(child.tag) in _FAULT_KINDS:
             kind = _FAULT_KINDS[local(child.tag)]
-            code_text = _text(find_child(child, "code"))
-            code = int(code_text) if code_text and code_text.strip().lstrip("-").isdigit() else None
+            code = _fault_code(_text(find_child(child, "code")))
             reason = _text(find_child(child, "reason"))
             break
     return IpsFault(
         faultcode=faultcode, faultstring=faultstring, kind=kind, code=code, reason=reason, http_status=http_status
     )
+
+
+def _fault_code(text: str | None) -> int | None:
+    # A fault must always come through as a fault, so an unreadable code is dropped rather than raised.
+    try:
+        return int(text.strip()) if text else None
+    except ValueError:
+        return None
 
 
 # -------------------------------------------------------------------------------------- value converters

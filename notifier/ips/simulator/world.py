@@ -1,0 +1,300 @@
+"""The simulated IPS world: companies, jobs moving through simulated time, and the logs they leave.
+
+Simulated time is `start + elapsed wall time × speed + explicit advances`; with speed 0 it moves only when
+`advance()` is called, which is how tests stay deterministic and never sleep. Every random choice comes from
+generators seeded by `seed`, and a job's whole life is fixed when it is created (see `jobs`), so the same
+seed and the same advances give the same answers however often the API is asked.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from notifier.ips.simulator.chaos import Chaos
+from notifier.ips.simulator.jobs import JobPlan, active_view, detail_lines, log_view
+from notifier.ips.simulator.scenarios import JobSpec, Scenario, SimCompany, SpawnSpec
+from notifier.models import ActiveJob, Company, JobLog, ScheduledJob
+
+LOG_RETENTION = timedelta(days=7)
+MAX_LOGS_PER_COMPANY = 10_000  # with retention, bounds memory however long and fast a scale run goes
+
+# getJobLogs sortBy → key on a JobLog (CompanyName is resolved by the world, which knows the names).
+_LOG_SORT_KEYS: dict[str, Callable[[JobLog], Any]] = {
+    "JobName": lambda log: log.job_name or "",
+    "LogType": lambda log: log.log_type or "",
+    "StartDate": lambda log: log.start_date or datetime.min.replace(tzinfo=UTC),
+    "UserId": lambda log: log.submit_user_email or "",
+    "Email": lambda log: log.submit_user_email or "",
+    "FileErrorCount": lambda log: log.file_error_count or 0,
+    "FileWarningCount": lambda log: log.file_warning_count or 0,
+    "FileSuccessCount": lambda log: log.file_success_count or 0,
+}
+LOG_SORT_FIELDS = (*_LOG_SORT_KEYS, "CompanyName")
+
+
+class SimClock:
+    """Simulated time: wall time scaled by `speed`, plus explicit advances."""
+
+    def __init__(self, start: datetime, speed: float, monotonic: Callable[[], float] = time.monotonic) -> None:
+        if speed < 0:
+            raise ValueError("speed must not be negative")
+        self._monotonic = monotonic
+        self._anchor = start
+        self._anchored_at = monotonic()
+        self._speed = speed
+
+    def now(self) -> datetime:
+        return self._anchor + timedelta(seconds=(self._monotonic() - self._anchored_at) * self._speed)
+
+    def advance(self, seconds: float) -> datetime:
+        if seconds < 0:
+            raise ValueError("simulated time only moves forward")
+        self._anchor += timedelta(seconds=seconds)
+        return self.now()
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    @speed.setter
+    def speed(self, value: float) -> None:
+        if value < 0:
+            raise ValueError("speed must not be negative")
+        self._anchor, self._anchored_at, self._speed = self.now(), self._monotonic(), value
+
+
+class World:
+    """Companies and their jobs; every query first brings the world up to the current simulated time."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        seed: int = 0,
+        start: datetime | None = None,
+        speed: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.scenario = scenario
+        self.seed = seed
+        self.start = start or datetime.now(UTC).replace(microsecond=0)
+        self.clock = SimClock(self.start, speed, monotonic)
+        self.chaos = Chaos(flaky=scenario.flaky, auth_failure=scenario.auth_failure, seed=seed)
+        self.companies: dict[str, SimCompany] = {c.handle: c for c in scenario.companies}
+        self.calls = 0
+        self._rng = random.Random(f"jobs:{seed}")
+        self._spawn_rng = random.Random(f"spawn:{seed}")
+        self._seq = itertools.count()
+        self._names: set[str] = set()
+        self._pending: list[tuple[datetime, int, JobPlan]] = []
+        self._ends: list[tuple[datetime, int, JobPlan]] = []
+        self._running: dict[str, dict[str, JobPlan]] = {h: {} for h in self.companies}
+        self._finished: dict[str, dict[str, JobPlan]] = {h: {} for h in self.companies}
+        spawn = scenario.spawn
+        self._next_spawn = self.start + timedelta(seconds=spawn.after) if spawn else None
+        for spec in scenario.jobs:
+            self.add_job(spec, self.start + timedelta(seconds=spec.start_after))
+
+    # ------------------------------------------------------------------------------------------ time
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def advance(self, seconds: float) -> datetime:
+        """Move simulated time forward; what happened meanwhile is visible to the next query."""
+        return self.clock.advance(seconds)
+
+    # ------------------------------------------------------------------------------------------- jobs
+
+    def add_job(self, spec: JobSpec, at: datetime | None = None) -> JobPlan:
+        """Schedule a job to start at `at` (default now); unknown companies are refused."""
+        company = self.companies.get(spec.company)
+        if company is None:
+            raise ValueError(f"unknown company {spec.company!r}")
+        start = at or self.now()
+        plan = JobPlan(
+            company_handle=spec.company,
+            name=self._unique_name(spec.original_name, start),
+            original_name=spec.original_name,
+            type=spec.type,
+            submit_user_email=spec.user or company.users[0],
+            locale=spec.locale or company.locale,
+            start=start,
+            files=max(1, spec.files),
+            outcome=spec.outcome,
+            seed=self._rng.getrandbits(32),
+            queued=spec.queued,
+            run=spec.run,
+            description=spec.description,
+            publish_type=spec.publish_type,
+            email_setting=spec.email_setting,
+            http_completion_url=spec.http_completion_url,
+            stall_files=spec.stall_files,
+        )
+        heapq.heappush(self._pending, (plan.start, next(self._seq), plan))
+        return plan
+
+    def _unique_name(self, original: str, start: datetime) -> str:
+        # IPS names a job after its original name and submit time: "Add_2007-09-14-15:04:34".
+        base = f"{original.replace(' ', '_')}_{start:%Y-%m-%d-%H:%M:%S}"
+        name = base
+        for n in itertools.count(2):
+            if name not in self._names:
+                break
+            name = f"{base}-{n}"
+        self._names.add(name)
+        return name
+
+    def sync(self) -> datetime:
+        """Start, spawn and finish every job whose time has come; returns the current simulated time."""
+        now = self.now()
+        self._spawn_until(now)
+        while self._pending and self._pending[0][0] <= now:
+            _, seq, plan = heapq.heappop(self._pending)
+            self._running[plan.company_handle][plan.job_handle] = plan
+            if plan.end is not None:
+                heapq.heappush(self._ends, (plan.end, seq, plan))
+        while self._ends and self._ends[0][0] <= now:
+            plan = heapq.heappop(self._ends)[2]
+            del self._running[plan.company_handle][plan.job_handle]
+            self._finished[plan.company_handle][plan.job_handle] = plan
+        self._prune(now - LOG_RETENTION)
+        return now
+
+    def _spawn_until(self, now: datetime) -> None:
+        spawn = self.scenario.spawn
+        while spawn is not None and self._next_spawn is not None and self._next_spawn <= now:
+            self.add_job(self._random_spec(spawn), self._next_spawn)
+            self._next_spawn += timedelta(seconds=self._spawn_rng.expovariate(1 / spawn.every))
+
+    def _random_spec(self, spawn: SpawnSpec) -> JobSpec:
+        rng = self._spawn_rng
+        company = rng.choice(self.scenario.companies)
+        kind = rng.choice(spawn.types)
+        outcome = rng.choices(spawn.outcomes, [w for _, w in spawn.outcomes])[0][0]
+        name = f"{kind} {rng.randint(1000, 9999)}"
+        publish_type = rng.choice(("Full", "Incremental")) if kind == "ImageServingPublish" else None
+        files = rng.randint(*spawn.files)
+        return JobSpec(company.handle, kind, outcome, name, run=rng.uniform(*spawn.run), files=files,
+                       user=rng.choice(company.users), publish_type=publish_type, stall_files=files // 2)  # fmt: skip
+
+    def _prune(self, before: datetime) -> None:
+        for logs in self._finished.values():
+            # Insertion order is end order, so the oldest logs come first.
+            while logs:
+                handle, plan = next(iter(logs.items()))
+                if plan.end is not None and plan.end >= before and len(logs) <= MAX_LOGS_PER_COMPANY:
+                    break
+                del logs[handle]
+                self._names.discard(plan.name)
+
+    # ---------------------------------------------------------------------------------------- queries
+
+    def active_jobs(self, company: str | None, locale: str) -> list[ActiveJob]:
+        now = self.sync()
+        return [active_view(plan, now, locale) for plan in self._plans(self._running, company)]
+
+    def job_logs(
+        self,
+        company: str | None,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        sort_by: str = "StartDate",
+        descending: bool = False,
+        num_rows: int | None = None,
+    ) -> list[JobLog]:
+        """Finished jobs whose startDate lies in [start, end], sorted, at most `num_rows`."""
+        self.sync()
+        logs = [
+            log_view(plan)
+            for plan in self._plans(self._finished, company)
+            if (start is None or plan.start >= start) and (end is None or plan.start <= end)
+        ]
+        logs.sort(key=self._log_sort_key(sort_by), reverse=descending)
+        return logs if num_rows is None else logs[:num_rows]
+
+    def _log_sort_key(self, sort_by: str) -> Callable[[JobLog], Any]:
+        if sort_by == "CompanyName":
+            return lambda log: self.companies[log.company_handle or ""].name
+        return _LOG_SORT_KEYS[sort_by]
+
+    def job_log_details(
+        self,
+        company: str,
+        *,
+        locale: str,
+        job_handle: str | None = None,
+        original_name: str | None = None,
+        log_types: Iterable[str] | None = None,
+        per_page: int = 1000,
+        page: int = 1,
+        descending: bool = False,
+        by_log_type: bool = False,
+    ) -> list[JobLog]:
+        """Finished jobs with one page of their (filtered) log lines, messages in `locale`."""
+        self.sync()
+        wanted = set(log_types) if log_types else None
+        result = []
+        for plan in self._finished.get(company, {}).values():
+            if job_handle is not None and plan.job_handle != job_handle:
+                continue
+            if original_name is not None and plan.original_name != original_name:
+                continue
+            lines = [d for d in detail_lines(plan, locale) if wanted is None or d.log_type in wanted]
+            if by_log_type:
+                lines.sort(key=lambda d: d.log_type or "")
+            if descending:
+                lines.reverse()
+            first = (page - 1) * per_page
+            result.append(log_view(plan, tuple(lines[first : first + per_page]), total_rows=len(lines)))
+        return result
+
+    def company_info(self, handle: str | None = None, name: str | None = None) -> Company | None:
+        for company in self.companies.values():
+            if company.handle == handle or (handle is None and company.name == name):
+                return company.info()
+        return None
+
+    def scheduled_jobs(self, company: str, job_handle: str | None, original_name: str | None) -> list[ScheduledJob]:
+        now = self.now()
+        views = [s.view(now) for s in self.scenario.schedules if s.company == company]
+        return [v for v in views if job_handle in (None, v.job_handle) and original_name in (None, v.original_name)]
+
+    def _plans(self, table: dict[str, dict[str, JobPlan]], company: str | None) -> list[JobPlan]:
+        if company is not None:
+            return list(table[company].values())
+        return [plan for plans in table.values() for plan in plans.values()]
+
+    # ------------------------------------------------------------------------------------ inspection
+
+    def plan(self, job_handle: str) -> JobPlan | None:
+        """A job by handle, wherever it is in its life (for tests and the control API)."""
+        self.sync()
+        for table in (self._running, self._finished):
+            for plans in table.values():
+                if job_handle in plans:
+                    return plans[job_handle]
+        return next((p for _, _, p in self._pending if p.job_handle == job_handle), None)
+
+    def state(self) -> dict[str, object]:
+        now = self.sync()
+        return {
+            "scenario": self.scenario.name,
+            "seed": self.seed,
+            "now": now.isoformat(),
+            "speed": self.clock.speed,
+            "calls": self.calls,
+            "down": self.chaos.down,
+            "pending_faults": self.chaos.pending,
+            "companies": {
+                handle: {"name": c.name, "active": len(self._running[handle]), "logs": len(self._finished[handle])}
+                for handle, c in self.companies.items()
+            },
+        }
