@@ -1,0 +1,406 @@
+"""The config file → validated, frozen objects. Every problem is a `file:line: message`, all of them at once.
+
+Order of work: parse YAML with line numbers; substitute `${ENV}` in parsed string values (never in raw text,
+so a value can never change the document's structure); read `*_file` secrets; validate with pydantic.
+Relative paths (`rules`, `templates`, `state`, secret files) are relative to the config file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from notifier.durations import Duration
+from notifier.sourcemap import Loc, SourceDoc, SourceError, SourceErrors, load_yaml, validation_errors
+
+ENV_REF = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+SECRET_KEYS = frozenset({"password", "token", "webhook_url", "secret"})  # each may be given as `<key>_file`
+LOCALE = r"^[a-z]{2,3}([-_][A-Za-z]{2,4})?$"
+CHANNEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+STATE_SCHEMES = ("sqlite://",)
+DEFAULT_SMTP_PORTS = {"starttls": 587, "implicit": 465, "none": 25}
+
+
+class Strict(BaseModel):
+    """Frozen, and unknown keys are errors: a typo must never pass silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _base_dir(info: ValidationInfo) -> Path:
+    context = info.context or {}
+    return Path(context.get("base_dir", "."))
+
+
+def _http_url(value: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+class IpsConfig(Strict):
+    endpoint: str
+    api_version: str = Field(default="2014-04-03", pattern=r"^\d{4}-\d{2}-\d{2}(-beta)?$|^$")
+    user: str = Field(min_length=1)
+    password: SecretStr
+    locale: str | None = Field(default=None, pattern=LOCALE)
+    app_name: str = "dmc-notifier"
+    app_version: str | None = None
+    timeout: Duration = 30.0
+    gzip: bool = True
+    max_response_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint_url(cls, value: str) -> str:
+        return _http_url(value)
+
+
+class PollConfig(Strict):
+    interval: Duration = 30.0
+    jitter: float = Field(default=0.1, ge=0.0, le=0.5)
+    concurrency: int = Field(default=8, ge=1, le=256)
+    max_backoff: Duration = 300.0
+    auth_backoff: Duration = 900.0
+    unreachable_after: int = Field(default=3, ge=1)
+    log_retry_polls: int = Field(default=5, ge=0)
+    queue_size: int = Field(default=10_000, ge=1)
+    details_limit: int = Field(default=20, ge=0, le=1000)
+
+    @field_validator("interval")
+    @classmethod
+    def _not_too_fast(cls, value: float) -> float:
+        if value < 1:
+            raise ValueError("poll interval must be at least 1s")
+        return value
+
+
+class CompanyConfig(Strict):
+    handle: str | None = None
+    name: str | None = None
+    locale: str | None = Field(default=None, pattern=LOCALE)
+    timezone: str = "UTC"
+    interval: Duration | None = None
+
+    @field_validator("handle", mode="before")
+    @classmethod
+    def _handle_as_text(cls, value: Any) -> Any:
+        # `handle: 47` is a number in YAML; handles are strings in IPS.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)") from None
+        return value
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, value: float | None) -> float | None:
+        if value is not None and value < 1:
+            raise ValueError("poll interval must be at least 1s")
+        return value
+
+    @model_validator(mode="after")
+    def _handle_or_name(self) -> CompanyConfig:
+        if not self.handle and not self.name:
+            raise ValueError("give the company's handle or its name")
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.handle or self.name or "?"
+
+
+class ChannelBase(Strict):
+    concurrency: int = Field(default=4, ge=1, le=256)
+    rate_limit: float | None = Field(default=None, gt=0, description="deliveries per second at most")
+
+
+class ConsoleChannel(ChannelBase):
+    type: Literal["console"]
+
+
+class SlackChannel(ChannelBase):
+    type: Literal["slack"]
+    token: SecretStr | None = None
+    channel: str | None = None
+    webhook_url: SecretStr | None = None
+    api_url: str | None = None
+    timeout: Duration = 10.0
+    concurrency: int = Field(default=1, ge=1, le=64)
+    rate_limit: float | None = Field(default=1.0, gt=0, description="Slack allows about 1 message/s per channel")
+
+    @model_validator(mode="after")
+    def _one_way_in(self) -> SlackChannel:
+        if self.webhook_url is not None and self.token is not None:
+            raise ValueError("give either token + channel or webhook_url, not both")
+        if self.webhook_url is None and (self.token is None or not self.channel):
+            raise ValueError("give token + channel (chat.postMessage) or webhook_url (incoming webhook)")
+        if self.webhook_url is not None:
+            _http_url(self.webhook_url.get_secret_value())
+        if self.api_url is not None:
+            _http_url(self.api_url)
+        return self
+
+
+class EmailChannel(ChannelBase):
+    type: Literal["email"]
+    host: str = Field(min_length=1)
+    port: int = Field(ge=1, le=65535)  # default: 587 for starttls, 465 for implicit, 25 for none
+    tls: Literal["starttls", "implicit", "none"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str = Field(alias="from")
+    to: tuple[str, ...] = ()
+    timeout: Duration = 30.0
+    concurrency: int = Field(default=2, ge=1, le=64)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tls_and_port(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if "starttls" in data:  # `starttls: true|false` is the short spelling of `tls: starttls|none`
+            flag = data.pop("starttls")
+            if not isinstance(flag, bool):
+                raise ValueError("starttls must be true or false")
+            if "tls" in data:
+                raise ValueError("give tls or starttls, not both")
+            data["tls"] = "starttls" if flag else "none"
+        data.setdefault("port", DEFAULT_SMTP_PORTS.get(data.get("tls", "starttls"), 587))
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> EmailChannel:
+        from notifier.channels.email import parse_sender, valid_address
+
+        try:
+            parse_sender(self.sender)
+        except Exception as exc:
+            raise ValueError(str(exc)) from None
+        bad = [a for a in self.to if not valid_address(a)]
+        if bad:
+            raise ValueError(f"not an email address in to: {bad[0]!r}")
+        if (self.username is None) != (self.password is None):
+            raise ValueError("give username and password together")
+        return self
+
+
+class WebhookChannel(ChannelBase):
+    type: Literal["webhook"]
+    url: str
+    secret: SecretStr | None = None
+    secrets: tuple[SecretStr, ...] = ()
+    timeout: Duration = 15.0
+    headers: dict[str, str] = Field(default_factory=dict)
+    concurrency: int = Field(default=8, ge=1, le=256)
+
+    @field_validator("url")
+    @classmethod
+    def _url_scheme(cls, value: str) -> str:
+        return _http_url(value)
+
+    @model_validator(mode="after")
+    def _signing(self) -> WebhookChannel:
+        from notifier.channels.base import ConfigurationError
+        from notifier.channels.webhook import decode_secret
+
+        every = ([self.secret] if self.secret is not None else []) + list(self.secrets)
+        if not every:
+            raise ValueError("give a signing secret (secret: whsec_…, or several under secrets: to rotate)")
+        for value in every:
+            try:
+                decode_secret(value.get_secret_value())
+            except ConfigurationError as exc:
+                raise ValueError(str(exc)) from None
+        reserved = {h.lower() for h in self.headers} & {"webhook-id", "webhook-timestamp", "webhook-signature"}
+        if reserved:
+            raise ValueError(f"headers may not set {sorted(reserved)[0]}")
+        return self
+
+
+AnyChannel = Annotated[
+    ConsoleChannel | SlackChannel | EmailChannel | WebhookChannel,
+    Field(discriminator="type"),
+]
+
+
+class HttpConfig(Strict):
+    listen: str | None = None
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError("listen must be HOST:PORT, e.g. 127.0.0.1:9464")
+        return value
+
+    @property
+    def host(self) -> str:
+        return (self.listen or "").rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int((self.listen or ":0").rpartition(":")[2])
+
+
+class LogConfig(Strict):
+    format: Literal["json", "console", "auto"] = "auto"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class Config(Strict):
+    ips: IpsConfig
+    poll: PollConfig = PollConfig()
+    companies: tuple[CompanyConfig, ...] = Field(min_length=1)
+    rules: Path | None = None
+    templates: Path | None = None
+    state: str = "sqlite:///notifier-state.db"
+    shutdown_grace: Duration = 10.0
+    channels: dict[Annotated[str, Field(pattern=CHANNEL_NAME)], AnyChannel] = Field(default_factory=dict)
+    http: HttpConfig = HttpConfig()
+    log: LogConfig = LogConfig()
+    source: Path = Field(default=Path("notifier.yaml"), exclude=True)
+
+    @field_validator("rules", "templates")
+    @classmethod
+    def _relative_to_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return None if value is None else _base_dir(info) / value.expanduser()
+
+    @field_validator("state")
+    @classmethod
+    def _state_url(cls, value: str, info: ValidationInfo) -> str:
+        if "://" in value and not value.startswith(STATE_SCHEMES):
+            raise ValueError("state must be sqlite:///PATH (relative to this file) or sqlite:////ABSOLUTE/PATH")
+        path = value.removeprefix("sqlite:///") if value.startswith("sqlite://") else value
+        if not path:
+            raise ValueError("state needs a file name, e.g. sqlite:///notifier-state.db")
+        return "sqlite:///" + str(_base_dir(info) / Path(path).expanduser())
+
+    @model_validator(mode="after")
+    def _unique_companies(self) -> Config:
+        seen: set[str] = set()
+        for company in self.companies:
+            key = company.handle or f"name:{company.name}"
+            if key in seen:
+                raise ValueError(f"company {company.label!r} is listed twice")
+            seen.add(key)
+        return self
+
+    @property
+    def state_path(self) -> Path:
+        return Path(self.state.removeprefix("sqlite:///"))
+
+
+# ------------------------------------------------------------------------------------------------ loading
+
+
+def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
+    """The validated config at `path`, or SourceErrors with every problem found."""
+    path = Path(path)
+    doc = load_yaml(path)
+    errors: list[SourceError] = []
+    if not isinstance(doc.data, dict):
+        raise SourceErrors([doc.error((), "expected a mapping of settings (ips:, companies:, …)")])
+    if "source" in doc.data:
+        errors.append(doc.error(("source",), "unknown key 'source'"))
+    env = os.environ if environ is None else environ
+    broken: set[Loc] = set()
+    data = _interpolate(doc, doc.data, (), env, errors, broken)
+    base = path.parent.resolve()
+    data = _read_secret_files(doc, data, (), base, errors, broken)
+    data = {k: v for k, v in data.items() if k != "source"}
+    try:
+        config = Config.model_validate({**data, "source": path}, context={"base_dir": base})
+    except ValidationError as exc:
+        errors.extend(validation_errors(doc, exc, (), model=Config, ignore=broken))
+        raise SourceErrors(sorted(errors, key=lambda e: e.line)) from None
+    if errors:
+        raise SourceErrors(sorted(errors, key=lambda e: e.line))
+    return config
+
+
+def _interpolate(
+    doc: SourceDoc, value: Any, loc: Loc, env: Mapping[str, str], errors: list[SourceError], broken: set[Loc]
+) -> Any:
+    """`${NAME}` / `${NAME:-default}` in string values; `$${` is a literal `${`. Keys are never touched."""
+    if isinstance(value, dict):
+        return {k: _interpolate(doc, v, (*loc, k), env, errors, broken) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(doc, v, (*loc, i), env, errors, broken) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "$" not in value:
+        return value
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group(0) == "$${":
+            return "${"
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        errors.append(doc.error(loc, f"environment variable {name} is not set"))
+        broken.add(loc)
+        return ""
+
+    return ENV_REF.sub(replace, value)
+
+
+def _read_secret_files(
+    doc: SourceDoc, value: Any, loc: Loc, base: Path, errors: list[SourceError], broken: set[Loc]
+) -> Any:
+    """`password_file: /run/secrets/x` becomes `password: <file content>` (trailing newline dropped)."""
+    if isinstance(value, list):
+        return [_read_secret_files(doc, v, (*loc, i), base, errors, broken) for i, v in enumerate(value)]
+    if not isinstance(value, dict):
+        return value
+    out: dict[Any, Any] = {}
+    for key, item in value.items():
+        target = key.removesuffix("_file") if isinstance(key, str) else key
+        if target == key or target not in SECRET_KEYS:
+            out[key] = _read_secret_files(doc, item, (*loc, key), base, errors, broken)
+            continue
+        if target in value:
+            errors.append(doc.error((*loc, key), f"give {target} or {key}, not both"))
+            continue
+        out[target] = _read_file(doc, item, (*loc, key), base, errors)
+        if out[target] is None:
+            broken.add((*loc, key))
+            out[target] = ""
+    return out
+
+
+def _read_file(doc: SourceDoc, name: Any, loc: Loc, base: Path, errors: list[SourceError]) -> str | None:
+    if not isinstance(name, str) or not name:
+        errors.append(doc.error(loc, "expected a file path"))
+        return None
+    path = base / Path(name).expanduser()
+    try:
+        return path.read_text(encoding="utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        errors.append(doc.error(loc, f"cannot read secret file {name}: {reason}"))
+        return None

@@ -1,0 +1,243 @@
+"""YAML documents that remember where each value was written, so every problem can be a `file:line: message`.
+
+`load_yaml` parses with PyYAML's safe loader and records the line of every mapping key and sequence item by
+its path (`("channels", "ops-slack", "token")`). `validation_errors` turns a pydantic ValidationError into
+those `file:line` errors; pydantic's own wording is kept, but input values are never echoed, because a value
+that failed validation may be a secret.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+Loc = tuple[str | int, ...]
+MAX_SOURCE_BYTES = 4 * 1024 * 1024  # config and rule files are small; anything larger is a mistake
+
+
+@dataclass(frozen=True, slots=True)
+class SourceError:
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class SourceErrors(Exception):
+    """One or more problems in files a user wrote; each is printable as `file:line: message`."""
+
+    def __init__(self, errors: Sequence[SourceError]) -> None:
+        super().__init__("\n".join(str(e) for e in errors))
+        self.errors = list(errors)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceDoc:
+    """Parsed data plus the line (1-based) of every key and item, addressed by path."""
+
+    path: str
+    data: Any
+    lines: dict[Loc, int] = field(default_factory=dict)
+
+    def line_of(self, loc: Iterable[str | int]) -> int:
+        """The line of `loc`, or of its nearest written ancestor (a missing key points at its parent)."""
+        best = self.lines.get((), 1)
+        current: Loc = ()
+        for part in loc:
+            candidate = (*current, part)
+            if candidate in self.lines:
+                current = candidate
+                best = self.lines[candidate]
+        return best
+
+    def error(self, loc: Iterable[str | int], message: str) -> SourceError:
+        return SourceError(self.path, self.line_of(loc), message)
+
+
+def load_yaml(path: Path) -> SourceDoc:
+    """The document at `path`; a missing file, a syntax error or duplicate keys raise SourceErrors."""
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SourceErrors([SourceError(name, 0, f"cannot read: {exc.strerror or exc}")]) from None
+    if len(raw) > MAX_SOURCE_BYTES:
+        raise SourceErrors([SourceError(name, 0, f"file is larger than {MAX_SOURCE_BYTES} bytes")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SourceErrors([SourceError(name, 0, f"not UTF-8 text (byte {exc.start})")]) from None
+    return parse_yaml(text, name)
+
+
+class Loader(yaml.SafeLoader):
+    """The safe loader with YAML 1.2 booleans: only true/false are booleans, so `on:`, `no` and `yes` stay text.
+
+    (YAML 1.1 reads the key `on:` of every rule as the boolean True, and a Norwegian locale `no` as False.)
+    """
+
+
+Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def parse_yaml(text: str, name: str) -> SourceDoc:
+    loader = Loader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 0
+        raise SourceErrors([SourceError(name, line, f"YAML syntax: {exc.problem or exc.context}")]) from None
+    except yaml.YAMLError as exc:
+        raise SourceErrors([SourceError(name, 0, f"YAML syntax: {exc}")]) from None
+    finally:
+        loader.dispose()
+    lines: dict[Loc, int] = {}
+    errors: list[SourceError] = []
+    if node is not None:
+        _record(loader, node, (), lines, errors, name, set())
+    if errors:
+        raise SourceErrors(errors)
+    return SourceDoc(name, data, lines)
+
+
+def _record(
+    loader: Loader,
+    node: yaml.Node,
+    loc: Loc,
+    lines: dict[Loc, int],
+    errors: list[SourceError],
+    name: str,
+    seen: set[int],
+) -> None:
+    """Walk the node tree once per node (aliases are not re-walked: no exponential blow-up)."""
+    lines.setdefault(loc, node.start_mark.line + 1)
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        keys: set[Any] = set()
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node)
+            if not isinstance(key, str | int) or isinstance(key, bool):
+                key = str(key)
+            if key in keys:
+                errors.append(SourceError(name, key_node.start_mark.line + 1, f"duplicate key {key!r}"))
+            keys.add(key)
+            lines[(*loc, key)] = key_node.start_mark.line + 1
+            _record(loader, value_node, (*loc, key), lines, errors, name, seen)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _record(loader, item, (*loc, index), lines, errors, name, seen)
+
+
+def validation_errors(
+    doc: SourceDoc,
+    exc: ValidationError,
+    prefix: Loc = (),
+    model: type[BaseModel] | None = None,
+    ignore: Collection[Loc] = (),
+) -> list[SourceError]:
+    """Each pydantic error at its line; `prefix` is where the validated value sits in the document.
+
+    Errors at or around a location in `ignore` are dropped: that value already has an error of its own (an
+    unset environment variable), and validating its placeholder would only add noise.
+    """
+    out = []
+    for error in exc.errors(include_input=False, include_url=False):
+        loc = tuple(error["loc"])
+        where = _doc_loc(doc, prefix, loc)
+        if any(_related(where, skip) for skip in ignore):
+            continue
+        shown = [str(part) for part in where[len(prefix) :]]
+        if error["type"] == "extra_forbidden":
+            hint = _suggest(shown[-1], known_keys(model, loc[:-1])) if model is not None else ""
+            message = f"unknown key {shown.pop()!r}{hint}"
+        elif error["type"] == "missing":
+            message = f"missing required key {shown.pop()!r}"
+        else:
+            message = _clean(error["msg"])
+        key = ".".join(shown)
+        out.append(doc.error(where, f"{key}: {message}" if key else message))
+    return out
+
+
+def _related(a: Loc, b: Loc) -> bool:
+    """One location contains the other (the document root contains everything and is not counted)."""
+    shorter = min(len(a), len(b))
+    return shorter > 0 and a[:shorter] == b[:shorter]
+
+
+def _doc_loc(doc: SourceDoc, prefix: Loc, loc: Loc) -> Loc:
+    """`loc` as written in the document: parts pydantic adds (a discriminated union's tag) are dropped."""
+    path = prefix
+    for index, part in enumerate(loc):
+        candidate = (*path, part)
+        if candidate in doc.lines or index == len(loc) - 1:
+            path = candidate
+    return path
+
+
+def _clean(message: str) -> str:
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    return message
+
+
+def known_keys(model: type[BaseModel] | None, loc: Loc) -> list[str]:
+    """The keys a model accepts at `loc`, for "did you mean" hints; empty when the path leaves the models."""
+    current: Any = model
+    for part in loc:
+        current = _child(current, part)
+        if current is None:
+            return []
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [f.alias or name for name, f in current.model_fields.items() if not f.exclude]
+    return []
+
+
+def _child(current: Any, part: str | int) -> Any:
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        for name, info in current.model_fields.items():
+            if part in (name, info.alias):
+                return _unwrap(info.annotation)
+        return None
+    origin = get_origin(current)
+    if origin in (dict, tuple, list):
+        return _unwrap(get_args(current)[-1])
+    for member in get_args(current) or ():  # a union: the member named by the tag
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            tag = member.model_fields.get("type")
+            if tag is not None and part in get_args(tag.annotation):
+                return member
+    return None
+
+
+def _unwrap(annotation: Any) -> Any:
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if get_origin(annotation) is not None and len(args) == 1 and get_origin(annotation) not in (dict, tuple, list):
+        return _unwrap(args[0])
+    return annotation
+
+
+def _suggest(word: str, options: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
