@@ -43,6 +43,7 @@ EventKind = Literal[
     "job.progressed",
     "job.state_changed",
     "job.active",
+    "job.departed",
     "job.completed",
     "job.failed",
     "job.warning",
@@ -227,3 +228,54 @@ class Event:
     details: tuple[JobLogDetail, ...] = ()
     error: str | None = None
     consecutive_failures: int | None = None
+
+
+Severity = Literal["info", "warning", "critical"]
+Status = Literal["firing", "resolved"]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A notification's text, rendered once in one locale; every channel sends from this.
+
+    `fields` are localized label/value pairs (company, job, progress …) that channels lay out their own way
+    (Slack section fields, an email table). `html` is the email's HTML alternative.
+    """
+
+    locale: str
+    title: str
+    text: str
+    html: str | None = None
+    fields: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """What a rule decided to tell people, stored in the outbox before anything is sent.
+
+    `key` is stable for (rule, company, job, status, episode): it is the webhook-id and the email Message-ID,
+    so a receiver can recognise a retry or a replay as the same notification.
+    `company`, `job` and `log` are JSON-ready snapshots, so what is stored is exactly what is sent.
+    """
+
+    key: str
+    rule: str
+    severity: str
+    status: str
+    event_kind: str
+    created_at: datetime
+    company: dict[str, Any]
+    job: dict[str, Any] | None
+    log: dict[str, Any] | None
+    message: Message
+    details: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One channel target of a notification; each target succeeds or retries on its own."""
+
+    notification: Notification
+    channel: str
+    recipients: tuple[str, ...] = ()
+    attempt: int = 1

@@ -76,7 +76,10 @@ class JobTracker:
             events.append(self._event("job.active", now, job, stalled=_stalled(tracked, now)))
         for handle, tracked in self._jobs.items():
             if handle not in seen:
-                self.departed[handle] = Departed(tracked.job, _stalled(tracked, now))
+                stalled = _stalled(tracked, now)
+                self.departed[handle] = Departed(tracked.job, stalled)
+                # State rules resolve on this; how the job ended follows once its log is known.
+                events.append(self._event("job.departed", now, tracked.job, stalled=stalled))
         self._jobs = seen
         return events
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -76,7 +77,7 @@ def test_new_job_after_baseline_is_started() -> None:
         ({"progress_message": "still going"}, ["job.active"]),
     ],
 )
-def test_changes_between_polls(change: dict[str, object], expected: list[str]) -> None:
+def test_changes_between_polls(change: dict[str, Any], expected: list[str]) -> None:
     """Progress and state changes are reported as their own events before job.active."""
     tracker = JobTracker(COMPANY)
     tracker.observe_active([job()], at(0))
@@ -121,12 +122,13 @@ def test_departed_job_resolves_through_its_log() -> None:
     """A job that leaves the active list becomes completed once its JobLog is seen."""
     tracker = JobTracker(COMPANY)
     tracker.observe_active([job()], at(0))
-    assert tracker.observe_active([], at(30)) == []
+    assert kinds(tracker.observe_active([], at(30))) == ["job.departed"]
     outcomes = tracker.observe_logs([log()], tracker.log_scan_start(at(30)), at(30))
     assert len(outcomes) == 1
     events = tracker.resolve(outcomes[0], (), at(30))
     assert kinds(events) == ["job.completed"]
-    assert events[0].job is not None and events[0].job.locale == "ja-JP"
+    assert events[0].job is not None
+    assert events[0].job.locale == "ja-JP"
     assert events[0].log == log()
 
 
@@ -156,7 +158,7 @@ SUCCESS = JobLogDetail(log_message="ok", log_type="ImageServingPublishSuccess")
         ({"fatal_error": True, "file_warning_count": 1}, ["job.failed", "job.warning"], (ERROR,)),
     ],
 )
-def test_outcome_from_log(log_fields: dict[str, object], expected: list[str], details_of_first: tuple[object]) -> None:
+def test_outcome_from_log(log_fields: dict[str, Any], expected: list[str], details_of_first: tuple[object]) -> None:
     """fatalError and error counts mean failed; warning counts add job.warning with the warning lines."""
     tracker = JobTracker(COMPANY)
     tracker.observe_active([job()], at(0))

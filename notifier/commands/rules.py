@@ -1,0 +1,102 @@
+"""Offline rule tooling: `test-rule` (which rules fire for recorded events) and `schema rules`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from notifier.codec import event_from_dict
+from notifier.engine.evaluate import Engine
+from notifier.engine.rules import RuleSpec, load_rules
+from notifier.i18n import SUPPORTED
+from notifier.models import Event
+from notifier.render import Renderer
+from notifier.sourcemap import SourceErrors
+
+
+def read_events(event_file: Path | None, replay: Path | None) -> list[Event]:
+    """`--event` holds one event (or a list); `--replay` holds JSON lines as `notifier watch` prints them."""
+    if event_file is not None:
+        data = json.loads(event_file.read_text(encoding="utf-8"))
+        items = data if isinstance(data, list) else [data]
+        return [event_from_dict(item) for item in items]
+    assert replay is not None
+    return [event_from_dict(json.loads(line)) for line in _lines(replay)]
+
+
+def _lines(path: Path) -> Iterator[str]:
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                yield line
+
+
+def run_test_rule(
+    rules_path: Path,
+    events: Iterable[Event],
+    *,
+    locales: list[str] | None,
+    templates: Path | None,
+    out: TextIO = sys.stdout,
+) -> int:
+    """Print, in order, each firing and resolution with its rendered message(s); send nothing."""
+    try:
+        rules = load_rules(rules_path, channels=None)
+    except SourceErrors as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        return 1
+    engine = Engine(rules)
+    renderer = Renderer(templates)
+    count = 0
+    for event in events:
+        result = engine.evaluate(event)
+        for failure in result.errors:
+            print(f"rule {failure.rule} failed on {event.kind} (job {failure.job}): {failure.message}", file=out)
+        for decision in result.decisions:
+            count += 1
+            job = decision.event.job.job_handle if decision.event.job else "-"
+            channels = ", ".join(t.channel for t in decision.rule.notify)
+            print(
+                f"{decision.status.upper():9} {decision.rule.name}  company={decision.event.company.handle} "
+                f"job={job}  at={event.at.isoformat()}  key={decision.key}  → {channels}",
+                file=out,
+            )
+            for locale in locales or [None]:  # type: ignore[list-item]
+                message = renderer.render(decision, locale=locale).notification.message
+                print(f"  [{message.locale}] {message.title}", file=out)
+                for line in message.text.splitlines()[1:]:
+                    print(f"    {line}" if line else "", file=out)
+    print(f"{count} notification(s)", file=out)
+    return 0
+
+
+def resolve_locales(locale: str | None, all_locales: bool) -> list[str] | None:
+    if all_locales:
+        return list(SUPPORTED)
+    return [locale] if locale else None
+
+
+def rules_schema() -> dict[str, Any]:
+    """JSON Schema of a rule file (a list of rules, or `rules:` holding one), for editor completion."""
+    rule = RuleSpec.model_json_schema(by_alias=True)
+    defs = rule.pop("$defs", {})
+    defs["Rule"] = rule
+    ref = {"$ref": "#/$defs/Rule"}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "dmc-notifier rules",
+        "oneOf": [
+            {"type": "array", "items": ref},
+            {
+                "type": "object",
+                "properties": {"rules": {"type": "array", "items": ref}},
+                "required": ["rules"],
+                "additionalProperties": False,
+            },
+        ],
+        "$defs": defs,
+    }

@@ -1,0 +1,269 @@
+"""The rule engine: rules × event → notifications to create. Pure: no I/O, time comes from the event.
+
+Three kinds of rule (see `Rule.kind`):
+- event rules fire once per matching event; `repeat` suppresses further firings per rule and job in a window;
+- state rules (`on: job.active`) go pending → firing (after `for`) → resolved when the condition stops holding
+  or the job leaves the active list; `repeat` re-notifies while firing;
+- episode rules (`on: company.unreachable`) fire when a company becomes unreachable and resolve when it recovers.
+
+Every notification gets a stable key derived from (rule, company, job, status, episode). Alert state is
+exported as `Alert` records for the store, so a restarted engine continues where it stopped: an alert that
+was firing stays firing and is not announced again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from notifier.engine.context import event_context
+from notifier.engine.rules import Rule, RuleSet
+from notifier.models import Event
+
+JOB_ENDINGS = frozenset({"job.departed", "job.completed", "job.failed"})
+AlertId = tuple[str, str, str]  # rule, company handle, job handle ("" for company-level alerts)
+
+
+@dataclass(slots=True)
+class Alert:
+    """What the engine remembers per rule, company and job; persisted so restarts neither resend nor forget."""
+
+    rule: str
+    company: str
+    job: str
+    state: Literal["pending", "firing", "sent"]
+    active_since: datetime
+    last_sent: datetime | None = None
+    sends: int = 0
+    event: Event | None = None  # the latest matching event: what a resolved notification talks about
+
+    @property
+    def id(self) -> AlertId:
+        return (self.rule, self.company, self.job)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A notification to create: `event` is what it talks about, `key` makes it idempotent."""
+
+    rule: Rule
+    status: Literal["firing", "resolved"]
+    event: Event
+    key: str
+    cause: str = ""  # for a resolution: the kind of event that ended it (job.active, job.departed …)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleError:
+    """A rule that could not be evaluated for one event; logged, never fatal."""
+
+    rule: str
+    company: str
+    job: str
+    message: str
+
+
+@dataclass(slots=True)
+class Evaluation:
+    decisions: list[Decision] = field(default_factory=list)
+    errors: list[RuleError] = field(default_factory=list)
+    suppressed: int = 0  # firings held back by `repeat`
+
+
+def notification_key(*parts: str) -> str:
+    """Stable, opaque and header-safe: the same parts always give the same key."""
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+    return f"msg_{digest}"
+
+
+def event_fingerprint(event: Event) -> str:
+    """What makes two events of one kind and job the same happening (so a replay is not news)."""
+    job = event.job
+    if event.kind == "job.progressed" and job is not None:
+        return f"progress={job.progress}"
+    if event.kind == "job.state_changed" and job is not None:
+        return f"state={job.state}"
+    if event.log is not None:
+        end = event.log.end_date
+        return f"end={end.isoformat() if end else ''}"
+    if event.kind.startswith("company."):
+        return f"at={event.at.isoformat()}"
+    return ""
+
+
+class Engine:
+    """Evaluates rules over events and keeps the alert book."""
+
+    def __init__(self, rules: RuleSet, alerts: Iterable[Alert] = ()) -> None:
+        self.rules = rules
+        self._by_name = {r.name: r for r in rules.rules}
+        self.alerts: dict[AlertId, Alert] = {a.id: a for a in alerts}
+        self._changed: set[AlertId] = set()
+
+    def replace_rules(self, rules: RuleSet) -> None:
+        """Swap rules on reload; alerts of rules that no longer exist are forgotten."""
+        self.rules = rules
+        self._by_name = {r.name: r for r in rules.rules}
+        for alert_id in [i for i in self.alerts if i[0] not in rules.names]:
+            del self.alerts[alert_id]
+            self._changed.add(alert_id)
+
+    def evaluate(self, event: Event) -> Evaluation:
+        result = Evaluation()
+        context: Mapping[str, Any] | None = None
+        for rule in self.rules.for_kind(event.kind):
+            context = context or event_context(event)
+            matched = self._matches(rule, event, context, result)
+            if matched is None:
+                continue
+            if rule.kind == "state":
+                self._state(rule, event, matched, result)
+            elif matched:
+                self._fire(rule, event, result)
+        if event.kind in JOB_ENDINGS:
+            self._job_left(event, result)
+        if event.kind == "company.recovered":
+            self._company_recovered(event, result)
+        return result
+
+    def changes(self) -> tuple[list[Alert], list[AlertId]]:
+        """Alerts to upsert and ids to delete since the last call, for the store."""
+        upserts = [self.alerts[i] for i in self._changed if i in self.alerts]
+        deletes = [i for i in self._changed if i not in self.alerts]
+        self._changed.clear()
+        return upserts, deletes
+
+    # ------------------------------------------------------------------------------------------ matching
+
+    @staticmethod
+    def _matches(rule: Rule, event: Event, context: Mapping[str, Any], result: Evaluation) -> bool | None:
+        """True/False, or None when the expression failed: state is then left as it was."""
+        if rule.where is None:
+            return True
+        try:
+            return bool(rule.where(**context))
+        except Exception as exc:  # a rule's runtime error must never stop other rules or events
+            result.errors.append(
+                RuleError(rule.name, event.company.handle, _job(event), f"{type(exc).__name__}: {exc}")
+            )
+            return None
+
+    # ---------------------------------------------------------------------------------- event / episode
+
+    def _fire(self, rule: Rule, event: Event, result: Evaluation) -> None:
+        alert_id = (rule.name, event.company.handle, _job(event))
+        alert = self.alerts.get(alert_id)
+        if rule.kind == "episode":
+            if alert is None:
+                alert = self._put(Alert(*alert_id, state="firing", active_since=event.at, event=event))
+                self._send(rule, alert, "firing", event, result, episode=_iso(event.at))
+            return
+        if alert and rule.repeat and alert.last_sent and event.at - alert.last_sent < _td(rule.repeat):
+            result.suppressed += 1
+            return
+        alert = Alert(*alert_id, state="sent", active_since=event.at, event=event)
+        if rule.repeat:  # without a repeat window the key alone dedupes; nothing to remember
+            self._put(alert)
+        self._send(rule, alert, "firing", event, result, episode=f"{event.kind}|{event_fingerprint(event)}")
+
+    def _company_recovered(self, event: Event, result: Evaluation) -> None:
+        for alert in list(self.alerts.values()):
+            rule = self._rule(alert.rule)
+            if rule and rule.kind == "episode" and alert.company == event.company.handle:
+                self._resolve(rule, alert, event, result)
+
+    # -------------------------------------------------------------------------------------------- state
+
+    def _state(self, rule: Rule, event: Event, holds: bool, result: Evaluation) -> None:
+        alert_id = (rule.name, event.company.handle, _job(event))
+        alert = self.alerts.get(alert_id)
+        if not holds:
+            if alert is not None:
+                self._resolve(rule, alert, event, result)
+            return
+        if alert is None:
+            alert = self._put(Alert(*alert_id, state="pending", active_since=event.at))
+        alert.event = event
+        episode = _iso(alert.active_since)
+        if alert.state == "pending" and event.at - alert.active_since >= _td(rule.for_seconds):
+            alert.state = "firing"
+            self._send(rule, alert, "firing", event, result, episode=episode)
+        elif alert.state == "firing" and _due(rule.repeat, alert.last_sent, event.at):
+            self._send(rule, alert, "firing", event, result, episode=f"{episode}#{alert.sends}")
+
+    def _job_left(self, event: Event, result: Evaluation) -> None:
+        job = _job(event)
+        for alert in list(self.alerts.values()):
+            rule = self._rule(alert.rule)
+            if rule and rule.kind == "state" and alert.company == event.company.handle and alert.job == job:
+                self._resolve(rule, alert, event, result)
+
+    def _resolve(self, rule: Rule, alert: Alert, event: Event, result: Evaluation) -> None:
+        del self.alerts[alert.id]
+        self._changed.add(alert.id)
+        if alert.state == "firing" and rule.send_resolved:
+            about = _resolved_event(alert.event or event, event)
+            key = notification_key(rule.name, alert.company, alert.job, "resolved", _iso(alert.active_since))
+            result.decisions.append(Decision(rule, "resolved", about, key, cause=event.kind))
+
+    # ------------------------------------------------------------------------------------------ helpers
+
+    def _send(
+        self, rule: Rule, alert: Alert, status: Literal["firing"], event: Event, result: Evaluation, *, episode: str
+    ) -> None:
+        key = notification_key(rule.name, alert.company, alert.job, status, episode)
+        alert.last_sent = event.at
+        alert.sends += 1
+        alert.event = event
+        if alert.id in self.alerts:
+            self._changed.add(alert.id)
+        result.decisions.append(Decision(rule, status, event, key))
+
+    def _put(self, alert: Alert) -> Alert:
+        self.alerts[alert.id] = alert
+        self._changed.add(alert.id)
+        return alert
+
+    def _rule(self, name: str) -> Rule | None:
+        return self._by_name.get(name)
+
+    def prune(self, now: datetime) -> None:
+        """Forget event-rule memories whose repeat window has passed; call now and then."""
+        for alert in list(self.alerts.values()):
+            rule = self._rule(alert.rule)
+            window = rule.repeat if rule and rule.kind == "event" else None
+            if alert.state == "sent" and (window is None or (alert.last_sent and now - alert.last_sent >= _td(window))):
+                del self.alerts[alert.id]
+                self._changed.add(alert.id)
+
+
+def _resolved_event(last: Event, now: Event) -> Event:
+    """A resolved notification describes the job as last seen firing, at the time it resolved."""
+    return Event(
+        kind=last.kind,
+        at=now.at,
+        company=now.company,
+        job=last.job if now.job is None or now.kind == "job.departed" else now.job,
+        log=now.log,
+        stalled_seconds=now.stalled_seconds if now.kind == "job.active" else last.stalled_seconds,
+        error=now.error,
+    )
+
+
+def _due(repeat: float | None, last_sent: datetime | None, now: datetime) -> bool:
+    return repeat is not None and last_sent is not None and now - last_sent >= _td(repeat)
+
+
+def _job(event: Event) -> str:
+    return event.job.job_handle or "" if event.job is not None else ""
+
+
+def _iso(at: datetime) -> str:
+    return at.isoformat()
+
+
+def _td(seconds: float) -> timedelta:
+    return timedelta(seconds=seconds)

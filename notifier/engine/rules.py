@@ -1,0 +1,274 @@
+"""Rule files → validated, compiled rules. Every problem is a `file:line: message`, found at load time.
+
+A rules source is a YAML file or a directory of `*.yaml`/`*.yml` files; each file holds a list of rules or a
+mapping with the key `rules:`. `where` and `to:` are sandboxed Jinja, compiled once here, and the fields they
+name are checked against the models so a typo like `job.stat` is caught before the daemon starts.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from notifier.durations import Duration
+from notifier.engine.context import ROOTS
+from notifier.models import EVENT_KINDS
+from notifier.sourcemap import SourceDoc, SourceError, SourceErrors, load_yaml, validation_errors
+
+STATE_KINDS = frozenset({"job.active"})
+EPISODE_KINDS = frozenset({"company.unreachable"})  # opened by this event, closed by company.recovered
+RULE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+Expression = Callable[..., Any]
+
+
+def expression_environment() -> ImmutableSandboxedEnvironment:
+    """Sandboxed: rules may read job data but never call into Python or change anything."""
+    return ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+
+class NotifySpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    channel: str
+    to: tuple[str, ...] = ()
+
+
+class RuleSpec(BaseModel):
+    """A rule as written; `Rule` is what the engine runs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str = Field(pattern=RULE_NAME)
+    description: str | None = None
+    on: tuple[str, ...]
+    where: str | None = None
+    for_: Duration = Field(default=0.0, alias="for")
+    severity: Literal["info", "warning", "critical"] = "warning"
+    send_resolved: bool = False
+    repeat: Duration | None = None
+    notify: tuple[NotifySpec, ...] = Field(min_length=1)
+
+    @field_validator("on", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, str) else value
+
+    @field_validator("on")
+    @classmethod
+    def _known_kinds(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for kind in value:
+            if kind not in EVENT_KINDS:
+                raise ValueError(f"unknown event {kind!r}{_suggest(kind, EVENT_KINDS)}")
+        if not value:
+            raise ValueError("name at least one event")
+        state = [k for k in value if k in STATE_KINDS]
+        if state and len(value) > 1:
+            raise ValueError("job.active is a state rule and cannot be mixed with other events")
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    channel: str
+    to: tuple[Expression, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A compiled rule. `kind` says how it fires: once per event, while a state holds, or per episode."""
+
+    name: str
+    on: frozenset[str]
+    where_source: str | None
+    where: Expression | None
+    for_seconds: float
+    severity: str
+    send_resolved: bool
+    repeat: float | None
+    notify: tuple[Target, ...]
+    source: str
+    description: str | None = None
+
+    @property
+    def kind(self) -> Literal["event", "state", "episode"]:
+        if self.on & STATE_KINDS:
+            return "state"
+        if self.on & EPISODE_KINDS:
+            return "episode"
+        return "event"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    rules: tuple[Rule, ...]
+
+    def for_kind(self, kind: str) -> tuple[Rule, ...]:
+        return tuple(r for r in self.rules if kind in r.on)
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(r.name for r in self.rules)
+
+
+def rule_files(source: Path) -> list[Path]:
+    if source.is_dir():
+        return sorted(p for p in source.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    return [source]
+
+
+def load_rules(source: Path, channels: Collection[str] | None) -> RuleSet:
+    """All rules under `source`, or SourceErrors listing every problem in every file.
+
+    `channels` are the configured channel names a rule may notify; None accepts any (offline testing).
+    """
+    errors: list[SourceError] = []
+    rules: list[Rule] = []
+    seen: dict[str, str] = {}
+    env = expression_environment()
+    if not source.exists():
+        raise SourceErrors([SourceError(str(source), 0, "rules file or directory does not exist")])
+    for path in rule_files(source):
+        try:
+            doc = load_yaml(path)
+        except SourceErrors as exc:
+            errors.extend(exc.errors)
+            continue
+        for rule in _load_doc(doc, channels, env, errors):
+            where = f"{doc.path}:{rule.source.rsplit(':', 1)[-1]}"
+            if rule.name in seen:
+                errors.append(
+                    _at(rule.source, f"duplicate rule name {rule.name!r} (first defined at {seen[rule.name]})")
+                )
+                continue
+            seen[rule.name] = where
+            rules.append(rule)
+    if errors:
+        raise SourceErrors(errors)
+    return RuleSet(tuple(rules))
+
+
+def _at(source: str, message: str) -> SourceError:
+    path, _, line = source.rpartition(":")
+    return SourceError(path, int(line), message)
+
+
+def _entries(doc: SourceDoc, errors: list[SourceError]) -> Iterable[tuple[tuple[str | int, ...], Any]]:
+    data = doc.data
+    prefix: tuple[str | int, ...] = ()
+    if isinstance(data, dict) and set(data) == {"rules"}:
+        data, prefix = data["rules"], ("rules",)
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        errors.append(SourceError(doc.path, doc.line_of(prefix), "expected a list of rules (or a mapping 'rules:')"))
+        return []
+    return [((*prefix, i), item) for i, item in enumerate(data)]
+
+
+def _load_doc(
+    doc: SourceDoc, channels: Collection[str] | None, env: ImmutableSandboxedEnvironment, errors: list[SourceError]
+) -> list[Rule]:
+    rules = []
+    for loc, item in _entries(doc, errors):
+        try:
+            spec = RuleSpec.model_validate(item)
+        except ValidationError as exc:
+            errors.extend(validation_errors(doc, exc, loc))
+            continue
+        before = len(errors)
+        rule = _compile(spec, doc, loc, channels, env, errors)
+        if len(errors) == before:
+            rules.append(rule)
+    return rules
+
+
+def _compile(
+    spec: RuleSpec,
+    doc: SourceDoc,
+    loc: tuple[str | int, ...],
+    channels: Collection[str] | None,
+    env: ImmutableSandboxedEnvironment,
+    errors: list[SourceError],
+) -> Rule:
+    def error(path: Sequence[str | int], message: str) -> None:
+        errors.append(SourceError(doc.path, doc.line_of((*loc, *path)), f"rule {spec.name!r}: {message}"))
+
+    where = None
+    if spec.where is not None:
+        where = _expression(env, spec.where, lambda m: error(("where",), m))
+    if spec.for_ and not set(spec.on) & STATE_KINDS:
+        error(("for",), "'for' applies only to state rules (on: job.active)")
+    targets = []
+    for i, target in enumerate(spec.notify):
+        if channels is not None and target.channel not in channels:
+            error(("notify", i, "channel"), f"unknown channel {target.channel!r}{_suggest(target.channel, channels)}")
+        to = tuple(_template(env, t, _reporter(error, ("notify", i, "to", j))) for j, t in enumerate(target.to))
+        targets.append(Target(target.channel, to))
+    return Rule(
+        name=spec.name,
+        on=frozenset(spec.on),
+        where_source=spec.where,
+        where=where,
+        for_seconds=spec.for_,
+        severity=spec.severity,
+        send_resolved=spec.send_resolved,
+        repeat=spec.repeat,
+        notify=tuple(targets),
+        source=f"{doc.path}:{doc.line_of(loc)}",
+        description=spec.description,
+    )
+
+
+def _reporter(error: Callable[[Sequence[str | int], str], None], loc: Sequence[str | int]) -> Callable[[str], None]:
+    return lambda message: error(loc, message)
+
+
+def _expression(env: ImmutableSandboxedEnvironment, source: str, error: Callable[[str], None]) -> Expression:
+    try:
+        ast = env.parse(f"{{{{ ({source}) }}}}")
+        compiled = env.compile_expression(source, undefined_to_none=False)
+    except TemplateSyntaxError as exc:
+        error(f"bad expression: {exc.message}")
+        return _never
+    _check_fields(ast, error)
+    return compiled
+
+
+def _template(env: ImmutableSandboxedEnvironment, source: str, error: Callable[[str], None]) -> Expression:
+    try:
+        template = env.from_string(source)
+    except TemplateSyntaxError as exc:
+        error(f"bad template: {exc.message}")
+        return _never
+    _check_fields(env.parse(source), error)
+    return template.render
+
+
+def _check_fields(ast: nodes.Node, error: Callable[[str], None]) -> None:
+    """`job.stat` is a typo, not a field that happens to be missing today: say so at load time."""
+    for node in ast.find_all(nodes.Getattr):
+        if isinstance(node.node, nodes.Name) and node.node.name in ROOTS:
+            known = ROOTS[node.node.name]
+            if node.attr not in known:
+                error(f"unknown field '{node.node.name}.{node.attr}'{_suggest(node.attr, known)}")
+    assigned = {n.name for n in ast.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    for name in ast.find_all(nodes.Name):
+        if name.ctx == "load" and name.name not in ROOTS and name.name not in assigned and name.name != "loop":
+            error(f"unknown name {name.name!r} (use job, log, company or event)")
+
+
+def _never(*_args: Any, **_kwargs: Any) -> Any:
+    return False
+
+
+def _suggest(word: str, options: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

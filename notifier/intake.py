@@ -1,0 +1,116 @@
+"""From the event queue to the outbox: evaluate rules, render what fired, commit it durably, wake delivery.
+
+Events are taken in small batches so one commit covers many decisions (throughput), yet a batch is never
+held back waiting for more: whatever is queued is processed at once. Alert state and the notifications it
+produced are committed together, so a crash cannot leave one without the other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import structlog
+
+from notifier.clock import Clock
+from notifier.engine.evaluate import Decision, Engine
+from notifier.engine.silences import Silence, silenced_by
+from notifier.models import Event
+from notifier.render import Renderer
+from notifier.store.sqlite import Outgoing, SqliteStore, Target
+
+log = structlog.get_logger(__name__)
+BATCH = 256
+
+
+@dataclass(slots=True)
+class IntakeStats:
+    events: dict[str, int] = field(default_factory=dict)
+    notifications: int = 0
+    duplicates: int = 0
+    silenced: int = 0
+    suppressed: int = 0
+    rule_errors: int = 0
+
+
+class Intake:
+    """Owns the engine and renderer; swapped atomically on reload via `replace`."""
+
+    def __init__(
+        self,
+        queue: asyncio.Queue[Event],
+        engine: Engine,
+        renderer: Renderer,
+        store: SqliteStore,
+        clock: Clock,
+        *,
+        on_commit: Callable[[], None] = lambda: None,
+        on_event: Callable[[str], None] = lambda _kind: None,
+    ) -> None:
+        self.queue = queue
+        self.engine = engine
+        self.renderer = renderer
+        self.store = store
+        self.clock = clock
+        self.on_commit = on_commit
+        self.on_event = on_event
+        self.stats = IntakeStats()
+        self._silences: list[Silence] = []
+
+    async def run(self) -> None:
+        while True:
+            batch = [await self.queue.get()]
+            while len(batch) < BATCH and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            await self.process(batch)
+
+    async def process(self, events: list[Event]) -> list[str]:
+        """Evaluate, render and commit a batch; returns the keys of new notifications."""
+        self._silences = await self.store.silences()
+        outgoing: list[Outgoing] = []
+        for event in events:
+            self.stats.events[event.kind] = self.stats.events.get(event.kind, 0) + 1
+            self.on_event(event.kind)
+            outgoing.extend(self._decide(event))
+        upserts, deletes = self.engine.changes()
+        new = await self.store.commit(outgoing, upserts, deletes, self.clock.now())
+        self.stats.notifications += len(new)
+        self.stats.duplicates += len(outgoing) - len(new)
+        if new:
+            self.on_commit()
+        return new
+
+    def _decide(self, event: Event) -> list[Outgoing]:
+        result = self.engine.evaluate(event)
+        self.stats.suppressed += result.suppressed
+        for error in result.errors:
+            self.stats.rule_errors += 1
+            log.error("rule failed", rule=error.rule, company=error.company, job=error.job, error=error.message)
+        return [item for item in (self._render(d) for d in result.decisions) if item is not None]
+
+    def _render(self, decision: Decision) -> Outgoing | None:
+        try:
+            rendered = self.renderer.render(decision)
+        except Exception as exc:  # a broken template must not lose the alert for every other rule
+            log.error(
+                "rendering failed", rule=decision.rule.name, company=decision.event.company.handle, error=str(exc)
+            )
+            return None
+        n = rendered.notification
+        labels = {
+            "rule": n.rule,
+            "company": str(n.company.get("handle", "")),
+            "job": str((n.job or {}).get("job_handle") or ""),
+            "severity": n.severity,
+            "status": n.status,
+        }
+        now = self.clock.now()
+        targets = []
+        for channel, recipients in rendered.targets:
+            silence = silenced_by(self._silences, {**labels, "channel": channel}, now)
+            if silence is not None:
+                self.stats.silenced += 1
+                log.info("notification silenced", rule=n.rule, channel=channel, job=labels["job"], silence=silence.id)
+            targets.append(Target(channel, recipients, silence.id if silence else None))
+        return Outgoing(n, tuple(targets))

@@ -1,0 +1,1 @@
+"""Durable state: alert book, outbox of notifications and their deliveries, silences (SQLite by default)."""

@@ -1,0 +1,91 @@
+"""Rule loading: every mistake is a `file:line: message`, expressions are checked at load time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from notifier.engine.rules import load_rules
+from notifier.sourcemap import SourceErrors
+from tests.engine.support import CHANNELS
+
+SHIPPED = Path(__file__).resolve().parents[2] / "rules"
+
+
+def errors_of(tmp_path: Path, text: str, name: str = "rules.yaml") -> list[str]:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SourceErrors) as caught:
+        load_rules(path, CHANNELS)
+    return [str(e).replace(str(tmp_path) + "/", "") for e in caught.value.errors]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "- name: a\n  on: job.failed\n  notify: [{channel: consol}]\n",
+            "rules.yaml:3: rule 'a': unknown channel 'consol' (did you mean 'console'?)",
+        ),
+        ("- name: a\n  on: job.faild\n  notify: [{channel: console}]\n", "rules.yaml:2:"),
+        ("- name: a\n  on: job.failed\n  wher: x\n  notify: [{channel: console}]\n", "rules.yaml:3:"),
+        (
+            "- name: a\n  on: job.failed\n  where: job.stat == 1\n  notify: [{channel: console}]\n",
+            "rules.yaml:3: rule 'a': unknown field 'job.stat' (did you mean 'state'?)",
+        ),
+        (
+            "- name: a\n  on: job.failed\n  where: job.state ==\n  notify: [{channel: console}]\n",
+            "rules.yaml:3: rule 'a': bad expression",
+        ),
+        ("- name: a\n  on: job.active\n  for: 5 minutes\n  notify: [{channel: console}]\n", "rules.yaml:3:"),
+        (
+            "- name: a\n  on: job.failed\n  for: 5m\n  notify: [{channel: console}]\n",
+            "rules.yaml:3: rule 'a': 'for' applies only to state rules",
+        ),
+        (
+            "- name: a\n  on: job.failed\n  notify:\n    - channel: console\n"
+            "      to: ['{{ job.submit_user_email }']\n",
+            "rules.yaml:5: rule 'a': bad template",
+        ),
+        ("- name: a\n  on: [job.failed\n", "rules.yaml:"),
+    ],
+)
+def test_mistakes_are_reported_with_file_and_line(tmp_path: Path, text: str, expected: str) -> None:
+    """Each kind of mistake is reported once, at the line where it was made."""
+    errors = errors_of(tmp_path, text)
+    assert any(e.startswith(expected) for e in errors), errors
+
+
+def test_duplicate_rule_names_across_files_are_errors(tmp_path: Path) -> None:
+    """Two files defining the same rule name is an error pointing at the second definition."""
+    (tmp_path / "a.yaml").write_text("- name: dup\n  on: job.failed\n  notify: [{channel: console}]\n")
+    (tmp_path / "b.yaml").write_text("rules:\n  - name: dup\n    on: job.failed\n    notify: [{channel: console}]\n")
+    with pytest.raises(SourceErrors) as caught:
+        load_rules(tmp_path, CHANNELS)
+    [error] = caught.value.errors
+    assert error.path.endswith("b.yaml")
+    assert error.line == 2
+    assert "duplicate rule name 'dup'" in error.message
+
+
+def test_all_errors_are_collected_not_just_the_first(tmp_path: Path) -> None:
+    """A file with several broken rules reports every one of them."""
+    text = (
+        "- name: a\n  on: job.failed\n  notify: [{channel: nope}]\n"
+        "- name: b\n  on: job.failed\n  where: job.progres > 1\n  notify: [{channel: console}]\n"
+    )
+    assert len(errors_of(tmp_path, text)) == 2
+
+
+def test_shipped_rules_load() -> None:
+    """The rules shipped in rules/ load cleanly against a config with a console channel."""
+    rules = load_rules(SHIPPED, ["console"])
+    assert {r.name for r in rules.rules} == {
+        "stalled-progress",
+        "failed-publish",
+        "publish-completed",
+        "job-warnings",
+        "long-running-job",
+        "ips-unreachable",
+    }

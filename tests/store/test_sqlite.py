@@ -1,0 +1,121 @@
+"""The SQLite store: notifications are idempotent by key, alert state round-trips, the outbox is operable."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from notifier.engine.evaluate import Alert
+from notifier.models import ActiveJob, CompanyRef, Event, Message, Notification
+from notifier.store.sqlite import DEAD, PENDING, SILENCED, Outgoing, SqliteStore, Target
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def notification(key: str = "msg_1", title: str = "Job A failed") -> Notification:
+    return Notification(
+        key=key,
+        rule="failed-publish",
+        severity="critical",
+        status="firing",
+        event_kind="job.failed",
+        created_at=NOW,
+        company={"handle": "47", "name": "Planetary"},
+        job={"job_handle": "47||A", "locale": "ja-JP"},
+        log=None,
+        message=Message("ja-JP", title, "本文", "<p>本文</p>", (("会社", "Planetary"),)),
+        details=("ファイルが見つかりません",),
+    )
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    opened = await SqliteStore.open(tmp_path / "state.db")
+    yield opened
+    await opened.close()
+
+
+async def test_same_key_is_committed_once(store: SqliteStore) -> None:
+    """Committing a notification whose key exists is ignored: a replayed decision never sends twice."""
+    item = Outgoing(notification(), (Target("hook"), Target("slack")))
+    assert await store.commit([item], [], [], NOW) == ["msg_1"]
+    assert await store.commit([item], [], [], NOW) == []
+    rows = await store.due(NOW.timestamp(), 10)
+    assert sorted(r.channel for r in rows) == ["hook", "slack"]
+
+
+async def test_notification_round_trips_exactly(store: SqliteStore) -> None:
+    """What is stored is what is sent: the notification read back equals the one committed."""
+    await store.commit([Outgoing(notification(), (Target("hook", ("a@example.com",)),))], [], [], NOW)
+    [row] = await store.due(NOW.timestamp(), 10)
+    assert row.notification == notification()
+    assert row.recipients == ("a@example.com",)
+
+
+async def test_deliveries_are_independent(store: SqliteStore) -> None:
+    """Marking one channel delivered leaves the other pending."""
+    await store.commit([Outgoing(notification(), (Target("hook"), Target("slack")))], [], [], NOW)
+    hook, slack = sorted(await store.due(NOW.timestamp(), 10), key=lambda r: r.channel)
+    await store.mark(hook.id, "delivered", attempts=1, next_at=NOW.timestamp(), error=None, now=NOW)
+    assert [r.channel for r in await store.due(NOW.timestamp(), 10)] == [slack.channel]
+
+
+async def test_retry_is_not_due_before_its_time(store: SqliteStore) -> None:
+    """A row scheduled for later is not handed out early, and next_due_at says when it will be."""
+    await store.commit([Outgoing(notification(), (Target("hook"),))], [], [], NOW)
+    [row] = await store.due(NOW.timestamp(), 10)
+    later = NOW.timestamp() + 60
+    await store.mark(row.id, PENDING, attempts=1, next_at=later, error="HTTP 503", now=NOW)
+    assert await store.due(NOW.timestamp() + 59, 10) == []
+    assert await store.next_due_at() == later
+    assert len(await store.due(later, 10)) == 1
+
+
+async def test_silenced_targets_are_kept_but_not_due(store: SqliteStore) -> None:
+    """A silenced delivery is stored and listed, never handed to the dispatcher, and can be retried by hand."""
+    item = Outgoing(notification(), (Target("hook", silenced_by="s1"),))
+    await store.commit([item], [], [], NOW)
+    assert await store.due(NOW.timestamp(), 10) == []
+    [row] = await store.list_deliveries([SILENCED])
+    assert await store.silenced_counts() == {"s1": 1}
+    assert await store.retry(row.id, NOW)
+    assert len(await store.due(NOW.timestamp(), 10)) == 1
+
+
+async def test_dead_letters_list_retry_and_purge(store: SqliteStore) -> None:
+    """Dead rows are listed, can be re-queued, and purged."""
+    await store.commit([Outgoing(notification(), (Target("hook"),))], [], [], NOW)
+    [row] = await store.due(NOW.timestamp(), 10)
+    await store.mark(row.id, DEAD, attempts=1, next_at=NOW.timestamp(), error="HTTP 400", now=NOW)
+    assert [r.last_error for r in await store.list_deliveries([DEAD])] == ["HTTP 400"]
+    assert (await store.stats()).dead == 1
+    assert await store.purge([DEAD]) == 1
+    assert (await store.stats()).dead == 0
+
+
+async def test_alert_state_round_trips(store: SqliteStore) -> None:
+    """Alerts with their last event survive a close and reopen of the file."""
+    event = Event("job.active", NOW, CompanyRef("47"), ActiveJob(job_handle="47||A"), stalled_seconds=1000.0)
+    alert = Alert("stalled", "47", "47||A", "firing", NOW, last_sent=NOW, sends=1, event=event)
+    await store.commit([], [alert], [], NOW)
+    reopened = await SqliteStore.open(store.path)
+    try:
+        assert await reopened.load_alerts() == [alert]
+        await reopened.commit([], [], [alert.id], NOW)
+        assert await reopened.load_alerts() == []
+    finally:
+        await reopened.close()
+
+
+async def test_silences_add_list_expire(store: SqliteStore) -> None:
+    """A silence is active until its end, and expiring it ends it now."""
+    silence = await store.add_silence([("company", "47")], NOW, NOW + timedelta(hours=2), "maintenance", "ops")
+    [listed] = await store.silences()
+    assert listed == silence
+    assert listed.active(NOW + timedelta(hours=1))
+    assert await store.expire_silence(silence.id, NOW + timedelta(minutes=5))
+    [expired] = await store.silences()
+    assert not expired.active(NOW + timedelta(minutes=10))
