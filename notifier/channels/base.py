@@ -1,0 +1,137 @@
+"""What every channel is: something that sends one delivery or raises a typed `SendError` saying what happened.
+
+Channels never retry and never judge an outcome; they report the raw facts (HTTP status, SMTP reply, Slack
+error code, transport failure) and `notifier.dispatch.policy.decide` alone turns them into a verdict.
+No error message may carry a secret: tokens, webhook URLs, passwords and signing keys stay out of them.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+import aiohttp
+
+from notifier.models import Delivery
+
+if TYPE_CHECKING:
+    from notifier.config import ConsoleChannel, EmailChannel, SlackChannel, WebhookChannel
+
+    AnyChannelConfig = SlackChannel | EmailChannel | WebhookChannel | ConsoleChannel
+
+TransportKind = Literal["timeout", "connection", "tls", "protocol"]
+DETAIL_LIMIT = 300  # a receiver's error text is evidence, not a payload: keep what we store and log short
+
+
+class Channel(Protocol):
+    """One configured destination; `send` returns only when the receiver accepted the delivery."""
+
+    name: str
+
+    async def send(self, delivery: Delivery) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class SendError(Exception):
+    """A delivery was not accepted; subclasses carry the raw outcome for the retry policy."""
+
+
+class HttpStatusError(SendError):
+    """The receiver answered with a non-2xx status (redirects included: they are never followed)."""
+
+    def __init__(self, status: int, retry_after: str | None = None) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.retry_after = retry_after
+
+
+class TransportFailure(SendError):
+    """No usable answer arrived: the request timed out, the connection or TLS failed, or the reply was garbled."""
+
+    def __init__(self, kind: TransportKind, detail: str) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind: TransportKind = kind
+        self.detail = detail
+
+
+class SmtpReplyError(SendError):
+    """The SMTP server refused with a reply code (4xx transient, 5xx permanent in RFC 5321 terms)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"SMTP {code} {message}".rstrip())
+        self.code = code
+        self.message = message
+
+
+class SlackApiError(SendError):
+    """Slack said no: `error` is its code (`ratelimited`, `invalid_auth`, `no_service` …)."""
+
+    def __init__(self, error: str, status: int | None = None, retry_after: str | None = None) -> None:
+        super().__init__(f"Slack {error}" + (f" (HTTP {status})" if status is not None else ""))
+        self.error = error
+        self.status = status
+        self.retry_after = retry_after
+
+
+class ConfigurationError(SendError):
+    """The delivery cannot be sent as configured (no valid recipients, an unusable secret …)."""
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """`text` with every secret blanked and cut to a loggable length: receivers sometimes echo what they got."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return text if len(text) <= DETAIL_LIMIT else text[: DETAIL_LIMIT - 1] + "…"
+
+
+def transport_failure(exc: BaseException) -> TransportFailure:
+    """Map an aiohttp/asyncio/OS failure to its kind; the detail names the failure, never the URL."""
+    kind: TransportKind
+    if isinstance(exc, TimeoutError):
+        kind = "timeout"
+    elif isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
+        kind = "tls"
+    elif isinstance(exc, aiohttp.ClientConnectionError | OSError):
+        kind = "connection"
+    else:
+        kind = "protocol"
+    return TransportFailure(kind, describe(exc))
+
+
+def describe(exc: BaseException) -> str:
+    """The exception's type and OS reason only: aiohttp's own messages can embed the request URL."""
+    name = type(exc).__name__
+    cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
+    os_error = getattr(exc, "os_error", None) or cause
+    reason = getattr(os_error, "strerror", None) or getattr(os_error, "reason", None)
+    return f"{name}: {reason}" if isinstance(reason, str) and reason else name
+
+
+ChannelFactory = Callable[[str, Any, aiohttp.ClientSession], Channel]
+
+
+def _registry() -> dict[type, ChannelFactory]:
+    # Imported here: the implementations import this module for their errors.
+    from notifier import config
+    from notifier.channels.console import ConsoleSender
+    from notifier.channels.email import EmailSender
+    from notifier.channels.slack import SlackSender
+    from notifier.channels.webhook import WebhookSender
+
+    return {
+        config.ConsoleChannel: lambda name, _cfg, _session: ConsoleSender(name),
+        config.EmailChannel: lambda name, cfg, _session: EmailSender(name, cfg),
+        config.SlackChannel: lambda name, cfg, session: SlackSender(name, cfg, session),
+        config.WebhookChannel: lambda name, cfg, session: WebhookSender(name, cfg, session),
+    }
+
+
+def build_channel(name: str, config: AnyChannelConfig, session: aiohttp.ClientSession) -> Channel:
+    """The channel implementation for one validated config entry; `session` is the shared keep-alive session."""
+    factory = _registry().get(type(config))
+    if factory is None:
+        raise TypeError(f"channel {name!r}: no implementation for {type(config).__name__}")
+    return factory(name, config, session)

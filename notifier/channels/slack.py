@@ -1,0 +1,195 @@
+"""Slack: Block Kit messages through the Web API (`chat.postMessage`) or an incoming webhook.
+
+Every piece of text is escaped (`&`, `<`, `>`), because it carries job data that could otherwise mention
+`<!channel>` or forge links, and cut to Block Kit's limits so a huge log never turns into `invalid_blocks`.
+The SDK's own retry handlers are off: a 429 comes back to the dispatcher, which reschedules durably.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError as SdkApiError
+from slack_sdk.errors import SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from notifier.channels.base import ConfigurationError, SlackApiError, TransportFailure, transport_failure
+from notifier.models import Delivery, Message, Notification
+
+if TYPE_CHECKING:
+    from notifier.config import SlackChannel
+
+MAX_BLOCKS = 50
+MAX_SECTION = 3000
+MAX_HEADER = 150
+MAX_FIELD = 2000
+MAX_FIELDS = 10  # per section block
+MAX_FALLBACK = 4000  # the notification text shown where blocks are not (push notifications, old clients)
+ELLIPSIS = "…"
+MARKERS = {"critical": ":red_circle:", "warning": ":large_orange_circle:", "info": ":large_blue_circle:"}
+RESOLVED_MARKER = ":white_check_mark:"
+ERROR_CODE = re.compile(r"[a-z0-9_]{1,64}")  # anything else (an HTML error page) is not a code
+
+# The SDK logs request URLs (a webhook URL is a credential) when its logger is at DEBUG; a logger of our
+# own, pinned to WARNING, keeps that out of the logs whatever the root level is.
+_sdk_log = logging.getLogger("notifier.channels.slack.sdk")
+_sdk_log.setLevel(logging.WARNING)
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters as entities: nothing from a job can mention, link or format."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def truncate(text: str, limit: int) -> str:
+    """At most `limit` characters, ending in `…` when cut, never in the middle of an `&…;` entity."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - len(ELLIPSIS)]
+    amp = cut.rfind("&", max(0, len(cut) - 4))
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + ELLIPSIS
+
+
+def slack_text(text: str, limit: int) -> str:
+    return truncate(escape(text), limit)
+
+
+def header_text(notification: Notification) -> str:
+    marker = RESOLVED_MARKER if notification.status == "resolved" else MARKERS.get(notification.severity, "")
+    return slack_text(f"{marker} {notification.message.title}".strip(), MAX_HEADER)
+
+
+def fallback_text(message: Message) -> str:
+    return slack_text(f"{message.title}\n{message.text}".strip(), MAX_FALLBACK)
+
+
+def blocks(notification: Notification) -> list[dict[str, Any]]:
+    """Header, text, field sections, details and a context line, within Block Kit's limits."""
+    message = notification.message
+    out: list[dict[str, Any]] = [{"type": "header", "text": _plain(header_text(notification))}]
+    if message.text.strip():
+        out.append(_section(slack_text(message.text, MAX_SECTION)))
+    out.extend(_field_sections(message.fields))
+    if notification.details:
+        lines = "\n".join(f"• {detail}" for detail in notification.details)
+        out.append(_section(slack_text(lines, MAX_SECTION)))
+    context = f"{notification.rule} · {notification.severity} · {notification.status}"
+    context_block = {"type": "context", "elements": [_mrkdwn(slack_text(context, MAX_SECTION))]}
+    return [*out[: MAX_BLOCKS - 1], context_block]
+
+
+def _field_sections(fields: tuple[tuple[str, str], ...]) -> Iterator[dict[str, Any]]:
+    for start in range(0, len(fields), MAX_FIELDS):
+        chunk = fields[start : start + MAX_FIELDS]
+        yield {
+            "type": "section",
+            "fields": [_mrkdwn(truncate(f"*{escape(label)}*\n{escape(value)}", MAX_FIELD)) for label, value in chunk],
+        }
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text or ELLIPSIS, "emoji": True}
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text or ELLIPSIS}
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": _mrkdwn(text)}
+
+
+class SlackSender:
+    """Posts with a bot token to `channel` (Web API) or to an incoming webhook URL; the config decides which.
+
+    Slack targets are fixed by the config, so a delivery's `recipients` (meant for email) are not used here.
+    """
+
+    def __init__(self, name: str, config: SlackChannel, session: aiohttp.ClientSession | None = None) -> None:
+        self.name = name
+        self.timeout = config.timeout
+        self._session = session
+        self._own_session: aiohttp.ClientSession | None = None
+        self._web: AsyncWebClient | None = None
+        self._hook: AsyncWebhookClient | None = None
+        self._channel = config.channel or ""
+        if config.webhook_url is not None:
+            url = config.webhook_url.get_secret_value()
+            self._hook = AsyncWebhookClient(url, session=session, logger=_sdk_log, retry_handlers=[])
+        elif config.token is not None and config.channel:
+            token, base_url = config.token.get_secret_value(), config.api_url or AsyncWebClient.BASE_URL
+            self._web = AsyncWebClient(token, base_url, session=session, logger=_sdk_log, retry_handlers=[])
+        else:
+            raise ConfigurationError(f"slack channel {name!r} needs webhook_url, or token and channel")
+
+    async def send(self, delivery: Delivery) -> None:
+        notification = delivery.notification
+        text, message_blocks = fallback_text(notification.message), blocks(notification)
+        try:
+            async with asyncio.timeout(self.timeout):
+                if self._hook is not None:
+                    await self._send_webhook(self._hook, text, message_blocks)
+                elif self._web is not None:
+                    await self._post_message(self._web, text, message_blocks)
+        except SlackApiError:
+            raise
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise transport_failure(exc) from None
+        except SlackClientError as exc:  # the SDK refused or could not read the exchange
+            raise TransportFailure("protocol", type(exc).__name__) from None
+
+    async def close(self) -> None:
+        if self._own_session is not None:
+            await self._own_session.close()
+            self._own_session = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        # Without a shared session the SDK would open and close one per request; keep one of our own instead.
+        if self._session is not None and not self._session.closed:
+            return self._session
+        if self._own_session is None:
+            self._own_session = aiohttp.ClientSession()
+        return self._own_session
+
+    async def _post_message(self, client: AsyncWebClient, text: str, message_blocks: list[dict[str, Any]]) -> None:
+        client.session = self._http()
+        try:
+            await client.chat_postMessage(channel=self._channel, text=text, blocks=message_blocks)
+        except SdkApiError as exc:
+            raise self._api_error(exc) from None
+
+    async def _send_webhook(self, client: AsyncWebhookClient, text: str, message_blocks: list[dict[str, Any]]) -> None:
+        client.session = self._http()
+        response = await client.send(text=text, blocks=message_blocks)
+        if response.status_code != 200:
+            code = (response.body or "").strip()
+            error = code if ERROR_CODE.fullmatch(code) else f"http_{response.status_code}"
+            raise SlackApiError(error, response.status_code, _header(response.headers, "Retry-After"))
+
+    def _api_error(self, exc: SdkApiError) -> SlackApiError:
+        response = exc.response
+        status: int | None = getattr(response, "status_code", None)
+        retry_after = _header(getattr(response, "headers", None), "Retry-After")
+        data = getattr(response, "data", None)
+        code = data.get("error") if isinstance(data, dict) else None
+        if status == 429:
+            code = "ratelimited"
+        error = code if isinstance(code, str) and ERROR_CODE.fullmatch(code) else f"http_{status}"
+        return SlackApiError(error, status, retry_after)
+
+
+def _header(headers: Any, name: str) -> str | None:
+    if headers is None:
+        return None
+    value = headers.get(name)
+    if value is None:  # the SDK sometimes hands back a plain dict with the server's spelling
+        value = next((v for k, v in dict(headers).items() if str(k).lower() == name.lower()), None)
+    return None if value is None else str(value)

@@ -1,0 +1,233 @@
+"""The retry policy, table-tested: every HTTP status, transport failures, SMTP replies and Slack error codes."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+
+from notifier.channels.base import (
+    ConfigurationError,
+    HttpStatusError,
+    SendError,
+    SlackApiError,
+    SmtpReplyError,
+    TransportFailure,
+)
+from notifier.dispatch.policy import RetrySettings, Verdict, backoff, decide, parse_retry_after
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+SETTINGS = RetrySettings(base=2.0, cap=900.0, max_attempts=10, max_unknown_attempts=3, max_retry_after=3600.0)
+
+EXPECTED_HTTP: dict[int, str] = {
+    **dict.fromkeys(range(100, 200), "dead"),  # a 1xx final status is a broken peer
+    **dict.fromkeys(range(200, 300), "delivered"),
+    **dict.fromkeys(range(300, 400), "dead"),  # redirects are never followed
+    **dict.fromkeys(range(400, 500), "dead"),
+    408: "retry",
+    410: "disable",
+    425: "retry",
+    429: "retry",
+    **dict.fromkeys(range(500, 600), "retry"),
+}
+
+
+def verdict(error: SendError | None, attempt: int = 1, seed: int = 7, **kw: object) -> Verdict:
+    return decide(error, attempt, now=NOW, rng=random.Random(seed), settings=SETTINGS, **kw)  # type: ignore[arg-type]
+
+
+def test_success_is_delivered() -> None:
+    """No error means the delivery is done, with no delay."""
+    assert verdict(None) == Verdict("delivered", None, "delivered")
+
+
+@pytest.mark.parametrize("status", range(100, 600))
+def test_every_http_status(status: int) -> None:
+    """Each status from 100 to 599 maps to the action the design documents."""
+    result = verdict(HttpStatusError(status))
+    assert result.action == EXPECTED_HTTP[status]
+    assert (result.delay is not None) == (result.action == "retry")
+    assert str(status) in result.reason
+
+
+def test_redirect_reason_says_it_was_not_followed() -> None:
+    """A 3xx dead-letter tells the operator to fix the URL rather than wait."""
+    assert "redirect not followed" in verdict(HttpStatusError(302)).reason
+
+
+@pytest.mark.parametrize("kind", ["timeout", "connection", "protocol"])
+def test_transient_transport_failures_retry(kind: str) -> None:
+    """Timeouts, connection failures and garbled replies are retried with a backoff delay."""
+    result = verdict(TransportFailure(kind, "x"))  # type: ignore[arg-type]
+    assert result.action == "retry"
+    assert result.delay is not None
+    assert 0 <= result.delay <= SETTINGS.base
+
+
+def test_tls_failure_is_dead() -> None:
+    """A TLS failure (bad certificate, STARTTLS missing) is a configuration problem and never retried."""
+    assert verdict(TransportFailure("tls", "STARTTLS required but not offered")).action == "dead"
+
+
+@pytest.mark.parametrize(
+    ("code", "action"),
+    [
+        (421, "retry"),
+        (450, "retry"),
+        (451, "retry"),
+        (452, "retry"),
+        (454, "retry"),
+        (552, "retry"),
+        (500, "dead"),
+        (501, "dead"),
+        (530, "dead"),
+        (535, "dead"),
+        (550, "dead"),
+        (553, "dead"),
+        (554, "dead"),
+    ],
+)
+def test_smtp_replies(code: int, action: str) -> None:
+    """SMTP 4xx replies are retried, 5xx dead-lettered, except 552 which RFC 5321 says to treat as temporary."""
+    assert verdict(SmtpReplyError(code, "reply")).action == action
+
+
+def test_unexpected_smtp_code_is_retried_a_few_times() -> None:
+    """A reply code outside 4xx/5xx is retried, but only up to the unknown-outcome limit."""
+    assert verdict(SmtpReplyError(250, "odd"), attempt=1).action == "retry"
+    assert verdict(SmtpReplyError(250, "odd"), attempt=SETTINGS.max_unknown_attempts).action == "dead"
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "action"),
+    [
+        ("ratelimited", 429, "retry"),
+        ("rate_limited", 429, "retry"),
+        ("internal_error", 200, "retry"),
+        ("fatal_error", 200, "retry"),
+        ("service_unavailable", 200, "retry"),
+        ("request_timeout", 200, "retry"),
+        ("invalid_auth", 200, "disable"),
+        ("not_authed", 200, "disable"),
+        ("account_inactive", 200, "disable"),
+        ("token_revoked", 200, "disable"),
+        ("no_service", 404, "disable"),
+        ("invalid_token", 403, "disable"),
+        ("channel_not_found", 200, "dead"),
+        ("channel_not_found", 404, "dead"),
+        ("is_archived", 200, "dead"),
+        ("channel_is_archived", 410, "dead"),
+        ("not_in_channel", 200, "dead"),
+        ("no_permission", 200, "dead"),
+        ("invalid_blocks", 200, "dead"),
+        ("msg_too_long", 200, "dead"),
+        ("invalid_payload", 400, "dead"),
+        ("action_prohibited", 403, "dead"),
+        ("http_503", 503, "retry"),
+        ("http_404", 404, "dead"),
+        ("http_410", 410, "disable"),
+        ("something_new", 200, "retry"),
+        ("something_new", None, "retry"),
+    ],
+)
+def test_slack_errors(error: str, status: int | None, action: str) -> None:
+    """Slack error codes map to retry, dead or disable; unknown codes fall back to their HTTP status."""
+    assert verdict(SlackApiError(error, status)).action == action
+
+
+def test_unknown_slack_error_gives_up_early() -> None:
+    """An unclassified Slack error is retried only `max_unknown_attempts` times."""
+    assert verdict(SlackApiError("something_new", 200), attempt=2).action == "retry"
+    assert verdict(SlackApiError("something_new", 200), attempt=3).action == "dead"
+
+
+def test_slack_ratelimit_honours_retry_after() -> None:
+    """Slack's Retry-After on a rate limit sets the delay (plus at most `base` seconds of jitter)."""
+    result = verdict(SlackApiError("ratelimited", 429, "30"))
+    assert result.delay is not None
+    assert 30 <= result.delay <= 30 + SETTINGS.base
+
+
+def test_configuration_error_is_dead() -> None:
+    """A delivery that cannot be sent as configured is dead-lettered at once."""
+    assert verdict(ConfigurationError("no valid recipients")).action == "dead"
+
+
+def test_retry_after_seconds() -> None:
+    """A delta-seconds Retry-After is honoured on a 503."""
+    result = verdict(HttpStatusError(503, "120"))
+    assert result.delay is not None
+    assert 120 <= result.delay <= 120 + SETTINGS.base
+
+
+def test_retry_after_http_date() -> None:
+    """An HTTP-date Retry-After is measured from the injected `now`."""
+    later = format_datetime(NOW + timedelta(seconds=90), usegmt=True)
+    result = verdict(HttpStatusError(429, later))
+    assert result.delay is not None
+    assert 90 <= result.delay <= 90 + SETTINGS.base
+
+
+def test_retry_after_in_the_past_is_not_negative() -> None:
+    """A Retry-After date already gone means retry now-ish, never a negative delay."""
+    earlier = format_datetime(NOW - timedelta(hours=1), usegmt=True)
+    assert parse_retry_after(earlier, NOW) == 0.0
+    assert parse_retry_after("-5", NOW) == 0.0
+
+
+def test_retry_after_is_capped() -> None:
+    """A receiver asking for a day's pause is retried after `max_retry_after` at most."""
+    assert verdict(HttpStatusError(503, "86400")).delay == SETTINGS.max_retry_after
+
+
+@pytest.mark.parametrize("value", [None, "", "soon", "Thu, 99 Foo 2026", "nan", "inf"])
+def test_unparseable_retry_after_falls_back_to_backoff(value: str | None) -> None:
+    """A missing or malformed Retry-After is ignored in favour of jittered backoff."""
+    assert parse_retry_after(value, NOW) is None
+    result = verdict(HttpStatusError(503, value), attempt=1)
+    assert result.delay is not None
+    assert 0 <= result.delay <= SETTINGS.base
+
+
+def test_backoff_full_jitter_bounds() -> None:
+    """Backoff is uniform in [0, min(cap, base·2^(attempt-1))] and actually spreads out."""
+    rng = random.Random(42)
+    for attempt in range(1, 40):
+        window = min(SETTINGS.cap, SETTINGS.base * 2 ** (attempt - 1))
+        samples = [backoff(attempt, rng=rng, settings=SETTINGS) for _ in range(200)]
+        assert all(0 <= s <= window for s in samples)
+        assert max(samples) > window / 2
+        assert min(samples) < window / 2
+
+
+def test_backoff_is_deterministic_for_a_seed() -> None:
+    """The same seed gives the same delays, so tests and replays are reproducible."""
+    assert verdict(HttpStatusError(500), attempt=5, seed=1) == verdict(HttpStatusError(500), attempt=5, seed=1)
+
+
+def test_huge_attempt_numbers_do_not_overflow() -> None:
+    """Backoff stays within the cap however many attempts were made."""
+    assert 0 <= backoff(10_000, rng=random.Random(0), settings=SETTINGS) <= SETTINGS.cap
+
+
+def test_max_attempts_dead_letters() -> None:
+    """The last allowed attempt failing transiently is dead-lettered with the reason kept."""
+    assert verdict(HttpStatusError(503), attempt=SETTINGS.max_attempts - 1).action == "retry"
+    last = verdict(HttpStatusError(503), attempt=SETTINGS.max_attempts)
+    assert last.action == "dead"
+    assert "HTTP 503" in last.reason
+    assert "gave up" in last.reason
+
+
+def test_max_age_dead_letters() -> None:
+    """A delivery first tried longer ago than `max_age` is not retried again."""
+    old = NOW - timedelta(seconds=(SETTINGS.max_age or 0) + 1)
+    assert verdict(HttpStatusError(503), since=old).action == "dead"
+    assert verdict(HttpStatusError(503), since=NOW - timedelta(minutes=5)).action == "retry"
+
+
+def test_permanent_failures_ignore_attempt_count() -> None:
+    """A 400 is dead on the first attempt, not after retries."""
+    assert verdict(HttpStatusError(400), attempt=1).action == "dead"
