@@ -1,0 +1,1 @@
+"""Tests for locales: catalogs, plural forms, CLDR formatting, negotiation and localized notifications."""
