@@ -1,14 +1,20 @@
-"""The command line. Thin: parse arguments, load configuration, hand over to `app` or the simulator."""
+"""The command line. Thin: parse arguments, load configuration, hand over to `app` or `commands`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from notifier import __version__
+
+if TYPE_CHECKING:
+    from notifier.config import Config
 
 DEFAULT_CONFIG = "notifier.yaml"
 
@@ -20,11 +26,52 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    check = sub.add_parser("check", help="validate the configuration; print every problem as file:line: message")
-    check.add_argument("--config", "-c", default=DEFAULT_CONFIG, type=Path)
+    def with_config(name: str, help_text: str) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, help=help_text)
+        command.add_argument("--config", "-c", default=DEFAULT_CONFIG, type=Path, help="config file")
+        return command
 
-    watch = sub.add_parser("watch", help="poll and print the events as JSON lines; send nothing")
-    watch.add_argument("--config", "-c", default=DEFAULT_CONFIG, type=Path)
+    with_config("run", "run the daemon: poll, evaluate rules, deliver notifications")
+    with_config("check", "validate config, rules and templates; print every problem as file:line: message")
+    with_config("watch", "poll and print the events as JSON lines; send nothing")
+
+    test = sub.add_parser("test-rule", help="show which rules fire for recorded events; send nothing")
+    test.add_argument("rules", type=Path, help="a rule file or a directory of rule files")
+    source = test.add_mutually_exclusive_group(required=True)
+    source.add_argument("--event", type=Path, help="a JSON file with one event (or a list)")
+    source.add_argument("--replay", type=Path, help="JSON lines recorded with `notifier watch`")
+    test.add_argument("--locale", help="render messages in this locale instead of the job's")
+    test.add_argument("--all-locales", action="store_true", help="render messages in every shipped locale")
+    test.add_argument("--templates", type=Path, help="a templates directory overriding the defaults")
+
+    schema = sub.add_parser("schema", help="print a JSON Schema (for editor completion)")
+    schema.add_argument("what", choices=["rules"])
+
+    silence = with_config("silence", "hold back matching notifications for a while")
+    silence_sub = silence.add_subparsers(dest="action", required=True)
+    add = silence_sub.add_parser("add", help="add a silence")
+    add.add_argument(
+        "--match",
+        action="append",
+        default=[],
+        help="label=value (rule, company, job, severity, status, channel); * globs",
+    )
+    add.add_argument("--for", dest="duration", default="2h", help="how long (default %(default)s)")
+    add.add_argument("--comment", default="", help="why, for whoever reads the list later")
+    listing = silence_sub.add_parser("list", help="list silences")
+    listing.add_argument("--all", action="store_true", help="include expired silences")
+    expire = silence_sub.add_parser("expire", help="end a silence now")
+    expire.add_argument("id")
+
+    outbox = with_config("outbox", "inspect and repair the outbox")
+    outbox_sub = outbox.add_subparsers(dest="action", required=True)
+    olist = outbox_sub.add_parser("list", help="list deliveries (default: dead letters)")
+    olist.add_argument("--state", default="dead", choices=["dead", "pending", "silenced", "delivered", "all"])
+    olist.add_argument("--limit", type=int, default=50)
+    oretry = outbox_sub.add_parser("retry", help="queue a dead or silenced delivery again")
+    oretry.add_argument("id", type=int)
+    opurge = outbox_sub.add_parser("purge", help="delete deliveries in a state (default: dead)")
+    opurge.add_argument("--state", default="dead", choices=["dead", "silenced", "delivered"])
 
     simulate = sub.add_parser("simulate", help="serve a faithful fake IPS endpoint with evolving jobs")
     simulate.add_argument("--listen", default="127.0.0.1:8080", help="HOST:PORT (default %(default)s)")
@@ -33,24 +80,47 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
     simulate.add_argument("--companies", type=int, default=None, help="scale scenario: number of companies")
     simulate.add_argument("--jobs", type=int, default=None, help="scale scenario: active jobs per company")
+
+    demo = sub.add_parser("demo", help="simulator + daemon + local receivers + status page, no credentials")
+    demo.add_argument("--port", type=int, default=9464, help="status page port (default %(default)s)")
+    demo.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "check":
-            return cmd_check(args.config)
-        if args.command == "watch":
-            return cmd_watch(args.config)
-        if args.command == "simulate":
-            return cmd_simulate(args)
+        return _dispatch(args)
     except KeyboardInterrupt:
         return 130
-    return 2
 
 
-def _load(path: Path) -> object | None:
+def _dispatch(args: argparse.Namespace) -> int:
+    command = args.command
+    if command == "simulate":
+        return cmd_simulate(args)
+    if command == "demo":
+        from notifier.commands.demo import run_demo
+
+        return run_demo(port=args.port, speed=args.speed)
+    if command == "test-rule":
+        return cmd_test_rule(args)
+    if command == "schema":
+        from notifier.commands.rules import rules_schema
+
+        print(json.dumps(rules_schema(), indent=2))
+        return 0
+    config = _load(args.config)
+    if config is None:
+        return 1
+    if command == "check":
+        return cmd_check(config)
+    if command in ("silence", "outbox"):
+        return asyncio.run(_admin(args, config))
+    return cmd_daemon(config, watch_only=command == "watch")
+
+
+def _load(path: Path) -> Config | None:
     """The validated config, or None after printing every problem as `file:line: message` on stderr."""
     from notifier.config import load_config
     from notifier.sourcemap import SourceErrors
@@ -63,31 +133,66 @@ def _load(path: Path) -> object | None:
         return None
 
 
-def cmd_check(path: Path) -> int:
-    config = _load(path)
-    if config is None:
+def cmd_check(config: Config) -> int:
+    from notifier.app import check_all
+
+    problems = check_all(config)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
         return 1
-    print(f"{path}: OK")
+    print(f"{config.source}: OK")
     return 0
 
 
-def cmd_watch(path: Path) -> int:
-    from notifier.app import install_stop_signals, watch
-    from notifier.config import Config
+def cmd_daemon(config: Config, *, watch_only: bool) -> int:
+    from notifier.app import check_all, install_reload_signal, install_stop_signals, run, watch
     from notifier.logs import configure_logging
 
-    config = _load(path)
-    if not isinstance(config, Config):
-        return 1
     configure_logging(config.log.format, config.log.level, secrets=secret_values(config))
+    if not watch_only:
+        problems = check_all(config)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if problems:
+            return 1
 
     async def _main() -> None:
-        stop = asyncio.Event()
+        stop, reload = asyncio.Event(), asyncio.Event()
         install_stop_signals(stop)
-        await watch(config, sys.stdout, stop=stop)
+        if watch_only:
+            await watch(config, sys.stdout, stop=stop)
+        else:
+            install_reload_signal(reload)
+            await run(config, stop=stop, reload=reload)
 
     asyncio.run(_main())
     return 0
+
+
+def cmd_test_rule(args: argparse.Namespace) -> int:
+    from notifier.commands.rules import read_events, resolve_locales, run_test_rule
+
+    events = read_events(args.event, args.replay)
+    locales = resolve_locales(args.locale, args.all_locales)
+    return run_test_rule(args.rules, events, locales=locales, templates=args.templates)
+
+
+async def _admin(args: argparse.Namespace, config: Config) -> int:
+    from notifier.commands import admin
+
+    now = datetime.now(UTC)
+    if args.command == "silence":
+        if args.action == "add":
+            return await admin.silence_add(config, args.match, args.duration, args.comment, now)
+        if args.action == "list":
+            return await admin.silence_list(config, now, include_expired=args.all)
+        return await admin.silence_expire(config, args.id, now)
+    if args.action == "list":
+        return await admin.outbox_list(config, args.state, args.limit)
+    if args.action == "retry":
+        return await admin.outbox_retry(config, args.id, now)
+    return await admin.outbox_purge(config, args.state)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -98,7 +203,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     host, _, port = args.listen.rpartition(":")
     options = {k: v for k, v in (("companies", args.companies), ("jobs", args.jobs)) if v is not None}
     asyncio.run(
-        run_simulator(host or "127.0.0.1", int(port), scenario=args.scenario, seed=args.seed, speed=args.speed, **options)
+        run_simulator(
+            host or "127.0.0.1", int(port), scenario=args.scenario, seed=args.seed, speed=args.speed, **options
+        )
     )
     return 0
 
@@ -123,4 +230,4 @@ def secret_values(config: object) -> list[str]:
                 walk(item)
 
     walk(config)
-    return found
+    return [s for s in found if s]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +25,7 @@ from notifier.tracking import JobTracker, Outcome
 log = structlog.get_logger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
+PollObserver = Callable[[str, str, float], None]  # company, outcome ("ok" or the error type), seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,7 @@ class CompanyPoller:
         company_name: str | None = None,
         rng: random.Random | None = None,
         sleep: Sleep = asyncio.sleep,
+        on_poll: PollObserver | None = None,
     ) -> None:
         self.client = client
         self.company = company
@@ -90,6 +93,7 @@ class CompanyPoller:
         self.settings = settings
         self.rng = rng or random.Random()
         self.sleep = sleep
+        self.on_poll = on_poll
         self.tracker: JobTracker | None = None
         self.status = PollStatus()
         self.log = log.bind(company=company.handle or company_name)
@@ -104,13 +108,20 @@ class CompanyPoller:
         """One complete cycle; returns the error that made it fail, if any."""
         now = self.clock.now()
         self.status.last_attempt = now
+        started = time.perf_counter()
         try:
             await self._cycle(now)
         except IpsError as exc:
             await self._failed(exc, now)
+            self._observe(type(exc).__name__, started)
             return exc
         await self._succeeded(now)
+        self._observe("ok", started)
         return None
+
+    def _observe(self, outcome: str, started: float) -> None:
+        if self.on_poll is not None:
+            self.on_poll(self.company.handle or self.company_name or "", outcome, time.perf_counter() - started)
 
     async def _cycle(self, now: datetime) -> None:
         """Events are queued as soon as they are known, so a later failing call cannot lose them."""

@@ -1,0 +1,1 @@
+"""Implementations of the sub-commands; `notifier.cli` only parses arguments and calls these."""
