@@ -62,8 +62,11 @@ def demo_config(workdir: Path, ips_port: int, hook_port: int, http_port: int, se
         },
         "poll": {"interval": "5s", "unreachable_after": 3},
         "companies": [
-            {"handle": "47", "locale": "en-US", "timezone": "America/Los_Angeles"},
-            {"name": "Planetary", "locale": "de-DE", "timezone": "Europe/Berlin"},
+            {"handle": "47", "timezone": "America/Los_Angeles"},
+            {"name": "Nordwind Moden", "timezone": "Europe/Berlin"},  # resolved with getCompanyInfo
+            {"handle": "203", "timezone": "Asia/Tokyo"},
+            {"handle": "311", "timezone": "Europe/Paris"},
+            {"handle": "512", "timezone": "Asia/Shanghai"},
         ],
         "rules": "rules",
         "state": "sqlite:///state.db",

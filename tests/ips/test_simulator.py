@@ -15,7 +15,7 @@ from notifier.ips.simulator.messages import CATALOG, LOCALES, accept_language, o
 from notifier.ips.simulator.scenarios import SCENARIOS, build_scenario
 from notifier.ips.simulator.server import make_world
 from notifier.ips.simulator.world import SimClock, World
-from tests.ips.conftest import START, Sim, StartSim
+from tests.conftest import START, Sim, StartSim
 
 
 def _world(scenario: str = "demo", seed: int = 0, **options: object) -> World:

@@ -1,4 +1,4 @@
-"""Fixtures for the IPS tests: the simulator served on 127.0.0.1 and real clients pointed at it."""
+"""Shared fixtures: the simulator served on 127.0.0.1 and real clients pointed at it."""
 
 from __future__ import annotations
 
