@@ -1,11 +1,16 @@
-"""The one wiring point: configuration in, a running pipeline out. Nothing else builds sessions or tasks."""
+"""The one wiring point: configuration in, a running pipeline out. Nothing else builds sessions or tasks.
+
+    Ingest (pollers) → queue → Intake (engine, renderer, outbox commit) → Dispatcher → channels
+
+`run` is the daemon (signals set its `stop` and `reload` events); `watch` is the polling half printing events.
+Both can be embedded, e.g. in tests, by passing a clock and the events instead of installing signal handlers.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
-import random
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -15,21 +20,22 @@ import aiohttp
 import structlog
 from aiohttp import web
 
-from notifier import __version__
 from notifier.channels.base import build_channel
 from notifier.clock import Clock, SystemClock
 from notifier.codec import event_to_dict
-from notifier.config import CompanyConfig, Config, load_config
+from notifier.config import Config, load_config
 from notifier.dispatch.limits import CircuitBreaker, RateLimiter
 from notifier.dispatch.outbox import Dispatcher, Lane
 from notifier.dispatch.policy import Verdict
 from notifier.engine.evaluate import Alert, Engine
+from notifier.engine.reconcile import orphans
 from notifier.engine.rules import RuleSet, load_rules
+from notifier.ingest import Ingest, http_session
 from notifier.intake import Intake
-from notifier.ips.client import IpsClient, IpsSettings
+from notifier.logs import REDACTOR, configure_logging, secret_values
 from notifier.metrics import Metrics
-from notifier.models import CompanyRef, Event
-from notifier.poller import CompanyPoller, PollObserver, PollSettings
+from notifier.models import Event
+from notifier.poller import CompanyPoller
 from notifier.render import Renderer
 from notifier.sourcemap import SourceErrors
 from notifier.store.sqlite import DeliveryRow, SqliteStore
@@ -37,82 +43,7 @@ from notifier.supervise import supervise
 from notifier.web import create_app
 
 log = structlog.get_logger(__name__)
-
-
-def ips_settings(config: Config) -> IpsSettings:
-    ips = config.ips
-    return IpsSettings(
-        endpoint=ips.endpoint,
-        user=ips.user,
-        password=ips.password.get_secret_value(),
-        api_version=ips.api_version,
-        app_name=ips.app_name,
-        app_version=ips.app_version or __version__,
-        locale=ips.locale,
-        timeout=ips.timeout,
-        max_response_bytes=ips.max_response_bytes,
-        gzip=ips.gzip,
-    )
-
-
-def poll_settings(config: Config, company: CompanyConfig) -> PollSettings:
-    poll = config.poll
-    return PollSettings(
-        interval=company.interval or poll.interval,
-        jitter=poll.jitter,
-        max_backoff=poll.max_backoff,
-        auth_backoff=poll.auth_backoff,
-        unreachable_after=poll.unreachable_after,
-        log_retry_polls=poll.log_retry_polls,
-        details_limit=poll.details_limit,
-    )
-
-
-class Ingest:
-    """The polling half: one HTTP session, one IPS client, one poller per company, one bounded queue."""
-
-    def __init__(
-        self, config: Config, clock: Clock, session: aiohttp.ClientSession, on_poll: PollObserver | None = None
-    ) -> None:
-        self.config = config
-        self.on_poll = on_poll
-        self.queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=config.poll.queue_size)
-        limit = asyncio.Semaphore(config.poll.concurrency)
-        self.client = IpsClient(session, ips_settings(config), limit)
-        self.pollers = [self._poller(company, clock) for company in config.companies]
-        self._tasks: list[asyncio.Task[None]] = []
-
-    def _poller(self, company: CompanyConfig, clock: Clock) -> CompanyPoller:
-        ref = CompanyRef(handle=company.handle or "", locale=company.locale, timezone=company.timezone)
-        return CompanyPoller(
-            self.client,
-            ref,
-            self.queue,
-            clock,
-            poll_settings(self.config, company),
-            company_name=company.name,
-            rng=random.Random(),
-            on_poll=self.on_poll,
-        )
-
-    def start(self) -> None:
-        for poller in self.pollers:
-            name = f"poller:{poller.company.handle or poller.company_name}"
-            self._tasks.append(asyncio.create_task(supervise(name, poller.run), name=name))
-
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
-
-
-@contextlib.asynccontextmanager
-async def http_session(config: Config) -> AsyncIterator[aiohttp.ClientSession]:
-    """One keep-alive session for every IPS call; per-call timeouts are applied by the client."""
-    connector = aiohttp.TCPConnector(limit=max(config.poll.concurrency * 2, 16))
-    async with aiohttp.ClientSession(connector=connector, auto_decompress=True) as session:
-        yield session
+RESTART_ONLY = ("state", "http")  # settings a running daemon cannot switch; a reload keeps the old ones
 
 
 async def watch(config: Config, out: TextIO, *, clock: Clock | None = None, stop: asyncio.Event | None = None) -> None:
@@ -144,6 +75,10 @@ def install_stop_signals(stop: asyncio.Event) -> None:
         loop.add_signal_handler(sig, stop.set)
 
 
+def install_reload_signal(reload: asyncio.Event) -> None:
+    asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload.set)
+
+
 # ------------------------------------------------------------------------------------------------ daemon
 
 
@@ -167,12 +102,11 @@ def check_all(config: Config) -> list[str]:
 
 def build_lanes(config: Config, session: aiohttp.ClientSession, clock: Clock) -> dict[str, Lane]:
     lanes = {}
-    for name, channel_config in config.channels.items():
-        rate = getattr(channel_config, "rate_limit", None)
+    for name, channel in config.channels.items():
         lanes[name] = Lane(
-            channel=build_channel(name, channel_config, session),
-            slots=asyncio.Semaphore(getattr(channel_config, "concurrency", 4)),
-            limiter=RateLimiter(rate=rate, burst=1, clock=clock) if rate else None,
+            channel=build_channel(name, channel, session),
+            slots=asyncio.Semaphore(channel.concurrency),
+            limiter=RateLimiter(rate=channel.rate_limit, burst=1, clock=clock) if channel.rate_limit else None,
             breaker=CircuitBreaker(threshold=5, cooldown=60.0, clock=clock),
         )
     return lanes
@@ -193,8 +127,11 @@ class Daemon:
         self.dispatcher = Dispatcher(store, self.lanes, clock, on_outcome=self._observe_delivery)
         self.intake: Intake | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._reconciled: set[str] = set()
+        self._background: set[asyncio.Task[None]] = set()
 
-    async def start(self) -> None:
+    async def start(self, *, poll: bool = True) -> None:
+        """Start every task; `poll=False` leaves polling to the caller (`poller.poll_once()`), for embedding."""
         rules = load_ruleset(self.config)
         engine = Engine(rules, await self.store.load_alerts())
         self.intake = Intake(
@@ -209,34 +146,54 @@ class Daemon:
         self._spawn("intake", self.intake.run)
         self._spawn("dispatcher", self.dispatcher.run)
         self._spawn("housekeeping", self._housekeeping)
-        self.ingest.start()
+        if poll:
+            self.ingest.start()
         log.info("started", companies=len(self.config.companies), rules=len(rules.rules), channels=len(self.lanes))
 
     def _spawn(self, name: str, factory: Callable[[], Awaitable[None]]) -> None:
         self._tasks.append(asyncio.create_task(supervise(name, factory), name=name))
 
+    @property
+    def engine(self) -> Engine:
+        assert self.intake is not None, "the daemon is not started"
+        return self.intake.engine
+
     def alerts(self) -> list[Alert]:
         return list(self.intake.engine.alerts.values()) if self.intake else []
 
-    def reload(self, path: Path) -> bool:
-        """Swap rules and templates from a fresh read of the config; on any error keep what runs now."""
-        try:
-            config = load_config(path)
-            rules = load_ruleset(config)
-        except SourceErrors as exc:
-            for error in exc.errors:
-                log.error("reload failed, keeping the running configuration", error=str(error))
+    async def settle(self) -> None:
+        """Wait until every queued event is committed and every due delivery attempted (tests, embedding)."""
+        await self.ingest.queue.join()
+        await self.dispatcher.flush()
+
+    # -------------------------------------------------------------------------------------------- reload
+
+    async def reload(self, path: Path) -> bool:
+        """Switch to a fresh read of the config file, all or nothing: on any error the running setup stays."""
+        fresh = _load_for_reload(path)
+        if fresh is None:
             return False
-        problems = Renderer(config.templates).check()
-        if problems:
-            for problem in problems:
-                log.error("reload failed, keeping the running configuration", error=problem)
-            return False
+        config, rules = fresh
+        old = self.config
+        kept = {key: getattr(old, key) for key in RESTART_ONLY if getattr(config, key) != getattr(old, key)}
+        for key in kept:
+            log.warning("this setting changes only on restart; keeping the running value", setting=key)
+        config = config.model_copy(update=kept)
+        REDACTOR.update([*REDACTOR.secrets, *secret_values(config)])
+        if config.log != old.log:
+            configure_logging(config.log.format, config.log.level, REDACTOR.secrets)
         assert self.intake is not None
         self.intake.engine.replace_rules(rules)
         self.intake.renderer = Renderer(config.templates)
-        log.info("reloaded", rules=len(rules.rules))
+        await self.ingest.apply(config)
+        if config.channels != self.config.channels:
+            await self.dispatcher.replace_lanes(build_lanes(config, self.session, self.clock))
+            self.lanes = self.dispatcher.lanes
+        self.config = config
+        log.info("reloaded", rules=len(rules.rules), companies=len(config.companies), channels=len(self.lanes))
         return True
+
+    # ---------------------------------------------------------------------------------------------- stop
 
     async def stop(self, grace: float) -> None:
         """Stop polling, commit what is queued, give in-flight sends `grace` seconds; the rest stays queued."""
@@ -245,6 +202,7 @@ class Daemon:
             pending = []
             while not self.ingest.queue.empty():
                 pending.append(self.ingest.queue.get_nowait())
+                self.ingest.queue.task_done()
             if pending:
                 await self.intake.process(pending)
         cut = await self.dispatcher.drain(grace)
@@ -262,6 +220,8 @@ class Daemon:
             if self.intake is not None:
                 self.intake.engine.prune(self.clock.now())
 
+    # ------------------------------------------------------------------------------------------ observers
+
     async def refresh_gauges(self) -> None:
         stats = await self.store.stats()
         m = self.metrics
@@ -271,13 +231,39 @@ class Daemon:
         m.queue_depth.set(self.ingest.queue.qsize())
         m.firing.set(sum(1 for a in self.alerts() if a.state == "firing"))
         for poller in self.ingest.pollers:
-            m.company_up.labels(poller.company.handle or poller.company_name or "").set(
-                0 if poller.status.consecutive_failures else 1
-            )
+            m.company_up.labels(_label(poller)).set(0 if poller.status.consecutive_failures else 1)
 
     def _observe_poll(self, company: str, outcome: str, seconds: float) -> None:
         self.metrics.polls.labels(company, outcome).inc()
         self.metrics.poll_latency.labels(company).observe(seconds)
+        if outcome == "ok" and company not in self._reconciled:
+            self._reconcile(company)
+
+    def _reconcile(self, label: str) -> None:
+        """After the first good poll of a company, end alerts that the previous run left open.
+
+        A restart loses the trackers: a job that ended while the daemon was down is never seen leaving, and a
+        company that recovered meanwhile never reports recovering. Their alerts would fire forever.
+        """
+        poller = next((p for p in self.ingest.pollers if label in (p.company.handle, p.company_name)), None)
+        if poller is None or poller.tracker is None or self.intake is None:
+            return
+        self._reconciled.add(label)
+        engine = self.intake.engine
+        active = {job.job_handle or "" for job, _since in poller.tracker.active_jobs()}
+        rules = {rule.name: rule for rule in engine.rules.rules}
+        for event in orphans(engine.alerts, rules, poller.company, active, self.clock.now()):
+            log.info("closing an alert left open by the previous run", kind=event.kind, company=label)
+            self._enqueue(event)
+
+    def _enqueue(self, event: Event) -> None:
+        """Queue from synchronous code; a full queue gets the event as soon as it has room."""
+        try:
+            self.ingest.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            task = asyncio.create_task(self.ingest.queue.put(event))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
     def _observe_delivery(self, row: DeliveryRow, verdict: Verdict) -> None:
         self.metrics.notifications.labels(row.notification.rule, row.channel, verdict.action).inc()
@@ -285,6 +271,24 @@ class Daemon:
             self.metrics.retries.labels(row.channel).inc()
         elif verdict.action in ("dead", "disable"):
             self.metrics.dead_letters.labels(row.channel).inc()
+
+
+def _label(poller: CompanyPoller) -> str:
+    return poller.company.handle or poller.company_name or ""
+
+
+def _load_for_reload(path: Path) -> tuple[Config, RuleSet] | None:
+    try:
+        config = load_config(path)
+        rules = load_ruleset(config)
+    except SourceErrors as exc:
+        for error in exc.errors:
+            log.error("reload failed, keeping the running configuration", error=str(error))
+        return None
+    problems = Renderer(config.templates).check()
+    for problem in problems:
+        log.error("reload failed, keeping the running configuration", error=problem)
+    return None if problems else (config, rules)
 
 
 @contextlib.asynccontextmanager
@@ -329,14 +333,14 @@ async def run(
                 async with serve_http(daemon):
                     if started is not None:
                         started(daemon)
-                    await _serve(daemon, config, stop, reload)
+                    await _serve(daemon, config.source, stop, reload)
             finally:
-                await daemon.stop(config.shutdown_grace)
+                await daemon.stop(daemon.config.shutdown_grace)
     finally:
         await store.close()
 
 
-async def _serve(daemon: Daemon, config: Config, stop: asyncio.Event, reload: asyncio.Event) -> None:
+async def _serve(daemon: Daemon, source: Path, stop: asyncio.Event, reload: asyncio.Event) -> None:
     while not stop.is_set():
         waiter = asyncio.ensure_future(reload.wait())
         stopper = asyncio.ensure_future(stop.wait())
@@ -345,8 +349,4 @@ async def _serve(daemon: Daemon, config: Config, stop: asyncio.Event, reload: as
         stopper.cancel()
         if reload.is_set() and not stop.is_set():
             reload.clear()
-            daemon.reload(config.source)
-
-
-def install_reload_signal(reload: asyncio.Event) -> None:
-    asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload.set)
+            await daemon.reload(source)

@@ -147,7 +147,7 @@ def cmd_check(config: Config) -> int:
 
 def cmd_daemon(config: Config, *, watch_only: bool) -> int:
     from notifier.app import check_all, install_reload_signal, install_stop_signals, run, watch
-    from notifier.logs import configure_logging
+    from notifier.logs import configure_logging, secret_values
 
     configure_logging(config.log.format, config.log.level, secrets=secret_values(config))
     if not watch_only:
@@ -208,26 +208,3 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         )
     )
     return 0
-
-
-def secret_values(config: object) -> list[str]:
-    """Every secret string in the configuration, for the log redactor."""
-    from pydantic import BaseModel, SecretStr
-
-    found: list[str] = []
-
-    def walk(value: object) -> None:
-        if isinstance(value, SecretStr):
-            found.append(value.get_secret_value())
-        elif isinstance(value, BaseModel):
-            for name in type(value).model_fields:
-                walk(getattr(value, name))
-        elif isinstance(value, dict):
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                walk(item)
-
-    walk(config)
-    return [s for s in found if s]

@@ -8,13 +8,14 @@ produced are committed together, so a crash cannot leave one without the other.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import itertools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import structlog
 
 from notifier.clock import Clock
-from notifier.engine.evaluate import Decision, Engine
+from notifier.engine.evaluate import Alert, AlertId, Decision, Engine
 from notifier.engine.silences import Silence, silenced_by
 from notifier.models import Event
 from notifier.render import Renderer
@@ -22,6 +23,7 @@ from notifier.store.sqlite import Outgoing, SqliteStore, Target
 
 log = structlog.get_logger(__name__)
 BATCH = 256
+COMMIT_BACKOFF_CAP = 30.0
 
 
 @dataclass(slots=True)
@@ -47,7 +49,9 @@ class Intake:
         *,
         on_commit: Callable[[], None] = lambda: None,
         on_event: Callable[[str], None] = lambda _kind: None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        self.sleep = sleep
         self.queue = queue
         self.engine = engine
         self.renderer = renderer
@@ -63,7 +67,11 @@ class Intake:
             batch = [await self.queue.get()]
             while len(batch) < BATCH and not self.queue.empty():
                 batch.append(self.queue.get_nowait())
-            await self.process(batch)
+            try:
+                await self.process(batch)
+            finally:
+                for _ in batch:  # lets `queue.join()` say when everything queued has been committed
+                    self.queue.task_done()
 
     async def process(self, events: list[Event]) -> list[str]:
         """Evaluate, render and commit a batch; returns the keys of new notifications."""
@@ -74,12 +82,24 @@ class Intake:
             self.on_event(event.kind)
             outgoing.extend(self._decide(event))
         upserts, deletes = self.engine.changes()
-        new = await self.store.commit(outgoing, upserts, deletes, self.clock.now())
+        new = await self._commit(outgoing, upserts, deletes)
         self.stats.notifications += len(new)
         self.stats.duplicates += len(outgoing) - len(new)
         if new:
             self.on_commit()
         return new
+
+    async def _commit(self, outgoing: list[Outgoing], upserts: list[Alert], deletes: list[AlertId]) -> list[str]:
+        """Commit, retrying until the store takes it: the engine already counts these as sent, so giving up
+        would lose them. Meanwhile the queue fills and pollers wait: back-pressure, not loss."""
+        for attempt in itertools.count(1):
+            try:
+                return await self.store.commit(outgoing, upserts, deletes, self.clock.now())
+            except Exception as exc:  # disk full, file locked by a backup …: wait it out
+                delay = min(COMMIT_BACKOFF_CAP, 0.5 * 2 ** min(attempt, 10))
+                log.error("state store commit failed, retrying", error=str(exc), attempt=attempt, retry_in=delay)
+                await self.sleep(delay)
+        raise AssertionError("unreachable")
 
     def _decide(self, event: Event) -> list[Outgoing]:
         result = self.engine.evaluate(event)

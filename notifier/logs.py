@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import structlog
+from pydantic import BaseModel, SecretStr
 from structlog.typing import EventDict, WrappedLogger
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
@@ -65,3 +66,24 @@ def configure_logging(fmt: str = "auto", level: str = "info", secrets: Iterable[
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
+
+
+def secret_values(config: object) -> list[str]:
+    """Every secret string in a validated configuration (its `SecretStr` values), for the redactor."""
+    found: list[str] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, SecretStr):
+            found.append(value.get_secret_value())
+        elif isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                walk(getattr(value, name))
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+
+    walk(config)
+    return [s for s in found if s]

@@ -67,6 +67,7 @@ class Dispatcher:
         self.on_outcome = on_outcome
         self.stats = DispatchStats()
         self._wake = asyncio.Event()
+        self._picking = asyncio.Lock()
         self._inflight: dict[int, asyncio.Task[None]] = {}
         self._disabled: dict[str, str] = {}
 
@@ -85,6 +86,12 @@ class Dispatcher:
 
     async def dispatch_once(self) -> int:
         """Start sends for every due row not already in flight; returns how many were started."""
+        # One picker at a time: a second caller holding an older `due` answer could restart a row that was
+        # delivered meanwhile (its task already finished and left `_inflight`).
+        async with self._picking:
+            return await self._pick()
+
+    async def _pick(self) -> int:
         now = self.clock.now()
         skip = set(self._disabled) | {name for name, lane in self.lanes.items() if not lane.breaker.allows(now)}
         rows = await self.store.due(now.timestamp(), self.batch + len(self._inflight), skip)
@@ -103,6 +110,26 @@ class Dispatcher:
 
     def _forget(self, row_id: int, _task: asyncio.Task[None]) -> None:
         self._inflight.pop(row_id, None)
+
+    async def flush(self) -> None:
+        """Attempt every delivery due now and wait for the attempts (retries scheduled later are not awaited)."""
+        while True:
+            started = await self.dispatch_once()
+            tasks = list(self._inflight.values())
+            if tasks:
+                await asyncio.wait(tasks)
+            elif not started:
+                return
+
+    async def replace_lanes(self, lanes: Mapping[str, Lane]) -> None:
+        """Switch to reconfigured channels; sends in flight finish on the old ones, which are closed after."""
+        old, self.lanes = self.lanes, dict(lanes)
+        self._disabled = {k: v for k, v in self._disabled.items() if k in self.lanes}
+        tasks = list(self._inflight.values())
+        if tasks:
+            await asyncio.wait(tasks)
+        for lane in old.values():
+            await lane.channel.close()
 
     async def drain(self, grace: float) -> int:
         """Wait for in-flight sends up to `grace` seconds; what is cut off stays pending in the outbox."""

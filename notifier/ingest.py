@@ -1,0 +1,159 @@
+"""The polling half of the daemon: one IPS client, one supervised poller per company, one bounded event queue.
+
+It can be reconfigured in place (SIGHUP): pollers of companies that stay configured keep their trackers, so
+a job that ends while the configuration changes is still seen leaving and its ending is still announced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import random
+from collections.abc import AsyncIterator
+
+import aiohttp
+import structlog
+
+from notifier import __version__
+from notifier.clock import Clock
+from notifier.config import CompanyConfig, Config
+from notifier.ips.client import IpsClient, IpsSettings
+from notifier.models import CompanyRef, Event
+from notifier.poller import CompanyPoller, PollObserver, PollSettings
+from notifier.supervise import supervise
+
+log = structlog.get_logger(__name__)
+
+
+def ips_settings(config: Config) -> IpsSettings:
+    ips = config.ips
+    return IpsSettings(
+        endpoint=ips.endpoint,
+        user=ips.user,
+        password=ips.password.get_secret_value(),
+        api_version=ips.api_version,
+        app_name=ips.app_name,
+        app_version=ips.app_version or __version__,
+        locale=ips.locale,
+        timeout=ips.timeout,
+        max_response_bytes=ips.max_response_bytes,
+        gzip=ips.gzip,
+    )
+
+
+def poll_settings(config: Config, company: CompanyConfig) -> PollSettings:
+    poll = config.poll
+    return PollSettings(
+        interval=company.interval or poll.interval,
+        jitter=poll.jitter,
+        max_backoff=poll.max_backoff,
+        auth_backoff=poll.auth_backoff,
+        unreachable_after=poll.unreachable_after,
+        log_retry_polls=poll.log_retry_polls,
+        details_limit=poll.details_limit,
+    )
+
+
+def company_key(company: CompanyConfig) -> str:
+    """What identifies a configured company across reloads: its handle, else its name."""
+    return company.handle or f"name:{company.name}"
+
+
+@contextlib.asynccontextmanager
+async def http_session(config: Config) -> AsyncIterator[aiohttp.ClientSession]:
+    """One keep-alive session for every outgoing call; per-call timeouts are applied by the callers."""
+    connector = aiohttp.TCPConnector(limit=max(config.poll.concurrency * 2, 32))
+    async with aiohttp.ClientSession(connector=connector, auto_decompress=True) as session:
+        yield session
+
+
+class Ingest:
+    """Pollers by company key, all feeding `queue`; `start`, `apply` (reload) and `stop` manage their tasks."""
+
+    def __init__(
+        self,
+        config: Config,
+        clock: Clock,
+        session: aiohttp.ClientSession,
+        on_poll: PollObserver | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.session = session
+        self.on_poll = on_poll
+        self.queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=config.poll.queue_size)
+        self.client = self._client(config)
+        self._pollers: dict[str, CompanyPoller] = {company_key(c): self._poller(c) for c in config.companies}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    @property
+    def pollers(self) -> list[CompanyPoller]:
+        return list(self._pollers.values())
+
+    def _client(self, config: Config) -> IpsClient:
+        return IpsClient(self.session, ips_settings(config), asyncio.Semaphore(config.poll.concurrency))
+
+    def _poller(self, company: CompanyConfig) -> CompanyPoller:
+        ref = CompanyRef(handle=company.handle or "", locale=company.locale, timezone=company.timezone)
+        return CompanyPoller(
+            self.client,
+            ref,
+            self.queue,
+            self.clock,
+            poll_settings(self.config, company),
+            company_name=company.name,
+            rng=random.Random(),
+            on_poll=self.on_poll,
+        )
+
+    def start(self) -> None:
+        for key in self._pollers:
+            self._start(key)
+
+    def _start(self, key: str) -> None:
+        poller = self._pollers[key]
+        name = f"poller:{poller.company.handle or poller.company_name}"
+        self._tasks[key] = asyncio.create_task(supervise(name, poller.run), name=name)
+
+    async def stop(self) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    async def apply(self, config: Config) -> None:
+        """Switch to `config`: new client if IPS settings changed, pollers added, removed or retuned."""
+        running = bool(self._tasks)
+        if (config.ips, config.poll.concurrency) != (self.config.ips, self.config.poll.concurrency):
+            self.client = self._client(config)
+            for poller in self._pollers.values():
+                poller.client = self.client
+        self.config = config
+        wanted = {company_key(c): c for c in config.companies}
+        for key in [k for k in self._pollers if k not in wanted]:
+            await self._remove(key)
+        for key, company in wanted.items():
+            if key in self._pollers:
+                self._retune(self._pollers[key], company)
+            else:
+                self._pollers[key] = self._poller(company)
+                if running:
+                    self._start(key)
+                log.info("company added", company=company.label)
+
+    async def _remove(self, key: str) -> None:
+        poller = self._pollers.pop(key)
+        task = self._tasks.pop(key, None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        log.info("company removed", company=poller.company.handle or poller.company_name)
+
+    def _retune(self, poller: CompanyPoller, company: CompanyConfig) -> None:
+        # The tracker stays: it remembers which jobs are active, so none of their endings is missed.
+        poller.settings = poll_settings(self.config, company)
+        poller.company = dataclasses.replace(poller.company, locale=company.locale, timezone=company.timezone)
+        if poller.tracker is not None:
+            poller.tracker.company = poller.company
