@@ -11,6 +11,7 @@ DELETE /_sim/fault                   forget queued faults
 POST   /_sim/down  |  /_sim/up       every SOAP call gets 503 until up again
 POST   /_sim/jobs     {"company": "47", "type": ..., "outcome": ..., "name": ..., "files": n, "run": s,
                        "locale": ..., "stall_files": n}   start a job now
+POST   /_sim/finish   {"jobHandle": "47||…", "outcome": "success"}   end a running (e.g. stalled) job now
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class ControlApi:
             web.post("/_sim/down", self.down),
             web.post("/_sim/up", self.up),
             web.post("/_sim/jobs", self.add_job),
+            web.post("/_sim/finish", self.finish),
         ]
 
     async def state(self, request: web.Request) -> web.Response:
@@ -108,6 +110,17 @@ class ControlApi:
             raise _bad_request(str(exc)) from None
         self.world.sync()
         return web.json_response({"jobHandle": plan.job_handle, "start": plan.start.isoformat()})
+
+    async def finish(self, request: web.Request) -> web.Response:
+        body = await _json(request)
+        outcome = str(body.get("outcome", "success"))
+        if outcome not in OUTCOMES or outcome == "stall":
+            raise _bad_request(f"outcome must be one of {[o for o in OUTCOMES if o != 'stall']}")
+        try:
+            plan = self.world.finish(str(body.get("jobHandle", "")), outcome)
+        except ValueError as exc:
+            raise _bad_request(str(exc)) from None
+        return web.json_response({"jobHandle": plan.job_handle, "outcome": plan.outcome})
 
 
 async def _json(request: web.Request) -> dict[str, Any]:

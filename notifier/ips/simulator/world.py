@@ -8,6 +8,7 @@ seed and the same advances give the same answers however often the API is asked.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 import random
@@ -271,6 +272,25 @@ class World:
         if company is not None:
             return list(table[company].values())
         return [plan for plans in table.values() for plan in plans.values()]
+
+    def finish(self, job_handle: str, outcome: str = "success") -> JobPlan:
+        """End a running job now with `outcome` (a stalled job never ends by itself): it leaves the active
+        list and its log appears, as when an operator unblocks a stuck job."""
+        now = self.sync()
+        for company, plans in self._running.items():
+            plan = plans.get(job_handle)
+            if plan is not None:
+                break
+        else:
+            raise ValueError(f"no running job {job_handle!r}")
+        elapsed = max((now - plan.start).total_seconds() - plan.queued, 0.0)
+        done = dataclasses.replace(plan, outcome=outcome, run=elapsed)
+        plans[job_handle] = done
+        self._ends = [entry for entry in self._ends if entry[2].job_handle != job_handle]
+        heapq.heapify(self._ends)
+        heapq.heappush(self._ends, (now, next(self._seq), done))
+        self.sync()
+        return done
 
     # ------------------------------------------------------------------------------------ inspection
 

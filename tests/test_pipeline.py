@@ -1,0 +1,174 @@
+"""The whole pipeline in one process: simulator → pollers → engine → outbox → console channel.
+
+Time is driven, not waited for: the simulator's world and the daemon's clock advance together and each poll is
+triggered by the test (`Daemon.start(poll=False)`), so every step is deterministic.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from notifier.app import Daemon
+from notifier.clock import ManualClock
+from notifier.config import Config, load_config
+from notifier.store.sqlite import SqliteStore
+from tests.conftest import PASSWORD, START, USER, Sim, StartSim
+
+SHIPPED_RULES = Path(__file__).resolve().parents[1] / "rules"
+Run = Callable[[], Awaitable[None]]
+
+
+def write_config(tmp_path: Path, sim: Sim, companies: str = '[{handle: "47"}]', rules: Path = SHIPPED_RULES) -> Config:
+    path = tmp_path / "notifier.yaml"
+    path.write_text(
+        f"""
+ips: {{endpoint: "{sim.endpoint}", user: {USER}, password: {PASSWORD}, timeout: 5s}}
+poll: {{interval: 30s, unreachable_after: 2}}
+companies: {companies}
+rules: {rules}
+state: sqlite:///state.db
+shutdown_grace: 2s
+channels:
+  console: {{type: console}}
+""",
+        encoding="utf-8",
+    )
+    return load_config(path)
+
+
+class Harness:
+    """A daemon on the simulator whose polls and time the test drives."""
+
+    def __init__(self, sim: Sim, config: Config, clock: ManualClock) -> None:
+        self.sim, self.config, self.clock = sim, config, clock
+        self.daemon: Daemon | None = None
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Daemon]:
+        store = await SqliteStore.open(self.config.state_path)
+        async with aiohttp.ClientSession() as session:
+            daemon = Daemon(self.config, self.clock, session, store)
+            await daemon.start(poll=False)
+            self.daemon = daemon
+            try:
+                yield daemon
+            finally:
+                await daemon.stop(self.config.shutdown_grace)
+                await store.close()
+
+    async def poll(self, after: float = 0.0) -> None:
+        """Advance simulated and daemon time by `after` seconds, poll every company, settle the pipeline."""
+        assert self.daemon is not None
+        if after:
+            self.sim.world.advance(after)
+            self.clock.advance(after)
+        for poller in self.daemon.ingest.pollers:
+            await poller.poll_once()
+        await self.daemon.settle()
+
+
+def console_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+
+
+def summary(lines: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    return [(d["data"]["rule"], d["data"]["status"], d["data"]["job"]["original_name"]) for d in lines]
+
+
+@pytest.fixture
+async def stall_sim(start_sim: StartSim) -> Sim:
+    return await start_sim("stall")
+
+
+def stalled_handle(sim: Sim) -> str:
+    jobs = sim.world.active_jobs("47", "en-US")
+    return next(j.job_handle or "" for j in jobs if j.original_name == "Homepage banners")
+
+
+async def test_stalled_job_fires_once_then_resolves_when_it_ends(
+    stall_sim: Sim, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A job stalled for 30 minutes fires stalled-progress once, re-polls add nothing, and its end resolves it."""
+    harness = Harness(stall_sim, write_config(tmp_path, stall_sim), ManualClock(START))
+    async with harness.running():
+        await harness.poll()
+        assert summary(console_lines(capsys)) == [("stalled-progress", "firing", "Homepage banners")]
+        for _ in range(3):
+            await harness.poll(after=30)
+        assert [s for s in summary(console_lines(capsys)) if s[0] == "stalled-progress"] == []
+        stall_sim.world.finish(stalled_handle(stall_sim))
+        await harness.poll(after=30)
+        lines = summary(console_lines(capsys))
+    assert ("stalled-progress", "resolved", "Homepage banners") in lines
+    assert ("publish-completed", "firing", "Homepage banners") in lines
+
+
+async def test_failed_publish_fires_once_across_a_restart(
+    start_sim: StartSim, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A failed publish is announced once; a restarted daemon re-polling, then replaying the event after its
+    repeat window has passed, stays silent: the notification key is already in the store."""
+    sim = await start_sim("failure")
+    clock = ManualClock(START)
+    harness = Harness(sim, write_config(tmp_path, sim), clock)
+    async with harness.running() as first:
+        await harness.poll()
+        await harness.poll(after=30)
+        failed = [e for e in console_lines(capsys) if e["data"]["rule"] == "failed-publish"]
+        assert [(e["data"]["status"], e["data"]["job"]["original_name"]) for e in failed] == [("firing", "Flash sale")]
+        announced = [a.event for a in first.alerts() if a.rule == "failed-publish" and a.event is not None]
+    assert [e.kind for e in announced] == ["job.failed"]
+    async with harness.running() as second:
+        await harness.poll(after=30)
+        clock.advance(5 * 3600)  # past the rule's 4 h repeat window: only the key can stop a resend now
+        second.engine.prune(clock.now())
+        for event in announced:
+            await second.ingest.queue.put(event)
+        await second.settle()
+        assert second.intake is not None
+        assert second.intake.stats.duplicates == 1
+    assert [e for e in console_lines(capsys) if e["data"]["rule"] == "failed-publish"] == []
+
+
+async def test_alert_left_open_by_a_previous_run_resolves_after_restart(
+    stall_sim: Sim, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A stalled job that ends while the daemon is down is resolved at the first poll after the restart."""
+    harness = Harness(stall_sim, write_config(tmp_path, stall_sim), ManualClock(START))
+    async with harness.running():
+        await harness.poll()
+    assert summary(console_lines(capsys)) == [("stalled-progress", "firing", "Homepage banners")]
+    stall_sim.world.finish(stalled_handle(stall_sim))
+    async with harness.running() as daemon:
+        await harness.poll(after=60)
+        await daemon.settle()  # the reconciling event is queued by the first good poll
+        lines = summary(console_lines(capsys))
+        assert daemon.alerts() == []
+    assert lines == [("stalled-progress", "resolved", "Homepage banners")]
+
+
+async def test_unreachable_company_fires_and_recovers(
+    stall_sim: Sim, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The IPS API going down fires ips-unreachable after two failed polls; its return resolves it."""
+    harness = Harness(stall_sim, write_config(tmp_path, stall_sim), ManualClock(START))
+    async with harness.running():
+        await harness.poll()
+        console_lines(capsys)
+        stall_sim.world.chaos.down = True
+        await harness.poll(after=30)
+        assert console_lines(capsys) == []
+        await harness.poll(after=30)
+        down = console_lines(capsys)
+        stall_sim.world.chaos.down = False
+        await harness.poll(after=30)
+        up = console_lines(capsys)
+    assert [(d["data"]["rule"], d["data"]["status"]) for d in down] == [("ips-unreachable", "firing")]
+    assert [(d["data"]["rule"], d["data"]["status"]) for d in up] == [("ips-unreachable", "resolved")]
