@@ -277,7 +277,7 @@ class World:
         """End a running job now with `outcome` (a stalled job never ends by itself): it leaves the active
         list and its log appears, as when an operator unblocks a stuck job."""
         now = self.sync()
-        for company, plans in self._running.items():
+        for plans in self._running.values():
             plan = plans.get(job_handle)
             if plan is not None:
                 break
