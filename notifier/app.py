@@ -126,7 +126,7 @@ class Daemon:
         self.lanes = build_lanes(config, session, clock)
         self.dispatcher = Dispatcher(store, self.lanes, clock, on_outcome=self._observe_delivery)
         self.intake: Intake | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: dict[str, asyncio.Task[None]] = {}
         self._reconciled: set[str] = set()
         self._background: set[asyncio.Task[None]] = set()
 
@@ -151,7 +151,7 @@ class Daemon:
         log.info("started", companies=len(self.config.companies), rules=len(rules.rules), channels=len(self.lanes))
 
     def _spawn(self, name: str, factory: Callable[[], Awaitable[None]]) -> None:
-        self._tasks.append(asyncio.create_task(supervise(name, factory), name=name))
+        self._tasks[name] = asyncio.create_task(supervise(name, factory), name=name)
 
     @property
     def engine(self) -> Engine:
@@ -205,10 +205,11 @@ class Daemon:
                 self.ingest.queue.task_done()
             if pending:
                 await self.intake.process(pending)
+        await _cancel(self._tasks.pop("dispatcher", None))  # start no new sends; those in flight go on
         cut = await self.dispatcher.drain(grace)
-        for task in self._tasks:
+        for task in self._tasks.values():
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
         for lane in self.lanes.values():
             await lane.channel.close()
         log.info("stopped", unfinished_sends=cut)
@@ -271,6 +272,12 @@ class Daemon:
             self.metrics.retries.labels(row.channel).inc()
         elif verdict.action in ("dead", "disable"):
             self.metrics.dead_letters.labels(row.channel).inc()
+
+
+async def _cancel(task: asyncio.Task[None] | None) -> None:
+    if task is not None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 def _label(poller: CompanyPoller) -> str:

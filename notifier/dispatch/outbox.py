@@ -68,6 +68,7 @@ class Dispatcher:
         self.stats = DispatchStats()
         self._wake = asyncio.Event()
         self._picking = asyncio.Lock()
+        self._closing = False
         self._inflight: dict[int, asyncio.Task[None]] = {}
         self._disabled: dict[str, str] = {}
 
@@ -132,7 +133,12 @@ class Dispatcher:
             await lane.channel.close()
 
     async def drain(self, grace: float) -> int:
-        """Wait for in-flight sends up to `grace` seconds; what is cut off stays pending in the outbox."""
+        """Wait for in-flight sends up to `grace` seconds; what is cut off stays pending in the outbox.
+
+        Deliveries still waiting for a concurrency slot or the rate limiter give up at once: shutting down
+        finishes what was started, it does not start more.
+        """
+        self._closing = True
         tasks = list(self._inflight.values())
         if not tasks:
             return 0
@@ -151,8 +157,10 @@ class Dispatcher:
     async def _deliver(self, row: DeliveryRow) -> None:
         lane = self.lanes[row.channel]
         async with lane.slots:
-            if lane.limiter is not None:
+            if lane.limiter is not None and not self._closing:
                 await lane.limiter.acquire()
+            if self._closing:
+                return  # never started: the row stays pending for the next run
             delivery = Delivery(row.notification, row.channel, row.recipients, attempt=row.attempts + 1)
             error: SendError | None = None
             try:
