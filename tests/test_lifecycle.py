@@ -47,7 +47,8 @@ class DaemonProcess:
             sys.executable, "-m", "notifier", "run", "--config", str(self.config),
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
-        assert self.proc.stdout is not None and self.proc.stderr is not None
+        assert self.proc.stdout is not None
+        assert self.proc.stderr is not None
         self._readers = [
             asyncio.create_task(_collect(self.proc.stdout, self.stdout)),
             asyncio.create_task(_collect(self.proc.stderr, self.stderr)),
@@ -60,19 +61,19 @@ class DaemonProcess:
     def logs(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.stderr if line.startswith("{")]
 
-    async def wait_for(self, condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
-        """Poll `condition` until it holds; fail with the process's output if it does not within `timeout`."""
+    async def wait_for(self, condition: Callable[[], bool], what: str, within: float = 20.0) -> None:
+        """Poll `condition` until it holds; fail with the process's output if it does not `within` seconds."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + within
         while not condition():
             if loop.time() > deadline or (self.proc is not None and self.proc.returncode is not None):
                 tail = "\n".join(self.stderr[-20:])
                 pytest.fail(f"timed out waiting for {what}; daemon stderr:\n{tail}")
             await asyncio.sleep(0.05)
 
-    async def exit_code(self, timeout: float = 20.0) -> int:
+    async def exit_code(self, within: float = 20.0) -> int:
         assert self.proc is not None
-        code = await asyncio.wait_for(self.proc.wait(), timeout)
+        code = await asyncio.wait_for(self.proc.wait(), within)
         await asyncio.gather(*self._readers)
         return code
 
