@@ -142,6 +142,7 @@ class Daemon:
             self.clock,
             on_commit=self.dispatcher.wake,
             on_event=lambda kind: self.metrics.events.labels(kind).inc(),
+            on_silenced=lambda rule, channel: self.metrics.silenced.labels(rule, channel).inc(),
         )
         self._spawn("intake", self.intake.run)
         self._spawn("dispatcher", self.dispatcher.run)
@@ -232,7 +233,8 @@ class Daemon:
         m.queue_depth.set(self.ingest.queue.qsize())
         m.firing.set(sum(1 for a in self.alerts() if a.state == "firing"))
         for poller in self.ingest.pollers:
-            m.company_up.labels(_label(poller)).set(0 if poller.status.consecutive_failures else 1)
+            status = poller.status
+            m.company_up.labels(_label(poller)).set(1 if status.last_success and not status.consecutive_failures else 0)
 
     def _observe_poll(self, company: str, outcome: str, seconds: float) -> None:
         self.metrics.polls.labels(company, outcome).inc()

@@ -49,6 +49,7 @@ class Intake:
         *,
         on_commit: Callable[[], None] = lambda: None,
         on_event: Callable[[str], None] = lambda _kind: None,
+        on_silenced: Callable[[str, str], None] = lambda _rule, _channel: None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.sleep = sleep
@@ -59,6 +60,7 @@ class Intake:
         self.clock = clock
         self.on_commit = on_commit
         self.on_event = on_event
+        self.on_silenced = on_silenced
         self.stats = IntakeStats()
         self._silences: list[Silence] = []
 
@@ -85,9 +87,18 @@ class Intake:
         new = await self._commit(outgoing, upserts, deletes)
         self.stats.notifications += len(new)
         self.stats.duplicates += len(outgoing) - len(new)
+        self._count_silenced(outgoing, set(new))
         if new:
             self.on_commit()
         return new
+
+    def _count_silenced(self, outgoing: list[Outgoing], new: set[str]) -> None:
+        """Report each stored target a silence holds back; a replayed (duplicate) one was reported before."""
+        for item in outgoing:
+            if item.notification.key in new:
+                for target in item.targets:
+                    if target.silenced_by:
+                        self.on_silenced(item.notification.rule, target.channel)
 
     async def _commit(self, outgoing: list[Outgoing], upserts: list[Alert], deletes: list[AlertId]) -> list[str]:
         """Commit, retrying until the store takes it: the engine already counts these as sent, so giving up
