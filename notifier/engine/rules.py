@@ -11,11 +11,11 @@ import difflib
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator
 
 from notifier.durations import Duration
 from notifier.engine.context import ROOTS
@@ -35,25 +35,38 @@ def expression_environment() -> ImmutableSandboxedEnvironment:
 
 
 class NotifySpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Where a rule's notifications go."""
 
-    channel: str
-    to: tuple[str, ...] = ()
+    model_config = ConfigDict(extra="forbid", frozen=True, title="Target")
+
+    channel: str = Field(description="a channel name from the config's `channels:`")
+    to: tuple[str, ...] = Field(
+        default=(), description="extra email recipients, templated, e.g. '{{ job.submit_user_email }}'"
+    )
+
+
+_EVENT = {"type": "string", "enum": sorted(EVENT_KINDS)}
+_ON_SCHEMA = {
+    "description": "the event kind(s) the rule looks at; job.active makes it a state rule",
+    "anyOf": [_EVENT, {"type": "array", "items": _EVENT, "minItems": 1}],
+}
 
 
 class RuleSpec(BaseModel):
-    """A rule as written; `Rule` is what the engine runs."""
+    """A rule as written in a rule file (`Rule` is its compiled form)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, title="Rule")
 
-    name: str = Field(pattern=RULE_NAME)
-    description: str | None = None
-    on: tuple[str, ...]
-    where: str | None = None
-    for_: Duration = Field(default=0.0, alias="for")
+    name: str = Field(pattern=RULE_NAME, description="unique across all rule files")
+    description: str | None = Field(default=None, description="what the rule is for, shown to people")
+    on: Annotated[tuple[str, ...], WithJsonSchema(_ON_SCHEMA)]
+    where: str | None = Field(default=None, description="sandboxed Jinja expression over job, log, company and event")
+    for_: Duration = Field(default=0.0, alias="for", description="state rules: how long the condition must hold")
     severity: Literal["info", "warning", "critical"] = "warning"
-    send_resolved: bool = False
-    repeat: Duration | None = None
+    send_resolved: bool = Field(default=False, description="also notify when the alert resolves")
+    repeat: Duration | None = Field(
+        default=None, description="state rules: re-notify while firing; event rules: at most once per job per window"
+    )
     notify: tuple[NotifySpec, ...] = Field(min_length=1)
 
     @field_validator("on", mode="before")
@@ -181,7 +194,10 @@ def _load_doc(
         try:
             spec = RuleSpec.model_validate(item)
         except ValidationError as exc:
-            errors.extend(validation_errors(doc, exc, loc))
+            name = item.get("name") if isinstance(item, dict) else None
+            prefix = f"rule {name!r}: " if isinstance(name, str) else ""
+            found = validation_errors(doc, exc, loc, model=RuleSpec)
+            errors.extend(SourceError(e.path, e.line, prefix + e.message) for e in sorted(found, key=lambda e: e.line))
             continue
         before = len(errors)
         rule = _compile(spec, doc, loc, channels, env, errors)
