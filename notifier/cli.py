@@ -31,6 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--config", "-c", default=DEFAULT_CONFIG, type=Path, help="config file")
         return command
 
+    # `notifier outbox list --config F` reads as naturally as `notifier outbox --config F list`: accept both.
+    config_too = argparse.ArgumentParser(add_help=False)
+    config_too.add_argument("--config", "-c", default=argparse.SUPPRESS, type=Path, help="config file")
+
     with_config("run", "run the daemon: poll, evaluate rules, deliver notifications")
     with_config("check", "validate config, rules and templates; print every problem as file:line: message")
     with_config("watch", "poll and print the events as JSON lines; send nothing")
@@ -49,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     silence = with_config("silence", "hold back matching notifications for a while")
     silence_sub = silence.add_subparsers(dest="action", required=True)
-    add = silence_sub.add_parser("add", help="add a silence")
+    add = silence_sub.add_parser("add", parents=[config_too], help="add a silence")
     add.add_argument(
         "--match",
         action="append",
@@ -58,19 +62,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add.add_argument("--for", dest="duration", default="2h", help="how long (default %(default)s)")
     add.add_argument("--comment", default="", help="why, for whoever reads the list later")
-    listing = silence_sub.add_parser("list", help="list silences")
+    listing = silence_sub.add_parser("list", parents=[config_too], help="list silences")
     listing.add_argument("--all", action="store_true", help="include expired silences")
-    expire = silence_sub.add_parser("expire", help="end a silence now")
+    expire = silence_sub.add_parser("expire", parents=[config_too], help="end a silence now")
     expire.add_argument("id")
 
     outbox = with_config("outbox", "inspect and repair the outbox")
     outbox_sub = outbox.add_subparsers(dest="action", required=True)
-    olist = outbox_sub.add_parser("list", help="list deliveries (default: dead letters)")
+    olist = outbox_sub.add_parser("list", parents=[config_too], help="list deliveries (default: dead letters)")
     olist.add_argument("--state", default="dead", choices=["dead", "pending", "silenced", "delivered", "all"])
     olist.add_argument("--limit", type=int, default=50)
-    oretry = outbox_sub.add_parser("retry", help="queue a dead or silenced delivery again")
+    oretry = outbox_sub.add_parser("retry", parents=[config_too], help="queue a dead or silenced delivery again")
     oretry.add_argument("id", type=int)
-    opurge = outbox_sub.add_parser("purge", help="delete deliveries in a state (default: dead)")
+    opurge = outbox_sub.add_parser("purge", parents=[config_too], help="delete deliveries in a state (default: dead)")
     opurge.add_argument("--state", default="dead", choices=["dead", "silenced", "delivered"])
 
     simulate = sub.add_parser("simulate", help="serve a faithful fake IPS endpoint with evolving jobs")
@@ -172,8 +176,14 @@ def cmd_daemon(config: Config, *, watch_only: bool) -> int:
 
 def cmd_test_rule(args: argparse.Namespace) -> int:
     from notifier.commands.rules import read_events, resolve_locales, run_test_rule
+    from notifier.sourcemap import SourceErrors
 
-    events = read_events(args.event, args.replay)
+    try:
+        events = read_events(args.event, args.replay)
+    except SourceErrors as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        return 1
     locales = resolve_locales(args.locale, args.all_locales)
     return run_test_rule(args.rules, events, locales=locales, templates=args.templates)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -14,24 +14,50 @@ from notifier.engine.rules import RuleSpec, load_rules
 from notifier.i18n import SUPPORTED
 from notifier.models import Event
 from notifier.render import Renderer
-from notifier.sourcemap import SourceErrors
+from notifier.sourcemap import SourceError, SourceErrors
 
 
 def read_events(event_file: Path | None, replay: Path | None) -> list[Event]:
-    """`--event` holds one event (or a list); `--replay` holds JSON lines as `notifier watch` prints them."""
+    """`--event` holds one event (or a list); `--replay` holds JSON lines as `notifier watch` prints them.
+
+    Raises SourceErrors (`file:line: message`) for unreadable files, bad JSON and objects that are not events.
+    """
+    path = event_file or replay
+    assert path is not None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceErrors(
+            [SourceError(str(path), 0, f"cannot read: {getattr(exc, 'strerror', None) or exc}")]
+        ) from None
     if event_file is not None:
-        data = json.loads(event_file.read_text(encoding="utf-8"))
-        items = data if isinstance(data, list) else [data]
-        return [event_from_dict(item) for item in items]
-    assert replay is not None
-    return [event_from_dict(json.loads(line)) for line in _lines(replay)]
+        return _events(path, [(1, text)], whole=True)
+    return _events(path, [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()], whole=False)
 
 
-def _lines(path: Path) -> Iterator[str]:
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                yield line
+def _events(path: Path, chunks: list[tuple[int, str]], *, whole: bool) -> list[Event]:
+    events: list[Event] = []
+    errors: list[SourceError] = []
+    for number, chunk in chunks:
+        try:
+            data = json.loads(chunk)
+        except json.JSONDecodeError as exc:
+            errors.append(SourceError(str(path), exc.lineno if whole else number, f"not JSON: {exc.msg}"))
+            continue
+        for item in data if whole and isinstance(data, list) else [data]:
+            try:
+                events.append(_event(item))
+            except (TypeError, ValueError, KeyError, AssertionError) as exc:
+                errors.append(SourceError(str(path), number, f"not an event ({type(exc).__name__}: {exc})"))
+    if errors:
+        raise SourceErrors(errors)
+    return events
+
+
+def _event(item: Any) -> Event:
+    if not isinstance(item, dict) or not isinstance(item.get("kind"), str) or not item.get("at"):
+        raise ValueError("expected an object with at least 'kind', 'at' and 'company', as `notifier watch` prints")
+    return event_from_dict(item)
 
 
 def run_test_rule(
@@ -40,9 +66,10 @@ def run_test_rule(
     *,
     locales: list[str] | None,
     templates: Path | None,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
 ) -> int:
     """Print, in order, each firing and resolution with its rendered message(s); send nothing."""
+    out = out or sys.stdout  # looked up per call: the default must follow a redirected sys.stdout
     try:
         rules = load_rules(rules_path, channels=None)
     except SourceErrors as exc:

@@ -1,0 +1,90 @@
+"""`notifier test-rule`: which rules fire and resolve for recorded events, in order; bad input is file:line."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from notifier.cli import main
+from notifier.codec import event_to_dict
+from notifier.models import Event
+from tests.engine.support import active, at, ended
+
+STALLED = """
+- name: stalled
+  on: job.active
+  where: job.stalled_seconds >= 900
+  send_resolved: true
+  notify: [{channel: ops}]
+- name: failed
+  on: job.failed
+  notify: [{channel: ops}]
+"""
+
+
+def record(tmp_path: Path, events: list[Event]) -> Path:
+    path = tmp_path / "recorded.jsonl"
+    path.write_text("".join(json.dumps(event_to_dict(e)) + "\n" for e in events), encoding="utf-8")
+    return path
+
+
+def test_replay_prints_firings_and_resolutions_in_order(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A stall that fires, a failure, then the stall resolving appear in that order with their messages."""
+    (tmp_path / "rules.yaml").write_text(STALLED, encoding="utf-8")
+    events = [active(0, 600), active(5, 900), ended("job.failed", 6, fatal_error=True), active(7, 0, progress=60)]
+    code = main(["test-rule", str(tmp_path / "rules.yaml"), "--replay", str(record(tmp_path, events))])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0
+    verdicts = [line.split()[:2] for line in out if line.startswith(("FIRING", "RESOLVED"))]
+    assert verdicts == [["FIRING", "stalled"], ["FIRING", "failed"], ["RESOLVED", "stalled"]]
+    assert out[-1] == "3 notification(s)"
+    assert any(line.strip().startswith("[en-US]") for line in out)
+
+
+def test_a_single_event_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--event takes one JSON object (as watch prints one line) and evaluates it."""
+    (tmp_path / "rules.yaml").write_text(STALLED, encoding="utf-8")
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(event_to_dict(ended("job.failed", 1, fatal_error=True)), indent=2), encoding="utf-8")
+    assert main(["test-rule", str(tmp_path / "rules.yaml"), "--event", str(event)]) == 0
+    assert "FIRING    failed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ('{"kind": "job.active"}\nnot json\n', ["recorded.jsonl:1: not an event", "recorded.jsonl:2: not JSON"]),
+        ("[1, 2]\n", ["recorded.jsonl:1: not an event"]),
+    ],
+)
+def test_bad_recordings_are_file_line_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, expected: list[str]
+) -> None:
+    """Lines that are not JSON or not events are reported with their line number, and nothing is evaluated."""
+    (tmp_path / "rules.yaml").write_text(STALLED, encoding="utf-8")
+    (tmp_path / "recorded.jsonl").write_text(content, encoding="utf-8")
+    assert main(["test-rule", str(tmp_path / "rules.yaml"), "--replay", str(tmp_path / "recorded.jsonl")]) == 1
+    errors = [line.replace(str(tmp_path) + "/", "") for line in capsys.readouterr().err.splitlines()]
+    assert [e[: len(x)] for e, x in zip(errors, expected, strict=True)] == expected
+
+
+def test_rule_errors_fail_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A broken rule file is reported as file:line and the command exits non-zero."""
+    (tmp_path / "rules.yaml").write_text("- name: a\n  on: job.faild\n  notify: [{channel: c}]\n", encoding="utf-8")
+    recording = record(tmp_path, [active(0, 0)])
+    assert main(["test-rule", str(tmp_path / "rules.yaml"), "--replay", str(recording)]) == 1
+    assert f"{tmp_path / 'rules.yaml'}:2: rule 'a': on: unknown event 'job.faild'" in capsys.readouterr().err
+
+
+def test_times_come_from_the_events(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`for:` is measured on the recorded event times, not on the wall clock of the replay."""
+    rules = STALLED.replace("  send_resolved: true\n", "  for: 10m\n  send_resolved: true\n")
+    (tmp_path / "rules.yaml").write_text(rules, encoding="utf-8")
+    events = [active(0, 900), active(9, 1440), active(10, 1500)]
+    main(["test-rule", str(tmp_path / "rules.yaml"), "--replay", str(record(tmp_path, events))])
+    firing = [line for line in capsys.readouterr().out.splitlines() if line.startswith("FIRING")]
+    assert len(firing) == 1
+    assert f"at={(at(0) + timedelta(minutes=10)).isoformat()}" in firing[0]
