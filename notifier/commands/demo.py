@@ -25,6 +25,8 @@ from typing import Any
 import yaml
 from aiohttp import web
 
+from notifier.sourcemap import Loader
+
 DEMO_USER, DEMO_PASSWORD = "demo@example.com", "demo"
 
 
@@ -44,7 +46,8 @@ def demo_rules(target: Path, extra_channel: str) -> None:
     """The shipped rules, each also notifying the demo's webhook receiver."""
     target.mkdir(parents=True, exist_ok=True)
     for source in sorted(shipped_rules().glob("*.yaml")):
-        rules = yaml.safe_load(source.read_text(encoding="utf-8")) or []
+        # The project's loader: under plain YAML 1.1 every rule's `on:` key would be read as True.
+        rules = yaml.load(source.read_text(encoding="utf-8"), Loader=Loader) or []  # noqa: S506 - a safe loader
         for rule in rules:
             rule["notify"] = [*rule.get("notify", []), {"channel": extra_channel}]
             if rule.get("on") == "job.active" and "stalled_seconds >= 900" in rule.get("where", ""):
@@ -61,12 +64,14 @@ def demo_config(workdir: Path, ips_port: int, hook_port: int, http_port: int, se
             "timeout": "10s",
         },
         "poll": {"interval": "5s", "unreachable_after": 3},
+        # Each company's locale is the fallback for jobs that finish between two polls (never seen active,
+        # so their own locale is unknown); jobs seen active speak their own locale.
         "companies": [
-            {"handle": "47", "timezone": "America/Los_Angeles"},
-            {"name": "Nordwind Moden", "timezone": "Europe/Berlin"},  # resolved with getCompanyInfo
-            {"handle": "203", "timezone": "Asia/Tokyo"},
-            {"handle": "311", "timezone": "Europe/Paris"},
-            {"handle": "512", "timezone": "Asia/Shanghai"},
+            {"handle": "47", "locale": "en-US", "timezone": "America/Los_Angeles"},
+            {"name": "Nordwind Moden", "locale": "de-DE", "timezone": "Europe/Berlin"},  # resolved by name
+            {"handle": "203", "locale": "ja-JP", "timezone": "Asia/Tokyo"},
+            {"handle": "311", "locale": "fr-FR", "timezone": "Europe/Paris"},
+            {"handle": "512", "locale": "zh-CN", "timezone": "Asia/Shanghai"},
         ],
         "rules": "rules",
         "state": "sqlite:///state.db",
