@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 import sys
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 from notifier.config import Config
@@ -73,31 +73,40 @@ async def outbox_list(config: Config, state: str, limit: int, out: TextIO = sys.
     try:
         rows = await store.list_deliveries(STATES[state], limit)
         stats = await store.stats()
+        disabled = await store.disabled_channels()
     finally:
         await store.close()
     for row in rows:
         n = row.notification
+        due = f" next={_when(row.next_at)}" if row.state == PENDING else ""
         print(
             f"{row.id:>6}  {row.state:9} {row.channel:14} attempts={row.attempts:<3} {n.status:8} {n.rule:20} "
-            f"{n.message.title}" + (f"  ({row.last_error})" if row.last_error else ""),
+            f"{n.message.title}{due}" + (f"  ({row.last_error})" if row.last_error else ""),
             file=out,
         )
     print(f"pending={stats.pending} dead={stats.dead} silenced={stats.silenced} delivered={stats.delivered}", file=out)
+    for channel, reason in sorted(disabled.items()):
+        print(
+            f"channel {channel} is disabled ({reason}); `notifier outbox retry ID` of its dead row re-enables it",
+            file=out,
+        )
     return 0
 
 
 async def outbox_retry(config: Config, row_id: int, now: datetime, out: TextIO = sys.stdout) -> int:
+    """Re-queue a dead or silenced delivery; retrying by hand also says the operator fixed its channel."""
     store = await SqliteStore.open(config.state_path)
     try:
-        done = await store.retry(row_id, now)
-        row = (await store.list_deliveries([PENDING], 10_000)) if done else []
-        channels = {r.channel for r in row if r.id == row_id}
-        for channel in channels:  # retrying by hand says the operator fixed the endpoint
-            await store.enable_channel(channel)
+        requeued = await store.retry(row_id, now)
     finally:
         await store.close()
-    print(f"{row_id} queued for delivery" if done else f"no undelivered row {row_id}", file=out if done else sys.stderr)
-    return 0 if done else 1
+    if requeued is None:
+        print(f"error: no undelivered delivery {row_id} (see `notifier outbox list --state all`)", file=sys.stderr)
+        return 1
+    print(f"{row_id} queued for delivery on {requeued.channel}", file=out)
+    if requeued.reenabled:
+        print(f"channel {requeued.channel} re-enabled; its waiting deliveries resume", file=out)
+    return 0
 
 
 async def outbox_purge(config: Config, state: str, out: TextIO = sys.stdout) -> int:
@@ -108,6 +117,10 @@ async def outbox_purge(config: Config, state: str, out: TextIO = sys.stdout) -> 
         await store.close()
     print(f"purged {count} {state} deliveries", file=out)
     return 0
+
+
+def _when(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
 
 
 def _matchers(matchers: tuple[tuple[str, str], ...]) -> str:

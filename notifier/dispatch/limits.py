@@ -74,6 +74,11 @@ class CircuitBreaker:
     def failures(self) -> int:
         return self._failures
 
+    @property
+    def trial_pending(self) -> bool:
+        """A half-open trial was admitted and its outcome is not recorded yet."""
+        return self._trial_pending
+
     def state(self, now: datetime | None = None) -> BreakerState:
         if self._opened_at is None:
             return "closed"
@@ -108,6 +113,10 @@ class CircuitBreaker:
         self._failures += 1
         if self._opened_at is not None or self._failures >= self.threshold:
             self._opened_at = now or self._clock.now()
+
+    def abandon(self) -> None:
+        """An admitted send ended without an outcome (cancelled): let the next trial through, count nothing."""
+        self._trial_pending = False
 
     async def wait_for_trial(self, sleep: Sleep = asyncio.sleep) -> None:
         """Sleep until an open breaker would admit a trial; returns at once when it already would."""

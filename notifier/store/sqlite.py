@@ -14,14 +14,38 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import aiosqlite
 
-from notifier.codec import event_from_dict, event_to_dict, notification_from_dict, notification_to_dict
+from notifier.codec import event_from_dict, event_to_dict, notification_to_dict
 from notifier.engine.evaluate import Alert, AlertId
 from notifier.engine.silences import Silence
 from notifier.models import Notification
+from notifier.store.outbox import (
+    DEAD,
+    DELIVERED,
+    PENDING,
+    SILENCED,
+    DeliveryRow,
+    Mark,
+    OutboxStats,
+    OutboxStore,
+    Requeued,
+)
+
+__all__ = [
+    "DEAD",
+    "DELIVERED",
+    "PENDING",
+    "SILENCED",
+    "DeliveryRow",
+    "Mark",
+    "OutboxStats",
+    "Outgoing",
+    "Requeued",
+    "SqliteStore",
+    "Target",
+]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
@@ -38,14 +62,22 @@ CREATE TABLE IF NOT EXISTS deliveries (
     attempts INTEGER NOT NULL DEFAULT 0, next_at REAL NOT NULL, last_error TEXT, updated_at TEXT NOT NULL,
     UNIQUE (key, channel));
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_at);
+CREATE INDEX IF NOT EXISTS deliveries_lane ON deliveries (state, channel, next_at);
 CREATE TABLE IF NOT EXISTS silences (
     id TEXT PRIMARY KEY, matchers TEXT NOT NULL, starts_at TEXT NOT NULL, ends_at TEXT NOT NULL,
     comment TEXT NOT NULL, created_by TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS disabled_channels (
     channel TEXT PRIMARY KEY, reason TEXT NOT NULL, at TEXT NOT NULL);
 """
-
-PENDING, DELIVERED, DEAD, SILENCED = "pending", "delivered", "dead", "silenced"
+# Columns added after the first release, with how to fill them in an existing file.
+MIGRATIONS = {
+    "requeued_at": ("ALTER TABLE deliveries ADD COLUMN requeued_at REAL", None),
+    "silenced_by": (
+        "ALTER TABLE deliveries ADD COLUMN silenced_by TEXT",
+        "UPDATE deliveries SET silenced_by = substr(last_error, 13) WHERE state = 'silenced' "
+        "AND last_error LIKE 'silenced by %'",
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,33 +103,8 @@ class Outgoing:
         return ids.pop() if len(ids) == 1 and None not in ids else None
 
 
-@dataclass(frozen=True, slots=True)
-class DeliveryRow:
-    id: int
-    notification: Notification
-    channel: str
-    recipients: tuple[str, ...]
-    state: str
-    attempts: int
-    next_at: float
-    last_error: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxStats:
-    pending: int
-    dead: int
-    silenced: int
-    delivered: int
-    oldest_pending_at: float | None
-
-
-class SqliteStore:
-    """Async access to the state file. One connection; SQLite serialises writers anyway."""
-
-    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
-        self.db = db
-        self.path = path
+class SqliteStore(OutboxStore):
+    """Async access to the state file: alert state and new notifications here, delivery rows in `OutboxStore`."""
 
     @classmethod
     async def open(cls, path: Path) -> SqliteStore:
@@ -107,18 +114,15 @@ class SqliteStore:
         await db.execute("PRAGMA synchronous=FULL")  # a committed notification must survive power loss
         await db.execute("PRAGMA busy_timeout=5000")
         await db.executescript(SCHEMA)
+        await _migrate(db)
         await db.commit()
         return cls(db, path)
-
-    async def close(self) -> None:
-        await self.db.close()
 
     # ------------------------------------------------------------------------------------- alerts + outbox
 
     async def load_alerts(self) -> list[Alert]:
-        async with self.db.execute(
-            "SELECT rule, company, job, state, active_since, last_sent, sends, event FROM alerts"
-        ) as cur:
+        sql = "SELECT rule, company, job, state, active_since, last_sent, sends, event FROM alerts"
+        async with self.reading() as db, db.execute(sql) as cur:
             rows = await cur.fetchall()
         return [
             Alert(
@@ -139,162 +143,15 @@ class SqliteStore:
     ) -> list[str]:
         """Alert state and new notifications in one transaction; returns the keys that were new."""
         new: list[str] = []
-        try:
-            for alert in upserts:
-                await self.db.execute(
-                    "INSERT OR REPLACE INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        alert.rule,
-                        alert.company,
-                        alert.job,
-                        alert.state,
-                        alert.active_since.isoformat(),
-                        alert.last_sent.isoformat() if alert.last_sent else None,
-                        alert.sends,
-                        json.dumps(event_to_dict(alert.event), ensure_ascii=False) if alert.event else None,
-                    ),
-                )
-            await self.db.executemany("DELETE FROM alerts WHERE rule=? AND company=? AND job=?", list(deletes))
+        async with self.transaction() as db:
+            await db.executemany(
+                "INSERT OR REPLACE INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?)", map(_alert_row, upserts)
+            )
+            await db.executemany("DELETE FROM alerts WHERE rule=? AND company=? AND job=?", list(deletes))
             for item in outgoing:
-                if await self._insert(item, now):
+                if await _insert(db, item, now):
                     new.append(item.notification.key)
-            await self.db.commit()
-        except BaseException:
-            await self.db.rollback()
-            raise
         return new
-
-    async def _insert(self, item: Outgoing, now: datetime) -> bool:
-        n = item.notification
-        cur = await self.db.execute(
-            "INSERT OR IGNORE INTO notifications VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                n.key,
-                n.rule,
-                str(n.company.get("handle", "")),
-                str((n.job or {}).get("job_handle") or ""),
-                n.status,
-                n.severity,
-                n.created_at.isoformat(),
-                item.silenced_by,
-                json.dumps(notification_to_dict(n), ensure_ascii=False),
-            ),
-        )
-        if cur.rowcount == 0:
-            return False  # the same notification was decided before: never twice
-        rows = [
-            (
-                n.key,
-                t.channel,
-                json.dumps(list(t.recipients)),
-                SILENCED if t.silenced_by else PENDING,
-                now.timestamp(),
-                f"silenced by {t.silenced_by}" if t.silenced_by else None,
-                now.isoformat(),
-            )
-            for t in item.targets
-        ]
-        await self.db.executemany(
-            "INSERT OR IGNORE INTO deliveries (key, channel, recipients, state, next_at, last_error, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
-        return True
-
-    # ------------------------------------------------------------------------------------------ dispatch
-
-    async def due(self, now: float, limit: int, exclude_channels: Iterable[str] = ()) -> list[DeliveryRow]:
-        excluded = list(exclude_channels)
-        marks = ",".join("?" * len(excluded))
-        where = f"AND d.channel NOT IN ({marks})" if excluded else ""
-        sql = (
-            "SELECT d.id, n.body, d.channel, d.recipients, d.state, d.attempts, d.next_at, d.last_error "
-            # placeholders only: the values themselves are bound parameters
-            f"FROM deliveries d JOIN notifications n ON n.key = d.key WHERE d.state = ? AND d.next_at <= ? {where} "
-            "ORDER BY d.next_at, d.id LIMIT ?"
-        )
-        return await self._rows(sql, (PENDING, now, *excluded, limit))
-
-    async def next_due_at(self) -> float | None:
-        async with self.db.execute("SELECT MIN(next_at) FROM deliveries WHERE state = ?", (PENDING,)) as cur:
-            row = await cur.fetchone()
-        return float(row[0]) if row and row[0] is not None else None
-
-    async def mark(
-        self, row_id: int, state: str, *, attempts: int, next_at: float, error: str | None, now: datetime
-    ) -> None:
-        await self.db.execute(
-            "UPDATE deliveries SET state=?, attempts=?, next_at=?, last_error=?, updated_at=? WHERE id=?",
-            (state, attempts, next_at, error, now.isoformat(), row_id),
-        )
-        await self.db.commit()
-
-    async def disable_channel(self, channel: str, reason: str, now: datetime) -> None:
-        await self.db.execute(
-            "INSERT OR REPLACE INTO disabled_channels VALUES (?, ?, ?)", (channel, reason, now.isoformat())
-        )
-        await self.db.commit()
-
-    async def disabled_channels(self) -> dict[str, str]:
-        async with self.db.execute("SELECT channel, reason FROM disabled_channels") as cur:
-            return {r[0]: r[1] for r in await cur.fetchall()}
-
-    async def enable_channel(self, channel: str) -> bool:
-        cur = await self.db.execute("DELETE FROM disabled_channels WHERE channel=?", (channel,))
-        await self.db.commit()
-        return cur.rowcount > 0
-
-    # -------------------------------------------------------------------------------- outbox operations
-
-    async def list_deliveries(self, states: Sequence[str], limit: int = 100) -> list[DeliveryRow]:
-        marks = ",".join("?" * len(states))
-        sql = (
-            "SELECT d.id, n.body, d.channel, d.recipients, d.state, d.attempts, d.next_at, d.last_error "
-            f"FROM deliveries d JOIN notifications n ON n.key = d.key WHERE d.state IN ({marks}) "
-            "ORDER BY d.updated_at DESC, d.id DESC LIMIT ?"
-        )
-        return await self._rows(sql, (*states, limit))
-
-    async def retry(self, row_id: int, now: datetime) -> bool:
-        """Put a dead or silenced delivery back in line, attempts reset."""
-        cur = await self.db.execute(
-            "UPDATE deliveries SET state=?, attempts=0, next_at=?, updated_at=? WHERE id=? AND state != ?",
-            (PENDING, now.timestamp(), now.isoformat(), row_id, DELIVERED),
-        )
-        await self.db.commit()
-        return cur.rowcount > 0
-
-    async def purge(self, states: Sequence[str]) -> int:
-        marks = ",".join("?" * len(states))
-        cur = await self.db.execute(f"DELETE FROM deliveries WHERE state IN ({marks})", tuple(states))
-        await self.db.execute(
-            "DELETE FROM notifications WHERE key NOT IN (SELECT key FROM deliveries) AND "
-            "key IN (SELECT key FROM notifications)"
-        )
-        await self.db.commit()
-        return cur.rowcount
-
-    async def stats(self) -> OutboxStats:
-        async with self.db.execute("SELECT state, COUNT(*), MIN(next_at) FROM deliveries GROUP BY state") as cur:
-            rows = {r[0]: (r[1], r[2]) for r in await cur.fetchall()}
-        pending = rows.get(PENDING, (0, None))
-        return OutboxStats(
-            pending=pending[0],
-            dead=rows.get(DEAD, (0, None))[0],
-            silenced=rows.get(SILENCED, (0, None))[0],
-            delivered=rows.get(DELIVERED, (0, None))[0],
-            oldest_pending_at=pending[1],
-        )
-
-    async def _rows(self, sql: str, params: tuple[Any, ...]) -> list[DeliveryRow]:
-        async with self.db.execute(sql, params) as cur:
-            rows = await cur.fetchall()
-        return [
-            DeliveryRow(
-                r[0], notification_from_dict(json.loads(r[1])), r[2], tuple(json.loads(r[3])), r[4], r[5], r[6], r[7]
-            )
-            for r in rows
-        ]
 
     # ------------------------------------------------------------------------------------------ silences
 
@@ -302,41 +159,103 @@ class SqliteStore:
         self, matchers: Sequence[tuple[str, str]], starts_at: datetime, ends_at: datetime, comment: str, created_by: str
     ) -> Silence:
         silence = Silence(uuid.uuid4().hex[:12], tuple(matchers), starts_at, ends_at, comment, created_by)
-        await self.db.execute(
-            "INSERT INTO silences VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                silence.id,
-                json.dumps(list(silence.matchers)),
-                starts_at.isoformat(),
-                ends_at.isoformat(),
-                comment,
-                created_by,
-            ),
-        )
-        await self.db.commit()
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO silences VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    silence.id,
+                    json.dumps(list(silence.matchers)),
+                    starts_at.isoformat(),
+                    ends_at.isoformat(),
+                    comment,
+                    created_by,
+                ),
+            )
         return silence
 
     async def silences(self) -> list[Silence]:
-        async with self.db.execute(
-            "SELECT id, matchers, starts_at, ends_at, comment, created_by FROM silences ORDER BY starts_at"
-        ) as cur:
+        sql = "SELECT id, matchers, starts_at, ends_at, comment, created_by FROM silences ORDER BY starts_at"
+        async with self.reading() as db, db.execute(sql) as cur:
             rows = await cur.fetchall()
         return [
             Silence(r[0], tuple((m[0], m[1]) for m in json.loads(r[1])), _dt(r[2]), _dt(r[3]), r[4], r[5]) for r in rows
         ]
 
     async def expire_silence(self, silence_id: str, now: datetime) -> bool:
-        cur = await self.db.execute(
-            "UPDATE silences SET ends_at=? WHERE id=? AND ends_at > ?", (now.isoformat(), silence_id, now.isoformat())
-        )
-        await self.db.commit()
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "UPDATE silences SET ends_at=? WHERE id=? AND ends_at > ?",
+                (now.isoformat(), silence_id, now.isoformat()),
+            )
         return cur.rowcount > 0
 
     async def silenced_counts(self) -> dict[str, int]:
-        async with self.db.execute(
-            "SELECT silenced_by, COUNT(*) FROM notifications WHERE silenced_by IS NOT NULL GROUP BY silenced_by"
-        ) as cur:
+        """Deliveries each silence held back, whether or not the notification's other targets went out."""
+        sql = "SELECT silenced_by, COUNT(*) FROM deliveries WHERE silenced_by IS NOT NULL GROUP BY silenced_by"
+        async with self.reading() as db, db.execute(sql) as cur:
             return {r[0]: r[1] for r in await cur.fetchall()}
+
+
+async def _migrate(db: aiosqlite.Connection) -> None:
+    async with db.execute("PRAGMA table_info(deliveries)") as cur:
+        columns = {row[1] for row in await cur.fetchall()}
+    for column, (alter, backfill) in MIGRATIONS.items():
+        if column not in columns:
+            await db.execute(alter)
+            if backfill is not None:
+                await db.execute(backfill)
+
+
+def _alert_row(alert: Alert) -> tuple[object, ...]:
+    return (
+        alert.rule,
+        alert.company,
+        alert.job,
+        alert.state,
+        alert.active_since.isoformat(),
+        alert.last_sent.isoformat() if alert.last_sent else None,
+        alert.sends,
+        json.dumps(event_to_dict(alert.event), ensure_ascii=False) if alert.event else None,
+    )
+
+
+async def _insert(db: aiosqlite.Connection, item: Outgoing, now: datetime) -> bool:
+    n = item.notification
+    cur = await db.execute(
+        "INSERT OR IGNORE INTO notifications VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            n.key,
+            n.rule,
+            str(n.company.get("handle", "")),
+            str((n.job or {}).get("job_handle") or ""),
+            n.status,
+            n.severity,
+            n.created_at.isoformat(),
+            item.silenced_by,
+            json.dumps(notification_to_dict(n), ensure_ascii=False),
+        ),
+    )
+    if cur.rowcount == 0:
+        return False  # the same notification was decided before: never twice
+    rows = [
+        (
+            n.key,
+            t.channel,
+            json.dumps(list(t.recipients)),
+            SILENCED if t.silenced_by else PENDING,
+            now.timestamp(),
+            f"silenced by {t.silenced_by}" if t.silenced_by else None,
+            now.isoformat(),
+            t.silenced_by,
+        )
+        for t in item.targets
+    ]
+    await db.executemany(
+        "INSERT OR IGNORE INTO deliveries (key, channel, recipients, state, next_at, last_error, updated_at, "
+        "silenced_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    return True
 
 
 def _dt(text: str) -> datetime:

@@ -159,3 +159,16 @@ async def test_wait_for_trial_sleeps_only_the_remaining_cooldown() -> None:
     await breaker.wait_for_trial(sleep)
     assert sleep.calls == [15]
     assert breaker.allows()
+
+
+def test_abandoned_trial_lets_the_next_one_through() -> None:
+    """A half-open trial that ended without an outcome (cancelled) frees the trial slot and counts nothing."""
+    clock = ManualClock()
+    breaker = CircuitBreaker(threshold=1, cooldown=10, clock=clock)
+    breaker.record(False)
+    clock.advance(10)
+    assert breaker.allows()
+    assert breaker.trial_pending
+    breaker.abandon()
+    assert (breaker.trial_pending, breaker.failures) == (False, 1)
+    assert breaker.allows()

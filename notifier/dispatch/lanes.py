@@ -1,0 +1,59 @@
+"""A lane is everything that throttles one channel; plus the two pure steps around one attempt on it:
+calling the channel (any failure becomes a `SendError`) and turning a verdict into the row's new state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import structlog
+
+from notifier.channels.base import Channel, SendError
+from notifier.dispatch.limits import CircuitBreaker, RateLimiter
+from notifier.dispatch.policy import Verdict
+from notifier.models import Delivery
+from notifier.store.outbox import DEAD, DELIVERED, PENDING, DeliveryRow, Mark
+
+log = structlog.get_logger(__name__)
+BACKLOG = 64  # rows one lane holds in memory (on the wire or waiting for a slot); the rest wait in the outbox
+
+
+@dataclass(slots=True)
+class Lane:
+    """One channel and its throttles: concurrency (`slots`), rate, circuit breaker and in-memory backlog."""
+
+    channel: Channel
+    slots: asyncio.Semaphore
+    limiter: RateLimiter | None
+    breaker: CircuitBreaker
+    backlog: int = BACKLOG
+
+
+async def attempt(channel: Channel, delivery: Delivery) -> SendError | None:
+    """One send; None when accepted. A channel bug is reported as an unclassified failure, not raised:
+    raising would leave the row due at once and the dispatcher re-sending it in a tight loop."""
+    try:
+        await channel.send(delivery)
+    except SendError as exc:
+        return exc
+    except Exception as exc:
+        log.exception("channel raised an unexpected error", channel=delivery.channel)
+        return SendError(f"unexpected {type(exc).__name__} in channel")
+    return None
+
+
+def outcome_mark(row: DeliveryRow, verdict: Verdict, now: float, *, attempted: bool, channel_disabled: bool) -> Mark:
+    """The row's state after `verdict`: delivered, pending again at `next_at`, or dead (maybe disabling)."""
+    attempts = row.attempts + 1 if attempted else row.attempts
+    if verdict.action == "delivered":
+        return Mark(row.id, row.channel, DELIVERED, attempts, now, None)
+    if verdict.action == "retry":
+        return Mark(row.id, row.channel, PENDING, attempts, now + (verdict.delay or 0.0), verdict.reason)
+    if verdict.action == "disable":
+        if channel_disabled:
+            # Another send already disabled the channel: this row waits with the others instead of dying.
+            return Mark(row.id, row.channel, PENDING, attempts, now, verdict.reason)
+        # The endpoint said it is gone for good: stop using it; this row is the one `outbox retry` takes.
+        return Mark(row.id, row.channel, DEAD, attempts, now, verdict.reason, disable=verdict.reason)
+    return Mark(row.id, row.channel, DEAD, attempts, now, verdict.reason)

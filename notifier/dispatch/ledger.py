@@ -1,0 +1,65 @@
+"""Group commit for delivery outcomes: every outcome that arrives while one transaction is being written goes
+into the next one, so the outbox pays one fsync per batch instead of one per delivery.
+
+A caller's `write` returns only once its outcome is committed, so the dispatcher never forgets a row (and
+never lets it be picked again) before the store says what happened to it. Nothing waits on a timer: under
+light load each outcome is committed at once, under heavy load batches grow by themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from notifier.clock import Clock
+from notifier.store.outbox import Mark
+
+
+class Recorder(Protocol):
+    """The part of the store the ledger writes through (`OutboxStore.record`)."""
+
+    async def record(self, marks: Sequence[Mark], now: datetime) -> None: ...
+
+
+class Ledger:
+    """Writes `Mark`s to the store in batches; one writer task at a time, started on demand."""
+
+    def __init__(self, store: Recorder, clock: Clock, *, on_batch: Callable[[int], None] = lambda _n: None) -> None:
+        self.store = store
+        self.clock = clock
+        self.on_batch = on_batch
+        self._queue: list[tuple[Mark, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def write(self, mark: Mark) -> None:
+        """Queue `mark` and return once it is committed; raises what the store raised for its batch.
+
+        Cancelling the caller does not take the mark back: it is written with its batch all the same.
+        """
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((mark, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_queued(), name="outbox-ledger")
+        await done
+
+    async def close(self) -> None:
+        """Wait until everything queued so far is written (or has failed)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.wait([self._writer])
+
+    async def _write_queued(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
+            try:
+                await self.store.record([mark for mark, _ in batch], self.clock.now())
+            except Exception as exc:  # each waiter decides whether to try again
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+            else:
+                self.on_batch(len(batch))
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)

@@ -1,0 +1,207 @@
+"""The outbox half of the state store: delivery rows, what the dispatcher asks of them and what operators do.
+
+A delivery row is one (notification, channel) target. The dispatcher reads due rows per channel and writes
+outcomes in batches (`record`: one transaction for many rows); operators list, re-queue and purge rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from notifier.codec import notification_from_dict
+from notifier.models import Notification
+from notifier.store.base import Connection
+
+PENDING, DELIVERED, DEAD, SILENCED = "pending", "delivered", "dead", "silenced"
+ROW_COLUMNS = "d.id, n.body, d.channel, d.recipients, d.state, d.attempts, d.next_at, d.last_error, d.requeued_at"
+ROW_SOURCE = "FROM deliveries d JOIN notifications n ON n.key = d.key"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRow:
+    id: int
+    notification: Notification
+    channel: str
+    recipients: tuple[str, ...]
+    state: str
+    attempts: int
+    next_at: float
+    last_error: str | None
+    requeued_at: float | None = None  # when an operator last re-queued it: its retry budget starts again there
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """The outcome of one attempt as it is written to a row; `disable` also disables the channel, atomically."""
+
+    row_id: int
+    channel: str
+    state: str
+    attempts: int
+    next_at: float
+    error: str | None
+    disable: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Requeued:
+    """What `retry` did: the row's channel, and whether that channel had been disabled until now."""
+
+    channel: str
+    reenabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStats:
+    pending: int
+    dead: int
+    silenced: int
+    delivered: int
+    oldest_pending_at: float | None
+
+
+class OutboxStore(Connection):
+    """Delivery rows: due rows for the dispatcher, batched outcomes, disabled channels, operator commands."""
+
+    # ------------------------------------------------------------------------------------------ dispatch
+
+    async def due(
+        self, now: float, limit: int, exclude_channels: Iterable[str] = (), *, channel: str | None = None
+    ) -> list[DeliveryRow]:
+        """Pending rows due at `now`, oldest first: of one `channel`, or of every channel not excluded."""
+        excluded = list(exclude_channels)
+        where, params = "d.state = ? AND d.next_at <= ?", [PENDING, now]
+        if channel is not None:
+            where, params = where + " AND d.channel = ?", [*params, channel]
+        if excluded:
+            where += f" AND d.channel NOT IN ({','.join('?' * len(excluded))})"  # placeholders only
+            params.extend(excluded)
+        return await self._rows(
+            f"SELECT {ROW_COLUMNS} {ROW_SOURCE} WHERE {where} ORDER BY d.next_at, d.id LIMIT ?", (*params, limit)
+        )
+
+    async def next_due_at(self, after: float | None = None) -> float | None:
+        """The earliest `next_at` of a pending row (only those later than `after`, when given)."""
+        sql = "SELECT MIN(next_at) FROM deliveries WHERE state = ?"
+        params: tuple[object, ...] = (PENDING,)
+        if after is not None:
+            sql, params = sql + " AND next_at > ?", (PENDING, after)
+        async with self.reading() as db, db.execute(sql, params) as cur:
+            row = await cur.fetchone()
+        return float(row[0]) if row and row[0] is not None else None
+
+    async def record(self, marks: Sequence[Mark], now: datetime) -> None:
+        """Many outcomes in one transaction (one fsync instead of one per row)."""
+        updates = [(m.state, m.attempts, m.next_at, m.error, now.isoformat(), m.row_id) for m in marks]
+        disables = [(m.channel, m.disable, now.isoformat()) for m in marks if m.disable is not None]
+        async with self.transaction() as db:
+            await db.executemany(
+                "UPDATE deliveries SET state=?, attempts=?, next_at=?, last_error=?, updated_at=? WHERE id=?", updates
+            )
+            if disables:
+                await db.executemany("INSERT OR REPLACE INTO disabled_channels VALUES (?, ?, ?)", disables)
+
+    async def mark(
+        self, row_id: int, state: str, *, attempts: int, next_at: float, error: str | None, now: datetime
+    ) -> None:
+        """One outcome, committed on its own (the dispatcher batches through `record`)."""
+        await self.record([Mark(row_id, "", state, attempts, next_at, error)], now)
+
+    async def disable_channel(self, channel: str, reason: str, now: datetime) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT OR REPLACE INTO disabled_channels VALUES (?, ?, ?)", (channel, reason, now.isoformat())
+            )
+
+    async def disabled_channels(self) -> dict[str, str]:
+        async with self.reading() as db, db.execute("SELECT channel, reason FROM disabled_channels") as cur:
+            return {r[0]: r[1] for r in await cur.fetchall()}
+
+    async def enable_channel(self, channel: str) -> bool:
+        async with self.transaction() as db:
+            cur = await db.execute("DELETE FROM disabled_channels WHERE channel=?", (channel,))
+        return cur.rowcount > 0
+
+    # -------------------------------------------------------------------------------- outbox operations
+
+    async def list_deliveries(self, states: Sequence[str], limit: int = 100) -> list[DeliveryRow]:
+        marks = ",".join("?" * len(states))
+        order = "ORDER BY d.updated_at DESC, d.id DESC"
+        sql = f"SELECT {ROW_COLUMNS} {ROW_SOURCE} WHERE d.state IN ({marks}) {order} LIMIT ?"
+        return await self._rows(sql, (*states, limit))
+
+    async def retry(self, row_id: int, now: datetime) -> Requeued | None:
+        """Put an undelivered row back in line with a fresh retry budget, and re-enable its channel.
+
+        Re-queuing by hand says the operator fixed the endpoint, so the rows that waited behind the disabled
+        channel get a fresh budget too: they were held back, not failing. None when there is no such row.
+        """
+        stamp = now.timestamp()
+        async with self.transaction() as db:
+            async with db.execute(
+                "SELECT channel FROM deliveries WHERE id=? AND state != ?", (row_id, DELIVERED)
+            ) as cur:
+                found = await cur.fetchone()
+            if found is None:
+                return None
+            channel: str = found[0]
+            await db.execute(
+                "UPDATE deliveries SET state=?, attempts=0, next_at=?, requeued_at=?, updated_at=? WHERE id=?",
+                (PENDING, stamp, stamp, now.isoformat(), row_id),
+            )
+            enabled = await db.execute("DELETE FROM disabled_channels WHERE channel=?", (channel,))
+            if enabled.rowcount > 0:
+                await db.execute(
+                    "UPDATE deliveries SET requeued_at=?, next_at=MIN(next_at, ?) WHERE channel=? AND state=?",
+                    (stamp, stamp, channel, PENDING),
+                )
+        return Requeued(channel, enabled.rowcount > 0)
+
+    async def purge(self, states: Sequence[str]) -> int:
+        """Delete rows in `states`; a notification left without rows keeps only its key.
+
+        The key stays as a tombstone because it is what makes a replayed decision a no-op: purging must
+        free the space of old bodies without ever letting the same notification be sent again.
+        """
+        marks = ",".join("?" * len(states))
+        async with self.transaction() as db:
+            cur = await db.execute(f"DELETE FROM deliveries WHERE state IN ({marks})", tuple(states))
+            await db.execute(
+                "UPDATE notifications SET body='{}' WHERE body != '{}' AND key NOT IN (SELECT key FROM deliveries)"
+            )
+        return cur.rowcount
+
+    async def stats(self) -> OutboxStats:
+        sql = "SELECT state, COUNT(*), MIN(next_at) FROM deliveries GROUP BY state"
+        async with self.reading() as db, db.execute(sql) as cur:
+            rows = {r[0]: (r[1], r[2]) for r in await cur.fetchall()}
+        pending = rows.get(PENDING, (0, None))
+        return OutboxStats(
+            pending=pending[0],
+            dead=rows.get(DEAD, (0, None))[0],
+            silenced=rows.get(SILENCED, (0, None))[0],
+            delivered=rows.get(DELIVERED, (0, None))[0],
+            oldest_pending_at=pending[1],
+        )
+
+    async def _rows(self, sql: str, params: tuple[Any, ...]) -> list[DeliveryRow]:
+        async with self.reading() as db, db.execute(sql, params) as cur:
+            rows = await cur.fetchall()
+        return [
+            DeliveryRow(
+                r[0],
+                notification_from_dict(json.loads(r[1])),
+                r[2],
+                tuple(json.loads(r[3])),
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                r[8],
+            )
+            for r in rows
+        ]

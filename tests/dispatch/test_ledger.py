@@ -1,0 +1,86 @@
+"""Group commit of delivery outcomes against a real state file."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+
+import pytest
+
+from notifier.clock import ManualClock
+from notifier.dispatch.ledger import Ledger
+from notifier.store.sqlite import DELIVERED, Mark, SqliteStore
+from tests.dispatch.support import commit, rows
+
+
+class CountingStore:
+    """Passes `record` through to the real store, remembering each batch size; can be told to fail once."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.store = store
+        self.batches: list[int] = []
+        self.fail_next = False
+
+    async def record(self, marks: Sequence[Mark], now: datetime) -> None:
+        self.batches.append(len(marks))
+        if self.fail_next:
+            self.fail_next = False
+            raise sqlite3.OperationalError("database or disk is full")
+        await self.store.record(marks, now)
+
+
+def delivered(row_id: int, now: float) -> Mark:
+    return Mark(row_id, "hook", DELIVERED, 1, now, None)
+
+
+async def test_outcomes_arriving_together_share_one_transaction(store: SqliteStore, clock: ManualClock) -> None:
+    """Outcomes queued while no write has started yet are committed in a single transaction."""
+    await commit(store, clock, "hook", count=10)
+    counting = CountingStore(store)
+    ledger = Ledger(counting, clock)
+    stamp = clock.now().timestamp()
+    await asyncio.gather(*(ledger.write(delivered(r.id, stamp)) for r in await rows(store)))
+    assert counting.batches == [10]
+    assert {r.state for r in await rows(store)} == {DELIVERED}
+
+
+async def test_outcomes_arriving_during_a_write_go_into_the_next(store: SqliteStore, clock: ManualClock) -> None:
+    """While one transaction is being written, later outcomes gather into the following one."""
+    await commit(store, clock, "hook", count=6)
+    counting = CountingStore(store)
+    ledger = Ledger(counting, clock)
+    stamp = clock.now().timestamp()
+    first, *rest = await rows(store)
+    writing = asyncio.create_task(ledger.write(delivered(first.id, stamp)))
+    await asyncio.sleep(0)  # the writer has taken the first outcome and is committing it
+    await asyncio.gather(*(ledger.write(delivered(r.id, stamp)) for r in rest))
+    await writing
+    assert counting.batches == [1, 5]
+
+
+async def test_a_failed_transaction_is_reported_to_its_writers(store: SqliteStore, clock: ManualClock) -> None:
+    """Every writer of a batch the store refused gets the error; the next batch is written normally."""
+    await commit(store, clock, "hook", count=2)
+    counting = CountingStore(store)
+    counting.fail_next = True
+    ledger = Ledger(counting, clock)
+    stamp = clock.now().timestamp()
+    one, two = await rows(store)
+    with pytest.raises(sqlite3.OperationalError):
+        await ledger.write(delivered(one.id, stamp))
+    await ledger.write(delivered(two.id, stamp))
+    assert [r.state for r in await rows(store)] == ["pending", DELIVERED]
+
+
+async def test_a_cancelled_writer_still_has_its_outcome_written(store: SqliteStore, clock: ManualClock) -> None:
+    """Cancelling the caller does not take its outcome back: `close` waits until it is in the file."""
+    await commit(store, clock, "hook")
+    ledger = Ledger(store, clock)
+    [row] = await rows(store)
+    writing = asyncio.create_task(ledger.write(delivered(row.id, clock.now().timestamp())))
+    await asyncio.sleep(0)
+    writing.cancel()
+    await ledger.close()
+    assert [r.state for r in await rows(store)] == [DELIVERED]
