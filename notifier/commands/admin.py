@@ -1,4 +1,8 @@
-"""Operator commands against the state store: silences and the outbox (dead letters, retries, purge)."""
+"""Operator commands against the state store: silences and the outbox (dead letters, retries, purge).
+
+They work on the state file directly, so they also work while the daemon runs: it re-reads silences with
+every batch and disabled channels every second. Output goes to `out`, or to whatever stdout is at call time.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ STATES = {"pending": [PENDING], "dead": [DEAD], "silenced": [SILENCED], "deliver
 
 
 async def silence_add(
-    config: Config, matchers: list[str], duration: str, comment: str, now: datetime, out: TextIO = sys.stdout
+    config: Config, matchers: list[str], duration: str, comment: str, now: datetime, out: TextIO | None = None
 ) -> int:
     try:
         parsed = [parse_matcher(m) for m in matchers]
@@ -28,6 +32,9 @@ async def silence_add(
     if not parsed:
         print("error: give at least one --match label=value", file=sys.stderr)
         return 2
+    if seconds <= 0:
+        print("error: --for must be longer than 0s", file=sys.stderr)
+        return 2
     store = await SqliteStore.open(config.state_path)
     try:
         silence = await store.add_silence(parsed, now, now + timedelta(seconds=seconds), comment, _user())
@@ -37,7 +44,7 @@ async def silence_add(
     return 0
 
 
-async def silence_list(config: Config, now: datetime, *, include_expired: bool, out: TextIO = sys.stdout) -> int:
+async def silence_list(config: Config, now: datetime, *, include_expired: bool, out: TextIO | None = None) -> int:
     store = await SqliteStore.open(config.state_path)
     try:
         silences = await store.silences()
@@ -58,7 +65,7 @@ async def silence_list(config: Config, now: datetime, *, include_expired: bool, 
     return 0
 
 
-async def silence_expire(config: Config, silence_id: str, now: datetime, out: TextIO = sys.stdout) -> int:
+async def silence_expire(config: Config, silence_id: str, now: datetime, out: TextIO | None = None) -> int:
     store = await SqliteStore.open(config.state_path)
     try:
         done = await store.expire_silence(silence_id, now)
@@ -68,7 +75,7 @@ async def silence_expire(config: Config, silence_id: str, now: datetime, out: Te
     return 0 if done else 1
 
 
-async def outbox_list(config: Config, state: str, limit: int, out: TextIO = sys.stdout) -> int:
+async def outbox_list(config: Config, state: str, limit: int, out: TextIO | None = None) -> int:
     store = await SqliteStore.open(config.state_path)
     try:
         rows = await store.list_deliveries(STATES[state], limit)
@@ -93,7 +100,7 @@ async def outbox_list(config: Config, state: str, limit: int, out: TextIO = sys.
     return 0
 
 
-async def outbox_retry(config: Config, row_id: int, now: datetime, out: TextIO = sys.stdout) -> int:
+async def outbox_retry(config: Config, row_id: int, now: datetime, out: TextIO | None = None) -> int:
     """Re-queue a dead or silenced delivery; retrying by hand also says the operator fixed its channel."""
     store = await SqliteStore.open(config.state_path)
     try:
@@ -109,7 +116,7 @@ async def outbox_retry(config: Config, row_id: int, now: datetime, out: TextIO =
     return 0
 
 
-async def outbox_purge(config: Config, state: str, out: TextIO = sys.stdout) -> int:
+async def outbox_purge(config: Config, state: str, out: TextIO | None = None) -> int:
     store = await SqliteStore.open(config.state_path)
     try:
         count = await store.purge(STATES[state])
