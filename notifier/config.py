@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -53,6 +54,27 @@ def _http_url(value: str) -> str:
     return value
 
 
+def _not_empty(value: SecretStr | None) -> SecretStr | None:
+    # An environment variable set to "" or an empty secret file is a mistake, never a real credential.
+    if value is not None and not value.get_secret_value():
+        raise ValueError("is empty")
+    return value
+
+
+def _channel_name(value: str) -> str:
+    if not re.match(CHANNEL_NAME, value):
+        raise ValueError(f"channel name {value!r} may use only letters, digits, '_', '.' and '-'")
+    return value
+
+
+def _email_address(value: str) -> str:
+    from notifier.channels.email import valid_address
+
+    if not valid_address(value):
+        raise ValueError("not an email address")
+    return value
+
+
 class IpsConfig(Strict):
     endpoint: str
     api_version: str = Field(default="2014-04-03", pattern=r"^\d{4}-\d{2}-\d{2}(-beta)?$|^$")
@@ -69,6 +91,11 @@ class IpsConfig(Strict):
     @classmethod
     def _endpoint_url(cls, value: str) -> str:
         return _http_url(value)
+
+    @field_validator("password")
+    @classmethod
+    def _password_given(cls, value: SecretStr) -> SecretStr | None:
+        return _not_empty(value)
 
 
 class PollConfig(Strict):
@@ -149,6 +176,11 @@ class SlackChannel(ChannelBase):
     concurrency: int = Field(default=1, ge=1, le=64)
     rate_limit: float | None = Field(default=1.0, gt=0, description="Slack allows about 1 message/s per channel")
 
+    @field_validator("token", "webhook_url")
+    @classmethod
+    def _secret_given(cls, value: SecretStr | None) -> SecretStr | None:
+        return _not_empty(value)
+
     @model_validator(mode="after")
     def _one_way_in(self) -> SlackChannel:
         if self.webhook_url is not None and self.token is not None:
@@ -170,7 +202,7 @@ class EmailChannel(ChannelBase):
     username: str | None = None
     password: SecretStr | None = None
     sender: str = Field(alias="from")
-    to: tuple[str, ...] = ()
+    to: tuple[Annotated[str, AfterValidator(_email_address)], ...] = ()
     timeout: Duration = 30.0
     concurrency: int = Field(default=2, ge=1, le=64)
 
@@ -190,17 +222,20 @@ class EmailChannel(ChannelBase):
         data.setdefault("port", DEFAULT_SMTP_PORTS.get(data.get("tls", "starttls"), 587))
         return data
 
-    @model_validator(mode="after")
-    def _check(self) -> EmailChannel:
-        from notifier.channels.email import parse_sender, valid_address
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        from notifier.channels.base import ConfigurationError
+        from notifier.channels.email import parse_sender
 
         try:
-            parse_sender(self.sender)
-        except Exception as exc:
+            parse_sender(value)
+        except ConfigurationError as exc:
             raise ValueError(str(exc)) from None
-        bad = [a for a in self.to if not valid_address(a)]
-        if bad:
-            raise ValueError(f"not an email address in to: {bad[0]!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> EmailChannel:
         if (self.username is None) != (self.password is None):
             raise ValueError("give username and password together")
         return self
@@ -275,15 +310,22 @@ class LogConfig(Strict):
 class Config(Strict):
     ips: IpsConfig
     poll: PollConfig = PollConfig()
-    companies: tuple[CompanyConfig, ...] = Field(min_length=1)
+    companies: tuple[CompanyConfig, ...]
     rules: Path | None = None
     templates: Path | None = None
-    state: str = "sqlite:///notifier-state.db"
+    state: str = Field(default="sqlite:///notifier-state.db", validate_default=True)  # relative to the file too
     shutdown_grace: Duration = 10.0
-    channels: dict[Annotated[str, Field(pattern=CHANNEL_NAME)], AnyChannel] = Field(default_factory=dict)
+    channels: dict[Annotated[str, AfterValidator(_channel_name)], AnyChannel] = Field(default_factory=dict)
     http: HttpConfig = HttpConfig()
     log: LogConfig = LogConfig()
     source: Path = Field(default=Path("notifier.yaml"), exclude=True)
+
+    @field_validator("companies", mode="before")
+    @classmethod
+    def _some_companies(cls, value: Any) -> Any:
+        if value is None or value == [] or value == ():
+            raise ValueError("list at least one company (handle: or name:)")
+        return value
 
     @field_validator("rules", "templates")
     @classmethod
@@ -301,10 +343,12 @@ class Config(Strict):
         return "sqlite:///" + str(_base_dir(info) / Path(path).expanduser())
 
     @model_validator(mode="after")
-    def _unique_companies(self) -> Config:
+    def _unique_companies(self, info: ValidationInfo) -> Config:
+        if (info.context or {}).get("companies_checked"):
+            return self  # load_config has reported duplicates already, each at its own line
         seen: set[str] = set()
         for company in self.companies:
-            key = company.handle or f"name:{company.name}"
+            key = _company_key(company.handle, company.name)
             if key in seen:
                 raise ValueError(f"company {company.label!r} is listed twice")
             seen.add(key)
@@ -322,35 +366,102 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
     """The validated config at `path`, or SourceErrors with every problem found."""
     path = Path(path)
     doc = load_yaml(path)
-    errors: list[SourceError] = []
     if not isinstance(doc.data, dict):
         raise SourceErrors([doc.error((), "expected a mapping of settings (ips:, companies:, …)")])
+    errors: list[SourceError] = []
     if "source" in doc.data:
         errors.append(doc.error(("source",), "unknown key 'source'"))
     env = os.environ if environ is None else environ
     broken: set[Loc] = set()
-    data = _interpolate(doc, doc.data, (), env, errors, broken)
+    secrets: set[str] = set()
+    data = _interpolate(doc, doc.data, (), env, errors, broken, secrets)
     base = path.parent.resolve()
-    data = _read_secret_files(doc, data, (), base, errors, broken)
+    data = _read_secret_files(doc, data, (), base, errors, broken, secrets)
     data = {k: v for k, v in data.items() if k != "source"}
+    errors.extend(_duplicate_companies(doc, data.get("companies")))
+    config: Config | None = None
     try:
-        config = Config.model_validate({**data, "source": path}, context={"base_dir": base})
+        context = {"base_dir": base, "companies_checked": True}
+        config = Config.model_validate({**data, "source": path}, context=context)
     except ValidationError as exc:
         errors.extend(validation_errors(doc, exc, (), model=Config, ignore=broken))
-        raise SourceErrors(sorted(errors, key=lambda e: e.line)) from None
-    if errors:
-        raise SourceErrors(sorted(errors, key=lambda e: e.line))
+    if config is not None:
+        errors.extend(_missing_paths(doc, config))
+    if errors or config is None:
+        raise SourceErrors(_without_secrets(sorted(errors, key=lambda e: e.line), secrets))
     return config
 
 
+def _company_key(handle: object, name: object) -> str:
+    """What makes a company entry unique: its handle (`47` and "47" are the same), else its name."""
+    if isinstance(handle, int) and not isinstance(handle, bool):
+        handle = str(handle)
+    return handle if isinstance(handle, str) and handle else f"name:{name}"
+
+
+def _duplicate_companies(doc: SourceDoc, companies: Any) -> list[SourceError]:
+    """Each repeated company at its own line, whether or not the rest of the file is valid."""
+    if not isinstance(companies, list):
+        return []
+    errors: list[SourceError] = []
+    first: dict[str, int] = {}
+    for index, entry in enumerate(companies):
+        if not isinstance(entry, dict) or not (entry.get("handle") or entry.get("name")):
+            continue
+        key = _company_key(entry.get("handle"), entry.get("name"))
+        if key in first:
+            label = key.removeprefix("name:")
+            earlier = doc.line_of(("companies", first[key]))
+            message = f"company {label!r} is listed twice (also on line {earlier})"
+            errors.append(doc.error(("companies", index), message))
+        else:
+            first[key] = index
+    return errors
+
+
+def _missing_paths(doc: SourceDoc, config: Config) -> list[SourceError]:
+    """`rules:` and `templates:` must name something that exists (relative paths are from the config file)."""
+    errors = []
+    for key, value in (("rules", config.rules), ("templates", config.templates)):
+        if value is not None and not value.exists():
+            errors.append(doc.error((key,), f"{key}: {value} does not exist"))
+        elif key == "templates" and value is not None and not value.is_dir():
+            errors.append(doc.error((key,), f"templates: {value} is not a directory"))
+    return errors
+
+
+def _without_secrets(errors: list[SourceError], secrets: set[str]) -> list[SourceError]:
+    """Second line of defence: no message may carry a value read from the environment or a secret file."""
+    hidden = sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True)
+    out = []
+    for error in errors:
+        message = error.message
+        for secret in hidden:
+            message = message.replace(secret, "***")
+        out.append(SourceError(error.path, error.line, message))
+    return out
+
+
 def _interpolate(
-    doc: SourceDoc, value: Any, loc: Loc, env: Mapping[str, str], errors: list[SourceError], broken: set[Loc]
+    doc: SourceDoc,
+    value: Any,
+    loc: Loc,
+    env: Mapping[str, str],
+    errors: list[SourceError],
+    broken: set[Loc],
+    used: set[str],
 ) -> Any:
-    """`${NAME}` / `${NAME:-default}` in string values; `$${` is a literal `${`. Keys are never touched."""
+    """`${NAME}` / `${NAME:-default}` in string values; `$${` is a literal `${`. Keys are never touched.
+
+    Only strings change: a value from the environment is inserted as text, so whatever it contains (`#`,
+    `: `, newlines) it can never add keys or items. An unset variable is an error at the value's line.
+
+    Every value taken from the environment is added to `used`, so that no error message can show it.
+    """
     if isinstance(value, dict):
-        return {k: _interpolate(doc, v, (*loc, k), env, errors, broken) for k, v in value.items()}
+        return {k: _interpolate(doc, v, (*loc, k), env, errors, broken, used) for k, v in value.items()}
     if isinstance(value, list):
-        return [_interpolate(doc, v, (*loc, i), env, errors, broken) for i, v in enumerate(value)]
+        return [_interpolate(doc, v, (*loc, i), env, errors, broken, used) for i, v in enumerate(value)]
     if not isinstance(value, str) or "$" not in value:
         return value
 
@@ -358,10 +469,11 @@ def _interpolate(
         if match.group(0) == "$${":
             return "${"
         name, default = match.group(1), match.group(2)
+        if default is not None and not env.get(name):
+            return default  # as in a shell: `:-` also covers a variable that is set but empty
         if name in env:
+            used.add(env[name])
             return env[name]
-        if default is not None:
-            return default
         errors.append(doc.error(loc, f"environment variable {name} is not set"))
         broken.add(loc)
         return ""
@@ -370,26 +482,29 @@ def _interpolate(
 
 
 def _read_secret_files(
-    doc: SourceDoc, value: Any, loc: Loc, base: Path, errors: list[SourceError], broken: set[Loc]
+    doc: SourceDoc, value: Any, loc: Loc, base: Path, errors: list[SourceError], broken: set[Loc], secrets: set[str]
 ) -> Any:
     """`password_file: /run/secrets/x` becomes `password: <file content>` (trailing newline dropped)."""
     if isinstance(value, list):
-        return [_read_secret_files(doc, v, (*loc, i), base, errors, broken) for i, v in enumerate(value)]
+        return [_read_secret_files(doc, v, (*loc, i), base, errors, broken, secrets) for i, v in enumerate(value)]
     if not isinstance(value, dict):
         return value
     out: dict[Any, Any] = {}
     for key, item in value.items():
         target = key.removesuffix("_file") if isinstance(key, str) else key
         if target == key or target not in SECRET_KEYS:
-            out[key] = _read_secret_files(doc, item, (*loc, key), base, errors, broken)
+            out[key] = _read_secret_files(doc, item, (*loc, key), base, errors, broken, secrets)
             continue
         if target in value:
             errors.append(doc.error((*loc, key), f"give {target} or {key}, not both"))
             continue
-        out[target] = _read_file(doc, item, (*loc, key), base, errors)
-        if out[target] is None:
-            broken.add((*loc, key))
-            out[target] = ""
+        doc.lines[(*loc, target)] = doc.line_of((*loc, key))  # errors about the secret point at `<key>_file`
+        content = _read_file(doc, item, (*loc, key), base, errors)
+        if content is None:
+            broken.update({(*loc, key), (*loc, target)})
+        else:
+            secrets.add(content)
+        out[target] = content or ""
     return out
 
 

@@ -37,7 +37,7 @@ def parse_duration(value: str | float) -> float:
     else:
         return parse_duration(number)
     if not _WHOLE.match(text):
-        raise ValueError(f"invalid duration {value!r} ({HINT})")
+        raise ValueError(f"not a duration ({HINT})")
     return sum(float(amount) * UNITS[unit] for amount, unit in _PART.findall(text))
 
 

@@ -80,19 +80,42 @@ def load_yaml(path: Path) -> SourceDoc:
 
 
 class Loader(yaml.SafeLoader):
-    """The safe loader with YAML 1.2 booleans: only true/false are booleans, so `on:`, `no` and `yes` stay text.
+    """The safe loader with YAML 1.2 core-schema scalars, so values mean what they look like.
 
-    (YAML 1.1 reads the key `on:` of every rule as the boolean True, and a Norwegian locale `no` as False.)
+    Only true/false are booleans: YAML 1.1 reads the key `on:` of every rule as True and a Norwegian locale
+    `no` as False. Integers are decimal (`0047` is 47, not octal 39), `0o`/`0x` prefixed, never `1_000` or
+    sexagesimal (`1:30` stays text instead of becoming 90). Dates stay text (`api_version: 2014-04-03`).
     """
 
+    def construct_yaml_int(self, node: yaml.Node) -> int:
+        text = str(self.construct_scalar(node))  # type: ignore[arg-type]
+        sign, digits = (-1, text[1:]) if text[:1] == "-" else (1, text.lstrip("+"))
+        if digits.startswith("0o"):
+            return sign * int(digits[2:], 8)
+        if digits.startswith("0x"):
+            return sign * int(digits[2:], 16)
+        return sign * int(digits, 10)
 
+
+_YAML11_SCALARS = {f"tag:yaml.org,2002:{kind}" for kind in ("bool", "int", "float", "timestamp")}
 Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _YAML11_SCALARS]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
+Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789")
+)
+Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+.0123456789"),
+)
+Loader.add_constructor("tag:yaml.org,2002:int", Loader.construct_yaml_int)
 
 
 def parse_yaml(text: str, name: str) -> SourceDoc:
@@ -162,20 +185,34 @@ def validation_errors(
     out = []
     for error in exc.errors(include_input=False, include_url=False):
         loc = tuple(error["loc"])
-        where = _doc_loc(doc, prefix, loc)
+        kind = error["type"]
+        where = _doc_loc(doc, prefix, loc, keep_last=kind in ("missing", "extra_forbidden"))
         if any(_related(where, skip) for skip in ignore):
             continue
         shown = [str(part) for part in where[len(prefix) :]]
-        if error["type"] == "extra_forbidden":
+        if kind == "extra_forbidden":
             hint = _suggest(shown[-1], known_keys(model, loc[:-1])) if model is not None else ""
             message = f"unknown key {shown.pop()!r}{hint}"
-        elif error["type"] == "missing":
+        elif kind == "missing":
             message = f"missing required key {shown.pop()!r}"
+        elif kind in ("union_tag_invalid", "union_tag_not_found"):
+            where, message = _tag_problem(doc, where, error.get("ctx") or {})
         else:
             message = _clean(error["msg"])
         key = ".".join(shown)
         out.append(doc.error(where, f"{key}: {message}" if key else message))
     return out
+
+
+def _tag_problem(doc: SourceDoc, where: Loc, ctx: dict[str, Any]) -> tuple[Loc, str]:
+    """A discriminated union (`type: slack|email|…`) whose tag is missing or names no known member."""
+    field_name = str(ctx.get("discriminator", "type")).strip("'")
+    expected = [t.strip().strip("'") for t in str(ctx.get("expected_tags", "")).split(",") if t.strip()]
+    if "tag" not in ctx:
+        return where, f"missing required key {field_name!r}"
+    choices = f" (one of: {', '.join(expected)})" if expected else ""
+    hint = _suggest(str(ctx["tag"]), expected) or choices
+    return (*where, field_name), f"unknown {field_name} {ctx['tag']!r}{hint}"
 
 
 def _related(a: Loc, b: Loc) -> bool:
@@ -184,12 +221,16 @@ def _related(a: Loc, b: Loc) -> bool:
     return shorter > 0 and a[:shorter] == b[:shorter]
 
 
-def _doc_loc(doc: SourceDoc, prefix: Loc, loc: Loc) -> Loc:
-    """`loc` as written in the document: parts pydantic adds (a discriminated union's tag) are dropped."""
+def _doc_loc(doc: SourceDoc, prefix: Loc, loc: Loc, *, keep_last: bool) -> Loc:
+    """`loc` as written in the document.
+
+    Parts pydantic adds are dropped: a discriminated union's tag (`("channels", "x", "slack")`) and the
+    `[key]` marker of a mapping key. The last part is kept when it names a key that is missing or unknown.
+    """
     path = prefix
     for index, part in enumerate(loc):
         candidate = (*path, part)
-        if candidate in doc.lines or index == len(loc) - 1:
+        if candidate in doc.lines or (keep_last and index == len(loc) - 1):
             path = candidate
     return path
 
@@ -220,7 +261,8 @@ def _child(current: Any, part: str | int) -> Any:
         return None
     origin = get_origin(current)
     if origin in (dict, tuple, list):
-        return _unwrap(get_args(current)[-1])
+        args = [a for a in get_args(current) if a is not Ellipsis]  # tuple[X, ...]: the items are X
+        return _unwrap(args[-1]) if args else None
     for member in get_args(current) or ():  # a union: the member named by the tag
         if isinstance(member, type) and issubclass(member, BaseModel):
             tag = member.model_fields.get("type")
