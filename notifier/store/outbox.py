@@ -176,16 +176,20 @@ class OutboxStore(Connection):
         return cur.rowcount
 
     async def stats(self) -> OutboxStats:
-        sql = "SELECT state, COUNT(*), MIN(next_at) FROM deliveries GROUP BY state"
-        async with self.reading() as db, db.execute(sql) as cur:
-            rows = {r[0]: (r[1], r[2]) for r in await cur.fetchall()}
-        pending = rows.get(PENDING, (0, None))
+        """Rows per state, and since when the oldest pending row has waited: since its notification was created,
+        or since an operator re-queued it (not its `next_at`, which every retry moves forward)."""
+        waiting = "COALESCE(d.requeued_at, (julianday(n.created_at) - 2440587.5) * 86400.0)"  # epoch seconds
+        async with self.reading() as db:
+            async with db.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state") as cur:
+                rows = {r[0]: r[1] for r in await cur.fetchall()}
+            async with db.execute(f"SELECT MIN({waiting}) {ROW_SOURCE} WHERE d.state = ?", (PENDING,)) as cur:
+                oldest = await cur.fetchone()
         return OutboxStats(
-            pending=pending[0],
-            dead=rows.get(DEAD, (0, None))[0],
-            silenced=rows.get(SILENCED, (0, None))[0],
-            delivered=rows.get(DELIVERED, (0, None))[0],
-            oldest_pending_at=pending[1],
+            pending=rows.get(PENDING, 0),
+            dead=rows.get(DEAD, 0),
+            silenced=rows.get(SILENCED, 0),
+            delivered=rows.get(DELIVERED, 0),
+            oldest_pending_at=oldest[0] if oldest else None,
         )
 
     async def _rows(self, sql: str, params: tuple[Any, ...]) -> list[DeliveryRow]:
