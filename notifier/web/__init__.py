@@ -1,159 +1,134 @@
 """The operator's window: /healthz, /readyz, /metrics, the /status page and the same data as JSON under /api/.
 
-Read-only: nothing here changes the daemon. The snapshot is assembled from what the pollers, the engine and
-the store already know, so a page view costs a few dictionary walks and two small queries.
+Read-only: nothing here changes the daemon. Everything is served by the daemon itself, page assets included,
+because it runs on networks that reach nothing else; a strict Content-Security-Policy backs up the
+autoescaping, so a job named `<script>` is text on the page and could not run even if it slipped through.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from notifier.codec import to_jsonable
+from notifier import __version__
+from notifier.web import present
+from notifier.web.ready import Readiness, readiness
+from notifier.web.sections import SECTIONS, jobs, section, snapshot
 
 if TYPE_CHECKING:
     from notifier.app import Daemon
 
+__all__ = ["Readiness", "create_app", "readiness", "snapshot"]
+
 HERE = Path(__file__).parent
 DAEMON_KEY: web.AppKey[Daemon] = web.AppKey("daemon")
-STALE_INTERVALS = 3  # a company is "not ready" when its last good poll is older than this many intervals
+REFRESH_SECONDS = 10
+MAX_JOBS_ON_PAGE = 200  # 50,000 rows would make the page useless; the API has them all
+ASSETS = {"status.css": "text/css", "status.js": "text/javascript"}
+PAGE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+KINDS = {
+    "health_kind": {"up": "ok", "waiting": "muted", "stale": "warn", "failing": "warn", "unreachable": "bad"},
+    "state_kind": {"delivered": "ok", "pending": "warn", "dead": "bad", "silenced": "muted"},
+    "severity_kind": {"critical": "bad", "warning": "warn", "info": "info"},
+}
 
 
-@dataclass(frozen=True, slots=True)
-class Readiness:
-    ready: bool
-    reasons: tuple[str, ...]
+def page_environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined)
+    env.filters.update(
+        duration=present.duration,
+        relative=present.relative,
+        until=present.until,
+        absolute=present.absolute,
+        iso=present.iso,
+    )
+    env.globals.update(KINDS)
+    return env
 
 
-def readiness(daemon: Daemon) -> Readiness:
-    now = daemon.clock.now()
-    reasons = []
-    if not daemon.store_open:
-        reasons.append("state store is not open")
-    for poller in daemon.ingest.pollers:
-        name = poller.company.handle or poller.company_name or "?"
-        last = poller.status.last_success
-        limit = poller.settings.interval * STALE_INTERVALS
-        if last is None or (now - last).total_seconds() > limit:
-            reasons.append(f"company {name}: no successful poll within {int(limit)}s")
-    return Readiness(not reasons, tuple(reasons))
-
-
-async def snapshot(daemon: Daemon) -> dict[str, Any]:
-    """Everything the status page shows, JSON-ready."""
-    now = daemon.clock.now()
-    companies, jobs = [], []
-    for poller in daemon.ingest.pollers:
-        status = poller.status
-        name = poller.company.name or poller.company_name or poller.company.handle
-        companies.append({
-            "handle": poller.company.handle, "name": name, "last_success": status.last_success,
-            "last_attempt": status.last_attempt, "last_error": status.last_error,
-            "consecutive_failures": status.consecutive_failures, "unreachable": status.unreachable,
-            "active_jobs": poller.tracker.active_count if poller.tracker else 0,
-        })  # fmt: skip
-        for job, since in poller.tracker.active_jobs() if poller.tracker else []:
-            jobs.append({
-                "company": poller.company.handle, "job_handle": job.job_handle, "name": job.original_name or job.name,
-                "type": job.type, "state": job.state, "progress": job.progress, "locale": job.locale,
-                "progress_message": job.progress_message, "stalled_seconds": max(0.0, (now - since).total_seconds()),
-                "submit_user_email": job.submit_user_email,
-            })  # fmt: skip
-    alerts = [
-        {"rule": a.rule, "company": a.company, "job": a.job, "state": a.state, "since": a.active_since,
-         "last_sent": a.last_sent}
-        for a in daemon.alerts() if a.state in ("firing", "pending")
-    ]  # fmt: skip
-    deliveries = [
-        {"id": r.id, "channel": r.channel, "state": r.state, "attempts": r.attempts, "rule": r.notification.rule,
-         "status": r.notification.status, "title": r.notification.message.title, "error": r.last_error,
-         "created_at": r.notification.created_at}
-        for r in await daemon.store.list_deliveries(["pending", "delivered", "dead", "silenced"], 25)
-    ]  # fmt: skip
-    silences = [
-        {"id": s.id, "matchers": dict(s.matchers), "ends_at": s.ends_at, "comment": s.comment,
-         "created_by": s.created_by}
-        for s in await daemon.store.silences() if s.active(now)
-    ]  # fmt: skip
-    stats = await daemon.store.stats()
-    ready = readiness(daemon)
-    data: dict[str, Any] = to_jsonable({
-        "now": now, "ready": ready.ready, "reasons": list(ready.reasons), "companies": companies,
-        "jobs": sorted(jobs, key=lambda j: -j["stalled_seconds"]), "alerts": alerts, "deliveries": deliveries,
-        "silences": silences, "outbox": {"pending": stats.pending, "dead": stats.dead, "silenced": stats.silenced},
-    })  # fmt: skip
-    return data
+@web.middleware
+async def _headers(request: web.Request, handler: Any) -> web.StreamResponse:
+    response: web.StreamResponse = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("Cache-Control", "no-store")
+    if response.content_type == "text/html":
+        response.headers.setdefault("Content-Security-Policy", PAGE_POLICY)
+    return response
 
 
 def create_app(daemon: Daemon) -> web.Application:
-    app = web.Application()
+    app = web.Application(middlewares=[_headers])
     app[DAEMON_KEY] = daemon
-    env = Environment(loader=FileSystemLoader(HERE), autoescape=select_autoescape(["html"]))
-    env.filters["duration"] = _duration
-    env.filters["ago"] = _ago
-    page = env.get_template("status.html")
+    page = page_environment().get_template("status.html")
+    assets = {name: (HERE / "static" / name).read_bytes() for name in ASSETS}
 
     async def healthz(_request: web.Request) -> web.Response:
-        return web.json_response({"status": "alive"})
+        return web.json_response({"status": "alive", "version": __version__})
 
     async def readyz(_request: web.Request) -> web.Response:
-        result = readiness(daemon)
-        return web.json_response(
-            {"ready": result.ready, "reasons": list(result.reasons)}, status=200 if result.ready else 503
-        )
+        result = await readiness(daemon)
+        body = {"ready": result.ready, "reasons": list(result.reasons), "checks": result.checks}
+        return web.json_response(body, status=200 if result.ready else 503, dumps=_dumps)
 
     async def metrics(_request: web.Request) -> web.Response:
         await daemon.refresh_gauges()
-        body = generate_latest(daemon.metrics.registry)
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+        return web.Response(
+            body=generate_latest(daemon.metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
 
     async def status_page(_request: web.Request) -> web.Response:
         data = await snapshot(daemon)
-        return web.Response(text=page.render(data=data, now=daemon.clock.now()), content_type="text/html")
+        html = page.render(data=data, now=daemon.clock.now(), refresh=REFRESH_SECONDS, max_jobs=MAX_JOBS_ON_PAGE)
+        return web.Response(text=html, content_type="text/html")
 
-    def api(section: str | None) -> Callable[[web.Request], Any]:
-        async def handler(_request: web.Request) -> web.Response:
-            data = await snapshot(daemon)
-            return web.json_response(data if section is None else data[section], dumps=_dumps)
+    async def asset(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name not in assets:
+            raise web.HTTPNotFound()
+        # Versioned URLs (?v=) change with every release, so an hour of caching never serves stale code.
+        return web.Response(body=assets[name], content_type=ASSETS[name], headers={"Cache-Control": "max-age=3600"})
 
-        return handler
+    async def api_status(_request: web.Request) -> web.Response:
+        return web.json_response(await snapshot(daemon), dumps=_dumps)
+
+    async def api_section(request: web.Request) -> web.Response:
+        name = request.match_info["section"]
+        if name not in SECTIONS:
+            raise web.HTTPNotFound(text=f"no section {name!r}; known: {', '.join(SECTIONS)}")
+        if name == "jobs":
+            return _jobs_response(daemon, request)
+        return web.json_response(await section(daemon, name, daemon.clock.now()), dumps=_dumps)
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/", status_page)
     app.router.add_get("/status", status_page)
-    app.router.add_get("/api/status", api(None))
-    for section in ("companies", "jobs", "alerts", "deliveries", "silences"):
-        app.router.add_get(f"/api/{section}", api(section))
+    app.router.add_get("/assets/{name}", asset)
+    app.router.add_get("/api/status", api_status)
+    app.router.add_get("/api/{section}", api_section)
     return app
 
 
-def _dumps(value: Mapping[str, Any] | list[Any]) -> str:
-    import json
+def _jobs_response(daemon: Daemon, request: web.Request) -> web.Response:
+    """`/api/jobs?company=47&limit=100`: one company's jobs, or the longest-stalled N of them all."""
+    rows = jobs(daemon, daemon.clock.now(), request.query.get("company"))
+    limit = request.query.get("limit")
+    if limit is not None:
+        if not limit.isdigit():
+            raise web.HTTPBadRequest(text="limit must be a non-negative integer")
+        rows = rows[: int(limit)]
+    return web.json_response(rows, dumps=_dumps)
 
+
+def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
-
-
-def _ago(value: str | None, now: datetime) -> str:
-    if not value:
-        return "never"
-    return _duration((now - datetime.fromisoformat(value)).total_seconds()) + " ago"

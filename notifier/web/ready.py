@@ -1,0 +1,80 @@
+"""Readiness: is this daemon doing its job right now? Each failed check says why, in words an operator can act on.
+
+Ready means: configuration and rules are loaded (the daemon has started), the state store answers a query,
+and every company has been polled successfully within the last STALE_INTERVALS of its poll interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from notifier.poller import CompanyPoller
+from notifier.web.present import duration
+
+if TYPE_CHECKING:
+    from notifier.app import Daemon
+
+STALE_INTERVALS = 3  # a company is "not ready" when its last good poll is older than this many intervals
+STORE_TIMEOUT = 2.0  # a store that cannot answer `SELECT 1` this fast cannot take notifications either
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    ready: bool
+    reasons: tuple[str, ...]
+    checks: dict[str, Any] = field(default_factory=dict)
+
+
+async def readiness(daemon: Daemon) -> Readiness:
+    now = daemon.clock.now()
+    reasons: list[str] = []
+    checks: dict[str, Any] = {"config": str(daemon.config.source), "started": daemon.intake is not None}
+    if daemon.intake is None:
+        reasons.append("daemon is starting: rules are not loaded yet")
+    store_error = await _store_error(daemon)
+    checks["store"] = store_error or "ok"
+    if store_error:
+        reasons.append(f"state store is not answering: {store_error}")
+    companies = {}
+    for poller in daemon.ingest.pollers:
+        problem = company_problem(poller, now)
+        companies[company_label(poller)] = problem or "ok"
+        if problem:
+            reasons.append(f"company {company_label(poller)}: {problem}")
+    checks["companies"] = companies
+    return Readiness(not reasons, tuple(reasons), checks)
+
+
+def company_label(poller: CompanyPoller) -> str:
+    """The handle once known; a company configured by name is called by its name until it is resolved."""
+    return poller.company.handle or poller.company_name or "?"
+
+
+def company_problem(poller: CompanyPoller, now: datetime) -> str | None:
+    """Why this company makes the daemon not ready, or None when its last good poll is recent enough."""
+    status = poller.status
+    limit = poller.settings.interval * STALE_INTERVALS
+    error = f"; last error: {status.last_error}" if status.last_error else ""
+    if status.last_success is None:
+        return f"no successful poll yet{error}"
+    age = (now - status.last_success).total_seconds()
+    if age > limit:
+        window = f"{STALE_INTERVALS} intervals ({duration(limit)})"
+        return f"last successful poll {duration(age)} ago, more than {window}{error}"
+    return None
+
+
+async def _store_error(daemon: Daemon) -> str | None:
+    """A real round trip to the state file: a closed or locked-up store is not ready, whatever flags say."""
+    try:
+        # Through the store's lock, as every reader goes: a transaction stuck holding it is caught too.
+        async with asyncio.timeout(STORE_TIMEOUT), daemon.store.reading() as db, db.execute("SELECT 1") as cursor:
+            await cursor.fetchone()
+    except TimeoutError:
+        return f"no answer within {STORE_TIMEOUT:g}s"
+    except Exception as exc:  # closed connection, I/O error …: all mean "cannot take notifications"
+        return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return None

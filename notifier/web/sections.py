@@ -1,0 +1,194 @@
+"""What the operator's window shows, as JSON-ready data: one function per section of the status page.
+
+Read-only: everything comes from what the pollers, the engine and the store already know, so a page view
+costs a few dictionary walks and a handful of small indexed queries. The HTML page and `/api/*` are both
+rendered from these dictionaries, so the page never shows anything the API does not.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from notifier import __version__
+from notifier.poller import CompanyPoller
+from notifier.store.sqlite import DEAD, DELIVERED, PENDING, SILENCED, DeliveryRow
+from notifier.web.ready import STALE_INTERVALS, company_label, readiness
+
+if TYPE_CHECKING:
+    from notifier.app import Daemon
+
+STALLED_AFTER = 900.0  # seconds without progress before a job is flagged; the shipped stalled-progress rule's
+RECENT_DELIVERIES = 25
+SECTIONS = ("companies", "jobs", "alerts", "deliveries", "silences", "outbox")
+Json = dict[str, Any]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def company_health(poller: CompanyPoller, now: datetime) -> str:
+    """waiting (not polled yet) · up · stale (no good poll for too long, yet no failure) · failing · unreachable."""
+    status = poller.status
+    if status.unreachable:
+        return "unreachable"
+    if status.consecutive_failures:
+        return "failing"
+    if status.last_success is None:
+        return "waiting"
+    age = (now - status.last_success).total_seconds()
+    return "stale" if age > poller.settings.interval * STALE_INTERVALS else "up"
+
+
+def companies(daemon: Daemon, now: datetime) -> list[Json]:
+    rows = []
+    for poller in daemon.ingest.pollers:
+        status = poller.status
+        rows.append({
+            "company": company_label(poller), "name": poller.company.name or poller.company_name,
+            "health": company_health(poller, now), "interval_seconds": poller.settings.interval,
+            "last_success": _iso(status.last_success), "last_attempt": _iso(status.last_attempt),
+            "last_error": status.last_error, "consecutive_failures": status.consecutive_failures,
+            "active_jobs": poller.tracker.active_count if poller.tracker else 0,
+        })  # fmt: skip
+    order = {"unreachable": 0, "failing": 1, "stale": 2, "waiting": 3, "up": 4}
+    return sorted(rows, key=lambda r: (order[r["health"]], natural(r["name"] or r["company"])))
+
+
+def natural(text: str) -> list[str | int]:
+    """Sort key putting company 47 before company 118; digit runs sit at odd positions, so types never mix."""
+    return [int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", text)]
+
+
+def jobs(daemon: Daemon, now: datetime, company: str | None = None) -> list[Json]:
+    """Every tracked active job, longest without progress first; `seen_at` is when its company last answered,
+    so a job of an unreachable company is shown as what it was then, not as current."""
+    rows = []
+    for poller in daemon.ingest.pollers:
+        label = company_label(poller)
+        if poller.tracker is None or company not in (None, label):
+            continue
+        health, seen = company_health(poller, now), _iso(poller.status.last_success)
+        for job, since in poller.tracker.active_jobs():
+            stalled = max(0.0, (now - since).total_seconds())
+            rows.append({
+                "company": label, "company_name": poller.company.name or poller.company_name,
+                "job_handle": job.job_handle, "name": job.original_name or job.name, "type": job.type,
+                "state": job.state, "progress": job.progress, "progress_message": job.progress_message,
+                "locale": job.locale, "submit_user_email": job.submit_user_email,
+                "started_at": _iso(job.start_date), "last_progress_at": _iso(since),
+                "stalled_seconds": stalled, "stalled": job.state == "Running" and stalled >= STALLED_AFTER,
+                "company_health": health, "seen_at": seen,
+            })  # fmt: skip
+    return sorted(rows, key=lambda r: (-r["stalled_seconds"], r["company"], r["name"] or ""))
+
+
+def alerts(daemon: Daemon) -> list[Json]:
+    """Alerts that are firing (or pending their `for:`); event-rule repeat memories are not alerts."""
+    if daemon.intake is None:
+        return []
+    engine = daemon.intake.engine
+    severities = {rule.name: rule.severity for rule in engine.rules.rules}
+    rows = []
+    for alert in engine.alerts.values():
+        if alert.state not in ("firing", "pending"):
+            continue
+        job = alert.event.job if alert.event is not None else None
+        rows.append({
+            "rule": alert.rule, "severity": severities.get(alert.rule), "state": alert.state,
+            "company": alert.company, "job": alert.job or None,
+            "job_name": (job.original_name or job.name) if job is not None else None,
+            "since": _iso(alert.active_since), "last_sent": _iso(alert.last_sent), "sends": alert.sends,
+        })  # fmt: skip
+    rank = {"critical": 0, "warning": 1, "info": 2}
+    return sorted(rows, key=lambda r: (r["state"] != "firing", rank.get(r["severity"], 3), r["since"]))
+
+
+def delivery(row: DeliveryRow) -> Json:
+    n = row.notification
+    job = n.job or {}
+    return {
+        "id": row.id, "channel": row.channel, "state": row.state, "attempts": row.attempts,
+        "rule": n.rule, "severity": n.severity, "status": n.status, "title": n.message.title,
+        "locale": n.message.locale, "company": n.company.get("handle"),
+        "job_name": job.get("original_name") or job.get("name"), "recipients": list(row.recipients),
+        "created_at": _iso(n.created_at), "error": row.last_error,
+        "next_attempt_at": _iso(datetime.fromtimestamp(row.next_at, UTC)) if row.state == PENDING else None,
+    }  # fmt: skip
+
+
+async def deliveries(daemon: Daemon, limit: int = RECENT_DELIVERIES) -> Json:
+    """The latest deliveries of any state, dead letters on their own (so delivered traffic cannot hide them)."""
+    store = daemon.store
+    recent = await store.list_deliveries([PENDING, DELIVERED, DEAD, SILENCED], limit)
+    dead = await store.list_deliveries([DEAD], limit)
+    disabled = await store.disabled_channels()
+    return {
+        "recent": [delivery(r) for r in recent],
+        "dead_letters": [delivery(r) for r in dead],
+        "disabled_channels": [{"channel": c, "reason": reason} for c, reason in sorted(disabled.items())],
+    }
+
+
+async def silences(daemon: Daemon, now: datetime) -> list[Json]:
+    held = await daemon.store.silenced_counts()
+    return [
+        {"id": s.id, "matchers": [{"label": k, "value": v} for k, v in s.matchers], "starts_at": _iso(s.starts_at),
+         "ends_at": _iso(s.ends_at), "comment": s.comment, "created_by": s.created_by, "held_back": held.get(s.id, 0)}
+        for s in await daemon.store.silences() if s.active(now)
+    ]  # fmt: skip
+
+
+async def outbox(daemon: Daemon, now: datetime) -> Json:
+    stats = await daemon.store.stats()
+    oldest = stats.oldest_pending_at
+    return {
+        "pending": stats.pending, "dead": stats.dead, "silenced": stats.silenced, "delivered": stats.delivered,
+        "oldest_pending_age_seconds": max(0.0, now.timestamp() - oldest) if oldest is not None else None,
+    }  # fmt: skip
+
+
+async def section(daemon: Daemon, name: str, now: datetime) -> Any:
+    """One section by name (see SECTIONS), as `/api/<name>` serves it."""
+    if name == "companies":
+        return companies(daemon, now)
+    if name == "jobs":
+        return jobs(daemon, now)
+    if name == "alerts":
+        return alerts(daemon)
+    if name == "deliveries":
+        return await deliveries(daemon)
+    if name == "silences":
+        return await silences(daemon, now)
+    if name == "outbox":
+        return await outbox(daemon, now)
+    raise KeyError(name)
+
+
+async def snapshot(daemon: Daemon) -> Json:
+    """Everything the status page shows, plus a summary line per concern for the tiles at its top."""
+    now = daemon.clock.now()
+    data: Json = {name: await section(daemon, name, now) for name in SECTIONS}
+    ready = await readiness(daemon)
+    data.update(generated_at=now.isoformat(), version=__version__, ready=ready.ready, reasons=list(ready.reasons))
+    data["summary"] = summary(data)
+    return data
+
+
+def summary(data: Json) -> Json:
+    health = [c["health"] for c in data["companies"]]
+    return {
+        "companies": len(health),
+        "companies_up": health.count("up"),
+        "jobs": len(data["jobs"]),
+        "stalled_jobs": sum(1 for j in data["jobs"] if j["stalled"]),
+        "alerts_firing": sum(1 for a in data["alerts"] if a["state"] == "firing"),
+        "alerts_pending": sum(1 for a in data["alerts"] if a["state"] == "pending"),
+        "outbox_pending": data["outbox"]["pending"],
+        "outbox_oldest_age_seconds": data["outbox"]["oldest_pending_age_seconds"],
+        "dead_letters": data["outbox"]["dead"],
+        "disabled_channels": len(data["deliveries"]["disabled_channels"]),
+        "silences": len(data["silences"]),
+    }

@@ -1,0 +1,111 @@
+"""/healthz and /readyz on a real daemon: ready only once every company has been polled, and only while polls
+keep succeeding; each reason for not being ready is spelled out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from notifier.app import Daemon
+from notifier.clock import ManualClock
+from notifier.store.sqlite import SqliteStore
+from notifier.web import create_app, ready
+from tests.conftest import START, StartSim
+from tests.web.conftest import INTERVAL, Receiver, Window, write_config
+
+
+async def test_healthz_says_alive_before_anything_is_polled(window: Window) -> None:
+    """Liveness does not depend on IPS: a daemon that has polled nothing yet is alive."""
+    body = await window.json("/healthz")
+    assert body["status"] == "alive"
+    assert body["version"]
+
+
+async def test_not_ready_before_the_first_poll(window: Window) -> None:
+    """Before any poll /readyz is 503 and names every company that has not been polled successfully."""
+    body = await window.json("/readyz", status=503)
+    assert body["ready"] is False
+    assert body["reasons"] == [f"company {c}: no successful poll yet" for c in ("47", "311", "118")]
+    assert body["checks"]["store"] == "ok"
+    assert body["checks"]["started"] is True
+
+
+async def test_ready_once_every_company_is_polled(window: Window) -> None:
+    """One successful poll of every company makes /readyz answer 200 with no reasons."""
+    await window.poll()
+    body = await window.json("/readyz")
+    assert body == {
+        "ready": True,
+        "reasons": [],
+        "checks": {
+            "config": str(window.daemon.config.source),
+            "started": True,
+            "store": "ok",
+            "companies": {"47": "ok", "311": "ok", "118": "ok"},
+        },
+    }
+
+
+async def test_a_failed_poll_within_three_intervals_keeps_the_daemon_ready(window: Window) -> None:
+    """One outage shorter than three poll intervals is tolerated: the last good poll is still recent enough."""
+    await window.poll()
+    window.sim.world.chaos.down = True
+    await window.poll(after=INTERVAL * 2)
+    await window.json("/readyz", status=200)
+
+
+async def test_readiness_flips_with_an_outage_and_back_when_it_ends(window: Window) -> None:
+    """Simulator down and more than three intervals without a good poll: 503 with the last error; polls that
+    succeed again make it 200."""
+    await window.poll()
+    window.sim.world.chaos.down = True
+    for _ in range(3):
+        await window.poll(after=INTERVAL + 1)
+    body = await window.json("/readyz", status=503)
+    assert len(body["reasons"]) == 3
+    reason = body["reasons"][0]
+    assert reason.startswith("company 47: last successful poll 1m 33s ago, more than 3 intervals (1m 30s)")
+    assert "last error:" in reason
+    assert "503" in reason
+    window.sim.world.chaos.down = False
+    await window.poll(after=INTERVAL)
+    await window.json("/readyz", status=200)
+
+
+async def test_not_ready_when_the_state_store_is_closed(window: Window) -> None:
+    """A store that cannot answer a query makes the daemon not ready, whatever the pollers say."""
+    await window.poll()
+    await window.daemon.store.close()
+    body = await window.json("/readyz", status=503)
+    assert any(r.startswith("state store is not answering") for r in body["reasons"])
+
+
+async def test_not_ready_while_the_store_is_stuck(window: Window, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store whose lock a never-ending transaction holds makes the daemon not ready, after a bounded wait."""
+    await window.poll()
+    monkeypatch.setattr(ready, "STORE_TIMEOUT", 0.05)
+    async with window.daemon.store.transaction():
+        body = await window.json("/readyz", status=503)
+    assert body["reasons"] == ["state store is not answering: no answer within 0.05s"]
+    await window.json("/readyz", status=200)
+
+
+async def test_not_ready_before_the_daemon_has_started(start_sim: StartSim, receiver: Receiver, tmp_path: Path) -> None:
+    """A daemon whose rules are not loaded yet (not started) is not ready, and says so."""
+    sim = await start_sim("demo")
+    config = write_config(tmp_path, sim, receiver, companies=("47",))
+    store = await SqliteStore.open(config.state_path)
+    async with aiohttp.ClientSession() as session:
+        server = TestServer(create_app(Daemon(config, ManualClock(START), session, store)), host="127.0.0.1")
+        await server.start_server()
+        try:
+            async with session.get(server.make_url("/readyz")) as response:
+                assert response.status == 503
+                body = await response.json()
+        finally:
+            await server.close()
+            await store.close()
+    assert body["reasons"][0] == "daemon is starting: rules are not loaded yet"
