@@ -1,0 +1,185 @@
+"""`notifier check`: every problem of a config as `file:line: message` and a non-zero exit; OK otherwise."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from notifier.cli import main
+from notifier.config import load_config
+from notifier.sourcemap import parse_yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "notifier.yaml"
+EXAMPLE_ENV = {
+    "IPS_USER": "ops@example.com",
+    "IPS_PASSWORD": "ips-password",
+    "SLACK_BOT_TOKEN": "xoxb-123-456",
+    "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T000/B000/XXXX",
+    "SMTP_USER": "notifier",
+    "SMTP_PASSWORD": "smtp-password",
+    "WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+}
+MISSING_VAR = "DMC_CHECK_TEST_UNSET_USER"
+THREE_PROBLEMS = f"""\
+ips:
+  endpoint: https://s7sps1apissl.scene7.com/scene7/services/IpsApiService
+  user: ${{{MISSING_VAR}}}
+  password: not-shown-anywhere
+  timout: 30s
+poll:
+  interval: 30 seconds
+companies:
+  - handle: "47"
+"""
+VALID = """\
+ips:
+  endpoint: https://s7sps1apissl.scene7.com/scene7/services/IpsApiService
+  user: ops@example.com
+  password: not-shown-anywhere
+companies:
+  - handle: "47"
+rules: rules/
+channels:
+  console: {type: console}
+"""
+RULE = """\
+- name: failed-publish
+  on: job.failed
+  severity: critical
+  notify: [{channel: console}]
+"""
+
+
+def expected_three(path: Path) -> list[str]:
+    return [
+        f"{path}:3: environment variable {MISSING_VAR} is not set",
+        f"{path}:5: ips: unknown key 'timout' (did you mean 'timeout'?)",
+        f"{path}:7: poll.interval: not a duration (use e.g. 500ms, 30s, 15m, 2h, 1h30m, 1d)",
+    ]
+
+
+def write(directory: Path, text: str, rule: str | None = RULE) -> Path:
+    path = directory / "notifier.yaml"
+    path.write_text(text, encoding="utf-8")
+    if rule is not None:
+        (directory / "rules").mkdir(exist_ok=True)
+        (directory / "rules" / "main.yaml").write_text(rule, encoding="utf-8")
+    return path
+
+
+def test_three_problems_are_three_located_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unknown key, a bad duration and an unset variable print exactly three file:line errors; exit 1."""
+    monkeypatch.delenv(MISSING_VAR, raising=False)
+    path = write(tmp_path, THREE_PROBLEMS)
+    assert main(["check", "--config", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert err.splitlines() == expected_three(path)
+    assert out == ""
+
+
+def test_three_problems_in_a_real_process(tmp_path: Path) -> None:
+    """The same config checked by `python -m notifier check` in a subprocess prints the same three errors."""
+    path = write(tmp_path, THREE_PROBLEMS)
+    env = {k: v for k, v in os.environ.items() if k != MISSING_VAR}
+    done = subprocess.run(
+        [sys.executable, "-m", "notifier", "check", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=50,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == expected_three(path)
+    assert "not-shown-anywhere" not in done.stderr + done.stdout
+
+
+def test_valid_config_prints_ok(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A valid config with valid rules prints `<file>: OK` on stdout and exits 0."""
+    path = write(tmp_path, VALID)
+    assert main(["check", "--config", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert out == f"{path}: OK\n"
+    assert err == ""
+
+
+def test_rule_problems_are_reported_with_their_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A rule notifying a channel the config does not define is an error in the rule file, at its line."""
+    path = write(tmp_path, VALID, rule=RULE.replace("channel: console", "channel: ops-slack"))
+    assert main(["check", "--config", str(path)]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"{tmp_path / 'rules' / 'main.yaml'}:")
+    assert "ops-slack" in line
+
+
+def test_missing_config_file_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A config path that does not exist is reported, and check fails."""
+    assert main(["check", "--config", str(tmp_path / "absent.yaml")]) == 1
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_production_example_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """examples/notifier.yaml, with the variables it references set, passes `notifier check`."""
+    for name, value in EXAMPLE_ENV.items():
+        monkeypatch.setenv(name, value)
+    assert main(["check", "--config", str(EXAMPLE)]) == 0
+    assert capsys.readouterr().out == f"{EXAMPLE}: OK\n"
+
+
+def test_production_example_references_exactly_these_variables(tmp_path: Path) -> None:
+    """Each variable the example uses is one the test sets: an unset one is an error naming it."""
+    for name in EXAMPLE_ENV:
+        env = {k: v for k, v in EXAMPLE_ENV.items() if k != name}
+        with pytest.raises(Exception, match=f"environment variable {name} is not set"):
+            load_config(EXAMPLE, environ=env)
+
+
+def _key_paths(data: Any, prefix: str = "") -> set[str]:
+    """Every key path in a document; list items share their parent's path (companies.handle)."""
+    paths: set[str] = set()
+    if isinstance(data, dict):
+        for key, value in data.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            paths.add(path)
+            paths |= _key_paths(value, path)
+    elif isinstance(data, list):
+        for item in data:
+            paths |= _key_paths(item, prefix)
+    return paths
+
+
+def test_production_example_has_every_key_of_the_readme() -> None:
+    """Every setting in README's Configuration block appears in the example (same channel names too)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Configuration") :]
+    block = section[section.index("```yaml") + len("```yaml") : section.index("```", section.index("```yaml") + 7)]
+    documented = _key_paths(parse_yaml(textwrap.dedent(block), "README.md").data)
+    example = _key_paths(parse_yaml(EXAMPLE.read_text(encoding="utf-8"), str(EXAMPLE)).data)
+    assert len(documented) > 40
+    assert documented - example == set()
+
+
+def test_production_example_templates_directory_is_shipped(tmp_path: Path) -> None:
+    """The example's `templates:` directory exists beside it, so the example is usable as copied."""
+    copy = tmp_path / "examples"
+    shutil.copytree(ROOT / "examples", copy)
+    shutil.copytree(ROOT / "rules", tmp_path / "rules")
+    config = load_config(copy / "notifier.yaml", environ=EXAMPLE_ENV)
+    assert config.templates == copy.resolve() / "templates"
+    assert config.rules is not None
+    assert config.rules.resolve() == (tmp_path / "rules").resolve()
