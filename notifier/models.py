@@ -239,7 +239,9 @@ class Message:
     """A notification's text, rendered once in one locale; every channel sends from this.
 
     `fields` are localized label/value pairs (company, job, progress …) that channels lay out their own way
-    (Slack section fields, an email table). `html` is the email's HTML alternative.
+    (Slack section fields, an email table). `html` is the email's HTML alternative. `summary` is what the
+    text says besides the title, the fields and the job-log lines, for channels that lay those out themselves
+    (Slack); None for messages rendered before it existed.
     """
 
     locale: str
@@ -247,6 +249,7 @@ class Message:
     text: str
     html: str | None = None
     fields: tuple[tuple[str, str], ...] = ()
+    summary: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

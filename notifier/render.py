@@ -3,30 +3,39 @@
 Templates are sandboxed Jinja with gettext (`{% trans %}`), looked up most specific first so users can
 override any part per rule and per locale from the `templates:` directory:
 `<rule>/<locale>/<part>.j2`, `<rule>/<part>.j2`, `<locale>/<part>.j2`, `<part>.j2` — then the same chain in
-the package's defaults. Parts: `title`, `text`, `html` (email alternative).
+the package's defaults. Parts: `headline`, `title`, `summary`, `text`, `html` (email alternative).
+
+A template that fails while rendering never costs the notification: that part is rendered again from the
+built-in templates (and, should those fail too, from a minimal text), and the failure is logged and returned.
 """
 
 from __future__ import annotations
 
 import re
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, TemplateError, TemplateSyntaxError, Undefined
+import structlog
+from jinja2 import BaseLoader, ChoiceLoader, PackageLoader, TemplateSyntaxError, Undefined, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from notifier.codec import to_jsonable
 from notifier.engine.context import event_context
 from notifier.engine.evaluate import Decision
 from notifier.i18n import negotiate, translations
+from notifier.i18n.fields import fields, job_ended
 from notifier.i18n.formatting import Formatter
+from notifier.i18n.overrides import Overrides, SnapshotLoader, load_overrides
 from notifier.models import Event, Message, Notification
 
-# Rendered in this order; each part sees the ones before it (`title` builds on `headline`).
-PARTS = ("headline", "title", "text", "html")
+log = structlog.get_logger(__name__)
+# Rendered in this order; each part sees the ones before it (`title` builds on `headline`, `text` on both).
+PARTS = ("headline", "title", "summary", "text", "html")
 MAX_DETAILS = 10
 
 
@@ -34,6 +43,7 @@ MAX_DETAILS = 10
 class Rendered:
     notification: Notification
     targets: tuple[tuple[str, tuple[str, ...]], ...]
+    problems: tuple[str, ...] = ()  # `file:line: …` for each template that failed and was replaced
 
 
 def locale_for(event: Event) -> str:
@@ -42,33 +52,37 @@ def locale_for(event: Event) -> str:
 
 
 class Renderer:
-    """Holds one Jinja environment per locale; templates compile once and are cached by Jinja."""
+    """Holds one Jinja environment per locale (and one of built-ins only, to fall back on); templates compile
+    once and are cached by Jinja."""
 
     def __init__(self, templates_dir: Path | None = None) -> None:
         self.templates_dir = templates_dir
-        self._envs: dict[str, SandboxedEnvironment] = {}
+        self.overrides: Overrides = load_overrides(templates_dir, PARTS)
+        self._envs: dict[tuple[str, bool], SandboxedEnvironment] = {}
 
-    def environment(self, locale: str) -> SandboxedEnvironment:
-        env = self._envs.get(locale)
+    def environment(self, locale: str, *, builtin: bool = False) -> SandboxedEnvironment:
+        key = (locale, builtin or not self.overrides)
+        env = self._envs.get(key)
         if env is None:
-            env = self._envs[locale] = _environment(self.templates_dir, locale)
+            env = self._envs[key] = _environment(None if key[1] else self.overrides, locale)
         return env
 
     def render(self, decision: Decision, *, locale: str | None = None) -> Rendered:
+        """The notification in `locale` (negotiated), else in the job's; never raises for a template's fault."""
         event = decision.event
-        locale = locale or locale_for(event)
-        env = self.environment(locale)
+        locale = negotiate(locale) if locale else locale_for(event)
         context = self.context(decision, locale)
-        context["fields"] = _fields(context)
-        parts: dict[str, str] = {}
+        problems: list[str] = []
         for part in PARTS:
-            parts[part] = context[part] = self._part(env, decision.rule.name, locale, part, context)
+            text = self._part(decision, locale, part, context, problems).strip()
+            context[part] = _one_line(text) if part in ("headline", "title") else text
         message = Message(
             locale=locale,
-            title=_one_line(parts["title"]),
-            text=parts["text"].strip(),
-            html=parts["html"].strip() or None,
+            title=context["title"],
+            text=context["text"],
+            html=context["html"] or None,
             fields=context["fields"],
+            summary=context["summary"],
         )
         notification = Notification(
             key=decision.key,
@@ -83,13 +97,15 @@ class Renderer:
             message=message,
             details=tuple(d.log_message or "" for d in event.details[:MAX_DETAILS]),
         )
-        targets = tuple((t.channel, _recipients(t.to, context)) for t in decision.rule.notify)
-        return Rendered(notification, targets)
+        targets = tuple((t.channel, _recipients(t.to, context, decision)) for t in decision.rule.notify)
+        return Rendered(notification, targets, tuple(problems))
 
     def context(self, decision: Decision, locale: str) -> dict[str, Any]:
         event = decision.event
         base = dict(event_context(event))
         rule = decision.rule
+        lines = [d.log_message for d in event.details if d.log_message]
+        total = max(len(lines), (event.log.detail_total_rows or 0) if event.log else 0)
         base.update(
             rule={"name": rule.name, "severity": rule.severity, "description": rule.description},
             status=decision.status,
@@ -98,31 +114,95 @@ class Renderer:
             fmt=Formatter(locale, event.company.timezone or "UTC"),
             job_name=_job_name(event),
             company_name=event.company.name or event.company.handle,
-            details=[d.log_message for d in event.details[:MAX_DETAILS] if d.log_message],
+            details=lines[:MAX_DETAILS],
+            more_details=total - min(len(lines), MAX_DETAILS),
+            stalled_since=event.at - timedelta(seconds=event.stalled_seconds) if event.stalled_seconds else None,
         )
+        base["ended"] = job_ended(base)
+        base["fields"] = fields(base)
         return base
 
-    def _part(self, env: SandboxedEnvironment, rule: str, locale: str, part: str, context: Mapping[str, Any]) -> str:
-        template = env.select_template(candidates(rule, locale, part))
-        return template.render(context)
+    def _part(self, decision: Decision, locale: str, part: str, context: Mapping[str, Any], problems: list[str]) -> str:
+        names = candidates(decision.rule.name, locale, part)
+        for builtin in (False, True) if self.overrides else (True,):
+            try:
+                return self.environment(locale, builtin=builtin).select_template(names).render(context)
+            except Exception as exc:  # whatever a template does wrong, the notification goes out
+                problems.append(_report(exc, decision, locale, part, builtin=builtin))
+        return _minimal(part, context)
 
     def check(self) -> list[str]:
-        """`file:line: message` for every user template that does not compile, for `notifier check`."""
-        if self.templates_dir is None:
-            return []
-        if not self.templates_dir.is_dir():
-            return [f"{self.templates_dir}:0: templates directory does not exist"]
+        """`file:line: message` for every user template that cannot be used, for `notifier check`."""
+        problems = list(self.overrides.problems)
+        if not self.overrides:
+            return problems
         env = self.environment("en-US")
-        problems = []
-        for path in sorted(self.templates_dir.rglob("*.j2")):
-            name = path.relative_to(self.templates_dir).as_posix()
+        for name in sorted(self.overrides.sources):
+            path = self.overrides.path(name)
             try:
                 env.get_template(name)
             except TemplateSyntaxError as exc:
                 problems.append(f"{path}:{exc.lineno}: {exc.message}")
-            if path.stem not in PARTS:
-                problems.append(f"{path}:1: unknown template part {path.stem!r} (parts: {', '.join(PARTS)})")
+                continue
+            problems.extend(_missing_includes(env, name, path))
         return problems
+
+
+def _missing_includes(env: SandboxedEnvironment, name: str, path: Path | None) -> list[str]:
+    """`{% include "x.j2" %}` of a template that exists nowhere would only fail when a notification renders."""
+    assert env.loader is not None
+    source = env.loader.get_source(env, name)[0]
+    problems = []
+    for ref in meta.find_referenced_templates(env.parse(source)):
+        if ref is None:
+            continue
+        try:
+            env.get_template(ref)
+        except TemplateSyntaxError:
+            continue  # reported for that template itself
+        except Exception:  # not found, in any of its forms
+            line = next((i for i, text in enumerate(source.splitlines(), 1) if ref in text), 1)
+            problems.append(f"{path}:{line}: template {ref!r} not found")
+    return problems
+
+
+def _report(exc: Exception, decision: Decision, locale: str, part: str, *, builtin: bool) -> str:
+    where = _location(exc)
+    fallback = "a minimal message" if builtin else "the built-in template"
+    problem = f"{where}: {type(exc).__name__}: {exc} (rendered {part} from {fallback})"
+    event = decision.event
+    log.error(
+        "template failed while rendering",
+        template=where,
+        part=part,
+        rule=decision.rule.name,
+        company=event.company.handle,
+        job=event.job.job_handle if event.job else None,
+        locale=locale,
+        error=f"{type(exc).__name__}: {exc}",
+        fallback=fallback,
+    )
+    return problem
+
+
+def _location(exc: BaseException) -> str:
+    """`file:line` of the template frame that raised (Jinja maps its frames onto template lines)."""
+    if isinstance(exc, TemplateSyntaxError):
+        return f"{exc.filename or exc.name}:{exc.lineno}"
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(".j2")]
+    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "<template>:0"
+
+
+def _minimal(part: str, context: Mapping[str, Any]) -> str:
+    """Last resort when even a built-in template fails: plain facts, untranslated labels avoided."""
+    if part == "headline":
+        return " ".join(filter(None, (context["rule"]["description"] or context["rule"]["name"], context["job_name"])))
+    if part == "title":
+        return str(context["headline"])
+    if part == "text":
+        lines = [f"{label}: {value}" for label, value in context["fields"]]
+        return "\n".join([context["title"], "", *lines, *context["details"]])
+    return ""
 
 
 def _one_line(text: str) -> str:
@@ -140,16 +220,19 @@ def _package_loader() -> PackageLoader:
     return PackageLoader("notifier", "templates")
 
 
-def _environment(templates_dir: Path | None, locale: str) -> SandboxedEnvironment:
-    loaders: list[Any] = [FileSystemLoader(str(templates_dir))] if templates_dir else []
-    loaders.append(_package_loader())
+def _environment(overrides: Overrides | None, locale: str) -> SandboxedEnvironment:
+    loader: BaseLoader = _package_loader()
+    if overrides:
+        loader = ChoiceLoader([SnapshotLoader(overrides), loader])
     env = SandboxedEnvironment(
-        loader=ChoiceLoader(loaders),
+        loader=loader,
         autoescape=lambda name: bool(name and name.endswith("html.j2")),
         undefined=_Lenient,
+        finalize=_blank_none,
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # package files do not change under a running daemon; user ones are a snapshot
     )
     env.policies["ext.i18n.trimmed"] = True  # extraction is trimmed: look messages up the same way
     env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
@@ -160,34 +243,20 @@ class _Lenient(Undefined):
     """Missing job data renders as nothing: a message with a gap beats a message never sent."""
 
 
-def _fields(context: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    """Label/value pairs that channels lay out themselves; labels translated, values CLDR-formatted."""
-    _ = translations(context["locale"]).gettext
-    fmt: Formatter = context["fmt"]
-    job = context["job"] or {}
-    log = context["log"] or {}
-    pairs = [
-        (_("Company"), str(context["company_name"] or "")),
-        (_("Job"), str(context["job_name"] or "")),
-        (_("Type"), str(job.get("type") or "")),
-        (_("State"), str(job.get("state") or "")),
-        (_("Progress"), fmt.percent(job.get("progress")) if job.get("progress") is not None else ""),
-        (_("No progress for"), fmt.duration(job.get("stalled_seconds")) if job.get("stalled_seconds") else ""),
-        (_("Started"), fmt.datetime(job.get("start_date"))),
-        (_("Ended"), fmt.datetime(log.get("end_date"))),
-        (_("Files with errors"), fmt.number(log.get("file_error_count")) if log.get("file_error_count") else ""),
-        (_("Files with warnings"), fmt.number(log.get("file_warning_count")) if log.get("file_warning_count") else ""),
-        (_("Submitted by"), str(job.get("submit_user_email") or "")),
-    ]
-    return tuple((label, value) for label, value in pairs if value)
+def _blank_none(value: Any) -> Any:
+    """`{{ log.file_error_count }}` of a job without a log prints nothing rather than `None`."""
+    return "" if value is None else value
 
 
-def _recipients(templates: tuple[Callable[..., Any], ...], context: Mapping[str, Any]) -> tuple[str, ...]:
+def _recipients(
+    templates: tuple[Callable[..., Any], ...], context: Mapping[str, Any], decision: Decision
+) -> tuple[str, ...]:
     out: list[str] = []
     for render in templates:
         try:
             value = str(render(**context)).strip()
-        except TemplateError:
+        except Exception as exc:  # one bad `to:` loses that recipient, not the notification
+            log.error("recipient template failed", rule=decision.rule.name, error=f"{type(exc).__name__}: {exc}")
             continue
         for address in value.split(","):
             if address.strip() and address.strip() not in out:

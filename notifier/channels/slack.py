@@ -75,8 +75,10 @@ def blocks(notification: Notification) -> list[dict[str, Any]]:
     """Header, text, field sections, details and a context line, within Block Kit's limits."""
     message = notification.message
     out: list[dict[str, Any]] = [{"type": "header", "text": _plain(header_text(notification))}]
-    if message.text.strip():
-        out.append(_section(slack_text(message.text, MAX_SECTION)))
+    # The full text repeats the title, fields and log lines laid out below; the summary is the rest of it.
+    body = message.text if message.summary is None else message.summary
+    if body.strip():
+        out.append(_section(slack_text(body, MAX_SECTION)))
     out.extend(_field_sections(message.fields))
     if notification.details:
         lines = "\n".join(f"• {detail}" for detail in notification.details)

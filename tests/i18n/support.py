@@ -12,8 +12,8 @@ from babel.messages.catalog import Catalog
 from babel.messages.catalog import Message as Entry
 from babel.messages.pofile import read_po
 
-from notifier.engine.evaluate import Decision
-from notifier.engine.rules import Rule, Target
+from notifier.engine.evaluate import Decision, Engine
+from notifier.engine.rules import Rule, Target, load_rules
 from notifier.i18n import DEFAULT, LOCALES_DIR, SUPPORTED, catalog_dir
 from notifier.models import ActiveJob, CompanyRef, Event, JobLog, JobLogDetail, Message
 from notifier.render import Renderer
@@ -21,6 +21,7 @@ from notifier.render import Renderer
 TRANSLATED = tuple(locale for locale in SUPPORTED if locale != DEFAULT)
 POT = LOCALES_DIR / "messages.pot"
 PROJECT = Path(__file__).resolve().parents[2]
+SHIPPED_RULES = PROJECT / "rules"
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 T0 = datetime(2026, 3, 14, 9, 5, tzinfo=UTC)
@@ -185,3 +186,35 @@ def headline_cases(locale: str) -> dict[str, Decision]:
 
 
 HEADLINES = tuple(headline_cases(DEFAULT))
+
+
+def shipped_decisions(locale: str | None) -> list[Decision]:
+    """What the shipped rules decide, through the real engine, for a job (and company) in `locale`.
+
+    One job runs for three hours and stalls, moves again, then fails with warnings; another publish
+    completes; the company's IPS API goes down and comes back. Every shipped rule fires, and every rule
+    with `send_resolved` resolves.
+    """
+    engine = Engine(load_rules(SHIPPED_RULES, channels=None))
+    where = company(locale, TIMEZONES.get(locale or "", "UTC"))
+    running = job(locale, start_date=T0 - timedelta(hours=3))
+    log = failed_log(start_date=running.start_date)
+    done = replace(job(locale, job_handle="47|ImageServingPublish|Summer", original_name="Summer"), progress=100)
+    events = [
+        Event("job.active", T0, where, running, stalled_seconds=1200),
+        Event("job.active", T0 + timedelta(seconds=30), where, replace(running, progress=85), stalled_seconds=0),
+        Event("job.failed", T0 + timedelta(minutes=1), where, running, log=log, details=log.details),
+        Event("job.warning", T0 + timedelta(minutes=1), where, running, log=log, details=log.details),
+        Event(
+            "job.completed",
+            T0 + timedelta(minutes=2),
+            where,
+            done,
+            log=failed_log(fatal_error=False, file_error_count=0, file_warning_count=0, log_type="Success"),
+        ),
+        Event(
+            "company.unreachable", T0 + timedelta(minutes=3), where, error="Connection refused", consecutive_failures=3
+        ),
+        Event("company.recovered", T0 + timedelta(minutes=9), where),
+    ]
+    return [decision for event in events for decision in engine.evaluate(event).decisions]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +12,7 @@ import pytest
 from babel.messages.catalog import Catalog
 from jinja2.ext import extract_from_ast
 
-from notifier.i18n import DEFAULT, SUPPORTED
+from notifier.i18n import DEFAULT, LOCALES_DIR, SUPPORTED
 from tests.i18n.support import (
     POT,
     PROJECT,
@@ -39,8 +41,18 @@ PLURAL_FORMS = {
     "zh-CN": "nplurals=1; plural=0;",
     "zh-TW": "nplurals=1; plural=0;",
 }
-# The extraction the `catalogs` make target runs, written to a scratch file instead of the real template.
-EXTRACT = ["extract", "-F", "babel.cfg", "-c", "Translators:", "-s", "--no-wrap", "notifier"]
+# Translations that are rightly the English word itself, reviewed one by one.
+LABEL_LINE = "%(label)s: %(value)s"  # the plain-text "Company: Planetary" line, where the colon is the same
+SAME_AS_ENGLISH = {
+    "de-DE": {"Information", LABEL_LINE},
+    "fr-FR": {"Type", "Information"},
+    "es-ES": {LABEL_LINE},
+    "it-IT": {LABEL_LINE},
+    "pt-BR": {LABEL_LINE},
+    "nl-NL": {"Job", "Type", LABEL_LINE},
+    "sv-SE": {"Information", LABEL_LINE},
+    "ko-KR": {LABEL_LINE},
+}
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +91,23 @@ def test_every_message_is_translated_and_reviewed(locale: str) -> None:
 
 
 @pytest.mark.parametrize("locale", TRANSLATED)
+def test_catalog_header_is_not_fuzzy(locale: str) -> None:
+    """A fuzzy header marks the whole catalog unreviewed; tools then skip it."""
+    assert not catalog(locale).fuzzy
+
+
+@pytest.mark.parametrize("locale", TRANSLATED)
+def test_english_left_in_place_only_where_reviewed(locale: str) -> None:
+    """A translation equal to its English source is a forgotten one, unless the language really says it so."""
+    same = {
+        key[0]
+        for key, entry in entries(catalog(locale)).items()
+        if any(form in sources(entry) for form in forms(entry))
+    }
+    assert same == SAME_AS_ENGLISH.get(locale, set())
+
+
+@pytest.mark.parametrize("locale", TRANSLATED)
 def test_translations_keep_every_placeholder(locale: str) -> None:
     """Each translation uses exactly its source's %(name)s placeholders, in any order, and formats cleanly."""
     problems = []
@@ -100,16 +129,50 @@ def test_plural_forms_header_fits_the_language(locale: str) -> None:
     assert catalog(locale).plural_forms == PLURAL_FORMS[locale]
 
 
-def test_template_is_up_to_date_with_the_sources(tmp_path: Path, template: Catalog) -> None:
+def catalogs_recipe(pot: Path, locales: Path) -> list[list[str]]:
+    """The `catalogs` make target's commands, run with this interpreter and writing to scratch paths."""
+    text = (PROJECT / "Makefile").read_text(encoding="utf-8").replace("\\\n", " ")
+    recipe = text.split("\ncatalogs:", 1)[1].split("\n\n", 1)[0].splitlines()[1:]
+    commands = []
+    for line in recipe:
+        words = shlex.split(line.replace("notifier/i18n/locales/messages.pot", str(pot)))
+        words = [str(locales) if w == "notifier/i18n/locales" else w for w in words]
+        assert words[0] == "$(BIN)/pybabel", line
+        commands.append([sys.executable, "-m", "babel.messages.frontend", *words[1:]])
+    return commands
+
+
+def run_catalogs_target(tmp_path: Path) -> tuple[Path, Path]:
+    """Run extract → update as `make catalogs` does, on a copy of the catalogs; returns (template, catalogs)."""
+    pot, locales = tmp_path / "messages.pot", tmp_path / "locales"
+    shutil.copytree(LOCALES_DIR, locales)
+    for command in catalogs_recipe(pot, locales):
+        subprocess.run(command, cwd=PROJECT, check=True, capture_output=True)
+    return pot, locales
+
+
+@pytest.fixture(scope="module")
+def catalogs_target(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return run_catalogs_target(tmp_path_factory.mktemp("catalogs"))
+
+
+def test_catalogs_target_leaves_every_translation_as_reviewed(catalogs_target: tuple[Path, Path]) -> None:
+    """`make catalogs` on the committed sources changes no translation and leaves nothing fuzzy or empty."""
+    _, locales = catalogs_target
+    changed = []
+    for locale in TRANSLATED:
+        fresh = load_catalog(locales / locale.replace("-", "_") / "LC_MESSAGES" / "messages.po")
+        before = {k: forms(e) for k, e in entries(catalog(locale)).items()}
+        after = {k: forms(e) for k, e in entries(fresh).items()}
+        fuzzy = [k for k, e in entries(fresh).items() if e.fuzzy]
+        if before != after or fuzzy:
+            changed.append((locale, sorted(set(after.items()) ^ set(before.items())), fuzzy))
+    assert changed == []
+
+
+def test_template_is_up_to_date_with_the_sources(catalogs_target: tuple[Path, Path], template: Catalog) -> None:
     """Extracting the sources again yields the committed template: a new string without a catalog update fails."""
-    fresh = tmp_path / "messages.pot"
-    subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "-q", *EXTRACT, "-o", str(fresh)],
-        cwd=PROJECT,
-        check=True,
-        capture_output=True,
-    )
-    extracted = entries(load_catalog(fresh))
+    extracted = entries(load_catalog(catalogs_target[0]))
     committed = entries(template)
     missing = sorted(map(str, extracted.keys() - committed.keys()))
     stale = sorted(map(str, committed.keys() - extracted.keys()))

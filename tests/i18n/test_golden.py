@@ -1,4 +1,4 @@
-"""Golden files: one failed-publish notification per locale, exactly as channels receive it.
+"""Golden files: one failed-publish notification per locale, exactly as the renderer hands it to channels.
 
 Regenerate after an intended change with `UPDATE_GOLDEN=1 pytest tests/i18n` and review the diff.
 """
@@ -22,6 +22,7 @@ def transcript(message: Message) -> str:
     parts = [
         f"locale: {message.locale}",
         f"--- title\n{message.title}",
+        f"--- summary\n{message.summary}",
         f"--- text\n{message.text}",
         f"--- html\n{message.html}",
         f"--- fields\n{fields}",

@@ -60,7 +60,21 @@ def test_company_event_uses_the_company_locale() -> None:
 def test_rendered_message_is_in_the_negotiated_locale() -> None:
     """The renderer writes the message in the job's locale and records that locale."""
     message = render(decision(Event("job.failed", T0, company("de-DE"), job("zh-HK"))))
-    assert (message.locale, message.title) == ("zh-TW", "作業「Spring catalog」執行失敗")
+    assert (message.locale, message.title) == ("zh-TW", "發佈工作「Spring catalog」執行失敗")
+
+
+@pytest.mark.parametrize(
+    ("asked", "locale", "title"),
+    [
+        ("ja", "ja-JP", "公開ジョブ「Spring catalog」が失敗しました"),
+        ("pt", "pt-BR", "O trabalho de publicação “Spring catalog” falhou"),
+        ("xx-YY", "en-US", "Publish job “Spring catalog” failed"),
+    ],
+)
+def test_a_requested_locale_is_negotiated_too(asked: str, locale: str, title: str) -> None:
+    """A locale asked for explicitly (test-rule --locale) goes through the same fallbacks as a job's."""
+    message = render(decision(Event("job.failed", T0, company("de-DE"), job("de-DE"))), locale=asked)
+    assert (message.locale, message.title) == (locale, title)
 
 
 def test_source_language_needs_no_catalog() -> None:

@@ -1,0 +1,74 @@
+"""The label/value pairs of a message (company, job, progress, file counts …), labels translated and values
+CLDR-formatted; channels lay them out their own way (an email table, Slack section fields, text lines).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from notifier.i18n import translations
+from notifier.i18n.formatting import Formatter
+
+# Once a job has ended, its last active snapshot (state Running, 80 %) would mislead: those fields are left out.
+ENDED = frozenset({"job.departed", "job.completed", "job.failed", "job.warning"})
+STALL_WORTH_SHOWING = 60.0  # seconds; a few seconds without progress is the normal gap between polls
+
+
+def job_ended(context: Mapping[str, Any]) -> bool:
+    """The event says the job is over, or a state alert resolved because it left the active list."""
+    return context["event"]["kind"] in ENDED or context.get("cause") in ENDED
+
+
+def fields(context: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The pairs worth showing for this notification, empty values left out."""
+    _ = translations(context["locale"]).gettext
+    fmt: Formatter = context["fmt"]
+    job = context["job"] or {}
+    log = context["log"] or {}
+    ended = job_ended(context)
+    pairs = [
+        (_("Severity"), severity(context) if context["status"] == "firing" else ""),
+        (_("Company"), str(context["company_name"] or "")),
+        (_("Job"), str(context["job_name"] or "")),
+        (_("Type"), str(job.get("type") or "")),
+        (_("State"), "" if ended else str(job.get("state") or "")),
+        (_("Progress"), "" if ended or job.get("progress") is None else fmt.percent(job["progress"])),
+        (_("No progress for"), "" if ended else _stall(fmt, job.get("stalled_seconds"))),
+        (_("Started"), fmt.datetime(job.get("start_date") or log.get("start_date"))),
+        (_("Ended"), fmt.datetime(log.get("end_date"))),
+        (_("Duration"), _duration(fmt, log.get("start_date"), log.get("end_date"))),
+        (_("Files with errors"), _count(fmt, log.get("file_error_count"))),
+        (_("Files with warnings"), _count(fmt, log.get("file_warning_count"))),
+        (_("Submitted by"), str(job.get("submit_user_email") or log.get("submit_user_email") or "")),
+    ]
+    return tuple((label, value) for label, value in pairs if value)
+
+
+def severity(context: Mapping[str, Any]) -> str:
+    _ = translations(context["locale"]).gettext
+    names = {
+        # Translators: the severity of an alert, shown as "Severity: Critical".
+        "critical": _("Critical"),
+        # Translators: the severity of an alert, shown as "Severity: Warning".
+        "warning": _("Warning"),
+        # Translators: the severity of an alert, shown as "Severity: Information".
+        "info": _("Information"),
+    }
+    value = str(context["rule"]["severity"])
+    return names.get(value, value)
+
+
+def _stall(fmt: Formatter, seconds: float | None) -> str:
+    return fmt.duration(seconds) if seconds is not None and seconds >= STALL_WORTH_SHOWING else ""
+
+
+def _duration(fmt: Formatter, start: datetime | None, end: datetime | None) -> str:
+    if start is None or end is None or end < start:
+        return ""
+    return fmt.duration((end - start).total_seconds())
+
+
+def _count(fmt: Formatter, value: int | None) -> str:
+    return fmt.number(value) if value else ""

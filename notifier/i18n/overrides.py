@@ -1,0 +1,92 @@
+"""User template overrides: the `templates:` directory, read once and checked for its layout.
+
+Sources are read when the renderer is built (start-up, SIGHUP), so rendering never touches the disk and what
+`notifier check` validated is exactly what renders until the next reload, however the files change meanwhile.
+Layout: `<part>.j2`, `<locale>/<part>.j2`, `<rule>/<part>.j2`, `<rule>/<locale>/<part>.j2`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jinja2 import BaseLoader, Environment, TemplateNotFound
+
+from notifier.i18n import SUPPORTED, normalize
+
+
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """Template sources by loader name (`stalled-progress/ja-JP/title.j2`), with their files for messages."""
+
+    directory: Path | None = None
+    sources: Mapping[str, tuple[str, Path]] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.sources)
+
+    def path(self, name: str) -> Path | None:
+        entry = self.sources.get(name)
+        return entry[1] if entry else None
+
+
+class SnapshotLoader(BaseLoader):
+    """Serves the sources read at load time; the filename is the real path, so errors point at the file."""
+
+    def __init__(self, overrides: Overrides) -> None:
+        self.overrides = overrides
+
+    def get_source(self, environment: Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        entry = self.overrides.sources.get(template)
+        if entry is None:
+            raise TemplateNotFound(template)
+        source, path = entry
+        return source, str(path), lambda: True
+
+    def list_templates(self) -> list[str]:
+        return sorted(self.overrides.sources)
+
+
+def load_overrides(directory: Path | None, parts: tuple[str, ...]) -> Overrides:
+    """Every `*.j2` under `directory`; files that cannot be used are problems (`file:line: message`)."""
+    if directory is None:
+        return Overrides()
+    if not directory.is_dir():
+        return Overrides(directory, problems=(f"{directory}:0: templates directory does not exist",))
+    sources: dict[str, tuple[str, Path]] = {}
+    problems: list[str] = []
+    for path in sorted(directory.rglob("*.j2")):
+        name = path.relative_to(directory).as_posix()
+        problem = layout_problem(name, parts)
+        if problem:
+            problems.append(f"{path}:1: {problem}")
+            continue
+        try:
+            sources[name] = (path.read_text(encoding="utf-8"), path)
+        except UnicodeDecodeError as exc:
+            problems.append(f"{path}:1: not UTF-8 text ({exc.reason} at byte {exc.start})")
+        except OSError as exc:
+            problems.append(f"{path}:0: cannot be read: {exc.strerror or exc}")
+    return Overrides(directory, sources, tuple(problems))
+
+
+def layout_problem(name: str, parts: tuple[str, ...]) -> str | None:
+    """Why a file would never be used, or None: the part name, the locale folder and the depth are checked."""
+    *folders, file = name.split("/")
+    part = file.removesuffix(".j2")
+    if part not in parts:
+        return f"unknown template part {part!r} (parts: {', '.join(parts)})"
+    if len(folders) > 2:
+        return "too deep: templates are <part>.j2, <locale>/<part>.j2, <rule>/<part>.j2 or <rule>/<locale>/<part>.j2"
+    if len(folders) == 2 and folders[1] not in SUPPORTED:
+        return _locale_problem(folders[1])
+    if len(folders) == 1 and folders[0] not in SUPPORTED and normalize(folders[0]) in SUPPORTED:
+        return _locale_problem(folders[0])  # `ja_JP/`, `ja-jp/`: meant as a locale, spelled so it never matches
+    return None
+
+
+def _locale_problem(folder: str) -> str:
+    hint = f" (did you mean {normalize(folder)!r}?)" if normalize(folder) in SUPPORTED else ""
+    return f"unknown locale folder {folder!r}{hint}; locales: {', '.join(SUPPORTED)}"
