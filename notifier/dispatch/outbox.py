@@ -157,9 +157,9 @@ class Dispatcher:
                 room = self._room(name, lane, now)
                 if room <= 0:
                     continue
-                busy = set(self._sends) | skip
-                rows = await self.store.due(now.timestamp(), room + len(busy), channel=name)
-                for row in [r for r in rows if r.id not in busy and r.id not in self._sends][:room]:
+                busy = [i for i, send in self._sends.items() if send.row.channel == name]  # ≤ backlog ids
+                rows = await self.store.due(now.timestamp(), room + len(skip), channel=name, exclude_ids=busy)
+                for row in [r for r in rows if r.id not in skip and r.id not in self._sends][:room]:
                     self._start(row, lane)
                     started.append(row.id)
             return started

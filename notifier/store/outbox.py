@@ -7,7 +7,7 @@ outcomes in batches (`record`: one transaction for many rows); operators list, r
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -70,19 +70,27 @@ class OutboxStore(Connection):
     # ------------------------------------------------------------------------------------------ dispatch
 
     async def due(
-        self, now: float, limit: int, exclude_channels: Iterable[str] = (), *, channel: str | None = None
+        self,
+        now: float,
+        limit: int,
+        exclude_channels: Iterable[str] = (),
+        *,
+        channel: str | None = None,
+        exclude_ids: Collection[int] = (),
     ) -> list[DeliveryRow]:
-        """Pending rows due at `now`, oldest first: of one `channel`, or of every channel not excluded."""
-        excluded = list(exclude_channels)
+        """Pending rows due at `now`, oldest first: of one `channel`, or of every channel not excluded.
+
+        `exclude_ids` (rows already in flight) are left out in the query, so their bodies are not decoded.
+        """
         where, params = "d.state = ? AND d.next_at <= ?", [PENDING, now]
         if channel is not None:
             where, params = where + " AND d.channel = ?", [*params, channel]
-        if excluded:
-            where += f" AND d.channel NOT IN ({','.join('?' * len(excluded))})"  # placeholders only
-            params.extend(excluded)
-        return await self._rows(
-            f"SELECT {ROW_COLUMNS} {ROW_SOURCE} WHERE {where} ORDER BY d.next_at, d.id LIMIT ?", (*params, limit)
-        )
+        for column, values in (("d.channel", list(exclude_channels)), ("d.id", list(exclude_ids))):
+            if values:  # placeholders only: the values themselves are bound parameters
+                where += f" AND {column} NOT IN ({','.join('?' * len(values))})"
+                params.extend(values)
+        sql = f"SELECT {ROW_COLUMNS} {ROW_SOURCE} WHERE {where} ORDER BY d.next_at, d.id LIMIT ?"
+        return await self._rows(sql, (*params, limit))
 
     async def next_due_at(self, after: float | None = None) -> float | None:
         """The earliest `next_at` of a pending row (only those later than `after`, when given)."""
