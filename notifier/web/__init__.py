@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from notifier import __version__
@@ -27,8 +27,10 @@ __all__ = ["Readiness", "create_app", "readiness", "snapshot"]
 
 HERE = Path(__file__).parent
 DAEMON_KEY: web.AppKey[Daemon] = web.AppKey("daemon")
+PAGE_KEY: web.AppKey[Template] = web.AppKey("page")
+ASSETS_KEY: web.AppKey[dict[str, bytes]] = web.AppKey("assets")
 REFRESH_SECONDS = 10
-MAX_JOBS_ON_PAGE = 200  # 50,000 rows would make the page useless; the API has them all
+MAX_ROWS = 200  # per table: 50,000 job rows would make the page useless; the API has them all
 ASSETS = {"status.css": "text/css", "status.js": "text/javascript"}
 PAGE_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -68,46 +70,8 @@ async def _headers(request: web.Request, handler: Any) -> web.StreamResponse:
 def create_app(daemon: Daemon) -> web.Application:
     app = web.Application(middlewares=[_headers])
     app[DAEMON_KEY] = daemon
-    page = page_environment().get_template("status.html")
-    assets = {name: (HERE / "static" / name).read_bytes() for name in ASSETS}
-
-    async def healthz(_request: web.Request) -> web.Response:
-        return web.json_response({"status": "alive", "version": __version__})
-
-    async def readyz(_request: web.Request) -> web.Response:
-        result = await readiness(daemon)
-        body = {"ready": result.ready, "reasons": list(result.reasons), "checks": result.checks}
-        return web.json_response(body, status=200 if result.ready else 503, dumps=_dumps)
-
-    async def metrics(_request: web.Request) -> web.Response:
-        await daemon.refresh_gauges()
-        return web.Response(
-            body=generate_latest(daemon.metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
-        )
-
-    async def status_page(_request: web.Request) -> web.Response:
-        data = await snapshot(daemon)
-        html = page.render(data=data, now=daemon.clock.now(), refresh=REFRESH_SECONDS, max_jobs=MAX_JOBS_ON_PAGE)
-        return web.Response(text=html, content_type="text/html")
-
-    async def asset(request: web.Request) -> web.Response:
-        name = request.match_info["name"]
-        if name not in assets:
-            raise web.HTTPNotFound()
-        # Versioned URLs (?v=) change with every release, so an hour of caching never serves stale code.
-        return web.Response(body=assets[name], content_type=ASSETS[name], headers={"Cache-Control": "max-age=3600"})
-
-    async def api_status(_request: web.Request) -> web.Response:
-        return web.json_response(await snapshot(daemon), dumps=_dumps)
-
-    async def api_section(request: web.Request) -> web.Response:
-        name = request.match_info["section"]
-        if name not in SECTIONS:
-            raise web.HTTPNotFound(text=f"no section {name!r}; known: {', '.join(SECTIONS)}")
-        if name == "jobs":
-            return _jobs_response(daemon, request)
-        return web.json_response(await section(daemon, name, daemon.clock.now()), dumps=_dumps)
-
+    app[PAGE_KEY] = page_environment().get_template("status.html")
+    app[ASSETS_KEY] = {name: (HERE / "static" / name).read_bytes() for name in ASSETS}
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
@@ -117,6 +81,51 @@ def create_app(daemon: Daemon) -> web.Application:
     app.router.add_get("/api/status", api_status)
     app.router.add_get("/api/{section}", api_section)
     return app
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "alive", "version": __version__})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    result = await readiness(request.app[DAEMON_KEY])
+    body = {"ready": result.ready, "reasons": list(result.reasons), "checks": result.checks}
+    return web.json_response(body, status=200 if result.ready else 503, dumps=_dumps)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    daemon = request.app[DAEMON_KEY]
+    await daemon.refresh_gauges()
+    return web.Response(body=generate_latest(daemon.metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def status_page(request: web.Request) -> web.Response:
+    daemon = request.app[DAEMON_KEY]
+    data = await snapshot(daemon)
+    html = request.app[PAGE_KEY].render(data=data, now=daemon.clock.now(), refresh=REFRESH_SECONDS, max_rows=MAX_ROWS)
+    return web.Response(text=html, content_type="text/html")
+
+
+async def asset(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    if name not in ASSETS:
+        raise web.HTTPNotFound()
+    # Versioned URLs (?v=) change with every release, so an hour of caching never serves stale code.
+    body = request.app[ASSETS_KEY][name]
+    return web.Response(body=body, content_type=ASSETS[name], headers={"Cache-Control": "max-age=3600"})
+
+
+async def api_status(request: web.Request) -> web.Response:
+    return web.json_response(await snapshot(request.app[DAEMON_KEY]), dumps=_dumps)
+
+
+async def api_section(request: web.Request) -> web.Response:
+    daemon, name = request.app[DAEMON_KEY], request.match_info["section"]
+    if name not in SECTIONS:
+        raise web.HTTPNotFound(text=f"no section {name!r}; known: {', '.join(SECTIONS)}")
+    if name == "jobs":
+        return _jobs_response(daemon, request)
+    return web.json_response(await section(daemon, name, daemon.clock.now()), dumps=_dumps)
 
 
 def _jobs_response(daemon: Daemon, request: web.Request) -> web.Response:

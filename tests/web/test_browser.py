@@ -23,7 +23,7 @@ from notifier.app import Daemon
 from tests.web.conftest import INTERVAL, Window
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-WIDTH, HEIGHT = 1440, 1500
+WIDTH, HEIGHT = 1440, 1700
 BROWSER_TIMEOUT = 45.0
 # Without these Chromium tries to reach Google services, which a closed network refuses (slowly).
 QUIET = (

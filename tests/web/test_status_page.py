@@ -6,6 +6,9 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+import pytest
+
+import notifier.web
 from tests.web.conftest import INTERVAL, Window
 
 HOSTILE = '<script>alert("owned")</script>'
@@ -117,3 +120,14 @@ async def test_times_are_relative_and_absolute(window: Window) -> None:
     html = await page(window)
     assert '<time datetime="2026-03-02T09:00:00+00:00" title="09:00:00 UTC">2m 05s ago</time>' in html
     assert '<span class="abs">09:00:00 UTC</span>' in html
+
+
+async def test_long_tables_are_cut_with_a_pointer_to_the_api(window: Window, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the per-table limit the page shows the worst rows and links to the API for all of them."""
+    monkeypatch.setattr(notifier.web, "MAX_ROWS", 2)
+    await window.poll()
+    html = await page(window)
+    total = sum(len(window.sim.world.active_jobs(c, "en-US")) for c in ("47", "311", "118"))
+    assert total > 2
+    assert html.count('<tr class="job') == 2
+    assert f"Showing the 2 longest without progress of {total}; all of them: api/jobs" in text_of(html)
