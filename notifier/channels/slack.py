@@ -127,7 +127,9 @@ class SlackSender:
             url = config.webhook_url.get_secret_value()
             self._hook = AsyncWebhookClient(url, session=session, logger=_sdk_log, retry_handlers=[])
         elif config.token is not None and config.channel:
-            token, base_url = config.token.get_secret_value(), config.api_url or AsyncWebClient.BASE_URL
+            # The SDK joins method names onto the base URL: without a trailing slash `…/api` would lose `api`.
+            token, base_url = config.token.get_secret_value(), (config.api_url or AsyncWebClient.BASE_URL)
+            base_url = base_url.rstrip("/") + "/"
             self._web = AsyncWebClient(token, base_url, session=session, logger=_sdk_log, retry_handlers=[])
         else:
             raise ConfigurationError(f"slack channel {name!r} needs webhook_url, or token and channel")

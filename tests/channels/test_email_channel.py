@@ -310,3 +310,26 @@ async def test_silent_server_times_out() -> None:
         done.set()
         await closed.wait()
     assert caught.value.kind == "timeout"
+
+
+async def test_title_cannot_inject_headers(smtp_server: Callable[..., Any]) -> None:
+    """A rendered title carrying CR/LF and a header stays one Subject line; no header or recipient is added."""
+    box = Mailbox()
+    message = sample_notification().message
+    evil = type(message)(locale="en-US", title="Job done\r\nBcc: spy@evil.example\r\n\r\nbody", text="t")
+    await EmailSender("ops-email", channel(await smtp_server(box))).send(sample_delivery(message=evil))
+    envelope, _ = box.received[0]
+    assert envelope.rcpt_tos == ["ops@example.com"]
+    received = box.message()
+    assert received["Bcc"] is None
+    assert received["Subject"] == "Job done Bcc: spy@evil.example body"
+    assert isinstance(envelope.content, bytes)
+    headers = envelope.content.split(b"\r\n\r\n", 1)[0]
+    assert not any(line.startswith(b"Bcc:") for line in headers.split(b"\r\n"))
+
+
+async def test_plaintext_only_when_configured(smtp_server: Callable[..., Any]) -> None:
+    """`tls: none` sends without TLS, as configured; STARTTLS is never attempted behind the operator's back."""
+    box = Mailbox()
+    await EmailSender("ops-email", channel(await smtp_server(box), "none")).send(sample_delivery())
+    assert box.received[0][1] is False

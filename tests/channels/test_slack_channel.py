@@ -242,3 +242,46 @@ def test_resolved_notifications_are_marked_resolved() -> None:
     """A resolved notification's header carries the resolved marker instead of the severity's."""
     header = blocks(sample_notification(status="resolved"))[0]["text"]["text"]
     assert header.startswith(":white_check_mark:")
+
+
+def test_blocks_carry_title_severity_company_job_progress_and_details() -> None:
+    """The header has the title with the severity marker; fields name company, job and progress; details and the
+    rule, severity and status follow."""
+    notification = sample_notification()
+    laid_out = blocks(notification)
+    assert laid_out[0]["text"]["text"] == f":red_circle: {notification.message.title}"
+    fields = [item["text"] for block in laid_out for item in block.get("fields", [])]
+    assert fields == ["*会社*\nPlanetary", "*ジョブ*\nspring &lt;!here&gt;", "*進捗*\n40%"]
+    details = [
+        b["text"]["text"] for b in laid_out if b["type"] == "section" and "• " in b.get("text", {}).get("text", "")
+    ]
+    assert details == ["• asset-1.tif: 変換に失敗しました\n• asset-2.tif: unsupported"]
+    assert laid_out[-1]["elements"][0]["text"] == "failed-publish · critical · firing"
+
+
+def test_ampersands_are_escaped_once() -> None:
+    """`&` in job data becomes `&amp;` (so `&lt;` typed by a user stays literal text), never double-escaped."""
+    message = Message(locale="en-US", title="A & B", text="x &lt;!channel&gt; & y", fields=(("Job", "a&b"),))
+    laid_out = blocks(sample_notification(message=message))
+    assert laid_out[0]["text"]["text"].endswith("A &amp; B")
+    assert laid_out[1]["text"]["text"] == "x &amp;lt;!channel&amp;gt; &amp; y"
+    assert laid_out[2]["fields"][0]["text"] == "*Job*\na&amp;b"
+
+
+def test_long_sections_end_with_a_truncation_marker() -> None:
+    """A section longer than 3,000 characters is cut to 3,000 ending in `…`, so the reader knows text is missing."""
+    message = Message(locale="en-US", title="t", text="word " * 2000)
+    section = blocks(sample_notification(message=message))[1]["text"]["text"]
+    assert len(section) == 3000
+    assert section.endswith("…")
+
+
+async def test_api_url_without_trailing_slash(
+    slack: tuple[FakeSlack, TestServer], session: aiohttp.ClientSession
+) -> None:
+    """A configured `api_url` works with or without its trailing slash (the method name is appended to it)."""
+    config = SlackChannel.model_validate(
+        {"type": "slack", "token": TOKEN, "channel": "#dmc-alerts", "api_url": str(slack[1].make_url("/api"))}
+    )
+    await SlackSender("ops-slack", config, session).send(sample_delivery())
+    assert len(slack[0].calls) == 1

@@ -16,7 +16,16 @@ from notifier.channels.base import (
     SmtpReplyError,
     TransportFailure,
 )
-from notifier.dispatch.policy import RetrySettings, Verdict, backoff, decide, parse_retry_after
+from notifier.dispatch.policy import (
+    SLACK_DEAD,
+    SLACK_DISABLE,
+    SLACK_RETRY,
+    RetrySettings,
+    Verdict,
+    backoff,
+    decide,
+    parse_retry_after,
+)
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SETTINGS = RetrySettings(base=2.0, cap=900.0, max_attempts=10, max_unknown_attempts=3, max_retry_after=3600.0)
@@ -231,3 +240,74 @@ def test_max_age_dead_letters() -> None:
 def test_permanent_failures_ignore_attempt_count() -> None:
     """A 400 is dead on the first attempt, not after retries."""
     assert verdict(HttpStatusError(400), attempt=1).action == "dead"
+
+
+@pytest.mark.parametrize("code", range(400, 600))
+def test_every_smtp_reply_code(code: int) -> None:
+    """Every SMTP 4xx reply is retried, every 5xx dead-lettered except 552 (RFC 5321: treat as temporary)."""
+    expected = "retry" if code < 500 or code == 552 else "dead"
+    result = verdict(SmtpReplyError(code, "reply"))
+    assert result.action == expected
+    assert f"SMTP {code}" in result.reason
+
+
+@pytest.mark.parametrize("code", [0, 220, 250, 354, 600, 999])
+def test_smtp_code_outside_4xx_5xx_is_unclassified(code: int) -> None:
+    """A reply code that is no refusal at all is retried, but only up to the unknown-outcome limit."""
+    assert verdict(SmtpReplyError(code, "odd")).action == "retry"
+    assert verdict(SmtpReplyError(code, "odd"), attempt=SETTINGS.max_unknown_attempts).action == "dead"
+
+
+@pytest.mark.parametrize("code", sorted(SLACK_RETRY))
+@pytest.mark.parametrize("status", [200, None])
+def test_every_transient_slack_code_retries(code: str, status: int | None) -> None:
+    """Each transient Slack code is retried with the full attempt budget, whatever the HTTP status."""
+    assert verdict(SlackApiError(code, status), attempt=SETTINGS.max_unknown_attempts).action == "retry"
+
+
+@pytest.mark.parametrize("code", sorted(SLACK_DISABLE))
+def test_every_credential_slack_code_disables_the_channel(code: str) -> None:
+    """A revoked or invalid credential disables the channel (its row dead, the others kept waiting)."""
+    assert verdict(SlackApiError(code, 200)).action == "disable"
+
+
+@pytest.mark.parametrize("code", sorted(SLACK_DEAD))
+@pytest.mark.parametrize("status", [200, 400, 404])
+def test_every_permanent_slack_code_is_dead(code: str, status: int) -> None:
+    """A message Slack will never accept as it is is dead-lettered at once, whatever the HTTP status."""
+    assert verdict(SlackApiError(code, status)).action == "dead"
+
+
+def test_named_slack_codes_from_the_contract() -> None:
+    """invalid_auth and channel_not_found never retry; ratelimited does, honouring Retry-After."""
+    assert verdict(SlackApiError("invalid_auth", 200)).action in ("dead", "disable")
+    assert verdict(SlackApiError("channel_not_found", 200)).action == "dead"
+    limited = verdict(SlackApiError("ratelimited", 429, "7"))
+    assert limited.action == "retry"
+    assert limited.delay is not None
+    assert 7 <= limited.delay <= 7 + SETTINGS.base
+
+
+def test_slack_429_without_a_known_code_still_retries() -> None:
+    """HTTP 429 from Slack is a rate limit whatever the body said, with its Retry-After as an HTTP-date."""
+    later = format_datetime(NOW + timedelta(seconds=45), usegmt=True)
+    result = verdict(SlackApiError("http_429", 429, later))
+    assert result.action == "retry"
+    assert result.delay is not None
+    assert 45 <= result.delay <= 45 + SETTINGS.base
+
+
+def test_unclassified_send_error_is_retried_a_few_times() -> None:
+    """A bare SendError (a channel bug, an unknown failure) is retried, but only `max_unknown_attempts` times."""
+    assert verdict(SendError("odd"), attempt=SETTINGS.max_unknown_attempts - 1).action == "retry"
+    assert verdict(SendError("odd"), attempt=SETTINGS.max_unknown_attempts).action == "dead"
+
+
+def test_retry_after_on_a_permanent_status_is_ignored() -> None:
+    """A 400 asking to come back later is still dead: Retry-After only shapes retries, never creates them."""
+    assert verdict(HttpStatusError(400, "5")) == Verdict("dead", None, "HTTP 400")
+
+
+def test_retry_after_does_not_extend_the_attempt_budget() -> None:
+    """On the last allowed attempt a 429 is dead-lettered even though the receiver asked us to wait."""
+    assert verdict(HttpStatusError(429, "10"), attempt=SETTINGS.max_attempts).action == "dead"
