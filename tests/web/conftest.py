@@ -7,6 +7,7 @@ busy), so the window has delivered, dead-lettered, retrying and silenced rows to
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -120,6 +121,22 @@ class Window:
 
     def add_job(self, name: str, company: str = "47", run: float = 600.0) -> None:
         self.sim.world.add_job(JobSpec(company, "ImageServingPublish", "success", name, run=run, files=20))
+
+
+@asynccontextmanager
+async def unstarted(config: Config) -> AsyncIterator[tuple[Daemon, TestServer]]:
+    """A daemon built but not started (no intake, no dispatcher), its window served: what a probe sees while
+    the daemon is still starting, and a queue that nothing drains."""
+    store = await SqliteStore.open(config.state_path)
+    async with aiohttp.ClientSession() as session:
+        daemon = Daemon(config, ManualClock(START), session, store)
+        server = TestServer(create_app(daemon), host="127.0.0.1")
+        await server.start_server()
+        try:
+            yield daemon, server
+        finally:
+            await server.close()
+            await store.close()
 
 
 @pytest.fixture

@@ -51,7 +51,7 @@ async def test_companies_show_health_and_last_poll(window: Window) -> None:
     window.sim.world.chaos.down = True
     await window.daemon.ingest.pollers[1].poll_once()  # 311 fails once
     companies = await window.json("/api/companies")
-    assert [c["company"] for c in companies] == ["311", "47", "118"]
+    assert companies[0]["company"] == "311"
     failing = companies[0]
     assert set(failing) == COMPANY_KEYS
     assert failing["health"] == "failing"
@@ -59,7 +59,8 @@ async def test_companies_show_health_and_last_poll(window: Window) -> None:
     assert "503" in failing["last_error"]
     assert failing["last_success"] == START.isoformat()
     assert [c["health"] for c in companies[1:]] == ["up", "up"]
-    assert companies[1]["active_jobs"] == len(window.sim.world.active_jobs("47", "en-US"))
+    planetary = next(c for c in companies if c["company"] == "47")
+    assert planetary["active_jobs"] == len(window.sim.world.active_jobs("47", "en-US"))
 
 
 async def test_jobs_are_listed_longest_stalled_first(window: Window) -> None:

@@ -12,6 +12,7 @@ import re
 import shutil
 import struct
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +43,25 @@ def chromium() -> str:
     pytest.skip("chromium is not installed")
 
 
-async def run_browser(tmp_path: Path, *args: str) -> str:
-    """Run Chromium to completion (bounded), with a fresh profile; its stdout."""
+@pytest.fixture
+def browser(tmp_path: Path) -> Browser:
+    """Chromium with a fresh profile, found before the test builds anything (or the test skips or fails)."""
+    return Browser(chromium(), tmp_path / "profile")
+
+
+@dataclass(frozen=True)
+class Browser:
+    executable: str
+    profile: Path
+
+    async def run(self, *args: str) -> str:
+        return await run_browser(self.executable, self.profile, *args)
+
+
+async def run_browser(executable: str, profile: Path, *args: str) -> str:
+    """Run Chromium to completion (bounded); its stdout."""
     proc = await asyncio.create_subprocess_exec(
-        chromium(), *QUIET, f"--user-data-dir={tmp_path / 'profile'}", *args,
+        executable, *QUIET, f"--user-data-dir={profile}", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
@@ -66,10 +82,10 @@ async def busy_window(window: Window) -> None:
     await window.poll(after=INTERVAL)
 
 
-async def test_rendered_dom_has_the_jobs_progress_and_stall_time(window: Window, tmp_path: Path) -> None:
+async def test_rendered_dom_has_the_jobs_progress_and_stall_time(window: Window, browser: Browser) -> None:
     """In the DOM Chromium built, every simulator job is there with its progress and time without progress."""
     await busy_window(window)
-    dom = await run_browser(tmp_path, f"--window-size={WIDTH},{HEIGHT}", "--dump-dom", window.url("/status"))
+    dom = await browser.run(f"--window-size={WIDTH},{HEIGHT}", "--dump-dom", window.url("/status"))
     for company in ("47", "311", "118"):
         for job in window.sim.world.active_jobs(company, "en-US"):
             if not job.original_name or job.original_name.startswith("<img"):
@@ -83,13 +99,13 @@ async def test_rendered_dom_has_the_jobs_progress_and_stall_time(window: Window,
     assert 'id="pause" aria-pressed="false" hidden' not in dom
 
 
-async def test_screenshot_is_kept_and_shows_a_real_page(window: Window, tmp_path: Path) -> None:
+async def test_screenshot_is_kept_and_shows_a_real_page(window: Window, browser: Browser) -> None:
     """A screenshot of the page is written to test-artifacts/ and is a real, varied picture of the right size."""
     await busy_window(window)
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "status-page.png"
     shot.unlink(missing_ok=True)
-    await run_browser(tmp_path, f"--window-size={WIDTH},{HEIGHT}", f"--screenshot={shot}", window.url("/status"))
+    await browser.run(f"--window-size={WIDTH},{HEIGHT}", f"--screenshot={shot}", window.url("/status"))
     width, height, busy = png_summary(shot.read_bytes())
     assert (width, height) == (WIDTH, HEIGHT)
     assert shot.stat().st_size > 30_000
@@ -97,24 +113,24 @@ async def test_screenshot_is_kept_and_shows_a_real_page(window: Window, tmp_path
 
 
 async def test_page_refreshes_itself_in_the_browser(
-    window: Window, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    window: Window, browser: Browser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Left open, the page fetches itself again every 10 s and swaps the new state in (virtual time)."""
     await busy_window(window)
     served = count_pages(monkeypatch)
-    dom = await run_browser(tmp_path, "--virtual-time-budget=25000", "--dump-dom", window.url("/status"))
+    dom = await browser.run("--virtual-time-budget=25000", "--dump-dom", window.url("/status"))
     assert len(served) >= 3  # the load, then one refresh per 10 s of virtual time
     assert '<span class="job-name">Holiday assets</span>' in dom
     assert 'id="offline" class="tag tag-bad" hidden=""' in dom
 
 
 async def test_page_keeps_the_last_state_when_the_daemon_stops_answering(
-    window: Window, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    window: Window, browser: Browser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """When a refresh fails the page keeps showing what it knew, marked as not answering."""
     await busy_window(window)
     served = count_pages(monkeypatch, fail_after=1)
-    dom = await run_browser(tmp_path, "--virtual-time-budget=15000", "--dump-dom", window.url("/status"))
+    dom = await browser.run("--virtual-time-budget=15000", "--dump-dom", window.url("/status"))
     assert len(served) >= 2
     assert '<span class="job-name">Holiday assets</span>' in dom
     assert 'id="offline" class="tag tag-bad" hidden' not in dom

@@ -7,14 +7,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
-from notifier.app import Daemon
-from notifier.clock import ManualClock
-from notifier.store.sqlite import SqliteStore
-from notifier.web import create_app, ready
-from tests.conftest import START, StartSim
-from tests.web.conftest import INTERVAL, Receiver, Window, write_config
+from notifier.web import ready
+from tests.conftest import StartSim
+from tests.web.conftest import INTERVAL, Receiver, Window, unstarted, write_config
 
 
 async def test_healthz_says_alive_before_anything_is_polled(window: Window) -> None:
@@ -96,16 +92,11 @@ async def test_not_ready_while_the_store_is_stuck(window: Window, monkeypatch: p
 async def test_not_ready_before_the_daemon_has_started(start_sim: StartSim, receiver: Receiver, tmp_path: Path) -> None:
     """A daemon whose rules are not loaded yet (not started) is not ready, and says so."""
     sim = await start_sim("demo")
-    config = write_config(tmp_path, sim, receiver, companies=("47",))
-    store = await SqliteStore.open(config.state_path)
-    async with aiohttp.ClientSession() as session:
-        server = TestServer(create_app(Daemon(config, ManualClock(START), session, store)), host="127.0.0.1")
-        await server.start_server()
-        try:
-            async with session.get(server.make_url("/readyz")) as response:
-                assert response.status == 503
-                body = await response.json()
-        finally:
-            await server.close()
-            await store.close()
+    async with (
+        unstarted(write_config(tmp_path, sim, receiver, companies=("47",))) as (_daemon, server),
+        aiohttp.ClientSession() as session,
+        session.get(server.make_url("/readyz")) as response,
+    ):
+        assert response.status == 503
+        body = await response.json()
     assert body["reasons"][0] == "daemon is starting: rules are not loaded yet"

@@ -5,11 +5,15 @@ The exposition is read back with prometheus-client's own parser, as a Prometheus
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from notifier import __version__
-from tests.web.conftest import INTERVAL, Window
+from tests.conftest import StartSim
+from tests.web.conftest import INTERVAL, Receiver, Window, unstarted, write_config
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -18,7 +22,10 @@ async def scrape(window: Window) -> Samples:
     async with window.session.get(window.url("/metrics")) as response:
         assert response.status == 200
         assert response.headers["Content-Type"].startswith("text/plain; version=")
-        text = await response.text()
+        return parse(await response.text())
+
+
+def parse(text: str) -> Samples:
     return {
         (s.name, frozenset(s.labels.items())): s.value
         for family in text_string_to_metric_families(text)
@@ -92,6 +99,20 @@ async def test_state_gauges_describe_the_pipeline_now(window: Window) -> None:
     assert value(samples, "notifier_queue_depth") == 0
     assert value(samples, "notifier_alerts_firing") == 1
     assert value(samples, "notifier_build_info", version=__version__) == 1
+
+
+async def test_queue_depth_counts_events_nothing_has_taken_yet(
+    start_sim: StartSim, receiver: Receiver, tmp_path: Path
+) -> None:
+    """Events a poll queued while no intake runs are counted in notifier_queue_depth."""
+    sim = await start_sim("demo")
+    async with unstarted(write_config(tmp_path, sim, receiver, companies=("47",))) as (daemon, server):
+        await daemon.ingest.pollers[0].poll_once()
+        queued = daemon.ingest.queue.qsize()
+        async with aiohttp.ClientSession() as session, session.get(server.make_url("/metrics")) as response:
+            samples = parse(await response.text())
+    assert queued >= 1  # a job.active per job of company 47
+    assert value(samples, "notifier_queue_depth") == queued
 
 
 async def test_company_up_follows_the_last_poll(window: Window) -> None:
