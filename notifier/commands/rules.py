@@ -11,9 +11,9 @@ from typing import Any, TextIO
 from notifier.codec import event_from_dict
 from notifier.engine.evaluate import Engine
 from notifier.engine.rules import RuleSpec, load_rules
-from notifier.i18n import SUPPORTED
+from notifier.i18n import SUPPORTED, negotiate, normalize
 from notifier.models import Event
-from notifier.render import Renderer
+from notifier.render import Rendered, Renderer
 from notifier.sourcemap import SourceError, SourceErrors
 
 
@@ -78,6 +78,11 @@ def run_test_rule(
         return 1
     engine = Engine(rules)
     renderer = Renderer(templates)
+    problems = renderer.check()
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return 1
     count = 0
     for event in events:
         result = engine.evaluate(event)
@@ -93,18 +98,31 @@ def run_test_rule(
                 file=out,
             )
             for locale in locales or [None]:  # type: ignore[list-item]
-                message = renderer.render(decision, locale=locale).notification.message
-                print(f"  [{message.locale}] {message.title}", file=out)
-                for line in message.text.splitlines()[1:]:
-                    print(f"    {line}" if line else "", file=out)
+                _print_message(renderer.render(decision, locale=locale), out)
     print(f"{count} notification(s)", file=out)
     return 0
 
 
+def _print_message(rendered: Rendered, out: TextIO) -> None:
+    """The title after its locale, then the text (which repeats the title) indented for review."""
+    message = rendered.notification.message
+    print(f"  [{message.locale}] {message.title}", file=out)
+    for line in message.text.splitlines()[1:]:
+        print(f"    {line}" if line else "", file=out)
+    for problem in rendered.problems:
+        print(f"    ! template failed, fallback used: {problem}", file=out)
+
+
 def resolve_locales(locale: str | None, all_locales: bool) -> list[str] | None:
+    """The catalogs to render with: every one, the one `--locale` negotiates to (`ja` → ja-JP), or the job's."""
     if all_locales:
         return list(SUPPORTED)
-    return [locale] if locale else None
+    if not locale:
+        return None
+    chosen = negotiate(locale)
+    if chosen != normalize(locale):
+        print(f"note: locale {locale!r} is shown as {chosen}, as a job in that locale would be", file=sys.stderr)
+    return [chosen]
 
 
 def rules_schema() -> dict[str, Any]:
