@@ -232,6 +232,7 @@ class Daemon:
         m.outbox_oldest.set(max(0.0, self.clock.now().timestamp() - oldest) if oldest else 0.0)
         m.queue_depth.set(self.ingest.queue.qsize())
         m.firing.set(sum(1 for a in self.alerts() if a.state == "firing"))
+        m.company_up.clear()  # a company configured by name changes label once resolved; drop the old series
         for poller in self.ingest.pollers:
             status = poller.status
             m.company_up.labels(_label(poller)).set(1 if status.last_success and not status.consecutive_failures else 0)

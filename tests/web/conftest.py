@@ -55,7 +55,8 @@ class Receiver:
 
 def write_config(tmp_path: Path, sim: Sim, receiver: Receiver, companies: tuple[str, ...] = COMPANIES) -> Config:
     (tmp_path / "rules.yaml").write_text(RULES, encoding="utf-8")
-    listed = ", ".join(f'{{handle: "{c}"}}' for c in companies)
+    # A company is a handle, or a YAML mapping as written in the config (e.g. `{name: "Nordwind Moden"}`).
+    listed = ", ".join(c if c.startswith("{") else f'{{handle: "{c}"}}' for c in companies)
     channels = {"hook": "/ok", "broken": "/dead", "busy": "/busy", "pager": "/ok"}
     hooks = "\n".join(
         f'  {name}: {{type: webhook, url: "{receiver.url(path)}", secret: {SECRET}}}' for name, path in channels.items()

@@ -123,3 +123,23 @@ async def test_company_up_follows_the_last_poll(window: Window) -> None:
     window.sim.world.chaos.down = True
     await window.poll(after=INTERVAL)
     assert value(await scrape(window), "notifier_company_up", company="47") == 0
+
+
+async def test_company_up_drops_the_name_once_the_handle_is_known(
+    start_sim: StartSim, receiver: Receiver, tmp_path: Path
+) -> None:
+    """A company configured by name is reported under its name until resolved, then only under its handle:
+    no series is left behind at 0 looking like a company that is down."""
+    sim = await start_sim("demo")
+    config = write_config(tmp_path, sim, receiver, companies=('{name: "Nordwind Moden"}',))
+    async with unstarted(config) as (daemon, server), aiohttp.ClientSession() as session:
+        async with session.get(server.make_url("/metrics")) as response:
+            before = parse(await response.text())
+        await daemon.ingest.pollers[0].poll_once()
+        async with session.get(server.make_url("/metrics")) as response:
+            after = parse(await response.text())
+    assert value(before, "notifier_company_up", company="Nordwind Moden") == 0
+    assert value(after, "notifier_company_up", company="118") == 1
+    assert [k for k in after if k[0] == "notifier_company_up"] == [
+        ("notifier_company_up", frozenset({("company", "118")}))
+    ]
