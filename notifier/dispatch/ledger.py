@@ -9,7 +9,7 @@ light load each outcome is committed at once, under heavy load batches grow by t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -26,10 +26,9 @@ class Recorder(Protocol):
 class Ledger:
     """Writes `Mark`s to the store in batches; one writer task at a time, started on demand."""
 
-    def __init__(self, store: Recorder, clock: Clock, *, on_batch: Callable[[int], None] = lambda _n: None) -> None:
+    def __init__(self, store: Recorder, clock: Clock) -> None:
         self.store = store
         self.clock = clock
-        self.on_batch = on_batch
         self._queue: list[tuple[Mark, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -59,7 +58,6 @@ class Ledger:
                     if not done.done():
                         done.set_exception(exc)
             else:
-                self.on_batch(len(batch))
                 for _, done in batch:
                     if not done.done():
                         done.set_result(None)

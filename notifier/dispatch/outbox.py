@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -51,6 +52,8 @@ class _Send:
 
 
 class Dispatcher:
+    """Turns due outbox rows into sends on their channel's lane and their outcomes into row states."""
+
     def __init__(
         self,
         store: SqliteStore,
@@ -99,9 +102,9 @@ class Dispatcher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
-    async def dispatch_once(self, *, skip: frozenset[int] = frozenset()) -> int:
+    async def dispatch_once(self) -> int:
         """Start sends for due rows, as far as each lane has room; returns how many were started."""
-        return len(await self._pick(skip, look=False))
+        return len(await self._pick(frozenset(), look=False))
 
     async def flush(self) -> None:
         """Attempt every delivery due now and wait until each outcome is committed (tests, embedding).
@@ -275,7 +278,7 @@ class Dispatcher:
 
     async def _commit(self, mark: Mark) -> None:
         """Write the outcome, waiting out a store that refuses (disk full, locked): the row stays in flight."""
-        for failures in range(1, 1 << 30):
+        for failures in itertools.count(1):
             try:
                 await self.ledger.write(mark)
                 return
