@@ -8,24 +8,27 @@ N consecutive failures, recovered on the next success) is decided here: only the
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 
 from notifier.clock import Clock
 from notifier.ips.client import IpsClient
 from notifier.ips.errors import IpsError, IpsFault
-from notifier.models import CompanyRef, Event, JobLogDetail
+from notifier.models import CompanyRef, Event, JobLog, JobLogDetail
 from notifier.tracking import JobTracker, Outcome
 
 log = structlog.get_logger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 PollObserver = Callable[[str, str, float], None]  # company, outcome ("ok" or the error type), seconds
+NAME_RETRY = timedelta(minutes=10)  # a company's display name that could not be looked up is asked for again
+MAX_LOG_PAGES = 50  # a log scan reads at most this many pages per poll (50,000 logs at the default page size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +43,7 @@ class PollSettings:
     log_retry_polls: int = 5
     details_limit: int = 20
     min_delay: float = 1.0
+    log_page_size: int = 1000
 
 
 def next_delay(settings: PollSettings, failures: int, error: IpsError | None, rng: random.Random) -> float:
@@ -86,6 +90,8 @@ class CompanyPoller:
         on_poll: PollObserver | None = None,
     ) -> None:
         self.client = client
+        if company_name and not company.name:  # until it is resolved, events name the company as configured
+            company = dataclasses.replace(company, name=company_name)
         self.company = company
         self.company_name = company_name
         self.queue = queue
@@ -97,6 +103,7 @@ class CompanyPoller:
         self.tracker: JobTracker | None = None
         self.status = PollStatus()
         self.log = log.bind(company=company.handle or company_name)
+        self._name_due: datetime | None = None  # when to look up a handle-only company's name (None: now)
 
     async def run(self) -> None:
         """Poll forever; every failure is logged and backed off, none ends the loop."""
@@ -105,7 +112,12 @@ class CompanyPoller:
             await self.sleep(next_delay(self.settings, self.status.consecutive_failures, error, self.rng))
 
     async def poll_once(self) -> IpsError | None:
-        """One complete cycle; returns the error that made it fail, if any."""
+        """One complete cycle; returns the error that made it fail, if any.
+
+        An unexpected exception (a bug, not an IPS failure) still counts as a failed poll, so a company that
+        can never be polled becomes unreachable and says so; it is then raised for the supervisor to log
+        and restart the loop.
+        """
         now = self.clock.now()
         self.status.last_attempt = now
         started = time.perf_counter()
@@ -115,6 +127,10 @@ class CompanyPoller:
             await self._failed(exc, now)
             self._observe(type(exc).__name__, started)
             return exc
+        except Exception as exc:
+            await self._failed(exc, now, expected=False)
+            self._observe(type(exc).__name__, started)
+            raise
         await self._succeeded(now)
         self._observe("ok", started)
         return None
@@ -126,10 +142,11 @@ class CompanyPoller:
     async def _cycle(self, now: datetime) -> None:
         """Events are queued as soon as they are known, so a later failing call cannot lose them."""
         tracker = self.tracker or await self._start_tracking()
+        await self._learn_name(tracker, now)
         jobs = await self.client.get_active_jobs(self.company.handle)
         await self._emit(tracker.observe_active(jobs, now))
         scan_start = tracker.log_scan_start(now)
-        logs = await self.client.get_job_logs(self.company.handle, start_date=scan_start, num_rows=1000)
+        logs = await self._job_logs(scan_start)
         for outcome in tracker.observe_logs(logs, scan_start, now):
             details = await self._details(tracker, outcome) if outcome.needs_details else ()
             if details is not None:
@@ -158,6 +175,46 @@ class CompanyPoller:
         self.tracker = JobTracker(self.company, log_retry_polls=self.settings.log_retry_polls)
         return self.tracker
 
+    async def _learn_name(self, tracker: JobTracker, now: datetime) -> None:
+        """A company configured by handle gets its name from getCompanyInfo, so people read "Sakura Interiors"
+        rather than "203". Never fatal: on failure the handle is shown and the name is asked for again later.
+        """
+        if self.company.name or (self._name_due is not None and now < self._name_due):
+            return
+        try:
+            info = await self.client.get_company_info(company_handle=self.company.handle)
+        except IpsError as exc:
+            self._name_due = now + NAME_RETRY
+            self.log.info("company name unavailable, showing the handle", error=str(exc))
+            return
+        if not info.name:
+            self._name_due = now + NAME_RETRY
+            return
+        self.company = tracker.company = dataclasses.replace(self.company, name=info.name)
+        self.log = log.bind(company=self.company.handle, company_name=self.company.name)
+        self.log.info("company name looked up")
+
+    async def _job_logs(self, start: datetime) -> list[JobLog]:
+        """Every finished-job log from `start` on, page by page, oldest first.
+
+        One page would silently drop the newest logs whenever more than a page's worth fall in the window
+        (a long outage, a busy company, a server clock far ahead of ours); their jobs' endings would be lost.
+        Pages are sorted by startDate and overlap at their boundary, so logs are de-duplicated by job handle.
+        """
+        size = self.settings.log_page_size
+        found: dict[str, JobLog] = {}
+        for _ in range(MAX_LOG_PAGES):
+            page = await self.client.get_job_logs(self.company.handle, start_date=start, num_rows=size)
+            found.update((entry.job_handle, entry) for entry in page if entry.job_handle)
+            last = page[-1].start_date if page else None
+            if len(page) < size:
+                return list(found.values())
+            if last is None or last <= start:  # a whole page started in the same instant: cannot page past it
+                break
+            start = last
+        self.log.warning("job log scan truncated; some job endings may be missed", logs=len(found))
+        return list(found.values())
+
     async def _emit(self, events: list[Event]) -> None:
         for event in events:
             await self.queue.put(event)  # a full queue pushes back on polling instead of growing
@@ -168,6 +225,8 @@ class CompanyPoller:
         A transient failure leaves the job pending for the next poll (None); once its retries are spent,
         or when retrying cannot help (no permission), the event goes out without details rather than never.
         """
+        if self.settings.details_limit == 0:
+            return ()
         locale = outcome.job.locale or self.company.locale
         try:
             logs = await self.client.get_job_log_details(
@@ -182,16 +241,17 @@ class CompanyPoller:
         lines = [d for entry in logs for d in entry.details if _notable(d)]
         return tuple(lines[: self.settings.details_limit])
 
-    async def _failed(self, exc: IpsError, now: datetime) -> None:
+    async def _failed(self, exc: Exception, now: datetime, *, expected: bool = True) -> None:
         status = self.status
         status.consecutive_failures += 1
-        status.last_error = str(exc)
-        self.log.warning(
-            "poll failed", error=str(exc), error_type=type(exc).__name__, failures=status.consecutive_failures
-        )
+        status.last_error = str(exc) if expected else f"internal error: {type(exc).__name__}: {exc}"
+        if expected:  # an unexpected one is logged with its traceback by the supervisor
+            self.log.warning(
+                "poll failed", error=str(exc), error_type=type(exc).__name__, failures=status.consecutive_failures
+            )
         if not status.unreachable and status.consecutive_failures >= self.settings.unreachable_after:
             status.unreachable = True
-            await self.queue.put(self._company_event("company.unreachable", now, str(exc)))
+            await self.queue.put(self._company_event("company.unreachable", now, status.last_error))
 
     async def _succeeded(self, now: datetime) -> None:
         status = self.status

@@ -4,6 +4,11 @@ The tracker diffs by job handle in O(jobs). A job that leaves the active list ha
 ended is only known from its JobLog, which may appear a few polls late; such jobs wait in `departed` until
 their log is matched. The first snapshot is a baseline: what was already running is not reported as
 started, and logs from before the baseline are never replayed as new events.
+
+The server's clock need not agree with ours (a skewed host, or the simulator running at `--speed`): what the
+first log scan shows is history whatever its timestamps say, and the next scan starts from the newest log
+the server has shown when that is later than our own time, so a server ahead of us does not make every scan
+reach further back.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from notifier.models import ActiveJob, CompanyRef, Event, JobLog, JobLogDetail
 
 # How far back a log scan reaches past the previous scan, to absorb clock skew between us and the server.
 LOG_SCAN_OVERLAP = timedelta(minutes=5)
+# Server times further ahead of ours than this are not believed (a corrupt date must not stop all scans).
+MAX_SERVER_LEAD = timedelta(days=1)
 
 
 @dataclass(slots=True)
@@ -57,6 +64,7 @@ class JobTracker:
         self._resolved: dict[str, datetime] = {}  # handle → log start, pruned as the scan window moves
         self.baseline: datetime | None = None
         self._last_scan: datetime | None = None
+        self._history_scanned = False
 
     # ------------------------------------------------------------------------------- active snapshots
 
@@ -114,14 +122,24 @@ class JobTracker:
         return start
 
     def observe_logs(self, logs: Iterable[JobLog], scan_start: datetime, now: datetime) -> list[Outcome]:
-        """Match finished logs to departed jobs, and pick up jobs that ran entirely between two polls."""
-        self._last_scan = now
+        """Match finished logs to departed jobs, and pick up jobs that ran entirely between two polls.
+
+        A scan made in the baseline poll (`now` is the baseline) only records history: whatever had
+        finished before we first looked is not news, even when the server's clock puts it after our baseline.
+        """
+        logs = list(logs)
+        history = now == self.baseline and not self._history_scanned
+        self._history_scanned = self._history_scanned or history
+        self._last_scan = _scan_time(logs, now)
         outcomes: list[Outcome] = []
         for log in logs:
             handle = log.job_handle
             if not handle or log.end_date is None or handle in self._resolved or handle in self._jobs:
                 continue
             pending = self.departed.get(handle)
+            if pending is None and history:
+                self._resolved[handle] = log.start_date or now
+                continue
             if pending is None and self._is_new(log):
                 pending = self.departed[handle] = Departed(job_from_log(log), None)
             if pending is not None:
@@ -135,8 +153,13 @@ class JobTracker:
         return pending is not None and pending.polls_waited < self.log_retry_polls
 
     def _is_new(self, log: JobLog) -> bool:
-        # Logs of jobs that started before we first looked are history, not news.
-        return self.baseline is not None and log.start_date is not None and log.start_date >= self.baseline
+        # Logs of jobs that started before we first looked are history, not news. Once the baseline scan has
+        # recorded what had finished by then, a log it did not show is news even if it starts a little before
+        # our baseline: the server's clock may be behind ours.
+        if self.baseline is None or log.start_date is None:
+            return False
+        floor = self.baseline - LOG_SCAN_OVERLAP if self._history_scanned else self.baseline
+        return log.start_date >= floor
 
     def resolve(self, outcome: Outcome, details: tuple[JobLogDetail, ...], now: datetime) -> list[Event]:
         """Events for a finished job; call once its details are known (or given up on)."""
@@ -194,6 +217,12 @@ class JobTracker:
     def active_jobs(self) -> list[tuple[ActiveJob, datetime]]:
         """Current jobs with the time their progress last changed (for status views)."""
         return [(t.job, t.progress_since) for t in self._jobs.values()]
+
+
+def _scan_time(logs: list[JobLog], now: datetime) -> datetime:
+    """Our time, or the newest end the server has shown if that is later (its clock is ahead of ours)."""
+    ends = [log.end_date for log in logs if log.end_date is not None and log.end_date <= now + MAX_SERVER_LEAD]
+    return max([now, *ends])
 
 
 def _seed_since(job: ActiveJob, now: datetime) -> datetime:
