@@ -1,0 +1,117 @@
+"""Real receivers on 127.0.0.1 for end-to-end delivery tests: a Slack Web API fake (what slack-sdk's
+`base_url` points at), an aiosmtpd SMTP server and a webhook endpoint, recording what each one got.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import email
+import email.policy
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+SLACK_TOKEN = "xoxb-end-to-end-token"  # a fake token for the fake Slack
+WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"end-to-end-signing-key-0123456").decode()
+SLACK_PATH, HOOK_PATH = "/api/", "/hooks/dmc"
+
+
+@dataclass
+class Received:
+    """What the three receivers accepted, in arrival order."""
+
+    slack: list[dict[str, Any]] = field(default_factory=list)
+    mail: list[EmailMessage] = field(default_factory=list)
+    raw_mail: list[bytes] = field(default_factory=list)
+    hooks: list[tuple[bytes, dict[str, str]]] = field(default_factory=list)
+
+    def complete(self) -> bool:
+        return bool(self.slack and self.mail and self.hooks)
+
+
+@dataclass
+class Receivers:
+    http: TestServer
+    smtp_port: int
+    received: Received
+
+    @property
+    def slack_url(self) -> str:
+        return str(self.http.make_url(SLACK_PATH))
+
+    @property
+    def hook_url(self) -> str:
+        return str(self.http.make_url(HOOK_PATH))
+
+
+class Mailbox:
+    """An aiosmtpd handler keeping every message it accepts, parsed."""
+
+    def __init__(self, received: Received) -> None:
+        self.received = received
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.content
+        assert isinstance(content, bytes)
+        parsed = email.message_from_bytes(content, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.received.mail.append(parsed)
+        self.received.raw_mail.append(content)
+        return "250 OK"
+
+
+def http_app(received: Received) -> web.Application:
+    async def post_message(request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {SLACK_TOKEN}":
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        received.slack.append(await request.json())
+        return web.json_response({"ok": True, "channel": "C0DMC", "ts": "1700000000.000100"})
+
+    async def webhook(request: web.Request) -> web.Response:
+        received.hooks.append((await request.read(), dict(request.headers)))
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post(f"{SLACK_PATH}chat.postMessage", post_message)
+    app.router.add_post(HOOK_PATH, webhook)
+    return app
+
+
+@asynccontextmanager
+async def receivers() -> AsyncIterator[Receivers]:
+    """Start the HTTP receivers and the SMTP server in this event loop; everything is closed afterwards."""
+    received = Received()
+    http = TestServer(http_app(received), host="127.0.0.1")
+    await http.start_server()
+    loop = asyncio.get_running_loop()
+    smtp = await loop.create_server(
+        lambda: SMTP(Mailbox(received), hostname="localhost", enable_SMTPUTF8=True, loop=loop), "127.0.0.1", 0
+    )
+    try:
+        yield Receivers(http, smtp.sockets[0].getsockname()[1], received)
+    finally:
+        smtp.close()
+        await smtp.wait_closed()
+        await http.close()
+
+
+def config_yaml(endpoints: Receivers, rules: str) -> str:
+    """A config whose three channels point at the receivers; the IPS endpoint is never called here."""
+    return f"""
+ips: {{endpoint: "http://127.0.0.1:9/scene7/services/IpsApiService", user: u@example.com, password: p}}
+companies: [{{handle: "47"}}]
+rules: {rules}
+state: sqlite:///state.db
+channels:
+  ops-slack: {{type: slack, token: {SLACK_TOKEN}, channel: "#dmc-alerts", api_url: "{endpoints.slack_url}"}}
+  ops-email: {{type: email, host: 127.0.0.1, port: {endpoints.smtp_port}, tls: none,
+               from: "DMC Notifier <notifier@example.com>", to: [ops@example.com], timeout: 5s}}
+  downstream: {{type: webhook, url: "{endpoints.hook_url}", secret: {WEBHOOK_SECRET}, timeout: 5s}}
+"""
