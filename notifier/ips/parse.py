@@ -1,26 +1,30 @@
-"""IPS responses → frozen models. Pure: bytes in, models out, typed errors for anything else."""
+"""IPS responses → frozen models. Pure: bytes in, models out, typed errors for anything else.
+
+A poll cycle may parse tens of thousands of jobs, so each model has a `FieldReader` that fills its fields
+positionally from an element's children in one pass, learning which full tag means which field as tags are
+met: the namespace is split off once per response shape, not once per element.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
 
 from lxml import etree
 
-from notifier.ips.envelope import (
-    DEFAULT_MAX_BYTES,
-    FieldMap,
-    _fields,
-    find_child,
+from notifier.ips.envelope import DEFAULT_MAX_BYTES, find_child, response_element
+from notifier.ips.errors import IpsParseError
+from notifier.ips.fields import (
+    FieldReader,
+    bool_value,
+    datetime_value,
+    float_value,
+    int_value,
+    is_nil,
     items,
     local,
-    response_element,
-    to_bool,
-    to_datetime,
-    to_float,
-    to_int,
-    to_str,
+    may_have_nils,
+    str_value,
 )
-from notifier.ips.errors import IpsParseError
 from notifier.models import (
     JOB_DETAIL_KINDS,
     ActiveJob,
@@ -34,149 +38,198 @@ from notifier.models import (
     TaskProgress,
 )
 
-_TASK_PROGRESS: FieldMap = {
-    "taskType": ("task_type", to_str),
-    "numProcessed": ("num_processed", to_int),
-    "numProcessing": ("num_processing", to_int),
-    "numPending": ("num_pending", to_int),
-    "progress": ("progress", to_float),
-    "progressMessage": ("progress_message", to_str),
-    "lastProgressUpdate": ("last_progress_update", to_datetime),
-    "taskState": ("task_state", to_str),
-}
-
 
 def _simple_pairs(el: etree._Element) -> tuple[tuple[str, str], ...]:
     return tuple((local(c.tag), c.text or "") for c in el if local(c.tag) and len(c) == 0)
 
 
-def _task_progress(el: etree._Element) -> TaskProgress:
-    kwargs = _fields(el, _TASK_PROGRESS)
+_TASK_PROGRESS = FieldReader(
+    TaskProgress,
+    {
+        "taskType": ("task_type", str_value),
+        "numProcessed": ("num_processed", int_value),
+        "numProcessing": ("num_processing", int_value),
+        "numPending": ("num_pending", int_value),
+        "progress": ("progress", float_value),
+        "progressMessage": ("progress_message", str_value),
+        "lastProgressUpdate": ("last_progress_update", datetime_value),
+        "taskState": ("task_state", str_value),
+    },
+)
+
+
+def _task_progress(el: etree._Element, nils: bool) -> TaskProgress:
+    values = _TASK_PROGRESS.values(el, nils)
     array = find_child(el, "taskItemProgressArray")
     if array is not None:
-        kwargs["task_item_progress"] = tuple(TaskItemProgress(_simple_pairs(i)) for i in items(array))
-    return TaskProgress(**kwargs)
+        values[_TASK_ITEMS] = tuple(TaskItemProgress(_simple_pairs(i)) for i in items(array))
+    return TaskProgress(*values)
 
 
-def _job_detail(el: etree._Element) -> tuple[str, JobDetail]:
-    known = {"publishType": "publish_type", "emailSetting": "email_setting", "httpCompletionUrl": "http_completion_url"}
-    kwargs: dict[str, Any] = {}
+_TASK_ITEMS = [f.name for f in dataclasses.fields(TaskProgress)].index("task_item_progress")
+
+
+def _task_progress_array(el: etree._Element, nils: bool) -> tuple[TaskProgress, ...]:
+    return tuple(_task_progress(i, nils) for i in items(el))
+
+
+_DETAIL_KNOWN = ("publishType", "emailSetting", "httpCompletionUrl")
+# Publish settings repeat from job to job: equal details share one frozen value, which saves time and memory.
+_DETAILS: dict[tuple[object, ...], JobDetail] = {}
+_MAX_DETAILS = 1024
+
+
+def _job_detail(el: etree._Element, nils: bool) -> JobDetail:
+    if nils:
+        return _read_job_detail(el, nils)
+    key = (el.tag, *[(c.tag, c.text, len(c)) for c in el])
+    detail = _DETAILS.get(key)
+    if detail is None:
+        detail = _read_job_detail(el, nils)
+        if len(_DETAILS) >= _MAX_DETAILS:
+            _DETAILS.clear()
+        _DETAILS[key] = detail
+    return detail
+
+
+def _read_job_detail(el: etree._Element, nils: bool) -> JobDetail:
+    known: list[str | None] = [None, None, None]
     other: list[tuple[str, str]] = []
     for child in el:
         name = local(child.tag)
-        if name in known:
-            kwargs[known[name]] = to_str(child)
+        if name in _DETAIL_KNOWN:
+            known[_DETAIL_KNOWN.index(name)] = None if nils and is_nil(child) else child.text or ""
         elif name and len(child) == 0:
             other.append((name, child.text or ""))
-    return "detail", JobDetail(kind=local(el.tag), other=tuple(other), **kwargs)
+    publish_type, email_setting, http_completion_url = known
+    return JobDetail(local(el.tag), publish_type, email_setting, http_completion_url, tuple(other))
 
 
-def _task_progress_array(el: etree._Element) -> tuple[str, tuple[TaskProgress, ...]]:
-    return "task_progress", tuple(_task_progress(i) for i in items(el))
+_ACTIVE_JOB = FieldReader(
+    ActiveJob,
+    {
+        "companyHandle": ("company_handle", str_value),
+        "jobHandle": ("job_handle", str_value),
+        "name": ("name", str_value),
+        "originalName": ("original_name", str_value),
+        "type": ("type", str_value),
+        "state": ("state", str_value),
+        "submitUserEmail": ("submit_user_email", str_value),
+        "locale": ("locale", str_value),
+        "description": ("description", str_value),
+        "serverName": ("server_name", str_value),
+        "startDate": ("start_date", datetime_value),
+        "totalSize": ("total_size", int_value),
+        "progress": ("progress", int_value),
+        "progressMessage": ("progress_message", str_value),
+        "lastProgressUpdate": ("last_progress_update", datetime_value),
+    },
+    {
+        "taskProgressArray": ("task_progress", _task_progress_array),
+        **dict.fromkeys(JOB_DETAIL_KINDS, ("detail", _job_detail)),
+    },
+)
 
 
-_ACTIVE_JOB: FieldMap = {
-    "companyHandle": ("company_handle", to_str),
-    "jobHandle": ("job_handle", to_str),
-    "name": ("name", to_str),
-    "originalName": ("original_name", to_str),
-    "type": ("type", to_str),
-    "state": ("state", to_str),
-    "submitUserEmail": ("submit_user_email", to_str),
-    "locale": ("locale", to_str),
-    "description": ("description", to_str),
-    "serverName": ("server_name", to_str),
-    "startDate": ("start_date", to_datetime),
-    "totalSize": ("total_size", to_int),
-    "progress": ("progress", to_int),
-    "progressMessage": ("progress_message", to_str),
-    "lastProgressUpdate": ("last_progress_update", to_datetime),
-}
-_ACTIVE_JOB_NESTED = {"taskProgressArray": _task_progress_array, **dict.fromkeys(JOB_DETAIL_KINDS, _job_detail)}
+def active_job(el: etree._Element, nils: bool = True) -> ActiveJob:
+    return _ACTIVE_JOB(el, nils)
 
 
-def active_job(el: etree._Element) -> ActiveJob:
-    return ActiveJob(**_fields(el, _ACTIVE_JOB, _ACTIVE_JOB_NESTED))
+_AUX = FieldReader(
+    AuxLogEntry,
+    {
+        "logMessage": ("log_message", str_value),
+        "logType": ("log_type", str_value),
+        "dateCreated": ("date_created", datetime_value),
+    },
+)
 
 
-_AUX: FieldMap = {
-    "logMessage": ("log_message", to_str),
-    "logType": ("log_type", to_str),
-    "dateCreated": ("date_created", to_datetime),
-}
+def _aux_array(el: etree._Element, nils: bool) -> tuple[AuxLogEntry, ...]:
+    return tuple(_AUX(i, nils) for i in items(el))
 
 
-def _aux_array(el: etree._Element) -> tuple[str, tuple[AuxLogEntry, ...]]:
-    return "aux", tuple(AuxLogEntry(**_fields(i, _AUX)) for i in items(el))
+_LOG_DETAIL = FieldReader(
+    JobLogDetail,
+    {
+        "logMessage": ("log_message", str_value),
+        "logType": ("log_type", str_value),
+        "assetName": ("asset_name", str_value),
+        "assetType": ("asset_type", str_value),
+        "assetHandle": ("asset_handle", str_value),
+    },
+    {"auxArray": ("aux", _aux_array)},
+)
 
 
-_LOG_DETAIL: FieldMap = {
-    "logMessage": ("log_message", to_str),
-    "logType": ("log_type", to_str),
-    "assetName": ("asset_name", to_str),
-    "assetType": ("asset_type", to_str),
-    "assetHandle": ("asset_handle", to_str),
-}
+def job_log_detail(el: etree._Element, nils: bool = True) -> JobLogDetail:
+    return _LOG_DETAIL(el, nils)
 
 
-def job_log_detail(el: etree._Element) -> JobLogDetail:
-    return JobLogDetail(**_fields(el, _LOG_DETAIL, {"auxArray": _aux_array}))
+def _detail_array(el: etree._Element, nils: bool) -> tuple[JobLogDetail, ...]:
+    return tuple(_LOG_DETAIL(i, nils) for i in items(el))
 
 
-def _detail_array(el: etree._Element) -> tuple[str, tuple[JobLogDetail, ...]]:
-    return "details", tuple(job_log_detail(i) for i in items(el))
+_JOB_LOG = FieldReader(
+    JobLog,
+    {
+        "companyHandle": ("company_handle", str_value),
+        "jobHandle": ("job_handle", str_value),
+        "jobName": ("job_name", str_value),
+        "originalJobName": ("original_job_name", str_value),
+        "submitUserEmail": ("submit_user_email", str_value),
+        "logType": ("log_type", str_value),
+        "jobSubType": ("job_sub_type", str_value),
+        "startDate": ("start_date", datetime_value),
+        "endDate": ("end_date", datetime_value),
+        "description": ("description", str_value),
+        "fileSuccessCount": ("file_success_count", int_value),
+        "fileErrorCount": ("file_error_count", int_value),
+        "fileWarningCount": ("file_warning_count", int_value),
+        "fileDuplicateCount": ("file_duplicate_count", int_value),
+        "fileUpdateCount": ("file_update_count", int_value),
+        "totalFileCount": ("total_file_count", int_value),
+        "transferSuccessCount": ("transfer_success_count", int_value),
+        "transferErrorCount": ("transfer_error_count", int_value),
+        "transferWarningCount": ("transfer_warning_count", int_value),
+        "fatalError": ("fatal_error", bool_value),
+        "detailTotalRows": ("detail_total_rows", int_value),
+    },
+    {"detailArray": ("details", _detail_array)},
+)
 
 
-_JOB_LOG: FieldMap = {
-    "companyHandle": ("company_handle", to_str),
-    "jobHandle": ("job_handle", to_str),
-    "jobName": ("job_name", to_str),
-    "originalJobName": ("original_job_name", to_str),
-    "submitUserEmail": ("submit_user_email", to_str),
-    "logType": ("log_type", to_str),
-    "jobSubType": ("job_sub_type", to_str),
-    "startDate": ("start_date", to_datetime),
-    "endDate": ("end_date", to_datetime),
-    "description": ("description", to_str),
-    "fileSuccessCount": ("file_success_count", to_int),
-    "fileErrorCount": ("file_error_count", to_int),
-    "fileWarningCount": ("file_warning_count", to_int),
-    "fileDuplicateCount": ("file_duplicate_count", to_int),
-    "fileUpdateCount": ("file_update_count", to_int),
-    "totalFileCount": ("total_file_count", to_int),
-    "transferSuccessCount": ("transfer_success_count", to_int),
-    "transferErrorCount": ("transfer_error_count", to_int),
-    "transferWarningCount": ("transfer_warning_count", to_int),
-    "fatalError": ("fatal_error", to_bool),
-    "detailTotalRows": ("detail_total_rows", to_int),
-}
+def job_log(el: etree._Element, nils: bool = True) -> JobLog:
+    return _JOB_LOG(el, nils)
 
 
-def job_log(el: etree._Element) -> JobLog:
-    return JobLog(**_fields(el, _JOB_LOG, {"detailArray": _detail_array}))
+_COMPANY = FieldReader(
+    Company,
+    {
+        "companyHandle": ("company_handle", str_value),
+        "name": ("name", str_value),
+        "rootPath": ("root_path", str_value),
+        "expires": ("expires", datetime_value),
+    },
+)
 
-
-_COMPANY: FieldMap = {
-    "companyHandle": ("company_handle", to_str),
-    "name": ("name", to_str),
-    "rootPath": ("root_path", to_str),
-    "expires": ("expires", to_datetime),
-}
-
-_SCHEDULED_JOB: FieldMap = {
-    "companyHandle": ("company_handle", to_str),
-    "jobHandle": ("job_handle", to_str),
-    "name": ("name", to_str),
-    "originalName": ("original_name", to_str),
-    "type": ("type", to_str),
-    "submitUserEmail": ("submit_user_email", to_str),
-    "locale": ("locale", to_str),
-    "description": ("description", to_str),
-    "execSchedule": ("exec_schedule", to_str),
-    "nextFireTime": ("next_fire_time", to_datetime),
-    "timeZone": ("time_zone", to_str),
-    "triggerState": ("trigger_state", to_str),
-}
+_SCHEDULED_JOB = FieldReader(
+    ScheduledJob,
+    {
+        "companyHandle": ("company_handle", str_value),
+        "jobHandle": ("job_handle", str_value),
+        "name": ("name", str_value),
+        "originalName": ("original_name", str_value),
+        "type": ("type", str_value),
+        "submitUserEmail": ("submit_user_email", str_value),
+        "locale": ("locale", str_value),
+        "description": ("description", str_value),
+        "execSchedule": ("exec_schedule", str_value),
+        "nextFireTime": ("next_fire_time", datetime_value),
+        "timeZone": ("time_zone", str_value),
+        "triggerState": ("trigger_state", str_value),
+    },
+)
 
 
 def _array(ret: etree._Element, wrapper: str) -> list[etree._Element]:
@@ -186,17 +239,20 @@ def _array(ret: etree._Element, wrapper: str) -> list[etree._Element]:
 
 def parse_active_jobs(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> list[ActiveJob]:
     ret = response_element(data, "getActiveJobs", max_bytes)
-    return [active_job(i) for i in _array(ret, "jobArray")]
+    nils = may_have_nils(ret)
+    return [_ACTIVE_JOB(i, nils) for i in _array(ret, "jobArray")]
 
 
 def parse_job_logs(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> list[JobLog]:
     ret = response_element(data, "getJobLogs", max_bytes)
-    return [job_log(i) for i in _array(ret, "jobLogArray")]
+    nils = may_have_nils(ret)
+    return [_JOB_LOG(i, nils) for i in _array(ret, "jobLogArray")]
 
 
 def parse_job_log_details(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> list[JobLog]:
     ret = response_element(data, "getJobLogDetails", max_bytes)
-    return [job_log(i) for i in _array(ret, "jobLogArray")]
+    nils = may_have_nils(ret)
+    return [_JOB_LOG(i, nils) for i in _array(ret, "jobLogArray")]
 
 
 def parse_company_info(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Company:
@@ -204,9 +260,10 @@ def parse_company_info(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Compa
     info = find_child(ret, "companyInfo")
     if info is None:
         raise IpsParseError("getCompanyInfoReturn has no companyInfo")
-    return Company(**_fields(info, _COMPANY))
+    return _COMPANY(info, nils=True)
 
 
 def parse_scheduled_jobs(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> list[ScheduledJob]:
     ret = response_element(data, "getScheduledJobs", max_bytes)
-    return [ScheduledJob(**_fields(i, _SCHEDULED_JOB)) for i in _array(ret, "jobArray")]
+    nils = may_have_nils(ret)
+    return [_SCHEDULED_JOB(i, nils) for i in _array(ret, "jobArray")]
