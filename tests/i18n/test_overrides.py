@@ -11,6 +11,7 @@ from jinja2 import DictLoader
 from structlog.testing import capture_logs
 
 from notifier import render as render_module
+from notifier.cli import main
 from notifier.clock import ManualClock
 from notifier.engine.evaluate import Decision, Engine
 from notifier.engine.rules import load_rules
@@ -161,3 +162,19 @@ async def test_intake_commits_the_notification_when_a_user_template_fails(tmp_pa
     assert [(r.channel, r.notification.message.title) for r in rows] == [
         ("ops", "公開ジョブ「Spring catalog」が失敗しました")
     ]
+
+
+def test_notifier_check_reports_template_errors_as_file_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`notifier check` lists each broken template of the configured `templates:` directory and exits 1."""
+    root = templates(tmp_path / "templates", {"de-DE/title.j2": "ok", "text.j2": "{{ title }}\n{% endif %}"})
+    config = tmp_path / "notifier.yaml"
+    config.write_text(
+        'ips: {endpoint: "http://127.0.0.1:9/x", user: u@example.com, password: p}\n'
+        'companies: [{handle: "47"}]\nstate: sqlite:///state.db\ntemplates: templates/\n'
+        "channels: {console: {type: console}}\n",
+        encoding="utf-8",
+    )
+    assert main(["check", "--config", str(config)]) == 1
+    assert capsys.readouterr().err.splitlines() == [f"{root}/text.j2:2: Encountered unknown tag 'endif'."]
