@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from jinja2 import BaseLoader, ChoiceLoader, PackageLoader, TemplateSyntaxError, Undefined, meta
+from jinja2 import BaseLoader, ChoiceLoader, PackageLoader, Template, TemplateSyntaxError, Undefined, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from notifier.codec import to_jsonable
@@ -59,6 +59,7 @@ class Renderer:
         self.templates_dir = templates_dir
         self.overrides: Overrides = load_overrides(templates_dir, PARTS)
         self._envs: dict[tuple[str, bool], SandboxedEnvironment] = {}
+        self._available: dict[bool, frozenset[str]] = {}
 
     def environment(self, locale: str, *, builtin: bool = False) -> SandboxedEnvironment:
         key = (locale, builtin or not self.overrides)
@@ -126,10 +127,19 @@ class Renderer:
         names = candidates(decision.rule.name, locale, part)
         for builtin in (False, True) if self.overrides else (True,):
             try:
-                return self.environment(locale, builtin=builtin).select_template(names).render(context)
+                return self._select(locale, builtin, names).render(context)
             except Exception as exc:  # whatever a template does wrong, the notification goes out
                 problems.append(_report(exc, decision, locale, part, builtin=builtin))
         return _minimal(part, context)
+
+    def _select(self, locale: str, builtin: bool, names: list[str]) -> Template:
+        """The first candidate that exists, from names listed once: no file system probe per render."""
+        env = self.environment(locale, builtin=builtin)
+        key = builtin or not self.overrides
+        available = self._available.get(key)
+        if available is None:
+            available = self._available[key] = frozenset(env.list_templates())
+        return env.get_template(next((name for name in names if name in available), names[-1]))
 
     def check(self) -> list[str]:
         """`file:line: message` for every user template that cannot be used, for `notifier check`."""

@@ -178,3 +178,16 @@ def test_notifier_check_reports_template_errors_as_file_line(
     )
     assert main(["check", "--config", str(config)]) == 1
     assert capsys.readouterr().err.splitlines() == [f"{root}/text.j2:2: Encountered unknown tag 'endif'."]
+
+
+def test_rendering_again_touches_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once a locale's templates are compiled, rendering reads and probes nothing on disk (pure core)."""
+    renderer = Renderer(templates(tmp_path, {"ja-JP/title.j2": "【DMC】{{ headline }}"}))
+    first = renderer.render(failed_publish("ja-JP")).notification
+
+    def no_disk(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"file system access while rendering: {args}")
+
+    monkeypatch.setattr("builtins.open", no_disk)
+    monkeypatch.setattr("os.stat", no_disk)
+    assert renderer.render(failed_publish("ja-JP")).notification == first
