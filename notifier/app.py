@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -30,7 +32,7 @@ from notifier.dispatch.policy import Verdict
 from notifier.engine.evaluate import Alert, Engine
 from notifier.engine.reconcile import orphans
 from notifier.engine.rules import RuleSet, load_rules
-from notifier.ingest import Ingest, http_session
+from notifier.ingest import Ingest, delivery_session, http_session
 from notifier.intake import Intake
 from notifier.logs import REDACTOR, configure_logging, secret_values
 from notifier.metrics import Metrics
@@ -130,15 +132,24 @@ def build_lanes(config: Config, session: aiohttp.ClientSession, clock: Clock) ->
 class Daemon:
     """The whole pipeline: ingest → intake (rules, render, outbox) → dispatcher → channels."""
 
-    def __init__(self, config: Config, clock: Clock, session: aiohttp.ClientSession, store: SqliteStore) -> None:
+    def __init__(
+        self,
+        config: Config,
+        clock: Clock,
+        session: aiohttp.ClientSession,
+        store: SqliteStore,
+        delivering: aiohttp.ClientSession | None = None,
+    ) -> None:
+        """`session` carries IPS calls; `delivering` (default: the same) carries webhooks and Slack."""
         self.config = config
         self.clock = clock
         self.session = session
+        self.delivering = delivering or session
         self.store = store
         self.store_open = True
         self.metrics = Metrics()
         self.ingest = Ingest(config, clock, session, on_poll=self._observe_poll)
-        self.lanes = build_lanes(config, session, clock)
+        self.lanes = build_lanes(config, self.delivering, clock)
         self.dispatcher = Dispatcher(store, self.lanes, clock, on_outcome=self._observe_delivery)
         self.intake: Intake | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -203,7 +214,8 @@ class Daemon:
         self.intake.renderer = Renderer(config.templates)
         await self.ingest.apply(config)
         if config.channels != self.config.channels:
-            await self.dispatcher.replace_lanes(build_lanes(config, self.session, self.clock))
+            await self._reenable_changed(config)
+            await self.dispatcher.replace_lanes(build_lanes(config, self.delivering, self.clock))
             self.lanes = self.dispatcher.lanes
         self.config = config
         log.info("reloaded", rules=len(rules.rules), companies=len(config.companies), channels=len(self.lanes))
@@ -230,12 +242,31 @@ class Daemon:
             await lane.channel.close()
         log.info("stopped", unfinished_sends=cut)
 
+    async def _reenable_changed(self, config: Config) -> None:
+        """A channel disabled by its endpoint (410) whose settings changed is one the operator just fixed."""
+        disabled = await self.store.disabled_channels()
+        for name in disabled:
+            if name in config.channels and config.channels[name] != self.config.channels.get(name):
+                await self.store.enable_channel(name)
+                log.info("channel re-enabled: its settings changed", channel=name)
+
     async def _housekeeping(self) -> None:
-        """Once a minute: forget expired repeat windows so the alert book stays small over months."""
-        while True:
+        """Once a minute forget expired repeat windows, once an hour old deliveries: small state over months."""
+        for minute in itertools.count(1):
             await asyncio.sleep(60)
+            now = self.clock.now()
             if self.intake is not None:
-                self.intake.engine.prune(self.clock.now())
+                self.intake.engine.prune(now)
+            if minute % 60 == 0:
+                await self.forget_old(now)
+
+    async def forget_old(self, now: datetime) -> int:
+        """Drop delivered and silenced notifications older than `retention` (dead letters stay)."""
+        cutoff = now - timedelta(seconds=self.config.retention)
+        forgotten = await self.store.forget_before(cutoff)
+        if forgotten:
+            log.info("old deliveries forgotten", deliveries=forgotten, before=cutoff.isoformat())
+        return forgotten
 
     # ------------------------------------------------------------------------------------------ observers
 
@@ -351,8 +382,8 @@ async def run(
     reload = reload or asyncio.Event()
     store = await SqliteStore.open(config.state_path)
     try:
-        async with http_session(config) as session:
-            daemon = Daemon(config, clock, session, store)
+        async with http_session(config) as session, delivery_session() as delivering:
+            daemon = Daemon(config, clock, session, store, delivering)
             await daemon.start()
             try:
                 async with serve_http(daemon):

@@ -62,9 +62,18 @@ def company_key(company: CompanyConfig) -> str:
 
 @contextlib.asynccontextmanager
 async def http_session(config: Config) -> AsyncIterator[aiohttp.ClientSession]:
-    """One keep-alive session for every outgoing call; per-call timeouts are applied by the callers."""
-    connector = aiohttp.TCPConnector(limit=max(config.poll.concurrency * 2, 32))
+    """The keep-alive session for IPS calls; per-call timeouts are applied by the client."""
+    connector = aiohttp.TCPConnector(limit=max(config.poll.concurrency * 2, 16))
     async with aiohttp.ClientSession(connector=connector, auto_decompress=True) as session:
+        yield session
+
+
+@contextlib.asynccontextmanager
+async def delivery_session() -> AsyncIterator[aiohttp.ClientSession]:
+    """The keep-alive session for webhooks and Slack, apart from IPS polling so neither waits for the other's
+    connections; each channel's own concurrency limit bounds what it opens."""
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
         yield session
 
 

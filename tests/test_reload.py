@@ -1,0 +1,108 @@
+"""SIGHUP reload, in process: all or nothing, trackers kept, companies and channels switched, restart-only kept."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from structlog.testing import capture_logs
+
+from notifier.clock import ManualClock
+from tests.conftest import START, Sim, StartSim
+from tests.test_pipeline import Harness, console_lines, summary, write_config
+
+
+@pytest.fixture
+async def sim(start_sim: StartSim) -> Sim:
+    return await start_sim("demo")
+
+
+def rewrite(harness: Harness, old: str, new: str) -> Path:
+    path = harness.config.source
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return path
+
+
+async def test_broken_config_changes_nothing(sim: Sim, tmp_path: Path) -> None:
+    """A reload of a file with an error is refused with file:line, and the running setup stays as it was."""
+    harness = Harness(sim, write_config(tmp_path, sim), ManualClock(START))
+    async with harness.running() as daemon:
+        before = (daemon.config, daemon.engine.rules, daemon.ingest.pollers)
+        path = rewrite(harness, "poll: {interval: 30s", "poll: {interval: 30 seconds")
+        with capture_logs() as logs:
+            assert await daemon.reload(path) is False
+        assert (daemon.config, daemon.engine.rules, daemon.ingest.pollers) == before
+    [refusal] = [e for e in logs if e["event"].startswith("reload failed")]
+    assert refusal["error"].startswith(f"{path}:3: poll.interval: not a duration")
+
+
+async def test_added_company_is_polled_and_kept_company_keeps_its_tracker(
+    sim: Sim, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A company added by reload gets a poller; the one that stays keeps its tracker, so an ending is not lost."""
+    harness = Harness(sim, write_config(tmp_path, sim, companies='[{handle: "47"}]'), ManualClock(START))
+    async with harness.running() as daemon:
+        await harness.poll()
+        [kept] = daemon.ingest.pollers
+        tracker = kept.tracker
+        assert await daemon.reload(rewrite(harness, '[{handle: "47"}]', '[{handle: "47"}, {handle: "203"}]'))
+        assert [p.company.handle for p in daemon.ingest.pollers] == ["47", "203"]
+        assert daemon.ingest.pollers[0] is kept
+        assert kept.tracker is tracker
+        console_lines(capsys)
+        await harness.poll(after=3)  # the new company's first poll is its baseline, before its job starts at 5 s
+        await harness.poll(after=60)
+        lines = summary(console_lines(capsys))
+    assert ("publish-completed", "firing", "Spring catalogue") in lines  # 47's job that was running across reload
+    assert ("failed-publish", "firing", "秋の新作カタログ") in lines  # the new company's failure
+
+
+async def test_removed_company_stops_polling(sim: Sim, tmp_path: Path) -> None:
+    """A company removed by reload has no poller any more."""
+    companies = '[{handle: "47"}, {handle: "203"}]'
+    harness = Harness(sim, write_config(tmp_path, sim, companies=companies), ManualClock(START))
+    async with harness.running() as daemon:
+        assert await daemon.reload(rewrite(harness, companies, '[{handle: "203"}]'))
+        assert [p.company.handle for p in daemon.ingest.pollers] == ["203"]
+
+
+async def test_restart_only_settings_are_kept_and_said(sim: Sim, tmp_path: Path) -> None:
+    """Changing the state file on reload keeps the running one and logs that it needs a restart."""
+    harness = Harness(sim, write_config(tmp_path, sim), ManualClock(START))
+    async with harness.running() as daemon:
+        with capture_logs() as logs:
+            assert await daemon.reload(rewrite(harness, "sqlite:///state.db", "sqlite:///elsewhere.db"))
+        assert daemon.config.state_path == tmp_path / "state.db"
+    assert any(e.get("setting") == "state" for e in logs)
+
+
+async def test_fixed_channel_settings_re_enable_a_disabled_channel(sim: Sim, tmp_path: Path) -> None:
+    """A channel disabled by its endpoint is enabled again when a reload changes its settings."""
+    harness = Harness(sim, write_config(tmp_path, sim), ManualClock(START))
+    async with harness.running() as daemon:
+        await daemon.store.disable_channel("console", "HTTP 410", datetime.now(UTC))
+        path = rewrite(harness, "console: {type: console}", "console: {type: console, concurrency: 2}")
+        assert await daemon.reload(path)
+        assert await daemon.store.disabled_channels() == {}
+        assert daemon.lanes["console"].slots._value == 2
+
+
+async def test_rules_swap_and_forget_alerts_of_removed_rules(sim: Sim, tmp_path: Path) -> None:
+    """New rules apply from the next event; alerts of rules no longer configured are forgotten."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "- name: any-active\n  on: job.active\n  where: job.progress is not none\n  notify: [{channel: console}]\n",
+        encoding="utf-8",
+    )
+    harness = Harness(sim, write_config(tmp_path, sim, rules=rules), ManualClock(START))
+    async with harness.running() as daemon:
+        await harness.poll(after=30)
+        assert {a.rule for a in daemon.alerts()} == {"any-active"}
+        rules.write_text("- name: failed\n  on: job.failed\n  notify: [{channel: console}]\n", encoding="utf-8")
+        assert await daemon.reload(harness.config.source)
+        await daemon.settle()
+        assert daemon.alerts() == []
+        assert [r.name for r in daemon.engine.rules.rules] == ["failed"]
