@@ -315,6 +315,7 @@ class Config(Strict):
     templates: Path | None = None
     state: str = Field(default="sqlite:///notifier-state.db", validate_default=True)  # relative to the file too
     shutdown_grace: Duration = 10.0
+    retention: Duration = Field(default=30 * 86400.0, ge=3600.0, description="keep delivered notifications this long")
     channels: dict[Annotated[str, AfterValidator(_channel_name)], AnyChannel] = Field(default_factory=dict)
     http: HttpConfig = HttpConfig()
     log: LogConfig = LogConfig()

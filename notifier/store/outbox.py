@@ -169,6 +169,36 @@ class OutboxStore(Connection):
                 )
         return Requeued(channel, enabled.rowcount > 0)
 
+    async def retry_channel(self, channel: str, now: datetime) -> int:
+        """Re-queue every dead delivery of `channel` (after its endpoint was fixed) and re-enable it."""
+        stamp = now.timestamp()
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "UPDATE deliveries SET state=?, attempts=0, next_at=?, requeued_at=?, updated_at=? "
+                "WHERE channel=? AND state=?",
+                (PENDING, stamp, stamp, now.isoformat(), channel, DEAD),
+            )
+            await db.execute("DELETE FROM disabled_channels WHERE channel=?", (channel,))
+        return cur.rowcount
+
+    async def forget_before(self, cutoff: datetime) -> int:
+        """Retention: drop delivered and silenced rows last touched before `cutoff`, and notifications left
+        with no rows that were created before it. Dead letters wait for an operator.
+
+        Dropping a key entirely (not keeping a tombstone) is safe this long after the fact: nothing can make
+        the engine decide the same notification again once its job and scan window are that far behind.
+        """
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "DELETE FROM deliveries WHERE state IN (?, ?) AND updated_at < ?",
+                (DELIVERED, SILENCED, cutoff.isoformat()),
+            )
+            await db.execute(
+                "DELETE FROM notifications WHERE created_at < ? AND key NOT IN (SELECT key FROM deliveries)",
+                (cutoff.isoformat(),),
+            )
+        return cur.rowcount
+
     async def purge(self, states: Sequence[str]) -> int:
         """Delete rows in `states`; a notification left without rows keeps only its key.
 
