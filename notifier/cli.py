@@ -73,7 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     olist.add_argument("--state", default="dead", choices=["dead", "pending", "silenced", "delivered", "all"])
     olist.add_argument("--limit", type=int, default=50)
     oretry = outbox_sub.add_parser("retry", parents=[config_too], help="queue a dead or silenced delivery again")
-    oretry.add_argument("id", type=int)
+    which = oretry.add_mutually_exclusive_group(required=True)
+    which.add_argument("id", type=int, nargs="?", help="the delivery's number in `outbox list`")
+    which.add_argument("--channel", help="every dead delivery of this channel (after fixing its endpoint)")
     opurge = outbox_sub.add_parser("purge", parents=[config_too], help="delete deliveries in a state (default: dead)")
     opurge.add_argument("--state", default="dead", choices=["dead", "silenced", "delivered"])
 
@@ -201,6 +203,8 @@ async def _admin(args: argparse.Namespace, config: Config) -> int:
     if args.action == "list":
         return await admin.outbox_list(config, args.state, args.limit)
     if args.action == "retry":
+        if args.channel is not None:
+            return await admin.outbox_retry_channel(config, args.channel, now)
         return await admin.outbox_retry(config, args.id, now)
     return await admin.outbox_purge(config, args.state)
 

@@ -116,6 +116,17 @@ async def outbox_retry(config: Config, row_id: int, now: datetime, out: TextIO |
     return 0
 
 
+async def outbox_retry_channel(config: Config, channel: str, now: datetime, out: TextIO | None = None) -> int:
+    """Re-queue every dead delivery of one channel and re-enable it: its endpoint has been fixed."""
+    store = await SqliteStore.open(config.state_path)
+    try:
+        count = await store.retry_channel(channel, now)
+    finally:
+        await store.close()
+    print(f"{count} dead deliveries of {channel} queued again; the channel is enabled", file=out)
+    return 0
+
+
 async def outbox_purge(config: Config, state: str, out: TextIO | None = None) -> int:
     store = await SqliteStore.open(config.state_path)
     try:

@@ -135,6 +135,22 @@ def test_outbox_retry_requeues_and_re_enables_the_channel(config: Path, cli: Cli
     assert with_store(config, lambda store: store.disabled_channels()) == {}
 
 
+def test_outbox_retry_channel_requeues_its_dead_rows_only(config: Path, cli: Cli) -> None:
+    """`retry --channel` re-queues every dead row of that channel, re-enables it and leaves other rows alone."""
+    seed(config, {"a": DEAD, "b": DEAD, "c": DELIVERED, "d": PENDING})
+    with_store(config, lambda store: store.disable_channel("hook", "HTTP 410", datetime.now(UTC)))
+    code, out, _ = cli("outbox", "retry", "--channel", "hook")
+    assert (code, out) == (0, "2 dead deliveries of hook queued again; the channel is enabled\n")
+    rows = {r.notification.key: r for r in all_rows(config)}
+    assert [(k, rows[k].state, rows[k].attempts) for k in "abcd"] == [
+        ("a", PENDING, 0),
+        ("b", PENDING, 0),
+        ("c", DELIVERED, 1),
+        ("d", PENDING, 1),
+    ]
+    assert with_store(config, lambda store: store.disabled_channels()) == {}
+
+
 @pytest.mark.parametrize("which", ["delivered", "unknown"])
 def test_outbox_retry_refuses_delivered_or_unknown_rows(config: Path, cli: Cli, which: str) -> None:
     """A delivered row is never re-sent by hand, and an unknown id is an error; both exit 1."""
