@@ -8,9 +8,17 @@ are the models' snake_case names; two derived fields are added because rules kee
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import operator
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
+
+from jinja2 import Template
+from jinja2.environment import TemplateExpression
+from jinja2.runtime import Undefined
 
 from notifier.models import ActiveJob, CompanyRef, Event, JobLog
 
@@ -26,17 +34,75 @@ ROOTS: Mapping[str, frozenset[str]] = {
 }
 
 
+# Values that are never dataclasses; fields declared to hold only these are checked in one C-level pass.
+_PLAIN = frozenset({str, int, float, bool, type(None), datetime})
+_PLAIN_NAMES = frozenset({"str", "int", "float", "bool", "datetime", "None"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """How to read one dataclass type: every value at once, and which fields may hold dataclasses."""
+
+    names: tuple[str, ...]
+    get: Callable[[Any], tuple[Any, ...]]
+    nested: tuple[int, ...]  # fields declared as something other than plain scalars (tuples, models, dicts)
+    plain: Callable[[tuple[Any, ...]], Iterable[Any]]  # the values of the other fields
+
+
+_LAYOUTS: dict[type, _Layout] = {}  # one entry per dataclass type that appears in events: a handful
+
+
+def _layout(cls: type) -> _Layout:
+    layout = _LAYOUTS.get(cls)
+    if layout is None:
+        fields = dataclasses.fields(cls)
+        names = tuple(f.name for f in fields)
+        nested = tuple(i for i, f in enumerate(fields) if not _declared_plain(f.type))
+        rest = [i for i in range(len(names)) if i not in nested]
+        layout = _LAYOUTS[cls] = _Layout(
+            names, _getter(operator.attrgetter, names), nested, _getter(operator.itemgetter, rest)
+        )
+    return layout
+
+
+def _getter(kind: Callable[..., Any], keys: Sequence[Any]) -> Any:
+    """`kind(*keys)` that always returns a tuple, whatever the number of keys."""
+    if len(keys) == 1:
+        one = kind(keys[0])
+        return lambda value: (one(value),)
+    return kind(*keys) if keys else lambda _value: ()
+
+
+def _declared_plain(annotation: object) -> bool:
+    words = re.findall(r"[A-Za-z_]+", annotation if isinstance(annotation, str) else repr(annotation))
+    return bool(words) and _PLAIN_NAMES.issuperset(words)
+
+
 def _shallow(value: Any) -> dict[str, Any]:
-    """A dataclass as a dict of its fields; nested dataclasses are converted on the way."""
-    out: dict[str, Any] = {}
-    for f in dataclasses.fields(value):
-        item = getattr(value, f.name)
-        if dataclasses.is_dataclass(item) and not isinstance(item, type):
-            item = _shallow(item)
+    """A dataclass as a dict of its fields; nested dataclasses are converted on the way.
+
+    Built for every event that meets a rule, so all values are read in one call, the fields declared plain
+    are confirmed plain in one pass, and only the others (or all, should that fail) are looked at one by one.
+    """
+    layout = _layout(type(value))
+    values = layout.get(value)
+    out = dict(zip(layout.names, values, strict=False))
+    check = layout.nested if _PLAIN.issuperset(map(type, layout.plain(values))) else range(len(values))
+    for i in check:
+        item = values[i]
+        kind = type(item)
+        if kind in _PLAIN or (kind is tuple and not item):
+            continue
+        if kind is not tuple and _is_instance(item):
+            out[layout.names[i]] = _shallow(item)
         elif isinstance(item, tuple) and item and dataclasses.is_dataclass(item[0]):
-            item = tuple(_shallow(i) for i in item)
-        out[f.name] = item
+            out[layout.names[i]] = tuple([_shallow(i) for i in item])
     return out
+
+
+def _is_instance(value: Any) -> bool:
+    """`dataclasses.is_dataclass(value) and not isinstance(value, type)`, without the call overhead."""
+    return not isinstance(value, type) and hasattr(type(value), "__dataclass_fields__")
 
 
 def job_view(event: Event) -> dict[str, Any] | None:
@@ -65,7 +131,7 @@ def event_context(event: Event) -> Mapping[str, Any]:
         "at": event.at,
         "stalled_seconds": event.stalled_seconds,
         "previous": MappingProxyType(dict(event.previous)),
-        "details": tuple(_shallow(d) for d in event.details),
+        "details": tuple([_shallow(d) for d in event.details]),
         "error": event.error,
         "consecutive_failures": event.consecutive_failures,
     }
@@ -77,3 +143,39 @@ def event_context(event: Event) -> Mapping[str, Any]:
             "event": ev,
         }
     )
+
+
+Scope = dict[Any, Any]  # per event: the Jinja context its rules share
+Runner = Callable[[Mapping[str, Any], Scope], Any]
+
+
+def expression_runner(expression: Callable[..., Any]) -> Runner:
+    """Calls a compiled `where` expression with an event context; same result as `expression(**context)`.
+
+    Jinja's `TemplateExpression` copies the environment's globals (a ChainMap, read key by key) into a new
+    dict and builds a new Jinja context on every call, which together cost more than the expression. The
+    globals cannot change once rules are loaded, so they are copied once here; and the rules evaluated for
+    one event share one Jinja context through `scope` (an expression only sets its `result` there, read
+    straight after). Anything that is not a plain Jinja expression is simply called.
+    """
+    template = getattr(expression, "_template", None)
+    if type(expression) is not TemplateExpression or not isinstance(template, Template):
+        return lambda context, _scope: expression(**context)
+    env, render, name, blocks = template.environment, template.root_render_func, template.name, template.blocks
+    globals_ = dict(template.globals)
+    globals_keys = set(globals_)
+    to_none = bool(getattr(expression, "_undefined_to_none", False))
+    # Expressions share a context only when everything they could resolve through it is the same.
+    key = (env, name, tuple(blocks), tuple((k, id(v)) for k, v in globals_.items()))
+
+    def run(context: Mapping[str, Any], scope: Scope) -> Any:
+        ctx = scope.get(key)
+        if ctx is None:
+            ctx = scope[key] = env.context_class(env, {**globals_, **context}, name, blocks)
+            ctx.globals_keys = globals_keys  # what Jinja derives from the globals on each call, derived once
+        for _ in render(ctx):
+            pass
+        value = ctx.vars["result"]
+        return None if to_none and isinstance(value, Undefined) else value
+
+    return run

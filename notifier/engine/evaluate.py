@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from notifier.engine.context import event_context
+from notifier.engine.context import Runner, Scope, event_context, expression_runner
 from notifier.engine.rules import Rule, RuleSet
 from notifier.models import Event
 
@@ -102,6 +102,9 @@ class Engine:
         self._by_name = {r.name: r for r in rules.rules}
         self.alerts: dict[AlertId, Alert] = {a.id: a for a in alerts}
         self._changed: set[AlertId] = set()
+        # Per event kind: its rules with their compiled runners and kinds, worked out once per rule set.
+        self._plans: dict[str, tuple[tuple[Rule, Runner | None, str], ...]] = {}
+        self._planned_for: RuleSet | None = None
 
     def replace_rules(self, rules: RuleSet) -> None:
         """Swap rules on reload; alerts of rules that no longer exist are forgotten."""
@@ -114,12 +117,13 @@ class Engine:
     def evaluate(self, event: Event) -> Evaluation:
         result = Evaluation()
         context: Mapping[str, Any] | None = None
-        for rule in self.rules.for_kind(event.kind):
+        scope: Scope = {}
+        for rule, where, kind in self._plan(event.kind):
             context = context or event_context(event)
-            matched = self._matches(rule, event, context, result)
+            matched = self._matches(rule, where, event, context, scope, result)
             if matched is None:
                 continue
-            if rule.kind == "state":
+            if kind == "state":
                 self._state(rule, event, matched, result)
             elif matched:
                 self._fire(rule, event, result)
@@ -138,13 +142,26 @@ class Engine:
 
     # ------------------------------------------------------------------------------------------ matching
 
+    def _plan(self, kind: str) -> tuple[tuple[Rule, Runner | None, str], ...]:
+        if self._planned_for is not self.rules:
+            self._plans, self._planned_for = {}, self.rules
+        plan = self._plans.get(kind)
+        if plan is None:
+            rules = self.rules.for_kind(kind)
+            plan = self._plans[kind] = tuple(
+                (r, expression_runner(r.where) if r.where else None, r.kind) for r in rules
+            )
+        return plan
+
     @staticmethod
-    def _matches(rule: Rule, event: Event, context: Mapping[str, Any], result: Evaluation) -> bool | None:
+    def _matches(
+        rule: Rule, where: Runner | None, event: Event, context: Mapping[str, Any], scope: Scope, result: Evaluation
+    ) -> bool | None:
         """True/False, or None when the expression failed: state is then left as it was."""
-        if rule.where is None:
+        if where is None:
             return True
         try:
-            return bool(rule.where(**context))
+            return bool(where(context, scope))
         except Exception as exc:  # a rule's runtime error must never stop other rules or events
             result.errors.append(
                 RuleError(rule.name, event.company.handle, _job(event), f"{type(exc).__name__}: {exc}")
