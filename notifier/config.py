@@ -27,10 +27,9 @@ from pydantic import (
 )
 
 from notifier.durations import Duration
-from notifier.sourcemap import Loc, SourceDoc, SourceError, SourceErrors, load_yaml, validation_errors
+from notifier.sourcemap import SourceDoc, SourceError, SourceErrors, load_yaml, validation_errors
+from notifier.substitute import Substitution
 
-ENV_REF = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-SECRET_KEYS = frozenset({"password", "token", "webhook_url", "secret"})  # each may be given as `<key>_file`
 LOCALE = r"^[a-z]{2,3}([-_][A-Za-z]{2,4})?$"
 CHANNEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 STATE_SCHEMES = ("sqlite://",)
@@ -372,12 +371,10 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
     errors: list[SourceError] = []
     if "source" in doc.data:
         errors.append(doc.error(("source",), "unknown key 'source'"))
-    env = os.environ if environ is None else environ
-    broken: set[Loc] = set()
-    secrets: set[str] = set()
-    data = _interpolate(doc, doc.data, (), env, errors, broken, secrets)
     base = path.parent.resolve()
-    data = _read_secret_files(doc, data, (), base, errors, broken, secrets)
+    values = Substitution(doc, errors)
+    data = values.interpolate(doc.data, (), os.environ if environ is None else environ)
+    data = values.read_secret_files(data, (), base)
     data = {k: v for k, v in data.items() if k != "source"}
     errors.extend(_duplicate_companies(doc, data.get("companies")))
     config: Config | None = None
@@ -385,11 +382,11 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
         context = {"base_dir": base, "companies_checked": True}
         config = Config.model_validate({**data, "source": path}, context=context)
     except ValidationError as exc:
-        errors.extend(validation_errors(doc, exc, (), model=Config, ignore=broken))
+        errors.extend(validation_errors(doc, exc, (), model=Config, ignore=values.broken))
     if config is not None:
         errors.extend(_missing_paths(doc, config))
     if errors or config is None:
-        raise SourceErrors(_without_secrets(sorted(errors, key=lambda e: e.line), secrets))
+        raise SourceErrors(values.hide_secrets(sorted(errors, key=lambda e: e.line)))
     return config
 
 
@@ -429,94 +426,3 @@ def _missing_paths(doc: SourceDoc, config: Config) -> list[SourceError]:
         elif key == "templates" and value is not None and not value.is_dir():
             errors.append(doc.error((key,), f"templates: {value} is not a directory"))
     return errors
-
-
-def _without_secrets(errors: list[SourceError], secrets: set[str]) -> list[SourceError]:
-    """Second line of defence: no message may carry a value read from the environment or a secret file."""
-    hidden = sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True)
-    out = []
-    for error in errors:
-        message = error.message
-        for secret in hidden:
-            message = message.replace(secret, "***")
-        out.append(SourceError(error.path, error.line, message))
-    return out
-
-
-def _interpolate(
-    doc: SourceDoc,
-    value: Any,
-    loc: Loc,
-    env: Mapping[str, str],
-    errors: list[SourceError],
-    broken: set[Loc],
-    used: set[str],
-) -> Any:
-    """`${NAME}` / `${NAME:-default}` in string values; `$${` is a literal `${`. Keys are never touched.
-
-    Only strings change: a value from the environment is inserted as text, so whatever it contains (`#`,
-    `: `, newlines) it can never add keys or items. An unset variable is an error at the value's line.
-
-    Every value taken from the environment is added to `used`, so that no error message can show it.
-    """
-    if isinstance(value, dict):
-        return {k: _interpolate(doc, v, (*loc, k), env, errors, broken, used) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_interpolate(doc, v, (*loc, i), env, errors, broken, used) for i, v in enumerate(value)]
-    if not isinstance(value, str) or "$" not in value:
-        return value
-
-    def replace(match: re.Match[str]) -> str:
-        if match.group(0) == "$${":
-            return "${"
-        name, default = match.group(1), match.group(2)
-        if default is not None and not env.get(name):
-            return default  # as in a shell: `:-` also covers a variable that is set but empty
-        if name in env:
-            used.add(env[name])
-            return env[name]
-        errors.append(doc.error(loc, f"environment variable {name} is not set"))
-        broken.add(loc)
-        return ""
-
-    return ENV_REF.sub(replace, value)
-
-
-def _read_secret_files(
-    doc: SourceDoc, value: Any, loc: Loc, base: Path, errors: list[SourceError], broken: set[Loc], secrets: set[str]
-) -> Any:
-    """`password_file: /run/secrets/x` becomes `password: <file content>` (trailing newline dropped)."""
-    if isinstance(value, list):
-        return [_read_secret_files(doc, v, (*loc, i), base, errors, broken, secrets) for i, v in enumerate(value)]
-    if not isinstance(value, dict):
-        return value
-    out: dict[Any, Any] = {}
-    for key, item in value.items():
-        target = key.removesuffix("_file") if isinstance(key, str) else key
-        if target == key or target not in SECRET_KEYS:
-            out[key] = _read_secret_files(doc, item, (*loc, key), base, errors, broken, secrets)
-            continue
-        if target in value:
-            errors.append(doc.error((*loc, key), f"give {target} or {key}, not both"))
-            continue
-        doc.lines[(*loc, target)] = doc.line_of((*loc, key))  # errors about the secret point at `<key>_file`
-        content = _read_file(doc, item, (*loc, key), base, errors)
-        if content is None:
-            broken.update({(*loc, key), (*loc, target)})
-        else:
-            secrets.add(content)
-        out[target] = content or ""
-    return out
-
-
-def _read_file(doc: SourceDoc, name: Any, loc: Loc, base: Path, errors: list[SourceError]) -> str | None:
-    if not isinstance(name, str) or not name:
-        errors.append(doc.error(loc, "expected a file path"))
-        return None
-    path = base / Path(name).expanduser()
-    try:
-        return path.read_text(encoding="utf-8").rstrip("\r\n")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or type(exc).__name__
-        errors.append(doc.error(loc, f"cannot read secret file {name}: {reason}"))
-        return None
