@@ -6,12 +6,9 @@ must be cheap, and no stage may mutate what an earlier stage produced. This modu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, TypeVar
-
-T = TypeVar("T")
+from typing import Any, Literal
 
 ACTIVE_JOB_STATES = ("Unknown", "New", "WaitingClient", "WaitingCoordinator", "Running", "Stopping", "Done")
 JOB_TYPES = (
@@ -285,24 +282,3 @@ class Delivery:
     channel: str
     recipients: tuple[str, ...] = ()
     attempt: int = 1
-
-
-def positional_builder(cls: type[T]) -> Callable[[Iterable[Any]], T]:
-    """A constructor for a frozen, slotted model taking every field's value, in declaration order.
-
-    A frozen dataclass's `__init__` pays a generic `object.__setattr__` per field; the parser builds tens of
-    thousands of jobs per poll cycle, so it sets the slots through their descriptors instead. The object is
-    the one `cls(*values)` makes: like `__init__` it validates nothing, unlike it every value is required.
-    """
-    if hasattr(cls, "__post_init__"):
-        raise TypeError(f"{cls.__name__} has a __post_init__, which the builder would skip")
-    setters = tuple(getattr(cls, f.name).__set__ for f in fields(cls))  # type: ignore[arg-type]
-    new = object.__new__
-
-    def build(values: Iterable[Any]) -> T:
-        obj = new(cls)
-        for setter, value in zip(setters, values, strict=True):
-            setter(obj, value)
-        return obj
-
-    return build

@@ -1,0 +1,297 @@
+"""FieldReader: frozen models from response elements, by each child's local name, one or thousands at a time.
+
+A poll cycle may parse tens of thousands of jobs, and a response holds many elements of few shapes (the
+children's tags, in order). So the reader learns a plan per shape: which child feeds which field and how its
+text converts. An array is read column by column: for each run of elements of one shape, each field's texts
+are converted in one pass (C-level where the value's form allows) and the objects are built field by field
+in C. Anything unusual takes the element-by-element path, which is also the reference for every result and
+error: documents holding xsi:nil, shapes naming a field twice, and any value that fails to convert, so the
+first bad value in document order is the one reported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import operator
+import re
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import repeat
+from typing import Any, Generic, TypeVar
+
+from lxml import etree
+
+from notifier.ips.fields import (
+    BadValue,
+    TextConverter,
+    datetime_value,
+    float_value,
+    int_value,
+    is_nil,
+    local,
+    str_value,
+)
+
+M = TypeVar("M")
+# A nested reader converts a column of elements (one per object) into that field's values.
+Nested = Callable[[Sequence[etree._Element], bool], list[Any]]
+# (field index, text converter or None for plain text, nested reader or None); None: an unknown element.
+_Entry = tuple[int, TextConverter | None, Nested | None] | None
+_Source = tuple[int, TextConverter | None, Nested | None] | None  # per field: (child position, …) or absent
+_UNSEEN: Any = object()
+_TAG, _TEXT = operator.attrgetter("tag"), operator.attrgetter("text")
+# Learned tags and shapes per reader: a server inventing namespaces or layouts cannot grow them without bound.
+_MAX_TAGS = 512
+_MAX_SHAPES = 256
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How to read one shape of element.
+
+    `steps` (child position, converter or nested reader, nested) run in document order for one element;
+    `pick` then gathers every field from the children's values followed by the defaults. `sources` says, per
+    model field, which child feeds it; `distinct` that no field is fed twice, so columns can be read whole.
+    """
+
+    steps: tuple[tuple[int, Any, bool], ...]
+    pick: Callable[[list[Any]], tuple[Any, ...]]
+    sources: tuple[_Source, ...]
+    distinct: bool
+
+
+class FieldReader(Generic[M]):
+    """Builds models from elements' children by local name; unknown children are ignored."""
+
+    def __init__(
+        self,
+        model: type[M],
+        simple: Mapping[str, tuple[str, TextConverter]],
+        nested: Mapping[str, tuple[str, Nested]] | None = None,
+    ) -> None:
+        fields = dataclasses.fields(model)  # type: ignore[arg-type]
+        self._build = positional_builder(model)
+        self._build_many = column_builder(model)
+        index = {f.name: i for i, f in enumerate(fields)}
+        self._defaults = [_default(f) for f in fields]
+        # The distinct defaults (None, ()) follow a shape's values, so absent fields can be gathered too.
+        self._fill = list({id(d): d for d in self._defaults}.values())
+        self._fill_at = [[id(d) for d in self._fill].index(id(d)) for d in self._defaults]
+        self._by_name: dict[str, _Entry] = {
+            name: (index[attr], None if convert is str_value else convert, None)
+            for name, (attr, convert) in simple.items()
+        }
+        self._by_name.update({name: (index[attr], None, read) for name, (attr, read) in (nested or {}).items()})
+        self._tags: dict[object, _Entry] = {}
+        self._plans: dict[tuple[object, ...], _Plan] = {}
+        self._last: tuple[list[object], _Plan | None] = ([], None)
+
+    # --------------------------------------------------------------------------------------- one element
+
+    def __call__(self, el: etree._Element, nils: bool) -> M:
+        if nils:
+            return self._build(self.values(el))
+        kids: list[etree._Element] = el[:]  # type: ignore[index,assignment]  # lxml's fastest child list
+        shape: list[object] = [c.tag for c in kids]
+        last, plan = self._last
+        if plan is None or shape != last:  # neighbours share a shape: comparing is cheaper than hashing
+            plan = self._plan(shape)
+            self._last = (shape, plan)
+        texts: list[Any] = [c.text or "" for c in kids]
+        pos = 0
+        try:
+            for pos, read, nested in plan.steps:
+                texts[pos] = read([kids[pos]], False)[0] if nested else read(texts[pos])
+        except BadValue as exc:
+            raise exc.at(kids[pos]) from None
+        return self._build(plan.pick(texts + self._fill))
+
+    def values(self, el: etree._Element, nils: bool = True) -> list[Any]:
+        """Every field of the model in declaration order; absent elements leave the field's default."""
+        values = self._defaults.copy()
+        child = el
+        try:
+            for child in el:
+                entry = self._entry(child.tag)
+                if entry is None:
+                    continue
+                index, convert, nested = entry
+                if nested is not None:
+                    values[index] = nested([child], nils)[0]
+                elif nils and is_nil(child):
+                    values[index] = None
+                else:
+                    values[index] = convert(child.text) if convert else child.text or ""
+        except BadValue as exc:
+            raise exc.at(child) from None
+        return values
+
+    # ------------------------------------------------------------------------------------------- arrays
+
+    def many(self, els: Sequence[etree._Element], nils: bool) -> list[M]:
+        """One model per element, in order: the same as calling the reader on each, in much less time.
+
+        All children of all elements are listed once, with their tags and texts; consecutive elements of one
+        shape (the same tags in the same order) then form a run, read column by column.
+        """
+        if nils:
+            return [self._build(self.values(el)) for el in els]
+        kids = [c for el in els for c in el]
+        tags, texts, counts = list(map(_TAG, kids)), list(map(_TEXT, kids)), list(map(len, els))
+        out: list[M] = []
+        first = at = 0
+        while first < len(els):
+            width = counts[first]
+            shape = tags[at : at + width]
+            last, end = self._run(shape, tags, counts, first, at)
+            out += self._columns(els[first:last], kids[at:end], texts[at:end], shape)
+            first, at = last, end
+        return out
+
+    @staticmethod
+    def _run(shape: list[object], tags: list[object], counts: list[int], first: int, at: int) -> tuple[int, int]:
+        """Where the run of elements shaped like `shape` from element `first` (child `at`) ends."""
+        width, rest = len(shape), len(counts) - first
+        if counts[first:] == [width] * rest and tags[at:] == shape * rest:
+            return len(counts), len(tags)  # the usual case: one shape throughout, checked in C
+        last, end = first + 1, at + width
+        while last < len(counts) and counts[last] == width and tags[end : end + width] == shape:
+            last, end = last + 1, end + width
+        return last, end
+
+    def _columns(
+        self, els: Sequence[etree._Element], kids: list[etree._Element], texts: list[Any], shape: list[object]
+    ) -> list[M]:
+        """A run of elements of one shape, field by field; anything unusual goes element by element."""
+        plan = self._plan(shape)
+        if not plan.distinct or not shape:
+            return [self(el, False) for el in els]
+        width, n = len(shape), len(els)
+        columns: list[Any] = []
+        try:
+            for index, source in enumerate(plan.sources):
+                if source is None:
+                    columns.append(repeat(self._defaults[index], n))
+                    continue
+                pos, convert, nested = source
+                if nested is not None:
+                    columns.append(nested(kids[pos::width], False))
+                else:
+                    columns.append(_convert(convert, texts[pos::width]))
+        except BadValue:
+            return [self(el, False) for el in els]  # to report the first bad value in document order
+        return self._build_many(columns, n)
+
+    # -------------------------------------------------------------------------------------------- plans
+
+    def _entry(self, tag: object) -> _Entry:
+        entry = self._tags.get(tag, _UNSEEN)
+        if entry is _UNSEEN:
+            entry = self._by_name.get(local(tag))
+            if len(self._tags) < _MAX_TAGS:
+                self._tags[tag] = entry
+        return entry  # type: ignore[no-any-return]
+
+    def _plan(self, shape: list[object]) -> _Plan:
+        key = tuple(shape)
+        plan = self._plans.get(key)
+        if plan is not None:
+            return plan
+        picks = [len(shape) + at for at in self._fill_at]  # each field's default, at first
+        sources: list[_Source] = [None] * len(self._defaults)
+        steps, fed = [], []
+        for pos, tag in enumerate(shape):
+            entry = self._entry(tag)
+            if entry is not None:
+                index, convert, nested = entry
+                picks[index] = pos
+                sources[index] = (pos, convert, nested)
+                fed.append(index)
+                if convert or nested:
+                    steps.append((pos, nested or convert, nested is not None))
+        pick = operator.itemgetter(*picks) if len(picks) > 1 else lambda xs: (xs[picks[0]],)
+        plan = _Plan(tuple(steps), pick, tuple(sources), len(fed) == len(set(fed)))
+        if len(self._plans) < _MAX_SHAPES:
+            self._plans[key] = plan
+        return plan
+
+
+def _slot_setters(cls: type) -> tuple[Callable[[Any, Any], None], ...]:
+    if hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__} has a __post_init__, which a builder would skip")
+    return tuple(getattr(cls, f.name).__set__ for f in dataclasses.fields(cls))
+
+
+def positional_builder(cls: type[M]) -> Callable[[Iterable[Any]], M]:
+    """A constructor for a frozen, slotted model taking every field's value, in declaration order.
+
+    A frozen dataclass's `__init__` pays a generic `object.__setattr__` per field; the parser builds tens of
+    thousands of jobs per poll cycle, so it sets the slots through their descriptors instead. The object is
+    the one `cls(*values)` makes: like `__init__` it validates nothing, unlike it every value is required.
+    """
+    setters = _slot_setters(cls)
+    new = object.__new__
+
+    def build(values: Iterable[Any]) -> M:
+        obj = new(cls)
+        for setter, value in zip(setters, values, strict=True):
+            setter(obj, value)
+        return obj
+
+    return build
+
+
+def column_builder(cls: type[M]) -> Callable[[Sequence[Iterable[Any]], int], list[M]]:
+    """Like `positional_builder`, for `n` objects at once: one column of `n` values per field, in order.
+
+    Each column is set by one C-level loop, so building many objects costs no Python code per object.
+    """
+    setters = _slot_setters(cls)
+    new = object.__new__
+
+    def build(columns: Sequence[Iterable[Any]], n: int) -> list[M]:
+        objs: list[M] = list(map(new, repeat(cls, n)))
+        for setter, column in zip(setters, columns, strict=True):
+            deque(map(setter, objs, column), maxlen=0)
+        return objs
+
+    return build
+
+
+def _default(f: dataclasses.Field[Any]) -> Any:
+    # Every model default is immutable (None or ()), so one shared value per field is safe.
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+
+
+# ----------------------------------------------------------------------------------- column conversion
+
+# The dateTime form IPS sends: ASCII digits, 1–6 fractional digits, an offset. Such texts read the same with
+# `datetime.fromisoformat` as with `datetime_value`, so a column made only of them is read in C.
+_CANONICAL_DATETIMES = re.compile(
+    r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:[0-9]{2})\n)*"
+)
+
+
+def _canonical_datetimes(texts: list[str]) -> bool:
+    return _CANONICAL_DATETIMES.fullmatch("\n".join(texts) + "\n") is not None
+
+
+# Where a C conversion gives the same result as ours for every text it accepts.
+_C_CONVERTERS: dict[Any, Callable[[Any], Any]] = {int_value: int, float_value: float}
+
+
+def _convert(convert: TextConverter | None, texts: list[Any]) -> Sequence[Any]:
+    """One field's texts (None for an empty element) → its values, the fast way when the texts allow it."""
+    if convert is None:
+        return [text or "" for text in texts] if None in texts else texts
+    fast = _C_CONVERTERS.get(convert)
+    if fast is None and convert is datetime_value and None not in texts and _canonical_datetimes(texts):
+        fast = datetime.fromisoformat
+    if fast is not None:
+        try:
+            return list(map(fast, texts))
+        except (TypeError, ValueError):
+            pass  # an empty or unusual text: ours knows what it means, or says what is wrong
+    return list(map(convert, texts))
