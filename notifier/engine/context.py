@@ -20,7 +20,7 @@ from jinja2 import Template
 from jinja2.environment import TemplateExpression
 from jinja2.runtime import Undefined
 
-from notifier.models import ActiveJob, CompanyRef, Event, JobLog
+from notifier.models import ActiveJob, CompanyRef, Event, JobDetail, JobLog
 
 JOB_FIELDS = frozenset(f.name for f in dataclasses.fields(ActiveJob)) | {"stalled_seconds", "running_seconds"}
 LOG_FIELDS = frozenset(f.name for f in dataclasses.fields(JobLog)) | {"failed", "has_warnings"}
@@ -47,9 +47,14 @@ class _Layout:
     get: Callable[[Any], tuple[Any, ...]]
     nested: tuple[int, ...]  # fields declared as something other than plain scalars (tuples, models, dicts)
     plain: Callable[[tuple[Any, ...]], Iterable[Any]]  # the values of the other fields
+    recurring: bool  # one object reaches many events (a company, a shared job-type detail)
 
 
 _LAYOUTS: dict[type, _Layout] = {}  # one entry per dataclass type that appears in events: a handful
+# A view of a recurring frozen object holding no nested view is kept, by identity, and copied for each event.
+_RECURRING = frozenset({CompanyRef, JobDetail})
+_VIEWS: dict[int, tuple[Any, dict[str, Any]]] = {}  # id → (the object, kept alive so its id stays its own; view)
+_MAX_VIEWS = 4096
 
 
 def _layout(cls: type) -> _Layout:
@@ -59,9 +64,8 @@ def _layout(cls: type) -> _Layout:
         names = tuple(f.name for f in fields)
         nested = tuple(i for i, f in enumerate(fields) if not _declared_plain(f.type))
         rest = [i for i in range(len(names)) if i not in nested]
-        layout = _LAYOUTS[cls] = _Layout(
-            names, _getter(operator.attrgetter, names), nested, _getter(operator.itemgetter, rest)
-        )
+        get, plain = _getter(operator.attrgetter, names), _getter(operator.itemgetter, rest)
+        layout = _LAYOUTS[cls] = _Layout(names, get, nested, plain, cls in _RECURRING)
     return layout
 
 
@@ -84,9 +88,13 @@ def _shallow(value: Any) -> dict[str, Any]:
     Built for every event that meets a rule, so all values are read in one call, the fields declared plain
     are confirmed plain in one pass, and only the others (or all, should that fail) are looked at one by one.
     """
+    kept = _VIEWS.get(id(value))
+    if kept is not None and kept[0] is value:
+        return kept[1].copy()
     layout = _layout(type(value))
     values = layout.get(value)
     out = dict(zip(layout.names, values, strict=False))
+    flat = True
     check = layout.nested if _PLAIN.issuperset(map(type, layout.plain(values))) else range(len(values))
     for i in check:
         item = values[i]
@@ -94,9 +102,14 @@ def _shallow(value: Any) -> dict[str, Any]:
         if kind in _PLAIN or (kind is tuple and not item):
             continue
         if kind is not tuple and _is_instance(item):
-            out[layout.names[i]] = _shallow(item)
+            out[layout.names[i]], flat = _shallow(item), False
         elif isinstance(item, tuple) and item and dataclasses.is_dataclass(item[0]):
-            out[layout.names[i]] = tuple([_shallow(i) for i in item])
+            out[layout.names[i]], flat = tuple([_shallow(i) for i in item]), False
+    if flat and layout.recurring:
+        if len(_VIEWS) >= _MAX_VIEWS:
+            _VIEWS.clear()
+        _VIEWS[id(value)] = (value, out)
+        return out.copy()
     return out
 
 
@@ -124,13 +137,16 @@ def log_view(log: JobLog | None) -> dict[str, Any] | None:
     return view
 
 
+_NO_PREVIOUS: Mapping[str, Any] = MappingProxyType({})  # read-only and empty: one serves every event
+
+
 def event_context(event: Event) -> Mapping[str, Any]:
     """The variables a `where` expression and a template are evaluated with."""
     ev = {
         "kind": event.kind,
         "at": event.at,
         "stalled_seconds": event.stalled_seconds,
-        "previous": MappingProxyType(dict(event.previous)),
+        "previous": MappingProxyType(dict(event.previous)) if event.previous else _NO_PREVIOUS,
         "details": tuple([_shallow(d) for d in event.details]),
         "error": event.error,
         "consecutive_failures": event.consecutive_failures,
