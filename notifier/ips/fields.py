@@ -27,11 +27,11 @@ def local(tag: object) -> str:
 
 # ------------------------------------------------------------------------------------------ values
 
-_HAS_NIL = etree.XPath("boolean(//@xsi:nil)", namespaces={"xsi": XSI_NIL[1 : XSI_NIL.find("}")]})
+_HAS_NIL = etree.XPath("boolean(descendant-or-self::*/@xsi:nil)", namespaces={"xsi": XSI_NIL[1 : XSI_NIL.find("}")]})
 
 
 def may_have_nils(el: etree._Element) -> bool:
-    """Whether any element of `el`'s document is xsi:nil; one C-level scan spares a lookup per element."""
+    """Whether `el` or any element within it is xsi:nil; one C-level scan spares a lookup per element."""
     return bool(_HAS_NIL(el))
 
 

@@ -95,8 +95,12 @@ def _job_details(els: Sequence[etree._Element], nils: bool) -> list[JobDetail]:
         return [_job_detail(el, nils) for el in els]
     # Only known children, in one order: the kind and their texts say everything a detail holds.
     texts = list(map(_TEXT, kids))
-    keys = zip(map(_TAG, els), repeat(shape), *(texts[pos::width] for pos in range(width)), strict=False)
-    return [_COLUMN_DETAILS.get(key) or _remember(_COLUMN_DETAILS, key, el) for key, el in zip(keys, els, strict=True)]
+    keys = list(zip(map(_TAG, els), repeat(shape), *(texts[pos::width] for pos in range(width)), strict=False))
+    found = list(map(_COLUMN_DETAILS.get, keys))
+    if None not in found:
+        return found  # type: ignore[return-value]  # no None in it, as just checked
+    # Settings not seen before: read once, shared from then on.
+    return [hit or _remember(_COLUMN_DETAILS, key, el) for hit, key, el in zip(found, keys, els, strict=True)]
 
 
 def _remember(cache: dict[tuple[object, ...], JobDetail], key: tuple[object, ...], el: etree._Element) -> JobDetail:
