@@ -75,6 +75,17 @@ def best_of(fn: Callable[[], object], repeats: int) -> float:
     return min(times)
 
 
+def best_of_each(fns: Sequence[Callable[[], object]], repeats: int) -> list[float]:
+    """`best_of` for several functions run in turn, so that all see the same load on a shared machine."""
+    best = [float("inf")] * len(fns)
+    for _ in range(repeats):
+        for i, fn in enumerate(fns):
+            started = time.perf_counter()
+            fn()
+            best[i] = min(best[i], time.perf_counter() - started)
+    return best
+
+
 def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 
