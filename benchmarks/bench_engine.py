@@ -56,8 +56,12 @@ def engine_rate(rules: RuleSet, events: Sequence[Event], repeats: int) -> float:
 
 def expressions_rate(rules: RuleSet, events: Sequence[Event], repeats: int) -> float:
     """Each rule's `where` called directly on a context built in advance: Jinja's own cost."""
-    calls = [(rule.where, event_context(event)) for event in events for rule in rules.for_kind(event.kind)]
-    calls = [(where, context) for where, context in calls if where is not None]
+    calls = [
+        (rule.where, event_context(event))
+        for event in events
+        for rule in rules.for_kind(event.kind)
+        if rule.where is not None
+    ]
 
     def run() -> None:
         for where, context in calls:
