@@ -86,13 +86,15 @@ _MAX_DETAILS = 1024
 
 def _job_details(els: Sequence[etree._Element], nils: bool) -> list[JobDetail]:
     """Job-type details of many jobs; when all have the same publish settings' elements, read as columns."""
+    if nils:
+        return [_read_job_detail(el, nils) for el in els]
     kids = [c for el in els for c in el]
     tags, counts = list(map(_TAG, kids)), list(map(len, els))
     width = counts[0] if counts else 0
     shape = tuple(tags[:width])
     same = counts == [width] * len(els) and tags == list(shape) * len(els)
-    if nils or not width or not same or not all(local(tag) in _DETAIL_KNOWN for tag in shape):
-        return [_job_detail(el, nils) for el in els]
+    if not width or not same or not all(local(tag) in _DETAIL_KNOWN for tag in shape):
+        return [_job_detail(el) for el in els]
     # Only known children, in one order: the kind and their texts say everything a detail holds.
     texts = list(map(_TEXT, kids))
     keys = list(zip(map(_TAG, els), repeat(shape), *(texts[pos::width] for pos in range(width)), strict=False))
@@ -110,9 +112,7 @@ def _remember(cache: dict[tuple[object, ...], JobDetail], key: tuple[object, ...
     return detail
 
 
-def _job_detail(el: etree._Element, nils: bool) -> JobDetail:
-    if nils:
-        return _read_job_detail(el, nils)
+def _job_detail(el: etree._Element) -> JobDetail:
     key = (el.tag, *[(c.tag, c.text, len(c)) for c in el])
     return _DETAILS.get(key) or _remember(_DETAILS, key, el)
 
