@@ -149,7 +149,7 @@ class Engine:
         if plan is None:
             rules = self.rules.for_kind(kind)
             plan = self._plans[kind] = tuple(
-                (r, expression_runner(r.where) if r.where else None, r.kind) for r in rules
+                (r, None if r.where is None else expression_runner(r.where), r.kind) for r in rules
             )
         return plan
 

@@ -1,0 +1,89 @@
+"""Event contexts and the fast expression runner: the same values and verdicts as Jinja's own call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from notifier.engine.context import event_context, expression_runner
+from notifier.engine.rules import load_rules
+from notifier.models import JobDetail
+from tests.engine.support import RulesFactory, active, ended, job
+
+SHIPPED = Path(__file__).resolve().parents[2] / "rules"
+EVENTS = [
+    active(0, 0),
+    active(200, 1200, state="Running", progress=None),
+    active(10, 5, state="Stopping", detail=JobDetail("imageServingPublishJob", "Full", "None")),
+    ended("job.failed", 30, fatal_error=True, file_error_count=3),
+    ended("job.completed", 30, file_success_count=10),
+]
+
+
+def test_the_runner_agrees_with_jinja_for_every_shipped_rule() -> None:
+    """Every shipped `where`, run through the runner, gives what calling the Jinja expression gives."""
+    rules = load_rules(SHIPPED, None)
+    checked = 0
+    for event in EVENTS:
+        context = event_context(event)
+        for rule in rules.for_kind(event.kind):
+            if rule.where is not None:
+                assert expression_runner(rule.where)(context, {}) == rule.where(**context)
+                checked += 1
+    assert checked >= 4
+
+
+def test_rules_sharing_a_scope_see_only_their_own_result(make_rules: RulesFactory) -> None:
+    """Within one event's scope, each expression's verdict is its own, even after another one failed."""
+    rules = make_rules(
+        """
+- {name: running, on: job.active, where: 'job.state == "Running"', notify: [{channel: console}]}
+- {name: broken, on: job.active, where: 'job.progress > "x"', notify: [{channel: console}]}
+- {name: low, on: job.active, where: 'job.progress < 10', notify: [{channel: console}]}
+"""
+    )
+    running, broken, low = (expression_runner(r.where) for r in rules.rules if r.where is not None)
+    context = event_context(active(0, 0, progress=40))
+    scope: dict[Any, Any] = {}
+    assert running(context, scope) is True
+    with pytest.raises(TypeError):
+        broken(context, scope)
+    assert low(context, scope) is False
+    assert len(scope) == 1  # one Jinja context served all three
+
+
+def test_a_plain_callable_is_called_with_the_context() -> None:
+    """Anything other than a Jinja expression is called with the context's names as keywords."""
+    runner = expression_runner(lambda job, **_rest: job["state"] == "Running")
+    assert runner(event_context(active(0, 0)), {}) is True
+
+
+def test_views_of_shared_objects_are_fresh_for_every_event() -> None:
+    """Changing one event's company or detail view does not change what the next event sees."""
+    detail = JobDetail("imageServingPublishJob", "Full", "None")
+    first = event_context(active(0, 0, detail=detail))
+    first["company"]["name"] = "changed"
+    first["job"]["detail"]["publish_type"] = "changed"
+    second = event_context(active(1, 0, detail=detail))
+    assert second["company"]["name"] == "Planetary"
+    assert second["job"]["detail"]["publish_type"] == "Full"
+    assert second["company"] is not first["company"]
+
+
+def test_a_job_context_has_every_field_and_the_derived_ones() -> None:
+    """The job view lists the model's fields with nested models as dicts, plus stalled and running seconds."""
+    context = event_context(active(120, 300, detail=JobDetail("videoPublishJob", other=(("a", "b"),))))
+    view = context["job"]
+    assert view["name"] == job().name
+    assert view["detail"] == {
+        "kind": "videoPublishJob",
+        "publish_type": None,
+        "email_setting": None,
+        "http_completion_url": None,
+        "other": (("a", "b"),),
+    }
+    assert view["stalled_seconds"] == 300
+    assert view["running_seconds"] == 7200
+    assert context["event"]["previous"] == {}
