@@ -109,7 +109,10 @@ class JobTracker:
             events.append(
                 self._event("job.state_changed", now, job, stalled=stalled, previous={"state": old.job.state})
             )
-        return _Tracked(job, since)
+        # Updated in place rather than rebuilt: 50,000 new long-lived objects per poll would only feed the
+        # garbage collector's oldest generation, whose full scans then come round far more often.
+        old.job, old.progress_since = job, since
+        return old
 
     # ------------------------------------------------------------------------------------ job logs
 
