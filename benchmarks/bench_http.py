@@ -48,7 +48,7 @@ def free_port() -> int:
 @contextmanager
 def simulator(port: int) -> Iterator[subprocess.Popen[bytes]]:
     """The simulator as `notifier simulate` runs it, in its own process; stopped (by its pid) afterwards."""
-    command = [str(Path(sys.executable).with_name("notifier")), "simulate", "--listen", f"127.0.0.1:{port}"]
+    command = [sys.executable, "-m", "notifier", "simulate", "--listen", f"127.0.0.1:{port}"]
     command += ["--scenario", "scale", "--companies", str(COMPANIES), "--jobs", str(JOBS)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
