@@ -270,10 +270,10 @@ def _parse_array(data: bytes, operation: str, wrapper: str, reader: FieldReader[
 
     The cyclic garbage collector is paused while one response is read (synchronously: never across an await)
     and resumed as it was. Reading makes a short-lived proxy object for every element; a collection running
-    meanwhile would scan and promote them all for nothing, which costs a sixth of the parse, and in a daemon
+    meanwhile would scan and promote them all for nothing (up to a sixth of the parse), and in a daemon
     holding 50,000 jobs would bring the next full collection closer. Nothing read here forms a cycle.
     """
-    paused = gc.isenabled()
+    was_enabled = gc.isenabled()
     gc.disable()
     try:
         ret = response_element(data, operation, max_bytes)
@@ -281,7 +281,7 @@ def _parse_array(data: bytes, operation: str, wrapper: str, reader: FieldReader[
         del ret  # the tree and its proxies go while the collector is still paused
         return models
     finally:
-        if paused:
+        if was_enabled:
             gc.enable()
 
 
