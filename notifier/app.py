@@ -160,6 +160,7 @@ class Daemon:
         """Start every task; `poll=False` leaves polling to the caller (`poller.poll_once()`), for embedding."""
         rules = load_ruleset(self.config)
         engine = Engine(rules, await self.store.load_alerts())
+        self.ingest.resume_marks.update(await self.store.poll_marks())
         self.intake = Intake(
             self.ingest.queue,
             engine,
@@ -238,6 +239,10 @@ class Daemon:
         for task in self._tasks.values():
             task.cancel()
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        try:
+            await self.save_poll_marks()
+        except Exception as exc:  # the store may be the thing that failed; stopping must still finish
+            log.warning("could not save poll marks; the next start catches up from an older mark", error=str(exc))
         for lane in self.lanes.values():
             await lane.channel.close()
         log.info("stopped", unfinished_sends=cut)
@@ -257,8 +262,14 @@ class Daemon:
             now = self.clock.now()
             if self.intake is not None:
                 self.intake.engine.prune(now)
+            await self.save_poll_marks()
             if minute % 60 == 0:
                 await self.forget_old(now)
+
+    async def save_poll_marks(self) -> None:
+        """Remember each company's last good poll, so a restart announces what ended while it was down."""
+        marks = {p.company.handle: p.status.last_success for p in self.ingest.pollers}
+        await self.store.save_poll_marks({handle: when for handle, when in marks.items() if handle and when})
 
     async def forget_old(self, now: datetime) -> int:
         """Drop delivered and silenced notifications older than `retention` (dead letters stay)."""

@@ -107,6 +107,7 @@ class PollConfig(Strict):
     log_retry_polls: int = Field(default=5, ge=0)
     queue_size: int = Field(default=10_000, ge=1)
     details_limit: int = Field(default=20, ge=0, le=1000)
+    catch_up: Duration = 6 * 3600.0  # after a restart, job endings of up to this much downtime are announced
 
     @field_validator("interval")
     @classmethod

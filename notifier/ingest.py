@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import random
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 import aiohttp
 import structlog
@@ -52,6 +53,7 @@ def poll_settings(config: Config, company: CompanyConfig) -> PollSettings:
         unreachable_after=poll.unreachable_after,
         log_retry_polls=poll.log_retry_polls,
         details_limit=poll.details_limit,
+        catch_up=poll.catch_up,
     )
 
 
@@ -92,6 +94,7 @@ class Ingest:
         self.session = session
         self.on_poll = on_poll
         self.queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=config.poll.queue_size)
+        self.resume_marks: dict[str, datetime] = {}  # company handle → the previous run's last good poll
         self.client = self._client(config)
         self._pollers: dict[str, CompanyPoller] = {company_key(c): self._poller(c) for c in config.companies}
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -114,6 +117,7 @@ class Ingest:
             company_name=company.name,
             rng=random.Random(),
             on_poll=self.on_poll,
+            resume_marks=self.resume_marks,
         )
 
     def start(self) -> None:

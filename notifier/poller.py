@@ -11,7 +11,7 @@ import asyncio
 import dataclasses
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -44,6 +44,7 @@ class PollSettings:
     details_limit: int = 20
     min_delay: float = 1.0
     log_page_size: int = 1000
+    catch_up: float = 6 * 3600.0  # after a restart, announce job endings of up to this much downtime
 
 
 def next_delay(settings: PollSettings, failures: int, error: IpsError | None, rng: random.Random) -> float:
@@ -88,6 +89,7 @@ class CompanyPoller:
         rng: random.Random | None = None,
         sleep: Sleep = asyncio.sleep,
         on_poll: PollObserver | None = None,
+        resume_marks: Mapping[str, datetime] | None = None,
     ) -> None:
         self.client = client
         if company_name and not company.name:  # until it is resolved, events name the company as configured
@@ -100,6 +102,7 @@ class CompanyPoller:
         self.rng = rng or random.Random()
         self.sleep = sleep
         self.on_poll = on_poll
+        self.resume_marks: Mapping[str, datetime] = {} if resume_marks is None else resume_marks  # shared, filled later
         self.tracker: JobTracker | None = None
         self.status = PollStatus()
         self.log = log.bind(company=company.handle or company_name)
@@ -172,8 +175,21 @@ class CompanyPoller:
             )
             self.log = log.bind(company=self.company.handle, company_name=self.company.name)
             self.log.info("company resolved")
-        self.tracker = JobTracker(self.company, log_retry_polls=self.settings.log_retry_polls)
+        self.tracker = JobTracker(
+            self.company, log_retry_polls=self.settings.log_retry_polls, resume=self._resume(self.clock.now())
+        )
         return self.tracker
+
+    def _resume(self, now: datetime) -> tuple[datetime, datetime] | None:
+        """Where a restarted daemon picks up: from the previous run's last good poll, at most `catch_up` ago."""
+        last = self.resume_marks.get(self.company.handle)
+        if last is None or self.settings.catch_up <= 0:
+            return None
+        window = timedelta(seconds=self.settings.catch_up)
+        since = max(last, now - window)
+        if since > last:
+            self.log.warning("down longer than catch_up: older job endings are not announced", since=since.isoformat())
+        return since, since - window
 
     async def _learn_name(self, tracker: JobTracker, now: datetime) -> None:
         """A company configured by handle gets its name from getCompanyInfo, so people read "Sakura Interiors"

@@ -56,9 +56,17 @@ class Outcome:
 class JobTracker:
     """Per-company job state between polls."""
 
-    def __init__(self, company: CompanyRef, *, log_retry_polls: int = 5) -> None:
+    def __init__(
+        self, company: CompanyRef, *, log_retry_polls: int = 5, resume: tuple[datetime, datetime] | None = None
+    ) -> None:
+        """`resume` (after a restart): (when the previous run last polled, how far back job starts may lie).
+
+        Jobs that ended since the previous run's last poll are then news, not history: an ending that happened
+        while the daemon was down is announced (the stable notification keys drop what was announced already).
+        """
         self.company = company
         self.log_retry_polls = log_retry_polls
+        self.resume = resume
         self._jobs: dict[str, _Tracked] = {}
         self.departed: dict[str, Departed] = {}
         self._resolved: dict[str, datetime] = {}  # handle → log start, pruned as the scan window moves
@@ -119,6 +127,8 @@ class JobTracker:
     def log_scan_start(self, now: datetime) -> datetime:
         """Earliest log startDate worth asking for: covers pending departures and short-lived jobs."""
         start = (self._last_scan or self.baseline or now) - LOG_SCAN_OVERLAP
+        if self._last_scan is None and self.resume is not None:
+            start = min(start, self.resume[1])
         for pending in self.departed.values():
             if pending.job.start_date is not None and pending.job.start_date < start:
                 start = pending.job.start_date
@@ -128,7 +138,8 @@ class JobTracker:
         """Match finished logs to departed jobs, and pick up jobs that ran entirely between two polls.
 
         A scan made in the baseline poll (`now` is the baseline) only records history: whatever had
-        finished before we first looked is not news, even when the server's clock puts it after our baseline.
+        finished before we first looked is not news, even when the server's clock puts it after our baseline —
+        unless it ended after the previous run's last poll (`resume`): then we were down, not absent.
         """
         logs = list(logs)
         history = now == self.baseline and not self._history_scanned
@@ -140,10 +151,10 @@ class JobTracker:
             if not handle or log.end_date is None or handle in self._resolved or handle in self._jobs:
                 continue
             pending = self.departed.get(handle)
-            if pending is None and history:
+            if pending is None and history and not self._ended_since_resume(log):
                 self._resolved[handle] = log.start_date or now
                 continue
-            if pending is None and self._is_new(log):
+            if pending is None and (history or self._is_new(log)):
                 pending = self.departed[handle] = Departed(job_from_log(log), None)
             if pending is not None:
                 outcomes.append(Outcome(pending.job, log, pending.stalled_seconds))
@@ -154,6 +165,11 @@ class JobTracker:
         """Whether a finished job may wait one more poll for its details instead of going out without."""
         pending = self.departed.get(outcome.job.job_handle or "")
         return pending is not None and pending.polls_waited < self.log_retry_polls
+
+    def _ended_since_resume(self, log: JobLog) -> bool:
+        if self.resume is None or log.end_date is None:
+            return False
+        return log.end_date >= self.resume[0] - LOG_SCAN_OVERLAP
 
     def _is_new(self, log: JobLog) -> bool:
         # Logs of jobs that started before we first looked are history, not news. Once the baseline scan has

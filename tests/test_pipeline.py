@@ -140,7 +140,8 @@ async def test_failed_publish_fires_once_across_a_restart(
 async def test_alert_left_open_by_a_previous_run_resolves_after_restart(
     stall_sim: Sim, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A stalled job that ends while the daemon is down is resolved at the first poll after the restart."""
+    """A stalled job that ends while the daemon is down is resolved at the first poll after the restart, and its
+    completion, which happened while nobody watched, is announced too."""
     harness = Harness(stall_sim, write_config(tmp_path, stall_sim), ManualClock(START))
     async with harness.running():
         await harness.poll()
@@ -151,7 +152,10 @@ async def test_alert_left_open_by_a_previous_run_resolves_after_restart(
         await daemon.settle()  # the reconciling event is queued by the first good poll
         lines = summary(console_lines(capsys))
         assert daemon.alerts() == []
-    assert lines == [("stalled-progress", "resolved", "Homepage banners")]
+    assert sorted(lines) == [
+        ("publish-completed", "firing", "Homepage banners"),
+        ("stalled-progress", "resolved", "Homepage banners"),
+    ]
 
 
 async def test_unreachable_company_fires_and_recovers(
@@ -172,3 +176,22 @@ async def test_unreachable_company_fires_and_recovers(
         up = console_lines(capsys)
     assert [(d["data"]["rule"], d["data"]["status"]) for d in down] == [("ips-unreachable", "firing")]
     assert [(d["data"]["rule"], d["data"]["status"]) for d in up] == [("ips-unreachable", "resolved")]
+
+
+async def test_a_failure_while_the_daemon_was_down_is_announced_after_the_restart(
+    start_sim: StartSim, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A publish that fails between a stop and the next start is announced by the restarted daemon, once."""
+    sim = await start_sim("failure")
+    clock = ManualClock(START)
+    harness = Harness(sim, write_config(tmp_path, sim), clock)
+    async with harness.running():
+        await harness.poll()  # the first poll ever: a baseline, then the daemon stops
+    sim.world.advance(120)  # "Flash sale" fails meanwhile
+    clock.advance(120)
+    async with harness.running():
+        await harness.poll()
+    async with harness.running():  # and a second restart does not announce it again
+        await harness.poll(after=30)
+    failed = [e for e in console_lines(capsys) if e["data"]["rule"] == "failed-publish"]
+    assert [(e["data"]["status"], e["data"]["job"]["original_name"]) for e in failed] == [("firing", "Flash sale")]

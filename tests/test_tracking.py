@@ -250,3 +250,25 @@ def test_duplicate_handles_in_one_snapshot_count_once() -> None:
 def test_job_type_from_log(log_type: str, expected: str | None) -> None:
     """Begin/End markers name the job family."""
     assert job_type_from_log(JobLog(log_type=log_type)) == expected
+
+
+def test_after_a_restart_endings_since_the_last_poll_are_news() -> None:
+    """Resumed from the previous run's last poll, the first scan announces what ended since then (and reaches
+    back for long jobs), while older logs stay history."""
+    tracker = JobTracker(COMPANY, resume=(at(0), at(-6 * 3600)))
+    tracker.observe_active([], at(600))
+    assert tracker.log_scan_start(at(600)) == at(-6 * 3600)
+    logs = [
+        log("c100||Before", start_date=at(-900), end_date=at(-400)),  # announced by the previous run
+        log("c100||During", start_date=at(-3 * 3600), end_date=at(300), fatal_error=True),  # ended while down
+    ]
+    [outcome] = tracker.observe_logs(logs, at(-6 * 3600), at(600))
+    assert outcome.job.job_handle == "c100||During"
+    assert kinds(tracker.resolve(outcome, (ERROR,), at(600))) == ["job.failed"]
+
+
+def test_without_a_resume_mark_the_first_scan_is_history() -> None:
+    """A first start ever (no mark) replays nothing, however recent the logs."""
+    tracker = JobTracker(COMPANY)
+    tracker.observe_active([], at(600))
+    assert tracker.observe_logs([log(end_date=at(590))], at(0), at(600)) == []

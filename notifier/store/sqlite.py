@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,6 +68,8 @@ CREATE TABLE IF NOT EXISTS silences (
     comment TEXT NOT NULL, created_by TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS disabled_channels (
     channel TEXT PRIMARY KEY, reason TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS poll_marks (
+    company TEXT PRIMARY KEY, polled_at TEXT NOT NULL);
 """
 # Columns added after the first release, with how to fill them in an existing file.
 MIGRATIONS = {
@@ -152,6 +154,18 @@ class SqliteStore(OutboxStore):
                 if await _insert(db, item, now):
                     new.append(item.notification.key)
         return new
+
+    # ---------------------------------------------------------------------------------------- poll marks
+
+    async def save_poll_marks(self, marks: Mapping[str, datetime]) -> None:
+        """When each company was last polled successfully: where a restarted daemon picks up."""
+        rows = [(company, when.isoformat()) for company, when in marks.items()]
+        async with self.transaction() as db:
+            await db.executemany("INSERT OR REPLACE INTO poll_marks VALUES (?, ?)", rows)
+
+    async def poll_marks(self) -> dict[str, datetime]:
+        async with self.reading() as db, db.execute("SELECT company, polled_at FROM poll_marks") as cur:
+            return {r[0]: _dt(r[1]) for r in await cur.fetchall()}
 
     # ------------------------------------------------------------------------------------------ silences
 
