@@ -183,3 +183,35 @@ def test_production_example_templates_directory_is_shipped(tmp_path: Path) -> No
     assert config.templates == copy.resolve() / "templates"
     assert config.rules is not None
     assert config.rules.resolve() == (tmp_path / "rules").resolve()
+
+
+def _model_keys(model: type[Any], prefix: str) -> set[str]:
+    """Every key a config model accepts, as `section.key` paths (channel types by their `type`)."""
+    from pydantic import BaseModel
+
+    keys: set[str] = set()
+    for name, field in model.model_fields.items():
+        if field.exclude:
+            continue
+        key = field.alias or name
+        path = f"{prefix}.{key}" if prefix else key
+        keys.add(path)
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            keys |= _model_keys(annotation, path)
+    return keys
+
+
+def test_production_example_shows_every_setting() -> None:
+    """Each setting the config accepts appears in examples/notifier.yaml, which claims to show them all."""
+    from notifier import config
+
+    example = _key_paths(parse_yaml(EXAMPLE.read_text(encoding="utf-8"), str(EXAMPLE)).data)
+    expected = _model_keys(config.Config, "")
+    expected |= {f"companies.{k}" for k in _model_keys(config.CompanyConfig, "")}
+    shown = {k.split(".", 2)[-1] for k in example if k.startswith("channels.")}
+    channel_keys = set().union(
+        *(_model_keys(c, "") for c in (config.ConsoleChannel, config.SlackChannel, config.EmailChannel))
+    ) | _model_keys(config.WebhookChannel, "")
+    assert sorted(expected - example) == []
+    assert sorted(channel_keys - shown - {"secret"}) == []  # `secret:` and `secrets:` are one setting
