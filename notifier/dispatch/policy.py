@@ -82,11 +82,12 @@ SLACK_DEAD = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class RetrySettings:
-    """Backoff shape and give-up limits; the defaults ride out a receiver outage of a few hours."""
+    """Backoff shape and give-up limits; the defaults ride out a receiver outage of a day (overnight, a weekend
+    morning): past `max_age`, or `max_attempts`, a delivery becomes a dead letter that an operator can retry."""
 
     base: float = 2.0  # seconds; the first retry waits up to this long
     cap: float = 900.0  # no backoff window grows beyond this
-    max_attempts: int = 30
+    max_attempts: int = 250  # about a day at the cap's average wait: `max_age` is what normally ends it
     max_unknown_attempts: int = 5  # outcomes we cannot classify are retried, but not for long
     max_retry_after: float = 3600.0  # a receiver may ask us to wait, but not forever
     max_age: float | None = 86400.0  # seconds since the first attempt after which we stop trying
