@@ -10,9 +10,11 @@ import types
 import typing
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from notifier.models import Event, Notification
+
+T = TypeVar("T")
 
 
 def to_jsonable(value: Any) -> Any:
@@ -35,9 +37,13 @@ def event_to_dict(event: Event) -> dict[str, Any]:
 
 def event_from_dict(data: dict[str, Any]) -> Event:
     """The inverse of event_to_dict; unknown keys are ignored so recordings survive model growth."""
-    event = _decode(Event, data)
-    assert isinstance(event, Event)
-    return event
+    return _decode_as(Event, data)
+
+
+def _decode_as(cls: type[T], data: dict[str, Any]) -> T:
+    value = _decode(cls, data)
+    assert isinstance(value, cls)
+    return value
 
 
 @cache
@@ -74,6 +80,4 @@ def notification_to_dict(notification: Notification) -> dict[str, Any]:
 
 
 def notification_from_dict(data: dict[str, Any]) -> Notification:
-    value = _decode(Notification, data)
-    assert isinstance(value, Notification)
-    return value
+    return _decode_as(Notification, data)

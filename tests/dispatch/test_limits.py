@@ -9,18 +9,7 @@ import pytest
 
 from notifier.clock import ManualClock
 from notifier.dispatch.limits import CircuitBreaker, RateLimiter
-
-
-class FakeSleep:
-    """Records requested sleeps and advances the clock instead of waiting."""
-
-    def __init__(self, clock: ManualClock) -> None:
-        self.clock = clock
-        self.calls: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-        self.clock.advance(seconds)
+from tests.dispatch.support import AdvancingSleep
 
 
 def test_burst_is_free_then_paced() -> None:
@@ -42,7 +31,7 @@ def test_tokens_refill_with_time() -> None:
 async def test_acquire_sleeps_off_the_deficit() -> None:
     """`acquire` sleeps exactly the wait the bucket computed, through the injected sleep."""
     clock = ManualClock()
-    sleep = FakeSleep(clock)
+    sleep = AdvancingSleep(clock)
     limiter = RateLimiter(rate=4.0, burst=1, clock=clock, sleep=sleep)
     for _ in range(4):
         await limiter.acquire()
@@ -151,7 +140,7 @@ def test_explicit_now_overrides_the_clock() -> None:
 async def test_wait_for_trial_sleeps_only_the_remaining_cooldown() -> None:
     """The async helper sleeps until the breaker would admit a trial, and not at all when closed."""
     clock = ManualClock()
-    sleep = FakeSleep(clock)
+    sleep = AdvancingSleep(clock)
     breaker = CircuitBreaker(threshold=1, cooldown=20, clock=clock)
     await breaker.wait_for_trial(sleep)
     breaker.record(False)
