@@ -83,7 +83,9 @@ def blocks(notification: Notification) -> list[dict[str, Any]]:
     if notification.details:
         lines = "\n".join(f"• {detail}" for detail in notification.details)
         out.append(_section(slack_text(lines, MAX_SECTION)))
-    context = f"{notification.rule} · {notification.severity} · {notification.status}"
+    # Severity and status are already told in the reader's language (header marker, title, fields); the rule
+    # name is an identifier, the same in every locale, for finding the rule that spoke.
+    context = notification.rule
     context_block = {"type": "context", "elements": [_mrkdwn(slack_text(context, MAX_SECTION))]}
     return [*out[: MAX_BLOCKS - 1], context_block]
 

@@ -256,7 +256,7 @@ def test_blocks_carry_title_severity_company_job_progress_and_details() -> None:
         b["text"]["text"] for b in laid_out if b["type"] == "section" and "• " in b.get("text", {}).get("text", "")
     ]
     assert details == ["• asset-1.tif: 変換に失敗しました\n• asset-2.tif: unsupported"]
-    assert laid_out[-1]["elements"][0]["text"] == "failed-publish · critical · firing"
+    assert laid_out[-1]["elements"][0]["text"] == "failed-publish"
 
 
 def test_ampersands_are_escaped_once() -> None:
