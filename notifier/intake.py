@@ -118,16 +118,15 @@ class Intake:
         for error in result.errors:
             self.stats.rule_errors += 1
             log.error("rule failed", rule=error.rule, company=error.company, job=error.job, error=error.message)
-        return [item for item in (self._render(d) for d in result.decisions) if item is not None]
+        return [self._render(d) for d in result.decisions]
 
-    def _render(self, decision: Decision) -> Outgoing | None:
+    def _render(self, decision: Decision) -> Outgoing:
         try:
             rendered = self.renderer.render(decision)
-        except Exception as exc:  # a broken template must not lose the alert for every other rule
-            log.error(
-                "rendering failed", rule=decision.rule.name, company=decision.event.company.handle, error=str(exc)
-            )
-            return None
+        except Exception:  # template faults are handled inside; this is a bug, and must not lose the alert
+            log.exception("rendering failed, sending a plain message", rule=decision.rule.name,
+                          company=decision.event.company.handle)  # fmt: skip
+            rendered = self.renderer.render_bare(decision)
         n = rendered.notification
         labels = {
             "rule": n.rule,

@@ -101,6 +101,29 @@ class Renderer:
         targets = tuple((t.channel, _recipients(t.to, context, decision)) for t in decision.rule.notify)
         return Rendered(notification, targets, tuple(problems))
 
+    def render_bare(self, decision: Decision) -> Rendered:
+        """Without templates, formatting or field views: what goes out when `render` itself failed (a bug, or
+        data no formatter foresaw). A plain message beats none; rule `to:` recipients need the context and
+        are dropped, the channels' own recipients still apply."""
+        event = decision.event
+        name = _job_name(event)
+        title = " ".join(filter(None, (decision.rule.description or decision.rule.name, name)))
+        lines = [title, "", f"{event.kind} · {event.company.handle} · {event.at.isoformat()}"]
+        notification = Notification(
+            key=decision.key,
+            rule=decision.rule.name,
+            severity=decision.rule.severity,
+            status=decision.status,
+            event_kind=event.kind,
+            created_at=event.at,
+            company=to_jsonable(event.company),
+            job=to_jsonable(event.job) if event.job else None,
+            log=to_jsonable(event.log) if event.log else None,
+            message=Message(locale="en-US", title=title, text="\n".join(lines)),
+            details=tuple(d.log_message or "" for d in event.details[:MAX_DETAILS]),
+        )
+        return Rendered(notification, tuple((t.channel, ()) for t in decision.rule.notify), ())
+
     def context(self, decision: Decision, locale: str) -> dict[str, Any]:
         event = decision.event
         base = dict(event_context(event))
