@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import quoteattr
 
-from notifier.ips import render
+from notifier.ips import schema
 from notifier.ips.envelope import AUTH_NS, api_namespace
 from notifier.models import JOB_DETAIL_KINDS
 
@@ -67,7 +67,7 @@ def _complex(name: str, elements: list[str]) -> str:
     return f'<xsd:complexType name="{name}"><xsd:sequence>{"".join(elements)}</xsd:sequence></xsd:complexType>'
 
 
-def _from_fields(name: str, fields: tuple[render.Field, ...], extra: list[str] | None = None) -> str:
+def _from_fields(name: str, fields: tuple[schema.Field, ...], extra: list[str] | None = None) -> str:
     return _complex(name, [_element(element, xsd_type) for element, _, xsd_type in fields] + (extra or []))
 
 
@@ -78,22 +78,22 @@ def _types() -> list[str]:
     """Every complex type of the versioned schema."""
     detail_kinds = [f'<xsd:element name="{kind}" type="tns:JobDetail" minOccurs="0"/>' for kind in JOB_DETAIL_KINDS]
     types = [
-        _from_fields("ActiveJob", render.ACTIVE_JOB_FIELDS, detail_kinds),
-        _from_fields("JobDetail", render.JOB_DETAIL_FIELDS, [_ANY]),
-        _from_fields("TaskProgress", render.TASK_PROGRESS_FIELDS),
+        _from_fields("ActiveJob", schema.ACTIVE_JOB_FIELDS, detail_kinds),
+        _from_fields("JobDetail", schema.JOB_DETAIL_FIELDS, [_ANY]),
+        _from_fields("TaskProgress", schema.TASK_PROGRESS_FIELDS),
         _complex("TaskItemProgress", [_ANY]),
-        _from_fields("JobLog", render.JOB_LOG_FIELDS),
-        _from_fields("JobLogDetail", render.LOG_DETAIL_FIELDS),
-        _from_fields("JobLogAux", render.AUX_FIELDS),
-        _from_fields("CompanyInfo", render.COMPANY_FIELDS),
-        _from_fields("ScheduledJob", render.SCHEDULED_JOB_FIELDS),
+        _from_fields("JobLog", schema.JOB_LOG_FIELDS),
+        _from_fields("JobLogDetail", schema.LOG_DETAIL_FIELDS),
+        _from_fields("JobLogAux", schema.AUX_FIELDS),
+        _from_fields("CompanyInfo", schema.COMPANY_FIELDS),
+        _from_fields("ScheduledJob", schema.SCHEDULED_JOB_FIELDS),
         _complex("StringArray", [_element("items", "string", many=True)]),
     ]
     items = {"TaskProgressArray": "TaskProgress", "TaskItemProgressArray": "TaskItemProgress",
              "JobLogDetailArray": "JobLogDetail", "JobLogAuxArray": "JobLogAux", "ActiveJobArray": "ActiveJob",
              "JobLogArray": "JobLog", "ScheduledJobArray": "ScheduledJob"}  # fmt: skip
     for array, item_type in items.items():
-        item_name = render.ARRAY_TYPES[array][0] if array in render.ARRAY_TYPES else "items"
+        item_name = schema.ARRAY_TYPES[array][0] if array in schema.ARRAY_TYPES else "items"
         types.append(_complex(array, [_element(item_name, item_type, many=True)]))
     for operation, (request, (wrapper, wrapper_type)) in _OPERATIONS.items():
         params = [_element(name, xsd_type, required=required) for name, xsd_type, required in request]
