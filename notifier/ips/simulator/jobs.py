@@ -7,11 +7,14 @@ not depend on when or how often anyone asked.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import NamedTuple
 
+from notifier.ips.render import ActiveJobTemplate
 from notifier.ips.simulator.messages import message
 from notifier.models import ActiveJob, AuxLogEntry, JobDetail, JobLog, JobLogDetail, TaskProgress
 
@@ -125,37 +128,83 @@ def asset_names(plan: JobPlan) -> list[str]:
 
 def active_view(plan: JobPlan, at: datetime, locale: str) -> ActiveJob:
     """The job as getActiveJobs shows it at `at`; progress moves one file at a time."""
-    counts = tally(plan)
-    elapsed = (at - plan.start).total_seconds()
-    if elapsed < plan.queued:
-        state, done, last = "New", 0, plan.start
-        progress_message = message("progress.queued", locale)
-    else:
-        tick = plan.run / max(counts.processed, 1)
-        done = min(counts.processed, int((elapsed - plan.queued) / tick))
-        state, last = "Running", plan.start + timedelta(seconds=plan.queued + done * tick)
-        progress_message = message("progress.files", locale, done=done, total=plan.files)
-    kind = _TYPES.get(plan.type, (None, ""))[0]
-    detail = JobDetail(kind, plan.publish_type, plan.email_setting, plan.http_completion_url) if kind else None
-    return ActiveJob(
-        company_handle=plan.company_handle,
-        job_handle=plan.job_handle,
-        name=plan.name,
-        original_name=plan.original_name,
-        type=plan.type,
-        state=state,
-        submit_user_email=plan.submit_user_email,
-        locale=plan.locale,
-        description=plan.description,
-        server_name=plan.server_name,
-        start_date=plan.start,
-        total_size=counts.total_size,
-        progress=done * 100 // max(plan.files, 1),
-        progress_message=progress_message,
-        last_progress_update=last,
-        task_progress=_transcoding(plan, done, state, last, locale) if plan.family == "VideoPublish" else (),
-        detail=detail,
-    )
+    return LiveJob(plan).view(at, locale)
+
+
+class Progress(NamedTuple):
+    """The fields of a job's ActiveJob that move while it runs; the others are fixed by its plan."""
+
+    state: str
+    progress: int
+    progress_message: str
+    last_progress_update: datetime
+    task_progress: tuple[TaskProgress, ...]
+
+
+class LiveJob:
+    """A running job as getActiveJobs shows it, with what does not change over its life worked out once.
+
+    The world keeps one per running job, so a poll of tens of thousands of jobs neither redraws every tally
+    from its seed nor writes every job's fixed fields again: `xml` fills only the `Progress` into the job's
+    `<items>` element, written once per namespace prefix.
+    """
+
+    __slots__ = ("detail", "plan", "processed", "templates", "tick", "total_size", "video")
+
+    def __init__(self, plan: JobPlan) -> None:
+        counts = tally(plan)
+        kind = _TYPES.get(plan.type, (None, ""))[0]
+        self.plan = plan
+        self.processed, self.total_size = counts.processed, counts.total_size
+        self.tick = plan.run / max(counts.processed, 1)
+        self.detail = JobDetail(kind, plan.publish_type, plan.email_setting, plan.http_completion_url) if kind else None
+        self.video = plan.family == "VideoPublish"
+        self.templates: dict[str | None, ActiveJobTemplate] = {}
+
+    def started(self, at: datetime) -> bool:
+        """Whether the job has left the queue (state Running rather than New) at `at`."""
+        return (at - self.plan.start).total_seconds() >= self.plan.queued
+
+    def progress(self, at: datetime, locale: str) -> Progress:
+        plan = self.plan
+        elapsed = (at - plan.start).total_seconds()
+        if elapsed < plan.queued:
+            state, done, last = "New", 0, plan.start
+            text = message("progress.queued", locale)
+        else:
+            done = min(self.processed, int((elapsed - plan.queued) / self.tick))
+            state, last = "Running", plan.start + timedelta(seconds=plan.queued + done * self.tick)
+            text = message("progress.files", locale, done=done, total=plan.files)
+        tasks = _transcoding(plan, done, state, last, locale) if self.video else ()
+        return Progress(state, done * 100 // max(plan.files, 1), text, last, tasks)
+
+    def fixed(self) -> ActiveJob:
+        """The job's ActiveJob without the fields that move."""
+        plan = self.plan
+        return ActiveJob(
+            company_handle=plan.company_handle,
+            job_handle=plan.job_handle,
+            name=plan.name,
+            original_name=plan.original_name,
+            type=plan.type,
+            submit_user_email=plan.submit_user_email,
+            locale=plan.locale,
+            description=plan.description,
+            server_name=plan.server_name,
+            start_date=plan.start,
+            total_size=self.total_size,
+            detail=self.detail,
+        )
+
+    def view(self, at: datetime, locale: str) -> ActiveJob:
+        return dataclasses.replace(self.fixed(), **self.progress(at, locale)._asdict())
+
+    def xml(self, at: datetime, locale: str, prefix: str | None) -> str:
+        """The job's `<items>` element at `at`, exactly as `render_active_jobs` writes `view(at, locale)`."""
+        template = self.templates.get(prefix)
+        if template is None:
+            template = self.templates[prefix] = ActiveJobTemplate(self.fixed(), Progress._fields, prefix)
+        return template.fill(self.progress(at, locale))
 
 
 def _transcoding(plan: JobPlan, done: int, state: str, last: datetime, locale: str) -> tuple[TaskProgress, ...]:

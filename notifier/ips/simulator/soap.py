@@ -189,14 +189,15 @@ def _active_jobs(world: World, p: Params, locale: str, version: str, prefix: str
     company = p.company(world)
     job_handle, original_name = p.text("jobHandle"), p.text("originalName")
     waiting = p.text("includeWaitingJobs") not in ("false", "0")
-    jobs = [
-        job
-        for job in world.active_jobs(company, locale)
-        if job_handle in (None, job.job_handle)
-        and original_name in (None, job.original_name)
-        and (waiting or job.state != "New")
+    now, jobs = world.live_jobs(company)
+    items = [
+        job.xml(now, locale, prefix)
+        for job in jobs
+        if (job_handle is None or job.plan.job_handle == job_handle)
+        and (original_name is None or job.plan.original_name == original_name)
+        and (waiting or job.started(now))
     ]
-    return render.render_active_jobs(jobs, version, prefix)
+    return render.render_active_job_items(items, version, prefix)
 
 
 def _job_logs(world: World, p: Params, locale: str, version: str, prefix: str | None) -> bytes:

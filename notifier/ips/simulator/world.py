@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from notifier.ips.simulator.chaos import Chaos
-from notifier.ips.simulator.jobs import JobPlan, active_view, detail_lines, log_view
+from notifier.ips.simulator.jobs import JobPlan, LiveJob, detail_lines, log_view
 from notifier.ips.simulator.scenarios import JobSpec, Scenario, SimCompany, SpawnSpec
 from notifier.models import ActiveJob, Company, JobLog, ScheduledJob
 
@@ -97,6 +97,8 @@ class World:
         self._ends: list[tuple[datetime, int, JobPlan]] = []
         self._running: dict[str, dict[str, JobPlan]] = {h: {} for h in self.companies}
         self._finished: dict[str, dict[str, JobPlan]] = {h: {} for h in self.companies}
+        self._live: dict[str, LiveJob] = {}  # by job handle, for running jobs that have been asked about
+        self._prune_due: datetime | None = None  # no company's oldest log ended earlier (None: no logs)
         spawn = scenario.spawn
         self._next_spawn = self.start + timedelta(seconds=spawn.after) if spawn else None
         for spec in scenario.jobs:
@@ -161,11 +163,14 @@ class World:
             self._running[plan.company_handle][plan.job_handle] = plan
             if plan.end is not None:
                 heapq.heappush(self._ends, (plan.end, seq, plan))
+        ended: set[str] = set()
         while self._ends and self._ends[0][0] <= now:
             plan = heapq.heappop(self._ends)[2]
             del self._running[plan.company_handle][plan.job_handle]
+            self._live.pop(plan.job_handle, None)
             self._finished[plan.company_handle][plan.job_handle] = plan
-        self._prune(now - LOG_RETENTION)
+            ended.add(plan.company_handle)
+        self._prune(now - LOG_RETENTION, ended)
         return now
 
     def _spawn_until(self, now: datetime) -> None:
@@ -185,21 +190,46 @@ class World:
         return JobSpec(company.handle, kind, outcome, name, run=rng.uniform(*spawn.run), files=files,
                        user=rng.choice(company.users), publish_type=publish_type, stall_files=files // 2)  # fmt: skip
 
-    def _prune(self, before: datetime) -> None:
-        for logs in self._finished.values():
+    def _prune(self, before: datetime, ended: set[str]) -> None:
+        """Drop logs that ended before `before`, and the oldest beyond the cap, where there can be any.
+
+        No company's oldest log ended before `_prune_due`: until `before` passes it, only the companies whose
+        jobs just ended can need pruning, so a call on every request does not walk every company.
+        """
+        due = self._prune_due
+        every = due is not None and before > due
+        handles = list(self._finished) if every else ended
+        for handle in handles:
+            logs = self._finished[handle]
             # Insertion order is end order, so the oldest logs come first.
             while logs:
-                handle, plan = next(iter(logs.items()))
-                if plan.end is not None and plan.end >= before and len(logs) <= MAX_LOGS_PER_COMPANY:
+                key, plan = next(iter(logs.items()))
+                end = plan.end
+                if end is not None and end >= before and len(logs) <= MAX_LOGS_PER_COMPANY:
                     break
-                del logs[handle]
+                del logs[key]
                 self._names.discard(plan.name)
+        oldest = [next(iter(logs.values())).end for logs in map(self._finished.__getitem__, handles) if logs]
+        if due is not None and not every:
+            oldest.append(due)
+        self._prune_due = min((end for end in oldest if end is not None), default=None)
 
     # ---------------------------------------------------------------------------------------- queries
 
-    def active_jobs(self, company: str | None, locale: str) -> list[ActiveJob]:
+    def live_jobs(self, company: str | None) -> tuple[datetime, list[LiveJob]]:
+        """The running jobs of `company` (None: of every company), and the simulated time they are seen at."""
         now = self.sync()
-        return [active_view(plan, now, locale) for plan in self._plans(self._running, company)]
+        return now, [self._live_job(plan) for plan in self._plans(self._running, company)]
+
+    def active_jobs(self, company: str | None, locale: str) -> list[ActiveJob]:
+        now, jobs = self.live_jobs(company)
+        return [job.view(now, locale) for job in jobs]
+
+    def _live_job(self, plan: JobPlan) -> LiveJob:
+        live = self._live.get(plan.job_handle)
+        if live is None or live.plan is not plan:
+            live = self._live[plan.job_handle] = LiveJob(plan)
+        return live
 
     def job_logs(
         self,
