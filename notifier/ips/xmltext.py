@@ -224,7 +224,8 @@ def _shell(operation: str, wrapper: str, api_version: str, prefix: Prefix) -> tu
     ret = etree.SubElement(body, f"{{{ns}}}{operation}Return", nsmap=nsmap)
     etree.SubElement(ret, f"{{{ns}}}{wrapper}")
     head, empty, tail = serialize(env).decode("utf-8").partition(writer(prefix).tags(wrapper)[2])
-    assert empty, "the empty wrapper is where the content goes"
+    if not empty:  # lxml would not bind the body to this prefix (the reserved `xml`, say)
+        raise ValueError(f"the body namespace cannot have the prefix {prefix!r}")
     return head, tail
 
 

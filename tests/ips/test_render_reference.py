@@ -215,3 +215,9 @@ def test_characters_xml_cannot_carry_are_refused_with_lxml_s_error(character: st
     with pytest.raises(ValueError, match=r"XML compatible|surrogates") as theirs:
         reference.render_active_jobs([job], "2014-04-03")
     assert type(ours.value) is type(theirs.value)
+
+
+def test_a_prefix_lxml_would_not_bind_the_body_to_is_refused() -> None:
+    """The reserved `xml` prefix cannot name the body namespace, so rendering with it raises ValueError."""
+    with pytest.raises(ValueError, match="prefix 'xml'"):
+        render.render_active_jobs([ActiveJob(job_handle="47||a")], "2014-04-03", "xml")
