@@ -7,6 +7,7 @@ and the element is consulted only when a value is bad. `reader.FieldReader` buil
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -63,6 +64,20 @@ def int_value(text: str | None) -> int | None:
         if not text.strip():
             return None
         raise BadValue("an integer", text) from None
+
+
+def size_value(text: str | None) -> int | None:
+    """A byte count that the reference types as a string: an integer when it reads as a number (`1.5E9`
+    too), else nothing. A server's odd rendering of one job's size must not cost the whole snapshot."""
+    try:
+        return int_value(text)
+    except BadValue:
+        pass
+    try:
+        number = float(text or "")
+    except ValueError:
+        return None
+    return int(number) if math.isfinite(number) and number >= 0 else None
 
 
 def float_value(text: str | None) -> float | None:

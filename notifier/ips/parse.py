@@ -25,6 +25,7 @@ from notifier.ips.fields import (
     items,
     local,
     may_have_nils,
+    size_value,
     str_value,
 )
 from notifier.ips.reader import FieldReader
@@ -144,7 +145,7 @@ _ACTIVE_JOB = FieldReader(
         "description": ("description", str_value),
         "serverName": ("server_name", str_value),
         "startDate": ("start_date", datetime_value),
-        "totalSize": ("total_size", int_value),
+        "totalSize": ("total_size", size_value),
         "progress": ("progress", int_value),
         "progressMessage": ("progress_message", str_value),
         "lastProgressUpdate": ("last_progress_update", datetime_value),
