@@ -107,7 +107,7 @@ class Ingest:
         return IpsClient(self.session, ips_settings(config), asyncio.Semaphore(config.poll.concurrency))
 
     def _poller(self, company: CompanyConfig) -> CompanyPoller:
-        ref = CompanyRef(handle=company.handle or "", locale=company.locale, timezone=company.timezone)
+        ref = CompanyRef(company.handle or "", company.name, company.locale, company.timezone)
         return CompanyPoller(
             self.client,
             ref,

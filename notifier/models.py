@@ -208,6 +208,16 @@ class CompanyRef:
     locale: str | None = None
     timezone: str = "UTC"
 
+    @property
+    def key(self) -> str:
+        """What alerts are kept under: the handle, or the configured name while the handle is not known yet
+        (an IPS that is down at start-up cannot resolve it, and several such companies must stay apart)."""
+        return self.handle or f"name:{self.name}"
+
+    def is_known_as(self, key: str) -> bool:
+        """Whether `key` (an alert's company) means this company, by handle or by the name it started with."""
+        return key in (self.handle, f"name:{self.name}") and bool(key)
+
 
 @dataclass(frozen=True, slots=True)
 class Event:

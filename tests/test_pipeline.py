@@ -195,3 +195,27 @@ async def test_a_failure_while_the_daemon_was_down_is_announced_after_the_restar
         await harness.poll(after=30)
     failed = [e for e in console_lines(capsys) if e["data"]["rule"] == "failed-publish"]
     assert [(e["data"]["status"], e["data"]["job"]["original_name"]) for e in failed] == [("firing", "Flash sale")]
+
+
+async def test_companies_known_by_name_are_told_apart_while_unresolved(
+    start_sim: StartSim, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With IPS down from the start, each company configured by name gets its own unreachable alert, and
+    each resolves once IPS answers and its handle is known."""
+    sim = await start_sim("demo")
+    companies = "[{name: Nordwind Moden}, {name: Planetary}]"
+    harness = Harness(sim, write_config(tmp_path, sim, companies=companies), ManualClock(START))
+    sim.world.chaos.down = True
+    async with harness.running() as daemon:
+        await harness.poll()
+        await harness.poll(after=30)
+        down = console_lines(capsys)
+        sim.world.chaos.down = False
+        await harness.poll(after=30)
+        up = console_lines(capsys)
+        left = [a for a in daemon.alerts() if a.rule == "ips-unreachable"]
+    names = sorted((d["data"]["status"], d["data"]["company"]["name"]) for d in down + up)
+    assert names == [
+        ("firing", "Nordwind Moden"), ("firing", "Planetary"), ("resolved", "Nordwind Moden"), ("resolved", "Planetary")
+    ]  # fmt: skip
+    assert left == []

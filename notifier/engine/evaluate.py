@@ -163,15 +163,13 @@ class Engine:
         try:
             return bool(where(context, scope))
         except Exception as exc:  # a rule's runtime error must never stop other rules or events
-            result.errors.append(
-                RuleError(rule.name, event.company.handle, _job(event), f"{type(exc).__name__}: {exc}")
-            )
+            result.errors.append(RuleError(rule.name, event.company.key, _job(event), f"{type(exc).__name__}: {exc}"))
             return None
 
     # ---------------------------------------------------------------------------------- event / episode
 
     def _fire(self, rule: Rule, event: Event, result: Evaluation) -> None:
-        alert_id = (rule.name, event.company.handle, _job(event))
+        alert_id = (rule.name, event.company.key, _job(event))
         alert = self.alerts.get(alert_id)
         if rule.kind == "episode":
             if alert is None:
@@ -189,13 +187,13 @@ class Engine:
     def _company_recovered(self, event: Event, result: Evaluation) -> None:
         for alert in list(self.alerts.values()):
             rule = self._rule(alert.rule)
-            if rule and rule.kind == "episode" and alert.company == event.company.handle:
+            if rule and rule.kind == "episode" and event.company.is_known_as(alert.company):
                 self._resolve(rule, alert, event, result)
 
     # -------------------------------------------------------------------------------------------- state
 
     def _state(self, rule: Rule, event: Event, holds: bool, result: Evaluation) -> None:
-        alert_id = (rule.name, event.company.handle, _job(event))
+        alert_id = (rule.name, event.company.key, _job(event))
         alert = self.alerts.get(alert_id)
         if not holds:
             if alert is not None:
@@ -215,7 +213,7 @@ class Engine:
         job = _job(event)
         for alert in list(self.alerts.values()):
             rule = self._rule(alert.rule)
-            if rule and rule.kind == "state" and alert.company == event.company.handle and alert.job == job:
+            if rule and rule.kind == "state" and alert.company == event.company.key and alert.job == job:
                 self._resolve(rule, alert, event, result)
 
     def _resolve(self, rule: Rule, alert: Alert, event: Event, result: Evaluation) -> None:

@@ -29,7 +29,7 @@ def orphans(
     recovered = False
     for alert in alerts.values():
         rule = rules.get(alert.rule)
-        if rule is None or alert.company != company.handle:
+        if rule is None or not company.is_known_as(alert.company):
             continue
         if rule.kind == "state" and alert.job not in active_jobs and alert.job not in departed:
             last = alert.event
