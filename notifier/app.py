@@ -269,8 +269,13 @@ class Daemon:
 
     async def save_poll_marks(self) -> None:
         """Remember each company's last good poll, so a restart announces what ended while it was down."""
-        marks = {p.company.handle: p.status.last_success for p in self.ingest.pollers}
-        await self.store.save_poll_marks({handle: when for handle, when in marks.items() if handle and when})
+        marks = {}
+        for poller in self.ingest.pollers:
+            when, tracker = poller.status.last_success, poller.tracker
+            mark = tracker.mark(when) if tracker is not None and when is not None else None
+            if mark is not None and poller.company.handle:
+                marks[poller.company.handle] = mark
+        await self.store.save_poll_marks(marks)
 
     async def forget_old(self, now: datetime) -> int:
         """Drop delivered and silenced notifications older than `retention` (dead letters stay)."""

@@ -11,7 +11,6 @@ import contextlib
 import dataclasses
 import random
 from collections.abc import AsyncIterator
-from datetime import datetime
 
 import aiohttp
 import structlog
@@ -23,6 +22,7 @@ from notifier.ips.client import IpsClient, IpsSettings
 from notifier.models import CompanyRef, Event
 from notifier.poller import CompanyPoller, PollObserver, PollSettings
 from notifier.supervise import supervise
+from notifier.tracking import PollMark
 
 log = structlog.get_logger(__name__)
 
@@ -94,7 +94,7 @@ class Ingest:
         self.session = session
         self.on_poll = on_poll
         self.queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=config.poll.queue_size)
-        self.resume_marks: dict[str, datetime] = {}  # company handle → the previous run's last good poll
+        self.resume_marks: dict[str, PollMark] = {}  # company handle → what the previous run left
         self.client = self._client(config)
         self._pollers: dict[str, CompanyPoller] = {company_key(c): self._poller(c) for c in config.companies}
         self._tasks: dict[str, asyncio.Task[None]] = {}

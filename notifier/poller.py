@@ -21,7 +21,7 @@ from notifier.clock import Clock
 from notifier.ips.client import IpsClient
 from notifier.ips.errors import IpsError, IpsFault
 from notifier.models import CompanyRef, Event, JobLog, JobLogDetail
-from notifier.tracking import JobTracker, Outcome
+from notifier.tracking import JobTracker, Outcome, PollMark, Resume, resume_from
 
 log = structlog.get_logger(__name__)
 
@@ -89,7 +89,7 @@ class CompanyPoller:
         rng: random.Random | None = None,
         sleep: Sleep = asyncio.sleep,
         on_poll: PollObserver | None = None,
-        resume_marks: Mapping[str, datetime] | None = None,
+        resume_marks: Mapping[str, PollMark] | None = None,
     ) -> None:
         self.client = client
         if company_name and not company.name:  # until it is resolved, events name the company as configured
@@ -102,7 +102,7 @@ class CompanyPoller:
         self.rng = rng or random.Random()
         self.sleep = sleep
         self.on_poll = on_poll
-        self.resume_marks: Mapping[str, datetime] = {} if resume_marks is None else resume_marks  # shared, filled later
+        self.resume_marks: Mapping[str, PollMark] = {} if resume_marks is None else resume_marks  # filled at start
         self.tracker: JobTracker | None = None
         self.status = PollStatus()
         self.log = log.bind(company=company.handle or company_name)
@@ -180,16 +180,16 @@ class CompanyPoller:
         )
         return self.tracker
 
-    def _resume(self, now: datetime) -> tuple[datetime, datetime] | None:
+    def _resume(self, now: datetime) -> Resume | None:
         """Where a restarted daemon picks up: from the previous run's last good poll, at most `catch_up` ago."""
-        last = self.resume_marks.get(self.company.handle)
-        if last is None or self.settings.catch_up <= 0:
+        mark = self.resume_marks.get(self.company.handle)
+        if mark is None or self.settings.catch_up <= 0:
             return None
-        window = timedelta(seconds=self.settings.catch_up)
-        since = max(last, now - window)
-        if since > last:
-            self.log.warning("down longer than catch_up: older job endings are not announced", since=since.isoformat())
-        return since, since - window
+        resume = resume_from(mark, now, timedelta(seconds=self.settings.catch_up))
+        if resume.news_from > max(mark.floor, mark.polled_at):
+            self.log.warning("down longer than catch_up: older job endings are not announced",
+                             since=resume.news_from.isoformat())  # fmt: skip
+        return resume
 
     async def _learn_name(self, tracker: JobTracker, now: datetime) -> None:
         """A company configured by handle gets its name from getCompanyInfo, so people read "Sakura Interiors"

@@ -13,8 +13,8 @@ reach further back.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from notifier.models import ActiveJob, CompanyRef, Event, JobLog, JobLogDetail
@@ -23,6 +23,33 @@ from notifier.models import ActiveJob, CompanyRef, Event, JobLog, JobLogDetail
 LOG_SCAN_OVERLAP = timedelta(minutes=5)
 # Server times further ahead of ours than this are not believed (a corrupt date must not stop all scans).
 MAX_SERVER_LEAD = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class PollMark:
+    """What a run leaves for the next one, per company: its last good poll, the time before which everything
+    was already history for it, and the locales of the jobs it saw running (their logs carry none)."""
+
+    polled_at: datetime
+    floor: datetime
+    locales: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """Where a restarted run picks up: endings from `news_from` on are news; logs are read back to `scan_from`
+    (long jobs started well before); `locales` are those of the jobs the previous run saw running."""
+
+    news_from: datetime
+    scan_from: datetime
+    locales: Mapping[str, str] = field(default_factory=dict)
+
+
+def resume_from(mark: PollMark, now: datetime, catch_up: timedelta) -> Resume:
+    """Endings since the previous run's last poll (with the usual overlap), never older than what that run
+    already treated as history, and never more than `catch_up` ago."""
+    news_from = max(mark.floor, mark.polled_at - LOG_SCAN_OVERLAP, now - catch_up)
+    return Resume(news_from, news_from - catch_up, mark.locales)
 
 
 @dataclass(slots=True)
@@ -56,14 +83,10 @@ class Outcome:
 class JobTracker:
     """Per-company job state between polls."""
 
-    def __init__(
-        self, company: CompanyRef, *, log_retry_polls: int = 5, resume: tuple[datetime, datetime] | None = None
-    ) -> None:
-        """`resume` (after a restart): (when the previous run last polled, how far back job starts may lie).
-
-        Jobs that ended since the previous run's last poll are then news, not history: an ending that happened
-        while the daemon was down is announced (the stable notification keys drop what was announced already).
-        """
+    def __init__(self, company: CompanyRef, *, log_retry_polls: int = 5, resume: Resume | None = None) -> None:
+        """`resume` (after a restart): jobs that ended since the previous run's last poll are news, not history,
+        so an ending that happened while the daemon was down is announced (the stable notification keys drop
+        what was announced already)."""
         self.company = company
         self.log_retry_polls = log_retry_polls
         self.resume = resume
@@ -128,7 +151,7 @@ class JobTracker:
         """Earliest log startDate worth asking for: covers pending departures and short-lived jobs."""
         start = (self._last_scan or self.baseline or now) - LOG_SCAN_OVERLAP
         if self._last_scan is None and self.resume is not None:
-            start = min(start, self.resume[1])
+            start = min(start, self.resume.scan_from)
         for pending in self.departed.values():
             if pending.job.start_date is not None and pending.job.start_date < start:
                 start = pending.job.start_date
@@ -155,7 +178,8 @@ class JobTracker:
                 self._resolved[handle] = log.start_date or now
                 continue
             if pending is None and (history or self._is_new(log)):
-                pending = self.departed[handle] = Departed(job_from_log(log), None)
+                locale = self.resume.locales.get(handle) if self.resume else None
+                pending = self.departed[handle] = Departed(job_from_log(log, locale), None)
             if pending is not None:
                 outcomes.append(Outcome(pending.job, log, pending.stalled_seconds))
         self._prune_resolved(scan_start)
@@ -169,7 +193,7 @@ class JobTracker:
     def _ended_since_resume(self, log: JobLog) -> bool:
         if self.resume is None or log.end_date is None:
             return False
-        return log.end_date >= self.resume[0] - LOG_SCAN_OVERLAP
+        return log.end_date >= self.resume.news_from
 
     def _is_new(self, log: JobLog) -> bool:
         # Logs of jobs that started before we first looked are history, not news. Once the baseline scan has
@@ -230,6 +254,19 @@ class JobTracker:
         )
 
     @property
+    def floor(self) -> datetime | None:
+        """Before this, everything is history for this run (None before the first poll)."""
+        return self.resume.news_from if self.resume is not None else self.baseline
+
+    def mark(self, polled_at: datetime) -> PollMark | None:
+        """What the next run needs from this one, or None before the first poll."""
+        floor = self.floor
+        if floor is None:
+            return None
+        locales = {handle: t.job.locale for handle, t in self._jobs.items() if t.job.locale}
+        return PollMark(polled_at, floor, locales)
+
+    @property
     def active_count(self) -> int:
         return len(self._jobs)
 
@@ -273,9 +310,11 @@ def _is_warning(detail: JobLogDetail) -> bool:
     return "Warning" in (detail.log_type or "")
 
 
-def job_from_log(log: JobLog) -> ActiveJob:
-    """What we know of a job that ran entirely between two polls: only its log speaks for it."""
+def job_from_log(log: JobLog, locale: str | None = None) -> ActiveJob:
+    """What we know of a job that ran entirely between two polls (or ended while we were down): only its log
+    speaks for it, and a locale remembered from an earlier run when there is one."""
     return ActiveJob(
+        locale=locale,
         company_handle=log.company_handle,
         job_handle=log.job_handle,
         name=log.job_name,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -219,3 +220,19 @@ async def test_companies_known_by_name_are_told_apart_while_unresolved(
         ("firing", "Nordwind Moden"), ("firing", "Planetary"), ("resolved", "Nordwind Moden"), ("resolved", "Planetary")
     ]  # fmt: skip
     assert left == []
+
+
+async def test_a_quick_restart_does_not_replay_what_ended_before_the_first_start(
+    start_sim: StartSim, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run of one minute, then a restart: the failure that ended before the first run began stays history."""
+    sim = await start_sim("failure")
+    sim.world.advance(120)  # "Flash sale" failed before the daemon ever started
+    clock = ManualClock(START + timedelta(seconds=120))
+    harness = Harness(sim, write_config(tmp_path, sim), clock)
+    async with harness.running():
+        await harness.poll()
+        await harness.poll(after=30)
+    async with harness.running():
+        await harness.poll(after=30)
+    assert [e for e in console_lines(capsys) if e["data"]["rule"] == "failed-publish"] == []

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from notifier.models import ActiveJob, CompanyRef, Event, JobLog, JobLogDetail
-from notifier.tracking import JobTracker, job_type_from_log
+from notifier.tracking import JobTracker, PollMark, Resume, job_type_from_log, resume_from
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 COMPANY = CompanyRef(handle="c100", locale="en-US")
@@ -255,7 +255,7 @@ def test_job_type_from_log(log_type: str, expected: str | None) -> None:
 def test_after_a_restart_endings_since_the_last_poll_are_news() -> None:
     """Resumed from the previous run's last poll, the first scan announces what ended since then (and reaches
     back for long jobs), while older logs stay history."""
-    tracker = JobTracker(COMPANY, resume=(at(0), at(-6 * 3600)))
+    tracker = JobTracker(COMPANY, resume=Resume(at(-300), at(-6 * 3600)))
     tracker.observe_active([], at(600))
     assert tracker.log_scan_start(at(600)) == at(-6 * 3600)
     logs = [
@@ -272,3 +272,35 @@ def test_without_a_resume_mark_the_first_scan_is_history() -> None:
     tracker = JobTracker(COMPANY)
     tracker.observe_active([], at(600))
     assert tracker.observe_logs([log(end_date=at(590))], at(0), at(600)) == []
+
+
+@pytest.mark.parametrize(
+    ("floor", "polled_at", "now", "news_from"),
+    [
+        (at(-3600), at(0), at(600), at(-300)),  # a long previous run: its last poll, less the overlap
+        (at(-60), at(0), at(600), at(-60)),  # a run of one minute: nothing before it started is news
+        (at(-3600), at(0), at(9 * 3600), at(3 * 3600)),  # down for 9 h: only the last catch_up (6 h)
+    ],
+)
+def test_resume_never_reaches_before_what_the_previous_run_called_history(
+    floor: datetime, polled_at: datetime, now: datetime, news_from: datetime
+) -> None:
+    """Where news starts after a restart: the later of the previous run's floor, its last poll less the overlap,
+    and now less catch_up; logs are read back one catch_up further for long jobs."""
+    resume = resume_from(PollMark(polled_at, floor), now, timedelta(hours=6))
+    assert resume.news_from == news_from
+    assert resume.scan_from == news_from - timedelta(hours=6)
+
+
+def test_a_job_known_only_from_its_log_gets_the_locale_the_previous_run_saw() -> None:
+    """An ending found by the catch-up scan speaks the locale its job had while the previous run watched it."""
+    first = JobTracker(COMPANY)
+    first.observe_active([job("c100||Ja", locale="ja-JP"), job("c100||Xx", locale=None)], at(0))
+    mark = first.mark(at(0))
+    assert mark is not None
+    assert dict(mark.locales) == {"c100||Ja": "ja-JP"}
+    tracker = JobTracker(COMPANY, resume=resume_from(mark, at(600), timedelta(hours=6)))
+    tracker.observe_active([], at(600))
+    [outcome] = tracker.observe_logs([log("c100||Ja", end_date=at(300))], at(-6 * 3600), at(600))
+    assert outcome.job.locale == "ja-JP"
+    assert tracker.floor == at(0)  # the previous run began there: nothing before it is news

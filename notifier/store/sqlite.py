@@ -32,6 +32,7 @@ from notifier.store.outbox import (
     OutboxStore,
     Requeued,
 )
+from notifier.tracking import PollMark
 
 __all__ = [
     "DEAD",
@@ -69,7 +70,7 @@ CREATE TABLE IF NOT EXISTS silences (
 CREATE TABLE IF NOT EXISTS disabled_channels (
     channel TEXT PRIMARY KEY, reason TEXT NOT NULL, at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS poll_marks (
-    company TEXT PRIMARY KEY, polled_at TEXT NOT NULL);
+    company TEXT PRIMARY KEY, polled_at TEXT NOT NULL, floor TEXT NOT NULL, locales TEXT NOT NULL);
 """
 # Columns added after the first release, with how to fill them in an existing file.
 MIGRATIONS = {
@@ -157,15 +158,19 @@ class SqliteStore(OutboxStore):
 
     # ---------------------------------------------------------------------------------------- poll marks
 
-    async def save_poll_marks(self, marks: Mapping[str, datetime]) -> None:
-        """When each company was last polled successfully: where a restarted daemon picks up."""
-        rows = [(company, when.isoformat()) for company, when in marks.items()]
+    async def save_poll_marks(self, marks: Mapping[str, PollMark]) -> None:
+        """What each company's tracker leaves for the next run: where a restarted daemon picks up."""
+        rows = [
+            (company, m.polled_at.isoformat(), m.floor.isoformat(), json.dumps(dict(m.locales)))
+            for company, m in marks.items()
+        ]
         async with self.transaction() as db:
-            await db.executemany("INSERT OR REPLACE INTO poll_marks VALUES (?, ?)", rows)
+            await db.executemany("INSERT OR REPLACE INTO poll_marks VALUES (?, ?, ?, ?)", rows)
 
-    async def poll_marks(self) -> dict[str, datetime]:
-        async with self.reading() as db, db.execute("SELECT company, polled_at FROM poll_marks") as cur:
-            return {r[0]: _dt(r[1]) for r in await cur.fetchall()}
+    async def poll_marks(self) -> dict[str, PollMark]:
+        sql = "SELECT company, polled_at, floor, locales FROM poll_marks"
+        async with self.reading() as db, db.execute(sql) as cur:
+            return {r[0]: PollMark(_dt(r[1]), _dt(r[2]), json.loads(r[3])) for r in await cur.fetchall()}
 
     # ------------------------------------------------------------------------------------------ silences
 
