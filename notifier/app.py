@@ -235,7 +235,8 @@ class Daemon:
                 self.ingest.queue.task_done()
             if pending:
                 await self.intake.process(pending)
-        await _cancel(self._tasks.pop("dispatcher", None))  # start no new sends; those in flight go on
+        self.dispatcher.halt()  # start no new sends; those in flight go on
+        await _cancel(self._tasks.pop("dispatcher", None))
         cut = await self.dispatcher.drain(grace)
         for task in self._tasks.values():
             task.cancel()

@@ -99,8 +99,11 @@ class Dispatcher:
             if self._wake.is_set():
                 continue
             timeout = await self._idle_wait()
+            # Not asyncio.wait_for: on Python 3.11 it drops a cancellation that arrives in the same tick as
+            # the wake-up, and then stopping the daemon would wait for this loop for ever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
 
     async def dispatch_once(self) -> int:
         """Start sends for due rows, as far as each lane has room; returns how many were started."""
@@ -136,10 +139,14 @@ class Dispatcher:
                 await lane.channel.close()
         self._wake.set()
 
-    async def drain(self, grace: float) -> int:
-        """Start nothing new; give sends on the wire `grace` seconds; what is cut off stays pending."""
+    def halt(self) -> None:
+        """Start nothing new from now on (the run loop ends at its next turn)."""
         self._stopping = True
         self._wake.set()
+
+    async def drain(self, grace: float) -> int:
+        """Start nothing new; give sends on the wire `grace` seconds; what is cut off stays pending."""
+        self.halt()
         async with self._picking:  # a pick in progress finishes registering what it started
             cut = await self._finish(list(self._sends.values()), grace=grace)
         await self.ledger.close()
