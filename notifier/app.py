@@ -41,6 +41,7 @@ from notifier.models import Event
 from notifier.poller import CompanyPoller
 from notifier.render import Renderer
 from notifier.sourcemap import SourceErrors
+from notifier.store.lock import exclusive
 from notifier.store.sqlite import DeliveryRow, SqliteStore
 from notifier.supervise import supervise
 from notifier.web import create_app
@@ -398,6 +399,17 @@ async def run(
     clock = clock or SystemClock()
     stop = stop or asyncio.Event()
     reload = reload or asyncio.Event()
+    with exclusive(config.state_path):
+        await _run_locked(config, clock, stop, reload, started)
+
+
+async def _run_locked(
+    config: Config,
+    clock: Clock,
+    stop: asyncio.Event,
+    reload: asyncio.Event,
+    started: Callable[[Daemon], None] | None,
+) -> None:
     store = await SqliteStore.open(config.state_path)
     try:
         async with http_session(config) as session, delivery_session() as delivering:

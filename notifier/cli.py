@@ -6,10 +6,10 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from notifier import __version__
 
@@ -106,9 +106,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "simulate":
         return cmd_simulate(args)
     if command == "demo":
-        from notifier.commands.demo import run_demo
+        from notifier.commands.demo import demo
 
-        return run_demo(port=args.port, speed=args.speed)
+        return _run_cleanly(lambda: demo(args.port, args.speed))
     if command == "test-rule":
         return cmd_test_rule(args)
     if command == "schema":
@@ -172,7 +172,23 @@ def cmd_daemon(config: Config, *, watch_only: bool) -> int:
             install_reload_signal(reload)
             await run(config, stop=stop, reload=reload)
 
-    asyncio.run(_main())
+    return _run_cleanly(_main)
+
+
+def _run_cleanly(main: Callable[[], Coroutine[Any, Any, None]]) -> int:
+    """Run `main`; what an operator can fix (a port in use, a state file held by another daemon, an unusable
+    path) ends with one line on stderr and exit 1 instead of a traceback."""
+    from notifier.store.lock import StateInUse
+
+    try:
+        asyncio.run(main())
+    except StateInUse as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -210,15 +226,24 @@ async def _admin(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    from notifier.ips.simulator.scenarios import build_scenario
     from notifier.ips.simulator.server import run_simulator
     from notifier.logs import configure_logging
 
-    configure_logging("auto", "info")
     host, _, port = args.listen.rpartition(":")
     options = {k: v for k, v in (("companies", args.companies), ("jobs", args.jobs)) if v is not None}
-    asyncio.run(
-        run_simulator(
+    try:
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"--listen must be HOST:PORT, not {args.listen!r}")
+        if args.speed < 0:
+            raise ValueError("--speed must be 0 (frozen) or more")
+        build_scenario(args.scenario, **options)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging("auto", "info")
+    return _run_cleanly(
+        lambda: run_simulator(
             host or "127.0.0.1", int(port), scenario=args.scenario, seed=args.seed, speed=args.speed, **options
         )
     )
-    return 0

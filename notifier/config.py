@@ -426,4 +426,19 @@ def _missing_paths(doc: SourceDoc, config: Config) -> list[SourceError]:
             errors.append(doc.error((key,), f"{key}: {value} does not exist"))
         elif key == "templates" and value is not None and not value.is_dir():
             errors.append(doc.error((key,), f"templates: {value} is not a directory"))
+    problem = _unwritable(config.state_path)
+    if problem:
+        errors.append(doc.error(("state",), f"state: {problem}"))
     return errors
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why the state file could not be created or written, found before the daemon tries to."""
+    if path.exists():
+        return None if os.access(path, os.R_OK | os.W_OK) else f"{path} is not readable and writable"
+    folder = path.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{folder} is not a directory"
+    return None if os.access(folder, os.W_OK | os.X_OK) else f"cannot create {path}: {folder} is not writable"

@@ -119,7 +119,7 @@ async def receiver(port: int, secret: str) -> AsyncIterator[None]:
         await runner.cleanup()
 
 
-async def _demo(port: int, speed: float) -> None:
+async def demo(port: int, speed: float) -> None:
     from notifier.app import install_stop_signals, run
     from notifier.config import load_config
     from notifier.ips.simulator.server import serve_simulator
@@ -138,8 +138,3 @@ async def _demo(port: int, speed: float) -> None:
             print(f"status page       http://127.0.0.1:{port}/status   (metrics: /metrics)", file=sys.stderr)
             print("notifications appear below as JSON lines; Ctrl-C stops everything", file=sys.stderr, flush=True)
             await run(config, stop=stop)
-
-
-def run_demo(*, port: int, speed: float) -> int:
-    asyncio.run(_demo(port, speed))
-    return 0

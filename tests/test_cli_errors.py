@@ -1,0 +1,82 @@
+"""What an operator can fix ends in one line and a non-zero exit, never in a traceback."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from notifier.cli import main
+from notifier.store.lock import StateInUse, exclusive
+
+CONFIG = """\
+ips: {endpoint: "http://127.0.0.1:9/scene7/services/IpsApiService", user: u, password: p}
+companies: [{handle: "47"}]
+state: STATE
+http: {listen: "LISTEN"}
+"""
+
+
+def config(tmp_path: Path, state: str = "sqlite:///state.db", listen: str = "127.0.0.1:0") -> Path:
+    path = tmp_path / "notifier.yaml"
+    path.write_text(CONFIG.replace("STATE", state).replace("LISTEN", listen), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def test_a_second_daemon_on_the_same_state_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """While one daemon holds the state file, another exits 1 saying so, before it could send anything twice."""
+    path = config(tmp_path)
+    with exclusive(tmp_path / "state.db"):
+        assert main(["run", "--config", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"error: {tmp_path / 'state.db'} is in use by another notifier" in err
+    assert "Traceback" not in err
+
+
+def test_the_lock_is_per_state_file(tmp_path: Path) -> None:
+    """Two holders of one file conflict; different files do not."""
+    held = exclusive(tmp_path / "a.db")
+    with exclusive(tmp_path / "a.db"), exclusive(tmp_path / "b.db"), pytest.raises(StateInUse):
+        held.__enter__()
+
+
+def test_an_http_port_in_use_is_one_line(tmp_path: Path, busy_port: int, capsys: pytest.CaptureFixture[str]) -> None:
+    """`http.listen` on a port already taken ends with exit 1 and the reason, not a traceback."""
+    assert main(["run", "--config", str(config(tmp_path, listen=f"127.0.0.1:{busy_port}"))]) == 1
+    err = capsys.readouterr().err
+    assert "address already in use" in err.lower()
+    assert "Traceback" not in err
+
+
+def test_a_state_path_that_cannot_be_created_is_a_check_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A state file below a regular file is reported by `check` at the `state:` line."""
+    (tmp_path / "plain-file").write_text("", encoding="utf-8")
+    path = config(tmp_path, state=f"sqlite:///{tmp_path}/plain-file/state.db")
+    assert main(["check", "--config", str(path)]) == 1
+    assert f"{path}:3: state: {tmp_path / 'plain-file'} is not a directory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--listen", "localhost"], "--listen must be HOST:PORT"),
+        (["--scenario", "nope"], "unknown scenario 'nope'"),
+        (["--speed", "-5"], "--speed must be 0"),
+    ],
+)
+def test_simulate_refuses_bad_arguments(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Bad simulator arguments are named in one line with exit 2."""
+    assert main(["simulate", *args]) == 2
+    assert message in capsys.readouterr().err
