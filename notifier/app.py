@@ -172,6 +172,7 @@ class Daemon:
             on_commit=self.dispatcher.wake,
             on_event=lambda kind: self.metrics.events.labels(kind).inc(),
             on_silenced=lambda rule, channel: self.metrics.silenced.labels(rule, channel).inc(),
+            on_rule_error=lambda rule: self.metrics.rule_errors.labels(rule).inc(),
         )
         self._spawn("intake", self.intake.run)
         self._spawn("dispatcher", self.dispatcher.run)

@@ -11,11 +11,13 @@ import asyncio
 import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TypeVar
 
 import structlog
 
 from notifier.clock import Clock
-from notifier.engine.evaluate import Alert, AlertId, Decision, Engine
+from notifier.engine.evaluate import Decision, Engine, RuleError
 from notifier.engine.silences import Silence, silenced_by
 from notifier.models import Event
 from notifier.render import Renderer
@@ -24,6 +26,8 @@ from notifier.store.sqlite import Outgoing, SqliteStore, Target
 log = structlog.get_logger(__name__)
 BATCH = 256
 COMMIT_BACKOFF_CAP = 30.0
+RULE_ERROR_LOG_EVERY = timedelta(hours=1)
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -50,6 +54,7 @@ class Intake:
         on_commit: Callable[[], None] = lambda: None,
         on_event: Callable[[str], None] = lambda _kind: None,
         on_silenced: Callable[[str, str], None] = lambda _rule, _channel: None,
+        on_rule_error: Callable[[str], None] = lambda _rule: None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.sleep = sleep
@@ -61,8 +66,10 @@ class Intake:
         self.on_commit = on_commit
         self.on_event = on_event
         self.on_silenced = on_silenced
+        self.on_rule_error = on_rule_error
         self.stats = IntakeStats()
         self._silences: list[Silence] = []
+        self._rule_errors_logged: dict[tuple[str, str], datetime] = {}
 
     async def run(self) -> None:
         while True:
@@ -77,14 +84,21 @@ class Intake:
 
     async def process(self, events: list[Event]) -> list[str]:
         """Evaluate, render and commit a batch; returns the keys of new notifications."""
-        self._silences = await self.store.silences()
+        self._silences = await self._retrying("reading silences", self.store.silences)
         outgoing: list[Outgoing] = []
         for event in events:
             self.stats.events[event.kind] = self.stats.events.get(event.kind, 0) + 1
             self.on_event(event.kind)
-            outgoing.extend(self._decide(event))
+            try:
+                outgoing.extend(self._decide(event))
+            except Exception:  # a bug met by one event must not cost the others in the batch theirs
+                job = event.job.job_handle if event.job else None
+                log.exception("event could not be evaluated", kind=event.kind, company=event.company.key, job=job)
         upserts, deletes = self.engine.changes()
-        new = await self._commit(outgoing, upserts, deletes)
+        now = self.clock.now()
+        new = await self._retrying(
+            "committing notifications", lambda: self.store.commit(outgoing, upserts, deletes, now)
+        )
         self.stats.notifications += len(new)
         self.stats.duplicates += len(outgoing) - len(new)
         self._count_silenced(outgoing, set(new))
@@ -100,15 +114,16 @@ class Intake:
                     if target.silenced_by:
                         self.on_silenced(item.notification.rule, target.channel)
 
-    async def _commit(self, outgoing: list[Outgoing], upserts: list[Alert], deletes: list[AlertId]) -> list[str]:
-        """Commit, retrying until the store takes it: the engine already counts these as sent, so giving up
-        would lose them. Meanwhile the queue fills and pollers wait: back-pressure, not loss."""
+    async def _retrying(self, what: str, operation: Callable[[], Awaitable[T]]) -> T:
+        """The store's answer, waiting out failures (disk full, a file locked by a backup …): the engine already
+        counts this batch's notifications as sent, so giving up would lose them. Meanwhile the queue fills and
+        pollers wait: back-pressure, not loss."""
         for attempt in itertools.count(1):
             try:
-                return await self.store.commit(outgoing, upserts, deletes, self.clock.now())
-            except Exception as exc:  # disk full, file locked by a backup …: wait it out
+                return await operation()
+            except Exception as exc:
                 delay = min(COMMIT_BACKOFF_CAP, 0.5 * 2 ** min(attempt, 10))
-                log.error("state store commit failed, retrying", error=str(exc), attempt=attempt, retry_in=delay)
+                log.error(f"state store failed {what}, retrying", error=str(exc), attempt=attempt, retry_in=delay)
                 await self.sleep(delay)
         raise AssertionError("unreachable")
 
@@ -117,8 +132,20 @@ class Intake:
         self.stats.suppressed += result.suppressed
         for error in result.errors:
             self.stats.rule_errors += 1
-            log.error("rule failed", rule=error.rule, company=error.company, job=error.job, error=error.message)
+            self.on_rule_error(error.rule)
+            self._log_rule_error(error, event.at)
         return [self._render(d) for d in result.decisions]
+
+    def _log_rule_error(self, error: RuleError, at: datetime) -> None:
+        """The first failure of a kind per rule is an error in the log, repeats within an hour only debug: a
+        rule failing on every job.active of every job would otherwise flood the log (the metric counts all)."""
+        kind = (error.rule, error.message.split(":", 1)[0])
+        last = self._rule_errors_logged.get(kind)
+        fresh = last is None or at - last >= RULE_ERROR_LOG_EVERY
+        if fresh:
+            self._rule_errors_logged[kind] = at
+        emit = log.error if fresh else log.debug
+        emit("rule failed", rule=error.rule, company=error.company, job=error.job, error=error.message)
 
     def _render(self, decision: Decision) -> Outgoing:
         try:

@@ -36,6 +36,9 @@ class Metrics:
             "notifier_notifications_silenced", "Deliveries held back by a silence, by rule and channel",
             ["rule", "channel"], registry=r,
         )  # fmt: skip
+        self.rule_errors = Counter(
+            "notifier_rule_errors", "Rule expressions that failed at run time, by rule", ["rule"], registry=r
+        )
         # ---- gauges: current state, refreshed before each scrape
         self.outbox_depth = Gauge("notifier_outbox_depth", "Deliveries waiting to be sent", registry=r)
         self.outbox_oldest = Gauge(

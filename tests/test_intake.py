@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from notifier.clock import ManualClock
 from notifier.engine.evaluate import Engine
@@ -73,3 +75,61 @@ async def test_a_failing_store_is_retried_until_it_takes_the_batch(
     assert len(new) == 1
     assert waits == [1.0, 2.0]
     assert len(await store.list_deliveries([PENDING])) == 1
+
+
+async def test_an_event_that_breaks_evaluation_costs_only_itself(
+    store: SqliteStore, make_rules: RulesFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When evaluating one event raises, the other events of the batch still get their notifications."""
+    taker = intake(store, make_rules, Renderer())
+    real = taker.engine.evaluate
+
+    def evaluate(event: Event) -> Any:
+        if event.job is not None and event.job.job_handle == "47||Bad":
+            raise RuntimeError("a bug met by one event")
+        return real(event)
+
+    monkeypatch.setattr(taker.engine, "evaluate", evaluate)
+    good = ended("job.failed", 1, fatal_error=True)
+    bad = replace(good, job=replace(good.job, job_handle="47||Bad"))  # type: ignore[type-var]
+    with capture_logs() as logs:
+        new = await taker.process([bad, good])
+    assert len(new) == 1
+    assert [e["job"] for e in logs if e["event"] == "event could not be evaluated"] == ["47||Bad"]
+
+
+async def test_reading_silences_is_retried_not_fatal(
+    store: SqliteStore, make_rules: RulesFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed read of the silences at the start of a batch is retried; the batch is not dropped."""
+    real = store.silences
+    failures = [OSError("database is locked")]
+
+    async def flaky() -> Any:
+        if failures:
+            raise failures.pop()
+        return await real()
+
+    monkeypatch.setattr(store, "silences", flaky)
+
+    async def no_wait(_seconds: float) -> None:
+        return None
+
+    assert len(await intake(store, make_rules, Renderer(), sleep=no_wait).process([ended("job.failed", 1)])) == 1
+
+
+async def test_a_failing_rule_is_logged_once_an_hour_and_counted_every_time(
+    store: SqliteStore, make_rules: RulesFactory
+) -> None:
+    """The same runtime error of a rule is an error log once per hour (then debug), and every one is counted."""
+    counted: list[str] = []
+    taker = intake(store, make_rules, Renderer(), on_rule_error=counted.append)
+    broken = "- name: broken\n  on: job.failed\n  where: job.detail.publish_type == 1\n  notify: [{channel: hook}]\n"
+    taker.engine.replace_rules(make_rules(broken.replace("hook", "downstream")))
+    events = [ended("job.failed", minute) for minute in (1, 2, 61, 62)]
+    with capture_logs() as logs:
+        for event in events:
+            await taker.process([event])
+    levels = [e["log_level"] for e in logs if e["event"] == "rule failed"]
+    assert levels == ["error", "debug", "error", "debug"]
+    assert counted == ["broken"] * 4
