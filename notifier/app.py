@@ -201,29 +201,47 @@ class Daemon:
 
     async def reload(self, path: Path) -> bool:
         """Switch to a fresh read of the config file, all or nothing: on any error the running setup stays."""
-        fresh = _load_for_reload(path)
-        if fresh is None:
+        try:
+            fresh = _load_for_reload(path)
+            config = _keep_restart_only(fresh[0], self.config) if fresh else None
+            lanes = build_lanes(config, self.delivering, self.clock) if config else None
+        except Exception:  # whatever it is, it must not take the running daemon down with it
+            log.exception("reload failed, keeping the running configuration")
             return False
-        config, rules = fresh
-        old = self.config
-        kept = {key: getattr(old, key) for key in RESTART_ONLY if getattr(config, key) != getattr(old, key)}
-        for key in kept:
-            log.warning("this setting changes only on restart; keeping the running value", setting=key)
-        config = config.model_copy(update=kept)
+        if fresh is None or config is None or lanes is None:
+            return False
+        await self._switch(config, fresh[1], lanes)
+        log.info("reloaded", rules=len(fresh[1].rules), companies=len(config.companies), channels=len(self.lanes))
+        return True
+
+    async def _switch(self, config: Config, rules: RuleSet, lanes: dict[str, Lane]) -> None:
+        # Channels first: a new rule may name a new channel, and its first notification must find it there.
         REDACTOR.update([*REDACTOR.secrets, *secret_values(config)])
-        if config.log != old.log:
+        if config.log != self.config.log:
             configure_logging(config.log.format, config.log.level, REDACTOR.secrets)
+        if config.channels != self.config.channels:
+            await self._reenable_changed(config)
+            await self.dispatcher.replace_lanes(lanes)
+            self.lanes = self.dispatcher.lanes
+        else:
+            for lane in lanes.values():
+                await lane.channel.close()
         assert self.intake is not None
         self.intake.engine.replace_rules(rules)
         self.intake.renderer = Renderer(config.templates)
         await self.ingest.apply(config)
-        if config.channels != self.config.channels:
-            await self._reenable_changed(config)
-            await self.dispatcher.replace_lanes(build_lanes(config, self.delivering, self.clock))
-            self.lanes = self.dispatcher.lanes
         self.config = config
-        log.info("reloaded", rules=len(rules.rules), companies=len(config.companies), channels=len(self.lanes))
-        return True
+        self._forget_removed_companies()
+        await self.intake.process([])  # alerts dropped with their rule or company are dropped from the store now
+
+    def _forget_removed_companies(self) -> None:
+        """Alerts of a company no longer configured could never resolve: forget them (said in the log)."""
+        pollers = self.ingest.pollers
+        if self.intake is None or any(not p.company.handle for p in pollers):
+            return  # a company not resolved yet may own alerts under its handle: decide on a later reload
+        gone = self.intake.engine.forget(lambda a: any(p.company.is_known_as(a.company) for p in pollers))
+        for alert in gone:
+            log.info("alert of a removed company forgotten", rule=alert.rule, company=alert.company, job=alert.job)
 
     # ---------------------------------------------------------------------------------------------- stop
 
@@ -347,6 +365,19 @@ async def _cancel(task: asyncio.Task[None] | None) -> None:
     if task is not None:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+def _keep_restart_only(config: Config, running: Config) -> Config:
+    """`config` with the settings a running daemon cannot switch kept as they run (and a warning per change)."""
+    kept: dict[str, object] = {
+        k: getattr(running, k) for k in RESTART_ONLY if getattr(config, k) != getattr(running, k)
+    }
+    if config.poll.queue_size != running.poll.queue_size:
+        kept["poll"] = config.poll.model_copy(update={"queue_size": running.poll.queue_size})
+    for key in kept:
+        setting = "poll.queue_size" if key == "poll" else key
+        log.warning("this setting changes only on restart; keeping the running value", setting=setting)
+    return config.model_copy(update=kept)
 
 
 def _label(poller: CompanyPoller) -> str:

@@ -148,12 +148,18 @@ def _record(
     errors: list[SourceError],
     name: str,
     seen: set[int],
+    within: frozenset[int] = frozenset(),
 ) -> None:
-    """Walk the node tree once per node (aliases are not re-walked: no exponential blow-up)."""
+    """Walk the node tree once per node (aliases are not re-walked: no exponential blow-up); an alias to a
+    node it sits inside makes the data contain itself, which no setting can be, so it is an error."""
     lines.setdefault(loc, node.start_mark.line + 1)
+    if id(node) in within:
+        errors.append(SourceError(name, node.start_mark.line + 1, "an alias refers to a value it is part of"))
+        return
     if id(node) in seen:
         return
     seen.add(id(node))
+    within = within | {id(node)}
     if isinstance(node, yaml.MappingNode):
         keys: set[Any] = set()
         for key_node, value_node in node.value:
@@ -164,10 +170,10 @@ def _record(
                 errors.append(SourceError(name, key_node.start_mark.line + 1, f"duplicate key {key!r}"))
             keys.add(key)
             lines[(*loc, key)] = key_node.start_mark.line + 1
-            _record(loader, value_node, (*loc, key), lines, errors, name, seen)
+            _record(loader, value_node, (*loc, key), lines, errors, name, seen, within)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _record(loader, item, (*loc, index), lines, errors, name, seen)
+            _record(loader, item, (*loc, index), lines, errors, name, seen, within)
 
 
 def validation_errors(

@@ -106,3 +106,40 @@ async def test_rules_swap_and_forget_alerts_of_removed_rules(sim: Sim, tmp_path:
         await daemon.settle()
         assert daemon.alerts() == []
         assert [r.name for r in daemon.engine.rules.rules] == ["failed"]
+
+
+async def test_alerts_of_a_removed_company_are_forgotten(sim: Sim, tmp_path: Path) -> None:
+    """A company dropped from the config takes its open alerts with it: they could never resolve."""
+    companies = '[{handle: "47"}, {handle: "311"}]'
+    harness = Harness(sim, write_config(tmp_path, sim, companies=companies), ManualClock(START))
+    async with harness.running() as daemon:
+        await harness.poll(after=30)  # 311's homepage banners have not moved for 15 minutes: stalled-progress fires
+        assert {a.company for a in daemon.alerts()} == {"311"}
+        assert await daemon.reload(rewrite(harness, companies, '[{handle: "47"}]'))
+        await daemon.settle()
+        assert daemon.alerts() == []
+    async with harness.running() as restarted:
+        assert restarted.alerts() == []
+
+
+async def test_an_unexpected_failure_while_reloading_keeps_the_daemon_running(sim: Sim, tmp_path: Path) -> None:
+    """Whatever goes wrong while reading the new config, the reload is refused and the old setup stays."""
+    harness = Harness(sim, write_config(tmp_path, sim), ManualClock(START))
+    async with harness.running() as daemon:
+        before = daemon.config
+        path = harness.config.source
+        path.write_text(path.read_text(encoding="utf-8") + "junk: &a [*a]\n", encoding="utf-8")
+        with capture_logs() as logs:
+            assert await daemon.reload(path) is False
+        assert daemon.config is before
+    assert any("an alias refers to a value it is part of" in e.get("error", "") for e in logs)
+
+
+async def test_queue_size_changes_only_on_restart(sim: Sim, tmp_path: Path) -> None:
+    """A new poll.queue_size is reported as restart-only and the running queue keeps its size."""
+    harness = Harness(sim, write_config(tmp_path, sim), ManualClock(START))
+    async with harness.running() as daemon:
+        with capture_logs() as logs:
+            assert await daemon.reload(rewrite(harness, "poll: {interval: 30s", "poll: {queue_size: 5, interval: 30s"))
+        assert daemon.config.poll.queue_size == 10_000
+    assert any(e.get("setting") == "poll.queue_size" for e in logs)

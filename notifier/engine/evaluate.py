@@ -14,7 +14,7 @@ was firing stays firing and is not announced again.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -132,6 +132,14 @@ class Engine:
         if event.kind == "company.recovered":
             self._company_recovered(event, result)
         return result
+
+    def forget(self, keep: Callable[[Alert], bool]) -> list[Alert]:
+        """Drop, without notifying, the alerts `keep` refuses (their company is no longer configured)."""
+        gone = [alert for alert in self.alerts.values() if not keep(alert)]
+        for alert in gone:
+            del self.alerts[alert.id]
+            self._changed.add(alert.id)
+        return gone
 
     def changes(self) -> tuple[list[Alert], list[AlertId]]:
         """Alerts to upsert and ids to delete since the last call, for the store."""
