@@ -6,7 +6,7 @@ import gettext
 
 import pytest
 
-from notifier.i18n import negotiate, translations
+from notifier.i18n import lookups, negotiate, translations
 from notifier.models import Event
 from notifier.render import locale_for
 from tests.i18n.support import T0, company, decision, job, render
@@ -15,24 +15,75 @@ from tests.i18n.support import T0, company, decision, job, render
 @pytest.mark.parametrize(
     ("tag", "expected"),
     [
+        ("ja-JP", "ja-JP"),
+        ("ja_jp", "ja-JP"),
+        ("JA-jp", "ja-JP"),
+        ("ja_JP.UTF-8", "ja-JP"),
+        ("ZH-tw", "zh-TW"),
+        ("zh_TW", "zh-TW"),
+        ("zh-Hant-TW", "zh-TW"),
+        ("zh-Hant-HK", "zh-TW"),
+        ("zh-Hant-MO", "zh-TW"),
+        ("zh-Hant", "zh-TW"),
+        ("zh_hant_tw", "zh-TW"),
+        ("ZH-HANT-hk", "zh-TW"),
+        ("zh-HK", "zh-TW"),
+        ("zh-yue-HK", "zh-TW"),
+        ("zh-Hans-CN", "zh-CN"),
+        ("zh-Hans", "zh-CN"),
+        ("zh-Hans-SG", "zh-CN"),
+        ("zh-Hans-TW", "zh-CN"),
+        ("zh-Hant-CN", "zh-TW"),
+        ("zh-CN", "zh-CN"),
+        ("zh-SG", "zh-CN"),
+        ("zh", "zh-CN"),
         ("pt", "pt-BR"),
         ("pt-PT", "pt-BR"),
-        ("zh-HK", "zh-TW"),
-        ("zh-Hant", "zh-TW"),
-        ("zh", "zh-CN"),
+        ("pt_br", "pt-BR"),
+        ("en-GB", "en-US"),
+        ("en", "en-US"),
         ("de", "de-DE"),
         ("de-AT", "de-DE"),
+        ("de-CH-1996", "de-DE"),
+        ("de-DE-u-co-phonebk", "de-DE"),
         ("fr-CA", "fr-FR"),
-        ("ja_jp", "ja-JP"),
+        ("es-419", "es-ES"),
         ("KO-kr", "ko-KR"),
+        ("nb-NO", "sv-SE"),
+        ("sr-Latn-RS", "en-US"),
         ("xx-YY", "en-US"),
+        ("x-private", "en-US"),
+        ("C", "en-US"),
+        (" ", "en-US"),
         ("", "en-US"),
         (None, "en-US"),
     ],
 )
 def test_tag_resolves_to_a_catalog_we_have(tag: str | None, expected: str) -> None:
-    """Each tag maps to the closest supported locale, and unknown ones to en-US."""
+    """Each tag maps to the closest supported locale by script before region, and unknown ones to en-US."""
     assert negotiate(tag) == expected
+
+
+@pytest.mark.parametrize(
+    ("tag", "expected"),
+    [
+        ("zh-Hant-TW", ("zh-Hant-TW", "zh-Hant", "zh-TW", "zh")),
+        ("sr_latn_rs", ("sr-Latn-RS", "sr-Latn", "sr-RS", "sr")),
+        ("pt-PT", ("pt-PT", "pt")),
+        ("ja", ("ja",)),
+        ("de-DE-u-co-phonebk", ("de-DE", "de")),
+        ("42", ()),
+    ],
+)
+def test_a_tag_is_looked_up_from_most_to_least_specific(tag: str, expected: tuple[str, ...]) -> None:
+    """Full tag, then language-Script, then language-REGION, then the language, case and `_` normalized."""
+    assert lookups(tag) == expected
+
+
+def test_traditional_chinese_job_is_told_in_traditional_chinese() -> None:
+    """A job tagged zh-Hant-TW renders the zh-TW catalog, not Simplified Chinese."""
+    message = render(decision(Event("job.failed", T0, company("zh-CN"), job("zh-Hant-TW"))))
+    assert (message.locale, message.title) == ("zh-TW", "發佈工作「Spring catalog」執行失敗")
 
 
 def test_job_locale_is_preferred_over_company_locale() -> None:
