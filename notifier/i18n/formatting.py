@@ -7,22 +7,38 @@ value it cannot show: a message with a gap beats a message that is never sent.
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
 from babel.dates import format_date, format_time, format_timedelta, get_datetime_format
+from babel.lists import format_list
 from babel.numbers import format_decimal, format_percent
 
 Instant = datetime  # the type, for methods below that are themselves called `datetime`
 NBSP = "\u00a0"
 # A number and its unit ("15 minutes") must not be split over two lines, in any script.
 _NUMBER_SPACE = re.compile(r"(?<=\d) (?=\D)")
+Unit = Literal["day", "hour", "minute", "second"]
+ListStyle = Literal["standard", "unit", "unit-narrow"]
+# (unit, seconds, count below which the next smaller unit is shown too): `3 minutes 20 seconds` then
+# `42 minutes`; `1 hour 30 minutes` up to `23 hours 59 minutes`; `1 day 5 hours` then `3 days`.
+_UNITS: tuple[tuple[Unit, int, int], ...] = (
+    ("day", 86_400, 2), ("hour", 3_600, 24), ("minute", 60, 10), ("second", 1, 0),
+)  # fmt: skip
+_UNIT_SECONDS = {unit: size for unit, size, _ in _UNITS}
+# CLDR's `unit` list style joins an amount in two units ("1 時間 30 分", "1 heure et 30 minutes"); where it
+# writes a comma ("1 hour, 30 minutes"), which reads as an enumeration mid-sentence, these styles read as
+# speakers say it: "1 hour 30 minutes", "1 timme 30 minuter", "1 Stunde und 30 Minuten", "1 hora y 30 minutos".
+_JOIN_STYLE: dict[str, ListStyle] = {
+    "en": "unit-narrow", "sv": "unit-narrow", "de": "standard", "es": "standard",
+}  # fmt: skip
 
 
 @cache
@@ -68,6 +84,33 @@ def _lenient(method: Callable[[Formatter, Any], str]) -> Callable[[Formatter, An
     return format_or_show
 
 
+def duration_parts(seconds: float) -> list[tuple[Unit, int]]:
+    """The largest whole unit, plus the next smaller one while the larger count is small; always rounded down.
+
+    A message must never overstate how long a job stalled or ran: 1 h 59 min is `1 hour 59 minutes`,
+    not `2 hours`. Precision follows size: seconds only under ten minutes, hours beside a single day.
+    """
+    total = max(0, math.floor(seconds))  # skewed clocks can make an interval negative: it reads as 0 seconds
+    index = next((i for i, (_, size, _) in enumerate(_UNITS) if total >= size), len(_UNITS) - 1)
+    unit, size, paired_below = _UNITS[index]
+    count = total // size
+    parts = [(unit, count)]
+    if count < paired_below:
+        smaller, smaller_size, _ = _UNITS[index + 1]
+        if rest := total % size // smaller_size:
+            parts.append((smaller, rest))
+    return parts
+
+
+def _join(words: list[str], locale: str) -> str:
+    """`1 hour` and `30 minutes` joined as the locale writes an amount in two units."""
+    style: ListStyle = _JOIN_STYLE.get(locale.split("-")[0], "unit")
+    try:
+        return format_list(words, style=style, locale=_locale(locale))
+    except (KeyError, ValueError):  # Babel keeps only part of some locales' list data
+        return format_list(words, style="standard", locale=_locale(locale))
+
+
 @dataclass(frozen=True, slots=True)
 class Formatter:
     locale: str
@@ -98,11 +141,16 @@ class Formatter:
 
     @_lenient
     def duration(self, seconds: float | None) -> str:
-        """`15 minutes`, `15 分`: one unit, rounded, as people say it, never broken across lines."""
+        """`1 hour 30 minutes`, `1 時間 30 分`, `3 days`: never more than it was, never broken across lines."""
         if seconds is None:
             return ""
-        text = format_timedelta(timedelta(seconds=seconds), threshold=1.5, format="long", locale=self._babel)
-        return _NUMBER_SPACE.sub(NBSP, text)
+        words = [self._unit(unit, count) for unit, count in duration_parts(seconds)]
+        return _NUMBER_SPACE.sub(NBSP, _join(words, self.locale))
+
+    def _unit(self, unit: Unit, count: int) -> str:
+        """`count` whole units in CLDR's long form: exact, so Babel's rounding has nothing to round."""
+        exact = timedelta(seconds=count * _UNIT_SECONDS[unit])
+        return format_timedelta(exact, granularity=unit, threshold=math.inf, format="long", locale=self._babel)
 
     @_lenient
     def number(self, value: float | None) -> str:

@@ -61,7 +61,7 @@ def failed_log(**changes: Any) -> JobLog:
         job_name="Spring_catalog",
         log_type="Error",
         start_date=T0,
-        end_date=T0 + timedelta(minutes=42),
+        end_date=T0 + timedelta(hours=1, minutes=42, seconds=30),  # shown as 1 hour 42 minutes: never rounded up
         file_success_count=510,
         file_error_count=3,
         file_warning_count=2,

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from notifier.i18n.formatting import Formatter
+from notifier.i18n.formatting import Formatter, duration_parts
 from notifier.models import Event
 from tests.i18n.support import T0, company, decision, failed_publish, job, render
 
@@ -36,17 +38,59 @@ def test_duration_is_said_in_the_locale(locale: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("locale", "seconds", "expected"),
+    ("locale", "expected"),
     [
-        ("en-US", 2 * 3600 + 10 * 60, f"2{NBSP}hours"),
-        ("de-DE", 2 * 86400, f"2{NBSP}Tage"),
-        ("sv-SE", 2 * 86400, f"2{NBSP}dygn"),
-        ("ja-JP", 45, f"45{NBSP}秒"),
+        ("en-US", f"1{NBSP}hour 30{NBSP}minutes"),
+        ("de-DE", f"1{NBSP}Stunde und 30{NBSP}Minuten"),
+        ("fr-FR", f"1{NBSP}heure et 30{NBSP}minutes"),
+        ("es-ES", f"1{NBSP}hora y 30{NBSP}minutos"),
+        ("it-IT", f"1{NBSP}ora e 30{NBSP}minuti"),
+        ("pt-BR", f"1{NBSP}hora e 30{NBSP}minutos"),
+        ("nl-NL", f"1{NBSP}uur en 30{NBSP}minuten"),
+        ("sv-SE", f"1{NBSP}timme 30{NBSP}minuter"),
+        ("ja-JP", f"1{NBSP}時間 30{NBSP}分"),
+        ("ko-KR", "1시간 30분"),
+        ("zh-CN", "1小时30分钟"),
+        ("zh-TW", f"1{NBSP}小時 30{NBSP}分鐘"),
     ],
 )
-def test_duration_uses_one_rounded_unit(locale: str, seconds: float, expected: str) -> None:
-    """A duration is one unit, rounded, as people say it (2 hours, not 2 hours 10 minutes)."""
-    assert Formatter(locale).duration(seconds) == expected
+def test_an_hour_and_a_half_is_said_in_two_units(locale: str, expected: str) -> None:
+    """5,400 s reads as one hour and thirty minutes joined the locale's way, never as a rounded-up 2 hours."""
+    assert Formatter(locale).duration(5400) == expected
+
+
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [
+        (0, "0 seconds"),
+        (59.9, "59 seconds"),
+        (90, "1 minute 30 seconds"),
+        (9 * 60 + 59, "9 minutes 59 seconds"),
+        (10 * 60 + 59, "10 minutes"),
+        (59 * 60 + 59, "59 minutes"),
+        (3600, "1 hour"),
+        (3600 + 60, "1 hour 1 minute"),
+        (2 * 3600 + 10 * 60 + 59, "2 hours 10 minutes"),
+        (23 * 3600 + 59 * 60 + 59, "23 hours 59 minutes"),
+        (86400 + 5 * 3600 + 3599, "1 day 5 hours"),
+        (2 * 86400 + 23 * 3600, "2 days"),
+        (45 * 86400, "45 days"),
+        (-5, "0 seconds"),
+    ],
+)
+def test_duration_is_rounded_down_with_precision_that_follows_its_size(seconds: float, expected: str) -> None:
+    """Seconds only under ten minutes, minutes beside hours, hours beside a single day; never rounded up."""
+    assert Formatter("en-US").duration(seconds).replace(NBSP, " ") == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(min_value=0, max_value=400 * 86400, allow_nan=False))
+def test_a_duration_never_overstates_and_drops_less_than_its_smallest_unit(seconds: float) -> None:
+    """What the parts add up to is at most the real duration, and short of it by less than its last unit."""
+    sizes = {"day": 86400, "hour": 3600, "minute": 60, "second": 1}
+    parts = duration_parts(seconds)
+    shown = sum(count * sizes[unit] for unit, count in parts)
+    assert shown <= seconds < shown + sizes[parts[-1][0]]
 
 
 @pytest.mark.parametrize(
@@ -125,7 +169,7 @@ def test_values_of_the_wrong_type_are_shown_as_they_are() -> None:
 def test_notification_fields_use_the_company_time_zone() -> None:
     """A Japanese job of a company in Tokyo shows its start and end in Tokyo time."""
     fields = dict(render(failed_publish("ja-JP")).fields)
-    assert (fields["開始日時"], fields["終了日時"]) == ("2026/03/14 18:05 JST", "2026/03/14 18:47 JST")
+    assert (fields["開始日時"], fields["終了日時"]) == ("2026/03/14 18:05 JST", "2026/03/14 19:47 JST")
 
 
 def test_stall_headline_embeds_the_localized_duration() -> None:
@@ -133,6 +177,30 @@ def test_stall_headline_embeds_the_localized_duration() -> None:
     event = Event("job.active", T0, company(), job("de-DE"), stalled_seconds=2 * 3600)
     expected = f"Auftrag „Spring catalog“ hat 2{NBSP}Stunden lang keinen Fortschritt gemacht"
     assert render(decision(event)).title == expected
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("en-US", "Job “Spring catalog” has made no progress for 1 hour 30 minutes"),
+        ("de-DE", "Auftrag „Spring catalog“ hat 1 Stunde und 30 Minuten lang keinen Fortschritt gemacht"),
+        ("fr-FR", "La tâche « Spring catalog » ne progresse plus depuis 1 heure et 30 minutes"),
+        ("es-ES", "El trabajo «Spring catalog» lleva 1 hora y 30 minutos sin avanzar"),
+        ("it-IT", "Il processo “Spring catalog” non avanza da 1 ora e 30 minuti"),
+        ("pt-BR", "O trabalho “Spring catalog” está sem progresso há 1 hora e 30 minutos"),
+        ("nl-NL", "Job ‘Spring catalog’ maakt al 1 uur en 30 minuten geen voortgang"),
+        ("sv-SE", "Jobbet ”Spring catalog” har inte gjort några framsteg på 1 timme 30 minuter"),
+        ("ja-JP", "ジョブ「Spring catalog」の進捗が 1 時間 30 分止まっています"),
+        ("ko-KR", "‘Spring catalog’ 작업이 1시간 30분 동안 진행되지 않고 있습니다"),
+        ("zh-CN", "作业“Spring catalog”已连续1小时30分钟无进展"),
+        ("zh-TW", "工作「Spring catalog」已連續 1 小時 30 分鐘沒有進度"),
+    ],
+)
+def test_stall_headline_says_an_hour_and_a_half_in_every_locale(locale: str, expected: str) -> None:
+    """A stall of 1 h 30 min 42 s is told as 1 hour 30 minutes inside each locale's own sentence."""
+    event = Event("job.active", T0, company(), job(locale), stalled_seconds=5400 + 42)
+    title = render(decision(event, name="stalled-progress")).title
+    assert title.replace(NBSP, " ") == expected  # where the no-break spaces go is proven above
 
 
 def test_stall_headline_in_japanese_says_how_long_it_stopped() -> None:
@@ -148,6 +216,6 @@ def test_progress_headline_embeds_the_localized_percent() -> None:
 
 
 def test_ended_job_shows_how_long_it_ran() -> None:
-    """A finished job's fields give its duration from the log's start and end, as a CLDR duration."""
+    """A finished job's fields give its duration from the log's start and end (1 h 42 min 30 s), rounded down."""
     fields = dict(render(failed_publish("fr-FR")).fields)
-    assert fields["Durée"] == f"42{NBSP}minutes"
+    assert fields["Durée"] == f"1{NBSP}heure et 42{NBSP}minutes"
