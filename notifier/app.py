@@ -111,11 +111,12 @@ def load_ruleset(config: Config) -> RuleSet:
 def check_all(config: Config) -> list[str]:
     """Every problem in rules and templates as `file:line: message` (config itself is already valid)."""
     problems: list[str] = []
+    rule_names: frozenset[str] | None = None  # unknown while the rules do not load
     try:
-        load_ruleset(config)
+        rule_names = load_ruleset(config).names
     except SourceErrors as exc:
         problems.extend(str(e) for e in exc.errors)
-    problems.extend(Renderer(config.templates).check())
+    problems.extend(Renderer(config.templates).check(rule_names))
     return problems
 
 

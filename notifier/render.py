@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -30,7 +30,7 @@ from notifier.engine.evaluate import Decision
 from notifier.i18n import negotiate, translations
 from notifier.i18n.fields import fields, job_ended
 from notifier.i18n.formatting import Formatter
-from notifier.i18n.overrides import Overrides, SnapshotLoader, load_overrides
+from notifier.i18n.overrides import Overrides, SnapshotLoader, load_overrides, unknown_folders
 from notifier.models import Event, Message, Notification
 
 log = structlog.get_logger(__name__)
@@ -164,9 +164,15 @@ class Renderer:
             available = self._available[key] = frozenset(env.list_templates())
         return env.get_template(next((name for name in names if name in available), names[-1]))
 
-    def check(self) -> list[str]:
-        """`file:line: message` for every user template that cannot be used, for `notifier check`."""
+    def check(self, rules: Collection[str] | None = None) -> list[str]:
+        """`file:line: message` for every user template that cannot be used, for `notifier check`.
+
+        Given the configured rule names, a top-level folder that names neither a locale nor a rule is one too;
+        without them (rules not loaded) such a folder cannot be told from a rule's and passes.
+        """
         problems = list(self.overrides.problems)
+        if rules is not None:
+            problems.extend(unknown_folders(self.overrides, rules))
         if not self.overrides:
             return problems
         env = self.environment("en-US")

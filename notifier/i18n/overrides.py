@@ -2,18 +2,25 @@
 
 Sources are read when the renderer is built (start-up, SIGHUP), so rendering never touches the disk and what
 `notifier check` validated is exactly what renders until the next reload, however the files change meanwhile.
-Layout: `<part>.j2`, `<locale>/<part>.j2`, `<rule>/<part>.j2`, `<rule>/<locale>/<part>.j2`.
+Layout: `<part>.j2`, `<locale>/<part>.j2`, `<rule>/<part>.j2`, `<rule>/<locale>/<part>.j2`. Which top-level
+folders are rules is only known beside the rules (`notifier check`): `unknown_folders` reports the others.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import difflib
+import re
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from jinja2 import BaseLoader, Environment, TemplateNotFound
 
-from notifier.i18n import SUPPORTED, normalize
+from notifier.i18n import SUPPORTED, normalize, resolve
+
+# `pt`, `en-GB`, `zh_Hant`, `xx-XX`: a folder written as a locale tag (language, script, region).
+MAX_LISTED = 10  # rule names listed when no suggestion fits: enough to see the naming, not a wall of text
+_LOCALE_SHAPED = re.compile(r"[a-z]{2,3}([-_][a-z]{4})?([-_]([a-z]{2}|[0-9]{3}))?", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +94,48 @@ def layout_problem(name: str, parts: tuple[str, ...]) -> str | None:
     return None
 
 
+def unknown_folders(overrides: Overrides, rules: Collection[str]) -> list[str]:
+    """`folder:0: message` for each top-level folder that names neither a locale nor one of `rules`.
+
+    Such a folder (`pt/`, `xx-XX/`, a misspelt `failed-publsh/`) is never looked up, so its templates would
+    be silently unused. Reported once per folder, for `notifier check`, where the rule names are known.
+    """
+    if overrides.directory is None:
+        return []
+    folders = sorted({name.split("/")[0] for name in overrides.sources if "/" in name})
+    return [
+        f"{overrides.directory / folder}:0: {_folder_problem(folder, rules)}"
+        for folder in folders
+        if folder not in SUPPORTED and folder not in rules
+    ]
+
+
+def _folder_problem(folder: str, rules: Collection[str]) -> str:
+    problem = f"folder {folder!r} names neither a locale nor a rule, so its templates are never used"
+    suggestion = suggest_locale(folder) or _closest(folder, [*sorted(rules), *SUPPORTED])
+    if suggestion:
+        return f"{problem} (did you mean {suggestion!r}?)"
+    names = sorted(rules)
+    known = ", ".join(names[:MAX_LISTED]) + (f" … ({len(names)} rules)" if len(names) > MAX_LISTED else "")
+    return f"{problem}; locales: {', '.join(SUPPORTED)}; rules: {known or 'none are loaded'}"
+
+
+def suggest_locale(folder: str) -> str | None:
+    """The locale a folder most likely meant: `pt` → pt-BR, `en-GB` → en-US, `jp` → ja-JP (a region alone)."""
+    if not _LOCALE_SHAPED.fullmatch(folder):
+        return None
+    by_region = [locale for locale in SUPPORTED if locale.split("-")[1] == folder.upper()]
+    return resolve(folder) or (by_region[0] if len(by_region) == 1 else None)
+
+
+def _closest(name: str, choices: list[str]) -> str | None:
+    """The choice nearest to a misspelling, case aside (`failed-publsh`, `Failed-Publish` → failed-publish)."""
+    lowered = {choice.lower(): choice for choice in choices}
+    found = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.75)
+    return lowered[found[0]] if found else None
+
+
 def _locale_problem(folder: str) -> str:
-    hint = f" (did you mean {normalize(folder)!r}?)" if normalize(folder) in SUPPORTED else ""
+    suggestion = normalize(folder) if normalize(folder) in SUPPORTED else suggest_locale(folder)
+    hint = f" (did you mean {suggestion!r}?)" if suggestion else ""
     return f"unknown locale folder {folder!r}{hint}; locales: {', '.join(SUPPORTED)}"

@@ -15,6 +15,7 @@ from notifier.cli import main
 from notifier.clock import ManualClock
 from notifier.engine.evaluate import Decision, Engine
 from notifier.engine.rules import load_rules
+from notifier.i18n import SUPPORTED
 from notifier.intake import Intake
 from notifier.models import Event
 from notifier.render import Renderer
@@ -79,7 +80,9 @@ def test_an_override_can_use_the_catalogs(tmp_path: Path) -> None:
         ({"text.j2": "line one\n{{ job.name | shout }}"}, "text.j2:2: No filter named 'shout'"),
         ({"subject.j2": "x"}, "subject.j2:1: unknown template part 'subject'"),
         ({"ja_JP/title.j2": "x"}, "ja_JP/title.j2:1: unknown locale folder 'ja_JP' (did you mean 'ja-JP'?)"),
-        ({"failed-publish/jp/title.j2": "x"}, "failed-publish/jp/title.j2:1: unknown locale folder 'jp'"),
+        ({"rule/jp/title.j2": "x"}, "rule/jp/title.j2:1: unknown locale folder 'jp' (did you mean 'ja-JP'?)"),
+        ({"rule/pt/title.j2": "x"}, "rule/pt/title.j2:1: unknown locale folder 'pt' (did you mean 'pt-BR'?)"),
+        ({"rule/xx-XX/title.j2": "x"}, "rule/xx-XX/title.j2:1: unknown locale folder 'xx-XX'; locales: "),
         ({"a/b/c/title.j2": "x"}, "a/b/c/title.j2:1: too deep"),
         ({"html.j2": "<p>\n{% include 'footer.j2' %}</p>"}, "html.j2:2: template 'footer.j2' not found"),
         ({"title.j2": b"\xff\xfeT\x00"}, "title.j2:1: not UTF-8 text"),
@@ -90,6 +93,56 @@ def test_template_problems_are_file_line_errors(tmp_path: Path, files: Files, pr
     problems = Renderer(templates(tmp_path, files)).check()
     assert len(problems) == 1
     assert problems[0].startswith(f"{tmp_path}/{problem}")
+
+
+RULES = frozenset({"failed-publish", "stalled-progress"})
+
+
+@pytest.mark.parametrize(
+    ("folder", "hint"),
+    [
+        ("xx-XX", ""),
+        ("pt", " (did you mean 'pt-BR'?)"),
+        ("en-GB", " (did you mean 'en-US'?)"),
+        ("zh-Hant", " (did you mean 'zh-TW'?)"),
+        ("jp", " (did you mean 'ja-JP'?)"),
+        ("failed-publsh", " (did you mean 'failed-publish'?)"),
+        ("Stalled-Progress", " (did you mean 'stalled-progress'?)"),
+        ("nightly-report", ""),
+    ],
+)
+def test_a_folder_naming_neither_a_locale_nor_a_rule_is_reported_once(tmp_path: Path, folder: str, hint: str) -> None:
+    """Given the rule names, an unknown top-level folder is one `folder:0:` problem with a "did you mean"."""
+    root = templates(tmp_path, {f"{folder}/title.j2": "x", f"{folder}/text.j2": "y", f"{folder}/de-DE/title.j2": "z"})
+    problems = Renderer(root).check(RULES)
+    unused = f"{root / folder}:0: folder {folder!r} names neither a locale nor a rule, so its templates are never used"
+    listing = f"; locales: {', '.join(SUPPORTED)}; rules: failed-publish, stalled-progress"
+    assert problems == [unused + (hint or listing)]
+
+
+def test_a_long_rule_list_is_cut_short_in_the_message(tmp_path: Path) -> None:
+    """With many rules and no close match, the message names the first ten and how many there are."""
+    rules = frozenset(f"rule-{n:02d}" for n in range(1, 13))
+    [problem] = Renderer(templates(tmp_path, {"nightly-report/title.j2": "x"})).check(rules)
+    first_ten = ", ".join(f"rule-{n:02d}" for n in range(1, 11))
+    assert problem.endswith(f"; rules: {first_ten} … (12 rules)")
+
+
+def test_locale_and_rule_folders_pass_when_the_rule_names_are_given(tmp_path: Path) -> None:
+    """Folders of supported locales and of loaded rules, at either level, are no problem."""
+    assert Renderer(templates(tmp_path, LAYERED)).check(RULES) == []
+
+
+def test_without_rule_names_an_unknown_folder_is_taken_for_a_rule(tmp_path: Path) -> None:
+    """Where the rules are not known (a reload, rules that fail to load), such a folder cannot be judged."""
+    assert Renderer(templates(tmp_path, {"failed-publsh/title.j2": "x", "pt/title.j2": "y"})).check() == []
+
+
+def test_with_no_rules_loaded_every_rule_folder_is_unused(tmp_path: Path) -> None:
+    """An empty rule set means no rule folder can ever apply, and the message says why."""
+    problems = Renderer(templates(tmp_path, {"failed-publish/title.j2": "x"})).check(frozenset())
+    assert [p.split(":0: ")[0] for p in problems] == [str(tmp_path / "failed-publish")]
+    assert problems[0].endswith("; rules: none are loaded")
 
 
 def test_a_missing_templates_directory_is_a_problem(tmp_path: Path) -> None:
@@ -178,6 +231,41 @@ def test_notifier_check_reports_template_errors_as_file_line(
     )
     assert main(["check", "--config", str(config)]) == 1
     assert capsys.readouterr().err.splitlines() == [f"{root}/text.j2:2: Encountered unknown tag 'endif'."]
+
+
+def check_config(tmp_path: Path, rules: str, files: Files) -> tuple[Path, Path]:
+    """A config whose `rules:` file holds `rules` and whose `templates:` directory holds `files`."""
+    root = templates(tmp_path / "templates", files)
+    (tmp_path / "rules.yaml").write_text(rules, encoding="utf-8")
+    config = tmp_path / "notifier.yaml"
+    config.write_text(
+        'ips: {endpoint: "http://127.0.0.1:9/x", user: u@example.com, password: p}\n'
+        'companies: [{handle: "47"}]\nstate: sqlite:///state.db\ntemplates: templates/\nrules: rules.yaml\n'
+        "channels: {console: {type: console}}\n",
+        encoding="utf-8",
+    )
+    return config, root
+
+
+def test_notifier_check_reports_a_misspelt_rule_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`notifier check` knows the configured rules, so `failed-publsh/` is an error naming the rule meant."""
+    rules = "- name: failed-publish\n  on: job.failed\n  notify: [{channel: console}]\n"
+    config, root = check_config(tmp_path, rules, {"failed-publsh/title.j2": "x", "failed-publish/text.j2": "y"})
+    assert main(["check", "--config", str(config)]) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line == (
+        f"{root / 'failed-publsh'}:0: folder 'failed-publsh' names neither a locale nor a rule, so its templates"
+        " are never used (did you mean 'failed-publish'?)"
+    )
+
+
+def test_notifier_check_judges_no_folder_while_rules_fail(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """With rules that do not load, only their errors are shown: every rule folder would look unknown."""
+    config, _ = check_config(tmp_path, "- name: failed-publish\n  on: job.nope\n", {"failed-publish/title.j2": "x"})
+    assert main(["check", "--config", str(config)]) == 1
+    errors = capsys.readouterr().err.splitlines()
+    assert errors
+    assert all(line.startswith(str(tmp_path / "rules.yaml")) for line in errors)
 
 
 def test_rendering_again_touches_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
