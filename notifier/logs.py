@@ -48,6 +48,17 @@ class Redactor:
 REDACTOR = Redactor()
 
 
+class _CurrentStderr:
+    """Whatever `sys.stderr` is when a line is written, not when logging was configured: embedding code and
+    test runners swap it, and a logger holding on to a closed stream would fail every later log call."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(fmt: str = "auto", level: str = "info", secrets: Iterable[str] = ()) -> None:
     """Configure structlog once per process; `auto` renders for a console when stderr is a TTY."""
     REDACTOR.update(secrets)
@@ -63,7 +74,7 @@ def configure_logging(fmt: str = "auto", level: str = "info", secrets: Iterable[
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS.get(level, logging.INFO)),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
 

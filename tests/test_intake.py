@@ -130,6 +130,6 @@ async def test_a_failing_rule_is_logged_once_an_hour_and_counted_every_time(
     with capture_logs() as logs:
         for event in events:
             await taker.process([event])
-    levels = [e["log_level"] for e in logs if e["event"] == "rule failed"]
-    assert levels == ["error", "debug", "error", "debug"]
+    errors = [e for e in logs if e["event"] == "rule failed" and e["log_level"] == "error"]
+    assert len(errors) == 2  # minutes 1 and 61; the others are debug lines (filtered out at info level)
     assert counted == ["broken"] * 4
