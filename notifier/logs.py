@@ -35,14 +35,20 @@ class Redactor:
         return {k: self._scrub(v) for k, v in event_dict.items()}
 
     def _scrub(self, value: Any) -> Any:
-        if not isinstance(value, str):
-            if isinstance(value, (int, float, bool)) or value is None:
-                return value
-            value = str(value)
+        """Strings are cleaned, containers walked (their shape kept for the JSON renderer); any other object is
+        replaced by its cleaned text only when that text holds a secret."""
+        if value is None or isinstance(value, int | float | bool):
+            return value
+        if isinstance(value, dict):
+            return {k: self._scrub(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._scrub(v) for v in value]
+        text = value if isinstance(value, str) else str(value)
+        cleaned = text
         for secret in self.secrets:
-            if secret in value:
-                value = value.replace(secret, "***")
-        return value
+            if secret in cleaned:
+                cleaned = cleaned.replace(secret, "***")
+        return value if cleaned is text and not isinstance(value, str) else cleaned
 
 
 REDACTOR = Redactor()
