@@ -80,12 +80,14 @@ def notification_key(*parts: str) -> str:
 
 
 def event_fingerprint(event: Event) -> str:
-    """What makes two events of one kind and job the same happening (so a replay is not news)."""
-    job = event.job
-    if event.kind == "job.progressed" and job is not None:
-        return f"progress={job.progress}"
-    if event.kind == "job.state_changed" and job is not None:
-        return f"state={job.state}"
+    """What makes two events of one kind and job the same happening (so a replay is not news).
+
+    A job's ending is the same whenever it is seen: its log's end date says which. Progress and state changes
+    are only ever seen live, once each, and a job may pass through the same state or progress twice
+    (Running → WaitingClient → Running): their moment is what tells them apart.
+    """
+    if event.kind in ("job.progressed", "job.state_changed"):
+        return f"at={event.at.isoformat()}"
     if event.log is not None:
         end = event.log.end_date
         return f"end={end.isoformat() if end else ''}"

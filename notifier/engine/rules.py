@@ -82,9 +82,10 @@ class RuleSpec(BaseModel):
                 raise ValueError(f"unknown event {kind!r}{_suggest(kind, EVENT_KINDS)}")
         if not value:
             raise ValueError("name at least one event")
-        state = [k for k in value if k in STATE_KINDS]
-        if state and len(value) > 1:
-            raise ValueError("job.active is a state rule and cannot be mixed with other events")
+        for special, what in ((STATE_KINDS, "a state rule"), (EPISODE_KINDS, "an episode rule")):
+            mixed = [k for k in value if k in special]
+            if mixed and len(value) > 1:
+                raise ValueError(f"{mixed[0]} makes {what} and cannot be mixed with other events")
         return value
 
 
@@ -154,17 +155,16 @@ def load_rules(source: Path, channels: Collection[str] | None) -> RuleSet:
         except SourceErrors as exc:
             errors.extend(exc.errors)
             continue
-        for rule in _load_doc(doc, channels, env, errors):
-            where = f"{doc.path}:{rule.source.rsplit(':', 1)[-1]}"
-            if rule.name in seen:
-                errors.append(
-                    _at(rule.source, f"duplicate rule name {rule.name!r} (first defined at {seen[rule.name]})")
-                )
+        # Names count even for rules with errors of their own: a duplicate is reported in the same run.
+        for name, where, rule in _load_doc(doc, channels, env, errors):
+            if name in seen:
+                errors.append(_at(where, f"duplicate rule name {name!r} (first defined at {seen[name]})"))
                 continue
-            seen[rule.name] = where
-            rules.append(rule)
+            seen[name] = where
+            if rule is not None:
+                rules.append(rule)
     if errors:
-        raise SourceErrors(errors)
+        raise SourceErrors(sorted(errors, key=lambda e: (e.path, e.line)))
     return RuleSet(tuple(rules))
 
 
@@ -188,22 +188,25 @@ def _entries(doc: SourceDoc, errors: list[SourceError]) -> Iterable[tuple[tuple[
 
 def _load_doc(
     doc: SourceDoc, channels: Collection[str] | None, env: ImmutableSandboxedEnvironment, errors: list[SourceError]
-) -> list[Rule]:
-    rules = []
+) -> list[tuple[str, str, Rule | None]]:
+    """(name, file:line, the compiled rule or None when it has errors) for each rule of one file."""
+    out: list[tuple[str, str, Rule | None]] = []
     for loc, item in _entries(doc, errors):
+        name = item.get("name") if isinstance(item, dict) else None
+        where = f"{doc.path}:{doc.line_of(loc)}"
         try:
             spec = RuleSpec.model_validate(item)
         except ValidationError as exc:
-            name = item.get("name") if isinstance(item, dict) else None
             prefix = f"rule {name!r}: " if isinstance(name, str) else ""
             found = validation_errors(doc, exc, loc, model=RuleSpec)
             errors.extend(SourceError(e.path, e.line, prefix + e.message) for e in sorted(found, key=lambda e: e.line))
+            if isinstance(name, str):
+                out.append((name, where, None))
             continue
         before = len(errors)
         rule = _compile(spec, doc, loc, channels, env, errors)
-        if len(errors) == before:
-            rules.append(rule)
-    return rules
+        out.append((spec.name, where, rule if len(errors) == before else None))
+    return out
 
 
 def _compile(
@@ -248,9 +251,9 @@ def _reporter(error: Callable[[Sequence[str | int], str], None], loc: Sequence[s
 
 
 def _expression(env: ImmutableSandboxedEnvironment, source: str, error: Callable[[str], None]) -> Expression:
-    try:
-        ast = env.parse(f"{{{{ ({source}) }}}}")
+    try:  # compiled first: its syntax errors speak of what was written, not of the wrapping below
         compiled = env.compile_expression(source, undefined_to_none=False)
+        ast = env.parse(f"{{{{ ({source}) }}}}")
     except TemplateSyntaxError as exc:
         error(f"bad expression: {exc.message}")
         return _never

@@ -89,3 +89,29 @@ def test_shipped_rules_load() -> None:
         "long-running-job",
         "ips-unreachable",
     }
+
+
+def test_episode_events_cannot_be_mixed(tmp_path: Path) -> None:
+    """company.unreachable opens an episode; mixed with job events it would resolve them on recovery."""
+    errors = errors_of(tmp_path, "- name: a\n  on: [job.failed, company.unreachable]\n  notify: [{channel: console}]\n")
+    assert errors == [
+        "rules.yaml:2: rule 'a': on: company.unreachable makes an episode rule and cannot be mixed with other events"
+    ]
+
+
+def test_a_duplicate_name_is_reported_even_when_the_first_definition_has_errors(tmp_path: Path) -> None:
+    """Both the first definition's own error and the duplicate come out in one run."""
+    (tmp_path / "a.yaml").write_text("- name: dup\n  on: job.faild\n  notify: [{channel: console}]\n")
+    (tmp_path / "b.yaml").write_text("- name: dup\n  on: job.failed\n  notify: [{channel: console}]\n")
+    with pytest.raises(SourceErrors) as caught:
+        load_rules(tmp_path, CHANNELS)
+    messages = [f"{Path(e.path).name}:{e.line}: {e.message}" for e in caught.value.errors]
+    assert messages[0].startswith("a.yaml:2: rule 'dup': on: unknown event 'job.faild'")
+    assert messages[1].startswith("b.yaml:1: duplicate rule name 'dup'")
+
+
+def test_an_incomplete_expression_is_reported_as_written(tmp_path: Path) -> None:
+    """A syntax error names what the user wrote, not characters added internally."""
+    [error] = errors_of(tmp_path, "- name: a\n  on: job.failed\n  where: job.type ==\n  notify: [{channel: console}]\n")
+    assert error.startswith("rules.yaml:3: rule 'a': bad expression:")
+    assert "')'" not in error
