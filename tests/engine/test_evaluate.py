@@ -157,7 +157,7 @@ def test_reload_forgets_alerts_of_removed_rules(make_rules: RulesFactory) -> Non
 def test_a_job_passing_through_the_same_state_twice_is_told_twice(make_rules: RulesFactory) -> None:
     """Running → WaitingClient → Running gives two notifications for 'Running', with distinct keys."""
     engine = Engine(make_rules("- name: states\n  on: job.state_changed\n  notify: [{channel: console}]\n"))
-    keys = []
+    keys: list[str] = []
     for minute, state in ((1, "WaitingClient"), (2, "Running"), (3, "WaitingClient"), (4, "Running")):
         event = Event("job.state_changed", at(minute), COMPANY, job(state=state), previous={"state": "x"})
         keys.extend(d.key for d in engine.evaluate(event).decisions)
