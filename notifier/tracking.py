@@ -14,7 +14,7 @@ reach further back.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from notifier.models import ActiveJob, CompanyRef, Event, JobLog, JobLogDetail
@@ -209,12 +209,14 @@ class JobTracker:
         handle = outcome.job.job_handle or ""
         self.departed.pop(handle, None)
         self._resolved[handle] = outcome.log.start_date or now
-        kind = "job.failed" if outcome.log.failed else "job.completed"
-        errors = tuple(d for d in details if _is_error(d)) if outcome.log.failed else ()
-        events = [self._event(kind, now, outcome.job, log=outcome.log, stalled=outcome.stalled_seconds, details=errors)]
+        failed = outcome.log.failed
+        kind = "job.failed" if failed else "job.completed"
+        errors = tuple(d for d in details if _is_error(d)) if failed else ()
+        job = _ended(outcome.job, failed)
+        events = [self._event(kind, now, job, log=outcome.log, stalled=outcome.stalled_seconds, details=errors)]
         if outcome.log.has_warnings:
             warnings = tuple(d for d in details if _is_warning(d))
-            events.append(self._event("job.warning", now, outcome.job, log=outcome.log, details=warnings))
+            events.append(self._event("job.warning", now, job, log=outcome.log, details=warnings))
         return events
 
     def end_poll(self) -> list[Departed]:
@@ -273,6 +275,14 @@ class JobTracker:
     def active_jobs(self) -> list[tuple[ActiveJob, datetime]]:
         """Current jobs with the time their progress last changed (for status views)."""
         return [(t.job, t.progress_since) for t in self._jobs.values()]
+
+
+def _ended(job: ActiveJob, failed: bool) -> ActiveJob:
+    """The job as it ended: Done, at 100 % when it completed (a failure keeps the progress it had reached),
+    not as the last poll happened to see it running."""
+    if job.state == "Done" and (failed or job.progress == 100):
+        return job
+    return replace(job, state="Done", progress=job.progress if failed else 100)
 
 
 def _scan_time(logs: list[JobLog], now: datetime) -> datetime:

@@ -304,3 +304,15 @@ def test_a_job_known_only_from_its_log_gets_the_locale_the_previous_run_saw() ->
     [outcome] = tracker.observe_logs([log("c100||Ja", end_date=at(300))], at(-6 * 3600), at(600))
     assert outcome.job.locale == "ja-JP"
     assert tracker.floor == at(0)  # the previous run began there: nothing before it is news
+
+
+@pytest.mark.parametrize(("fatal", "progress"), [(False, 100), (True, 10)])
+def test_an_ended_job_is_reported_as_done(fatal: bool, progress: int) -> None:
+    """job.completed/job.failed carry the job as it ended (Done; 100 % when completed), not as last seen running."""
+    tracker = JobTracker(COMPANY)
+    tracker.observe_active([job()], at(0))
+    tracker.observe_active([], at(30))
+    [outcome] = tracker.observe_logs([log(fatal_error=fatal)], at(0), at(30))
+    [event] = tracker.resolve(outcome, (), at(30))
+    assert event.job is not None
+    assert (event.job.state, event.job.progress) == ("Done", progress)

@@ -2,7 +2,8 @@
 
 Built once per event and shared by every rule, so evaluating many rules costs one conversion. Field names
 are the models' snake_case names; two derived fields are added because rules keep asking for them:
-`job.stalled_seconds` (time since progress last changed) and `job.running_seconds` (time since start).
+`job.stalled_seconds` (time since progress last changed) and `job.running_seconds` (time since start, or
+from start to end once the job's log says it ended).
 """
 
 from __future__ import annotations
@@ -124,7 +125,9 @@ def job_view(event: Event) -> dict[str, Any] | None:
     view = _shallow(event.job)
     view["stalled_seconds"] = event.stalled_seconds
     start = event.job.start_date
-    view["running_seconds"] = (event.at - start).total_seconds() if start is not None else None
+    # An ended job ran until its log's end, not until we happened to notice (a poll later, or after a restart).
+    end = event.log.end_date if event.log is not None and event.log.end_date is not None else event.at
+    view["running_seconds"] = (end - start).total_seconds() if start is not None else None
     return view
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +89,10 @@ def test_a_job_context_has_every_field_and_the_derived_ones() -> None:
     assert view["stalled_seconds"] == 300
     assert view["running_seconds"] == 7200
     assert context["event"]["previous"] == {}
+
+
+def test_running_seconds_of_an_ended_job_stop_at_its_end() -> None:
+    """For an event carrying the job's log, running time is start → log end, not start → when it was noticed."""
+    event = ended("job.completed", 30)  # the job started at minute 0, its log ends at minute 30
+    event = dataclasses.replace(event, at=event.at + timedelta(hours=5))  # noticed five hours later
+    assert event_context(event)["job"]["running_seconds"] == 30 * 60
