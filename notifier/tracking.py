@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from notifier.models import ActiveJob, CompanyRef, Event, JobLog, JobLogDetail
 
@@ -96,6 +96,8 @@ class JobTracker:
         self.baseline: datetime | None = None
         self._last_scan: datetime | None = None
         self._history_scanned = False
+        self._last_seen: datetime | None = None  # when the previous active snapshot was taken
+        self._since_floor = datetime.min.replace(tzinfo=UTC)  # our previous look, while diffing the next one
 
     # ------------------------------------------------------------------------------- active snapshots
 
@@ -104,6 +106,8 @@ class JobTracker:
         first = self.baseline is None
         if first:
             self.baseline = now
+        self._since_floor = self._last_seen or now
+        self._last_seen = now
         events: list[Event] = []
         seen: dict[str, _Tracked] = {}
         for job in jobs:
@@ -133,7 +137,7 @@ class JobTracker:
             return tracked
         since = old.progress_since
         if job.progress != old.job.progress:
-            since = _changed_since(job, old.progress_since, now)
+            since = _changed_since(job, max(old.progress_since, self._since_floor), now)
             events.append(self._event("job.progressed", now, job, stalled=0.0, previous={"progress": old.job.progress}))
         if job.state != old.job.state:
             stalled = (now - since).total_seconds()
@@ -298,6 +302,9 @@ def _seed_since(job: ActiveJob, now: datetime) -> datetime:
 
 
 def _changed_since(job: ActiveJob, previous: datetime, now: datetime) -> datetime:
+    """When progress moved: the server's lastProgressUpdate if it falls between our previous look and now, else
+    now. A server clock behind ours would otherwise date every change before our previous look, and every
+    running job would seem stalled by the skew."""
     reported = job.last_progress_update
     if reported is not None and previous < reported <= now:
         return reported

@@ -316,3 +316,14 @@ def test_an_ended_job_is_reported_as_done(fatal: bool, progress: int) -> None:
     [event] = tracker.resolve(outcome, (), at(30))
     assert event.job is not None
     assert (event.job.state, event.job.progress) == ("Done", progress)
+
+
+def test_a_server_clock_behind_ours_does_not_make_moving_jobs_look_stalled() -> None:
+    """Progress that moved since our previous look counts from now when the server dates it earlier than that
+    look (its clock is 20 minutes behind), instead of looking stalled for 20 minutes."""
+    tracker = JobTracker(COMPANY)
+    skew = timedelta(minutes=20)
+    tracker.observe_active([job(progress=10, last_progress_update=at(0) - skew)], at(0))
+    events = tracker.observe_active([job(progress=20, last_progress_update=at(30) - skew)], at(30))
+    active = next(e for e in events if e.kind == "job.active")
+    assert active.stalled_seconds == 0.0
