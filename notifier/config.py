@@ -82,7 +82,7 @@ class IpsConfig(Strict):
     locale: str | None = Field(default=None, pattern=LOCALE)
     app_name: str = "dmc-notifier"
     app_version: str | None = None
-    timeout: Duration = 30.0
+    timeout: Duration = Field(default=30.0, gt=0)
     gzip: bool = True
     max_response_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
 
@@ -101,7 +101,7 @@ class PollConfig(Strict):
     interval: Duration = 30.0
     jitter: float = Field(default=0.1, ge=0.0, le=0.5)
     concurrency: int = Field(default=8, ge=1, le=256)
-    max_backoff: Duration = 300.0
+    max_backoff: Duration = Field(default=300.0, ge=1)
     auth_backoff: Duration = 900.0
     unreachable_after: int = Field(default=3, ge=1)
     log_retry_polls: int = Field(default=5, ge=0)
@@ -114,6 +114,13 @@ class PollConfig(Strict):
     def _not_too_fast(cls, value: float) -> float:
         if value < 1:
             raise ValueError("poll interval must be at least 1s")
+        return value
+
+    @field_validator("auth_backoff")
+    @classmethod
+    def _patient_with_credentials(cls, value: float) -> float:
+        if value < 60:
+            raise ValueError("auth_backoff must be at least 1m: IPS may lock a user retried with bad credentials")
         return value
 
 
@@ -172,7 +179,7 @@ class SlackChannel(ChannelBase):
     channel: str | None = None
     webhook_url: SecretStr | None = None
     api_url: str | None = None
-    timeout: Duration = 10.0
+    timeout: Duration = Field(default=10.0, gt=0)
     concurrency: int = Field(default=1, ge=1, le=64)
     rate_limit: float | None = Field(default=1.0, gt=0, description="Slack allows about 1 message/s per channel")
 
@@ -203,7 +210,7 @@ class EmailChannel(ChannelBase):
     password: SecretStr | None = None
     sender: str = Field(alias="from")
     to: tuple[Annotated[str, AfterValidator(_email_address)], ...] = ()
-    timeout: Duration = 30.0
+    timeout: Duration = Field(default=30.0, gt=0)
     concurrency: int = Field(default=2, ge=1, le=64)
 
     @model_validator(mode="before")
@@ -246,7 +253,7 @@ class WebhookChannel(ChannelBase):
     url: str
     secret: SecretStr | None = None
     secrets: tuple[SecretStr, ...] = ()
-    timeout: Duration = 15.0
+    timeout: Duration = Field(default=15.0, gt=0)
     headers: dict[str, str] = Field(default_factory=dict)
     concurrency: int = Field(default=8, ge=1, le=256)
 

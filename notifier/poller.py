@@ -58,7 +58,7 @@ def next_delay(settings: PollSettings, failures: int, error: IpsError | None, rn
         spread = settings.interval * settings.jitter
         return max(settings.min_delay, settings.interval + rng.uniform(-spread, spread))
     if isinstance(error, IpsFault) and error.is_auth:
-        return settings.auth_backoff * rng.uniform(0.9, 1.1)
+        return max(settings.min_delay, settings.auth_backoff * rng.uniform(0.9, 1.1))
     ceiling = min(settings.max_backoff, settings.interval * 2.0 ** min(failures, 30))
     return max(settings.min_delay, rng.uniform(0, ceiling))
 

@@ -597,3 +597,23 @@ def test_simulator_example_loads() -> None:
     """examples/simulator.yaml (README's quick start) is a valid config."""
     config = load_config(EXAMPLES / "simulator.yaml", environ={})
     assert [c.label for c in config.companies] == ["47", "Nordwind Moden", "203", "311", "512"]
+
+
+HAMMER_BASE = 'ips: {endpoint: "https://ips.example.com/x", user: u, password: p, IPS}\ncompanies: [{handle: "47"}]\n'
+
+
+@pytest.mark.parametrize(
+    ("ips", "poll", "message"),
+    [
+        ("", "poll: {auth_backoff: 0s}", "auth_backoff must be at least 1m"),
+        ("timeout: 0s", "", "timeout: Input should be greater than 0"),
+        ("", "poll: {max_backoff: 0s}", "max_backoff: Input should be greater than or equal to 1"),
+    ],
+)
+def test_settings_that_would_hammer_ips_are_refused(tmp_path: Path, ips: str, poll: str, message: str) -> None:
+    """No back-off, no wait for a bad password, no timeout: each would hammer the IPS API, so each is an error."""
+    path = tmp_path / "notifier.yaml"
+    path.write_text(HAMMER_BASE.replace(", IPS", f", {ips}" if ips else "") + poll + "\n", encoding="utf-8")
+    with pytest.raises(SourceErrors) as caught:
+        load_config(path)
+    assert any(message in e.message for e in caught.value.errors), caught.value.errors
