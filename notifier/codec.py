@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any, TypeVar
 
@@ -68,7 +68,8 @@ def _decode(tp: Any, value: Any) -> Any:
         names = {f.name for f in dataclasses.fields(tp)}
         return tp(**{k: _decode(hints[k], v) for k, v in value.items() if k in names})
     if tp is datetime:
-        return datetime.fromisoformat(value)
+        when = datetime.fromisoformat(value)
+        return when if when.tzinfo is not None else when.replace(tzinfo=UTC)  # hand-written events may omit it
     if tp is float and isinstance(value, int):
         return float(value)
     return value

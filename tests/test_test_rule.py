@@ -88,3 +88,32 @@ def test_times_come_from_the_events(tmp_path: Path, capsys: pytest.CaptureFixtur
     firing = [line for line in capsys.readouterr().out.splitlines() if line.startswith("FIRING")]
     assert len(firing) == 1
     assert f"at={(at(0) + timedelta(minutes=10)).isoformat()}" in firing[0]
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"kind": "job.failed", "at": "2026-01-01T00:00:00Z", "company": "47"},
+        {"kind": "job.failed", "at": "2026-01-01T00:00:00Z", "company": {"handle": "47"}, "job": "x"},
+    ],
+)
+def test_events_of_the_wrong_shape_are_file_line_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], event: dict[str, object]
+) -> None:
+    """A company or job that is not an object is reported at its line, not as a traceback."""
+    (tmp_path / "rules.yaml").write_text(STALLED, encoding="utf-8")
+    (tmp_path / "recorded.jsonl").write_text(json.dumps(event) + "\n", encoding="utf-8")
+    assert main(["test-rule", str(tmp_path / "rules.yaml"), "--replay", str(tmp_path / "recorded.jsonl")]) == 1
+    assert "recorded.jsonl:1: not an event" in capsys.readouterr().err
+
+
+def test_hand_written_times_without_a_zone_are_utc(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An event written by hand with a naive time is read as UTC, as the IPS parser reads such times."""
+    (tmp_path / "rules.yaml").write_text(STALLED, encoding="utf-8")
+    event = event_to_dict(active(0, 900))
+    event["at"] = "2026-11-23T09:00:00"
+    assert event["job"] is not None
+    event["job"]["start_date"] = "2026-11-23T08:00:00"
+    (tmp_path / "recorded.jsonl").write_text(json.dumps(event) + "\n", encoding="utf-8")
+    assert main(["test-rule", str(tmp_path / "rules.yaml"), "--replay", str(tmp_path / "recorded.jsonl")]) == 0
+    assert "FIRING    stalled" in capsys.readouterr().out

@@ -47,7 +47,7 @@ def _events(path: Path, chunks: list[tuple[int, str]], *, whole: bool) -> list[E
         for item in data if whole and isinstance(data, list) else [data]:
             try:
                 events.append(_event(item))
-            except (TypeError, ValueError, KeyError, AssertionError) as exc:
+            except (TypeError, ValueError, KeyError, AttributeError, AssertionError) as exc:
                 errors.append(SourceError(str(path), number, f"not an event ({type(exc).__name__}: {exc})"))
     if errors:
         raise SourceErrors(errors)

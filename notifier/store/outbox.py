@@ -182,8 +182,8 @@ class OutboxStore(Connection):
         return cur.rowcount
 
     async def forget_before(self, cutoff: datetime) -> int:
-        """Retention: drop delivered and silenced rows last touched before `cutoff`, and notifications left
-        with no rows that were created before it. Dead letters wait for an operator.
+        """Retention: drop delivered and silenced rows last touched before `cutoff`, notifications left with no
+        rows that were created before it, and silences that ended before it. Dead letters wait for an operator.
 
         Dropping a key entirely (not keeping a tombstone) is safe this long after the fact: nothing can make
         the engine decide the same notification again once its job and scan window are that far behind.
@@ -197,6 +197,7 @@ class OutboxStore(Connection):
                 "DELETE FROM notifications WHERE created_at < ? AND key NOT IN (SELECT key FROM deliveries)",
                 (cutoff.isoformat(),),
             )
+            await db.execute("DELETE FROM silences WHERE ends_at < ?", (cutoff.isoformat(),))
         return cur.rowcount
 
     async def purge(self, states: Sequence[str]) -> int:

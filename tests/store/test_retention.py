@@ -44,3 +44,12 @@ async def test_old_delivered_and_silenced_rows_are_forgotten(store: SqliteStore)
     async with store.reading() as db, db.execute("SELECT key FROM notifications ORDER BY key") as cur:
         keys = [r[0] for r in await cur.fetchall()]
     assert keys == ["new-delivered", "old-dead", "old-pending"]
+
+
+async def test_silences_that_ended_before_the_cutoff_are_forgotten(store: SqliteStore) -> None:
+    """An expired silence is kept for a while (it explains held-back rows), then forgotten with them."""
+    old = await store.add_silence([("rule", "a")], NOW - timedelta(days=50), NOW - timedelta(days=40), "old", "ops")
+    new = await store.add_silence([("rule", "b")], NOW - timedelta(days=2), NOW - timedelta(days=1), "new", "ops")
+    await store.forget_before(NOW - timedelta(days=30))
+    assert [s.id for s in await store.silences()] == [new.id]
+    assert old.id != new.id
