@@ -19,6 +19,7 @@ RUN groupadd --system notifier && useradd --system --gid notifier --home-dir /va
  && chown notifier:notifier /var/lib/notifier
 COPY --from=build /opt/notifier /opt/notifier
 COPY rules /etc/notifier/rules
+COPY deploy/container.yaml /etc/notifier/notifier.yaml
 COPY examples/notifier.yaml /etc/notifier/notifier.yaml.example
 USER notifier
 WORKDIR /var/lib/notifier

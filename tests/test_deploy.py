@@ -1,0 +1,75 @@
+"""The configs shipped for a container and for systemd work where the Dockerfile and the unit put them."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from notifier.app import check_all
+from notifier.config import load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {"IPS_USER": "ops@example.com", "IPS_PASSWORD": "secret-password", "DMC_COMPANY": "47"}
+
+
+def dockerfile_copies() -> dict[str, str]:
+    """What the runtime stage copies from the source tree, destination → source."""
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    return {dest: src for src, dest in re.findall(r"^COPY (?!--from)(\S+) (\S+)$", text, flags=re.MULTILINE)}
+
+
+def install(layout: dict[str, str], tmp_path: Path) -> Path:
+    """Lay the source files out below tmp_path as the packaging does on a real machine."""
+    for dest, src in layout.items():
+        target = tmp_path / dest.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if (ROOT / src).is_dir():
+            shutil.copytree(ROOT / src, target)
+        else:
+            shutil.copy(ROOT / src, target)
+    return tmp_path
+
+
+def relocated(path: Path, tmp_path: Path, state_dir: str) -> Path:
+    """The same config with its absolute state directory moved below tmp_path (tests may not write /var)."""
+    text = path.read_text(encoding="utf-8").replace(f"sqlite:///{state_dir}", f"sqlite:///{tmp_path}{state_dir}")
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_image_runs_its_default_config() -> None:
+    """The image's entrypoint config is the shipped container config, with the rules beside it."""
+    copies = dockerfile_copies()
+    assert copies["/etc/notifier/notifier.yaml"] == "deploy/container.yaml"
+    assert copies["/etc/notifier/rules"] == "rules"
+    entrypoint = 'ENTRYPOINT ["notifier", "run", "--config", "/etc/notifier/notifier.yaml"]'
+    assert entrypoint in (ROOT / "Dockerfile").read_text(encoding="utf-8")
+
+
+def test_container_config_checks_in_the_image_layout(tmp_path: Path) -> None:
+    """In the image's layout, with the three documented variables, the config loads with its rules and state."""
+    root = install({k: v for k, v in dockerfile_copies().items() if k.startswith("/etc/notifier/")}, tmp_path)
+    path = relocated(root / "etc/notifier/notifier.yaml", tmp_path, "/var/lib/notifier")
+    config = load_config(path, environ=ENV)
+    assert config.rules == root / "etc/notifier/rules"
+    assert config.state_path == tmp_path / "var/lib/notifier/state.db"
+    assert config.http.listen == "0.0.0.0:9464"
+    assert [c.handle for c in config.companies] == ["47"]
+    assert check_all(config) == []  # the shipped rules load and every channel they name exists
+
+
+def test_systemd_config_checks_in_the_units_layout(tmp_path: Path) -> None:
+    """The systemd config, installed as its comments say, loads; its state lives in the unit's StateDirectory."""
+    unit = (ROOT / "deploy/dmc-notifier.service").read_text(encoding="utf-8")
+    config_path = re.search(r"ExecStart=\S+ run --config (\S+)", unit)
+    state_dir = re.search(r"^StateDirectory=(\S+)$", unit, flags=re.MULTILINE)
+    assert config_path is not None
+    assert state_dir is not None
+    etc = Path(config_path.group(1)).parent
+    root = install({str(etc / "notifier.yaml"): "deploy/systemd.yaml", str(etc / "rules"): "rules"}, tmp_path)
+    path = relocated(root / str(etc).lstrip("/") / "notifier.yaml", tmp_path, f"/var/lib/{state_dir.group(1)}")
+    config = load_config(path, environ=ENV)
+    assert config.state_path == tmp_path / f"var/lib/{state_dir.group(1)}/state.db"
+    assert config.rules is not None
+    assert check_all(config) == []
