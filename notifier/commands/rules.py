@@ -78,7 +78,7 @@ def run_test_rule(
         return 1
     engine = Engine(rules)
     renderer = Renderer(templates)
-    problems = renderer.check()
+    problems = renderer.check(rules=rules.names)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
