@@ -1,9 +1,9 @@
-"""The one wiring point: configuration in, a running pipeline out. Nothing else builds sessions or tasks.
+"""The daemon's one wiring point: configuration in, a running pipeline out; nothing else builds its tasks.
 
     Ingest (pollers) → queue → Intake (engine, renderer, outbox commit) → Dispatcher → channels
 
-`run` is the daemon (signals set its `stop` and `reload` events); `watch` is the polling half printing events.
-Both can be embedded, e.g. in tests, by passing a clock and the events instead of installing signal handlers.
+`run` is the daemon (signals set its `stop` and `reload` events); it can be embedded, e.g. in tests, by passing
+a clock and those events instead of installing signal handlers.
 """
 
 from __future__ import annotations
@@ -12,12 +12,10 @@ import asyncio
 import contextlib
 import gc
 import itertools
-import json
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TextIO
 
 import aiohttp
 import structlog
@@ -25,14 +23,13 @@ from aiohttp import web
 
 from notifier.channels.base import build_channel
 from notifier.clock import Clock, SystemClock
-from notifier.codec import event_to_dict
-from notifier.config import Config, load_config
+from notifier.config import Config
 from notifier.dispatch.limits import CircuitBreaker, RateLimiter
 from notifier.dispatch.outbox import Dispatcher, Lane
 from notifier.dispatch.policy import Verdict
 from notifier.engine.evaluate import Alert, Engine
 from notifier.engine.reconcile import orphans
-from notifier.engine.rules import RuleSet, load_rules
+from notifier.engine.rules import RuleSet
 from notifier.ingest import Ingest, delivery_session, http_session
 from notifier.intake import Intake
 from notifier.logs import REDACTOR, configure_logging, secret_values
@@ -40,51 +37,13 @@ from notifier.metrics import Metrics
 from notifier.models import Event
 from notifier.poller import CompanyPoller
 from notifier.render import Renderer
-from notifier.sourcemap import SourceErrors
+from notifier.setup import keep_restart_only, load_for_reload, load_ruleset
 from notifier.store.lock import exclusive
 from notifier.store.sqlite import DeliveryRow, SqliteStore
 from notifier.supervise import supervise
 from notifier.web import create_app
 
 log = structlog.get_logger(__name__)
-RESTART_ONLY = ("state", "http")  # settings a running daemon cannot switch; a reload keeps the old ones
-
-
-async def watch(config: Config, out: TextIO, *, clock: Clock | None = None, stop: asyncio.Event | None = None) -> None:
-    """Poll every company and print each event as one JSON line, flushed; send nothing.
-
-    Events already polled when `stop` is set are still printed. If `out` goes away (`watch | head`), watching
-    ends instead of polling on with nowhere to print.
-    """
-    stop = stop or asyncio.Event()
-    async with http_session(config) as session:
-        ingest = Ingest(config, clock or SystemClock(), session)
-        ingest.start()
-        printer = asyncio.create_task(_print_events(ingest.queue, out))
-        stopper = asyncio.create_task(stop.wait())
-        try:
-            await asyncio.wait({printer, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopper.cancel()
-            await ingest.stop()
-            printer.cancel()
-            await asyncio.gather(printer, stopper, return_exceptions=True)
-            with contextlib.suppress(OSError, ValueError):
-                while not ingest.queue.empty():
-                    _print_event(ingest.queue.get_nowait(), out)
-    failure = None if printer.cancelled() else printer.exception()
-    if failure is not None and not isinstance(failure, OSError):
-        raise failure  # a bug while printing must not pass for a clean stop
-
-
-async def _print_events(queue: asyncio.Queue[Event], out: TextIO) -> None:
-    while True:
-        _print_event(await queue.get(), out)
-
-
-def _print_event(event: Event, out: TextIO) -> None:
-    out.write(json.dumps(event_to_dict(event), ensure_ascii=False) + "\n")
-    out.flush()
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:
@@ -99,25 +58,6 @@ def install_reload_signal(reload: asyncio.Event) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ daemon
-
-
-def load_ruleset(config: Config) -> RuleSet:
-    """The configured rules, or none at all when the config names no rules source."""
-    if config.rules is None:
-        return RuleSet(())
-    return load_rules(config.rules, channels=config.channels.keys())
-
-
-def check_all(config: Config) -> list[str]:
-    """Every problem in rules and templates as `file:line: message` (config itself is already valid)."""
-    problems: list[str] = []
-    rule_names: frozenset[str] | None = None  # unknown while the rules do not load
-    try:
-        rule_names = load_ruleset(config).names
-    except SourceErrors as exc:
-        problems.extend(str(e) for e in exc.errors)
-    problems.extend(Renderer(config.templates).check(rule_names))
-    return problems
 
 
 def build_lanes(config: Config, session: aiohttp.ClientSession, clock: Clock) -> dict[str, Lane]:
@@ -203,8 +143,8 @@ class Daemon:
     async def reload(self, path: Path) -> bool:
         """Switch to a fresh read of the config file, all or nothing: on any error the running setup stays."""
         try:
-            fresh = _load_for_reload(path)
-            config = _keep_restart_only(fresh[0], self.config) if fresh else None
+            fresh = load_for_reload(path)
+            config = keep_restart_only(fresh[0], self.config) if fresh else None
             lanes = build_lanes(config, self.delivering, self.clock) if config else None
         except Exception:  # whatever it is, it must not take the running daemon down with it
             log.exception("reload failed, keeping the running configuration")
@@ -368,35 +308,8 @@ async def _cancel(task: asyncio.Task[None] | None) -> None:
         await asyncio.gather(task, return_exceptions=True)
 
 
-def _keep_restart_only(config: Config, running: Config) -> Config:
-    """`config` with the settings a running daemon cannot switch kept as they run (and a warning per change)."""
-    kept: dict[str, object] = {
-        k: getattr(running, k) for k in RESTART_ONLY if getattr(config, k) != getattr(running, k)
-    }
-    if config.poll.queue_size != running.poll.queue_size:
-        kept["poll"] = config.poll.model_copy(update={"queue_size": running.poll.queue_size})
-    for key in kept:
-        setting = "poll.queue_size" if key == "poll" else key
-        log.warning("this setting changes only on restart; keeping the running value", setting=setting)
-    return config.model_copy(update=kept)
-
-
 def _label(poller: CompanyPoller) -> str:
     return poller.company.handle or poller.company_name or ""
-
-
-def _load_for_reload(path: Path) -> tuple[Config, RuleSet] | None:
-    try:
-        config = load_config(path)
-        rules = load_ruleset(config)
-    except SourceErrors as exc:
-        for error in exc.errors:
-            log.error("reload failed, keeping the running configuration", error=str(error))
-        return None
-    problems = Renderer(config.templates).check()
-    for problem in problems:
-        log.error("reload failed, keeping the running configuration", error=problem)
-    return None if problems else (config, rules)
 
 
 @contextlib.asynccontextmanager

@@ -140,7 +140,7 @@ def _load(path: Path) -> Config | None:
 
 
 def cmd_check(config: Config) -> int:
-    from notifier.app import check_all
+    from notifier.setup import check_all
 
     problems = check_all(config)
     for problem in problems:
@@ -152,8 +152,10 @@ def cmd_check(config: Config) -> int:
 
 
 def cmd_daemon(config: Config, *, watch_only: bool) -> int:
-    from notifier.app import check_all, install_reload_signal, install_stop_signals, run, watch
+    from notifier.app import install_reload_signal, install_stop_signals, run
     from notifier.logs import configure_logging, secret_values
+    from notifier.setup import check_all
+    from notifier.watch import watch
 
     configure_logging(config.log.format, config.log.level, secrets=secret_values(config))
     if not watch_only:

@@ -6,8 +6,8 @@ import re
 import shutil
 from pathlib import Path
 
-from notifier.app import check_all
 from notifier.config import load_config
+from notifier.setup import check_all
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {"IPS_USER": "ops@example.com", "IPS_PASSWORD": "secret-password", "DMC_COMPANY": "47"}

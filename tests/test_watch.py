@@ -14,11 +14,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from notifier.app import watch
 from notifier.cli import main
 from notifier.clock import ManualClock
 from notifier.commands.demo import free_port
 from notifier.config import load_config
+from notifier.watch import watch
 from tests.conftest import PASSWORD, START, USER, Sim
 
 ROOT = Path(__file__).resolve().parents[1]
