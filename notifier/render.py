@@ -85,19 +85,7 @@ class Renderer:
             fields=context["fields"],
             summary=context["summary"],
         )
-        notification = Notification(
-            key=decision.key,
-            rule=decision.rule.name,
-            severity=decision.rule.severity,
-            status=decision.status,
-            event_kind=event.kind,
-            created_at=event.at,
-            company=to_jsonable(event.company),
-            job=_job_json(context),
-            log=to_jsonable(event.log) if event.log else None,
-            message=message,
-            details=tuple(d.log_message or "" for d in event.details[:MAX_DETAILS]),
-        )
+        notification = _notification(decision, message, _job_json(context))
         targets = tuple((t.channel, _recipients(t.to, context, decision)) for t in decision.rule.notify)
         return Rendered(notification, targets, tuple(problems))
 
@@ -109,19 +97,8 @@ class Renderer:
         name = _job_name(event)
         title = " ".join(filter(None, (decision.rule.description or decision.rule.name, name)))
         lines = [title, "", f"{event.kind} · {event.company.handle} · {event.at.isoformat()}"]
-        notification = Notification(
-            key=decision.key,
-            rule=decision.rule.name,
-            severity=decision.rule.severity,
-            status=decision.status,
-            event_kind=event.kind,
-            created_at=event.at,
-            company=to_jsonable(event.company),
-            job=to_jsonable(event.job) if event.job else None,
-            log=to_jsonable(event.log) if event.log else None,
-            message=Message(locale="en-US", title=title, text="\n".join(lines)),
-            details=tuple(d.log_message or "" for d in event.details[:MAX_DETAILS]),
-        )
+        message = Message(locale="en-US", title=title, text="\n".join(lines))
+        notification = _notification(decision, message, to_jsonable(event.job) if event.job else None)
         return Rendered(notification, tuple((t.channel, ()) for t in decision.rule.notify), ())
 
     def context(self, decision: Decision, locale: str) -> dict[str, Any]:
@@ -242,6 +219,23 @@ def _minimal(part: str, context: Mapping[str, Any]) -> str:
         lines = [f"{label}: {value}" for label, value in context["fields"]]
         return "\n".join([context["title"], "", *lines, *context["details"]])
     return ""
+
+
+def _notification(decision: Decision, message: Message, job: dict[str, Any] | None) -> Notification:
+    event = decision.event
+    return Notification(
+        key=decision.key,
+        rule=decision.rule.name,
+        severity=decision.rule.severity,
+        status=decision.status,
+        event_kind=event.kind,
+        created_at=event.at,
+        company=to_jsonable(event.company),
+        job=job,
+        log=to_jsonable(event.log) if event.log else None,
+        message=message,
+        details=tuple(d.log_message or "" for d in event.details[:MAX_DETAILS]),
+    )
 
 
 def _one_line(text: str) -> str:
