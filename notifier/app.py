@@ -35,7 +35,6 @@ from notifier.intake import Intake
 from notifier.logs import REDACTOR, configure_logging, secret_values
 from notifier.metrics import Metrics
 from notifier.models import Event
-from notifier.poller import CompanyPoller
 from notifier.render import Renderer
 from notifier.setup import keep_restart_only, load_for_reload, load_ruleset
 from notifier.store.lock import exclusive
@@ -260,7 +259,7 @@ class Daemon:
         m.company_up.clear()  # a company configured by name changes label once resolved; drop the old series
         for poller in self.ingest.pollers:
             status = poller.status
-            m.company_up.labels(_label(poller)).set(1 if status.last_success and not status.consecutive_failures else 0)
+            m.company_up.labels(poller.label).set(1 if status.last_success and not status.consecutive_failures else 0)
 
     def _observe_poll(self, company: str, outcome: str, seconds: float) -> None:
         self.metrics.polls.labels(company, outcome).inc()
@@ -274,7 +273,7 @@ class Daemon:
         A restart loses the trackers: a job that ended while the daemon was down is never seen leaving, and a
         company that recovered meanwhile never reports recovering. Their alerts would fire forever.
         """
-        poller = next((p for p in self.ingest.pollers if label in (p.company.handle, p.company_name)), None)
+        poller = next((p for p in self.ingest.pollers if p.label == label), None)
         if poller is None or poller.tracker is None or self.intake is None:
             return
         self._reconciled.add(label)
@@ -306,10 +305,6 @@ async def _cancel(task: asyncio.Task[None] | None) -> None:
     if task is not None:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-
-
-def _label(poller: CompanyPoller) -> str:
-    return poller.company.handle or poller.company_name or ""
 
 
 @contextlib.asynccontextmanager

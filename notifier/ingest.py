@@ -126,7 +126,7 @@ class Ingest:
 
     def _start(self, key: str) -> None:
         poller = self._pollers[key]
-        name = f"poller:{poller.company.handle or poller.company_name}"
+        name = f"poller:{poller.label}"
         self._tasks[key] = asyncio.create_task(supervise(name, poller.run), name=name)
 
     async def stop(self) -> None:
@@ -162,7 +162,7 @@ class Ingest:
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-        log.info("company removed", company=poller.company.handle or poller.company_name)
+        log.info("company removed", company=poller.label)
 
     def _retune(self, poller: CompanyPoller, company: CompanyConfig) -> None:
         # The tracker stays: it remembers which jobs are active, so none of their endings is missed.

@@ -108,6 +108,11 @@ class CompanyPoller:
         self.log = log.bind(company=company.handle or company_name)
         self._name_due: datetime | None = None  # when to look up a handle-only company's name (None: now)
 
+    @property
+    def label(self) -> str:
+        """What logs and metrics call the company: its handle once known, its configured name until then."""
+        return self.company.handle or self.company_name or ""
+
     async def run(self) -> None:
         """Poll forever; every failure is logged and backed off, none ends the loop."""
         while True:
@@ -140,7 +145,7 @@ class CompanyPoller:
 
     def _observe(self, outcome: str, started: float) -> None:
         if self.on_poll is not None:
-            self.on_poll(self.company.handle or self.company_name or "", outcome, time.perf_counter() - started)
+            self.on_poll(self.label, outcome, time.perf_counter() - started)
 
     async def _cycle(self, now: datetime) -> None:
         """Events are queued as soon as they are known, so a later failing call cannot lose them."""

@@ -50,7 +50,7 @@ async def readiness(daemon: Daemon) -> Readiness:
 
 def company_label(poller: CompanyPoller) -> str:
     """The handle once known; a company configured by name is called by its name until it is resolved."""
-    return poller.company.handle or poller.company_name or "?"
+    return poller.label or "?"
 
 
 def company_problem(poller: CompanyPoller, now: datetime) -> str | None:
