@@ -88,7 +88,6 @@ class Daemon:
         self.session = session
         self.delivering = delivering or session
         self.store = store
-        self.store_open = True
         self.metrics = Metrics()
         self.ingest = Ingest(config, clock, session, on_poll=self._observe_poll)
         self.lanes = build_lanes(config, self.delivering, clock)

@@ -240,10 +240,6 @@ class Event:
     consecutive_failures: int | None = None
 
 
-Severity = Literal["info", "warning", "critical"]
-Status = Literal["firing", "resolved"]
-
-
 @dataclass(frozen=True, slots=True)
 class Message:
     """A notification's text, rendered once in one locale; every channel sends from this.

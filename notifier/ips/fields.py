@@ -161,11 +161,7 @@ def _element_converter(convert: TextConverter) -> Callable[[etree._Element], Any
     return from_element
 
 
-# Element → value, xsi:nil read as None, for callers converting one element at a time.
-to_str = _element_converter(str_value)
-to_int = _element_converter(int_value)
-to_float = _element_converter(float_value)
-to_bool = _element_converter(bool_value)
+# Element → value, xsi:nil read as None, for the simulator reading request parameters one at a time.
 to_datetime = _element_converter(datetime_value)
 
 # ----------------------------------------------------------------------------------------------- arrays

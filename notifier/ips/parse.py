@@ -188,10 +188,6 @@ _LOG_DETAIL = FieldReader(
 )
 
 
-def job_log_detail(el: etree._Element, nils: bool = True) -> JobLogDetail:
-    return _LOG_DETAIL(el, nils)
-
-
 def _detail_arrays(els: Sequence[etree._Element], nils: bool) -> list[tuple[JobLogDetail, ...]]:
     return [tuple(_LOG_DETAIL.many(items(el), nils)) for el in els]
 
