@@ -112,9 +112,7 @@ class Engine:
         """Swap rules on reload; alerts of rules that no longer exist are forgotten."""
         self.rules = rules
         self._by_name = {r.name: r for r in rules.rules}
-        for alert_id in [i for i in self.alerts if i[0] not in rules.names]:
-            del self.alerts[alert_id]
-            self._changed.add(alert_id)
+        self.forget(lambda alert: alert.rule in rules.names)
 
     def evaluate(self, event: Event) -> Evaluation:
         result = Evaluation()
@@ -136,7 +134,7 @@ class Engine:
         return result
 
     def forget(self, keep: Callable[[Alert], bool]) -> list[Alert]:
-        """Drop, without notifying, the alerts `keep` refuses (their company is no longer configured)."""
+        """Drop, without notifying, the alerts `keep` refuses (their rule or company is gone, their window over)."""
         gone = [alert for alert in self.alerts.values() if not keep(alert)]
         for alert in gone:
             del self.alerts[alert.id]
@@ -257,12 +255,14 @@ class Engine:
 
     def prune(self, now: datetime) -> None:
         """Forget event-rule memories whose repeat window has passed; call now and then."""
-        for alert in list(self.alerts.values()):
+
+        def still_needed(alert: Alert) -> bool:
             rule = self._rule(alert.rule)
             window = rule.repeat if rule and rule.kind == "event" else None
-            if alert.state == "sent" and (window is None or (alert.last_sent and now - alert.last_sent >= _td(window))):
-                del self.alerts[alert.id]
-                self._changed.add(alert.id)
+            expired = window is None or (alert.last_sent is not None and now - alert.last_sent >= _td(window))
+            return alert.state != "sent" or not expired
+
+        self.forget(still_needed)
 
 
 def _resolved_event(last: Event, now: Event) -> Event:
