@@ -142,29 +142,28 @@ class Daemon:
         """Switch to a fresh read of the config file, all or nothing: on any error the running setup stays."""
         try:
             fresh = load_for_reload(path)
-            config = keep_restart_only(fresh[0], self.config) if fresh else None
-            lanes = build_lanes(config, self.delivering, self.clock) if config else None
+            if fresh is None:
+                return False
+            config = keep_restart_only(fresh[0], self.config)
+            # Built before anything switches, so a channel that cannot be built leaves all as it was.
+            changed = config.channels != self.config.channels
+            lanes = build_lanes(config, self.delivering, self.clock) if changed else None
         except Exception:  # whatever it is, it must not take the running daemon down with it
             log.exception("reload failed, keeping the running configuration")
-            return False
-        if fresh is None or config is None or lanes is None:
             return False
         await self._switch(config, fresh[1], lanes)
         log.info("reloaded", rules=len(fresh[1].rules), companies=len(config.companies), channels=len(self.lanes))
         return True
 
-    async def _switch(self, config: Config, rules: RuleSet, lanes: dict[str, Lane]) -> None:
+    async def _switch(self, config: Config, rules: RuleSet, lanes: dict[str, Lane] | None) -> None:
         # Channels first: a new rule may name a new channel, and its first notification must find it there.
         REDACTOR.update([*REDACTOR.secrets, *secret_values(config)])
         if config.log != self.config.log:
             configure_logging(config.log.format, config.log.level, REDACTOR.secrets)
-        if config.channels != self.config.channels:
+        if lanes is not None:
             await self._reenable_changed(config)
             await self.dispatcher.replace_lanes(lanes)
             self.lanes = self.dispatcher.lanes
-        else:
-            for lane in lanes.values():
-                await lane.channel.close()
         assert self.intake is not None
         self.intake.engine.replace_rules(rules)
         self.intake.renderer = Renderer(config.templates)
