@@ -247,7 +247,8 @@ class Message:
     `fields` are localized label/value pairs (company, job, progress …) that channels lay out their own way
     (Slack section fields, an email table). `html` is the email's HTML alternative. `summary` is what the
     text says besides the title, the fields and the job-log lines, for channels that lay those out themselves
-    (Slack); None for messages rendered before it existed.
+    (Slack); None for messages rendered before it existed. `links` are localized label/URL pairs (the status
+    page, when its public address is configured) for channels that can show a link or a button.
     """
 
     locale: str
@@ -256,6 +257,7 @@ class Message:
     html: str | None = None
     fields: tuple[tuple[str, str], ...] = ()
     summary: str | None = None
+    links: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +265,9 @@ class Notification:
     """What a rule decided to tell people, stored in the outbox before anything is sent.
 
     `key` is stable for (rule, company, job, status, episode): it is the webhook-id and the email Message-ID,
-    so a receiver can recognise a retry or a replay as the same notification.
+    so a receiver can recognise a retry or a replay as the same notification. `alert_key` is stable for
+    (rule, company, job, episode) alone: the firing and the resolved notification of one alert share it, so
+    an incident tool can open and close one incident with it ("" for notifications stored before it existed).
     `company`, `job` and `log` are JSON-ready snapshots, so what is stored is exactly what is sent.
     """
 
@@ -278,6 +282,7 @@ class Notification:
     log: dict[str, Any] | None
     message: Message
     details: tuple[str, ...] = ()
+    alert_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,7 @@ class Decision:
     event: Event
     key: str
     cause: str = ""  # for a resolution: the kind of event that ended it (job.active, job.departed …)
+    alert_key: str = ""  # the same for an alert's firing, its repeats and its resolution (see `alert_key`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,16 @@ def notification_key(*parts: str) -> str:
     """Stable, opaque and header-safe: the same parts always give the same key."""
     digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
     return f"msg_{digest}"
+
+
+def alert_key(rule: str, company: str, job: str, episode: str) -> str:
+    """One alert episode's identity, shared by its firing, repeat and resolved notifications.
+
+    The episode (when the condition started holding, or which job ending it was) is part of it: a late
+    resolution of one episode, still being retried, must never close the incident of the next.
+    """
+    digest = hashlib.sha256("\x1f".join((rule, company, job, episode)).encode()).hexdigest()[:32]
+    return f"alert_{digest}"
 
 
 def event_fingerprint(event: Event) -> str:
@@ -182,7 +193,7 @@ class Engine:
         if rule.kind == "episode":
             if alert is None:
                 alert = self._put(Alert(*alert_id, state="firing", active_since=event.at, event=event))
-                self._send(rule, alert, "firing", event, result, episode=_iso(event.at))
+                self._send(rule, alert, "firing", event, result, episode=_iso(event.at), since=_iso(event.at))
             return
         if alert and rule.repeat and alert.last_sent and event.at - alert.last_sent < _td(rule.repeat):
             result.suppressed += 1
@@ -190,7 +201,8 @@ class Engine:
         alert = Alert(*alert_id, state="sent", active_since=event.at, event=event)
         if rule.repeat:  # without a repeat window the key alone dedupes; nothing to remember
             self._put(alert)
-        self._send(rule, alert, "firing", event, result, episode=f"{event.kind}|{event_fingerprint(event)}")
+        happening = f"{event.kind}|{event_fingerprint(event)}"
+        self._send(rule, alert, "firing", event, result, episode=happening, since=happening)
 
     def _company_recovered(self, event: Event, result: Evaluation) -> None:
         for alert in list(self.alerts.values()):
@@ -213,9 +225,9 @@ class Engine:
         episode = _iso(alert.active_since)
         if alert.state == "pending" and event.at - alert.active_since >= _td(rule.for_seconds):
             alert.state = "firing"
-            self._send(rule, alert, "firing", event, result, episode=episode)
+            self._send(rule, alert, "firing", event, result, episode=episode, since=episode)
         elif alert.state == "firing" and _due(rule.repeat, alert.last_sent, event.at):
-            self._send(rule, alert, "firing", event, result, episode=f"{episode}#{alert.sends}")
+            self._send(rule, alert, "firing", event, result, episode=f"{episode}#{alert.sends}", since=episode)
 
     def _job_left(self, event: Event, result: Evaluation) -> None:
         job = _job(event)
@@ -229,21 +241,33 @@ class Engine:
         self._changed.add(alert.id)
         if alert.state == "firing" and rule.send_resolved:
             about = _resolved_event(alert.event or event, event)
-            key = notification_key(rule.name, alert.company, alert.job, "resolved", _iso(alert.active_since))
-            result.decisions.append(Decision(rule, "resolved", about, key, cause=event.kind))
+            since = _iso(alert.active_since)
+            key = notification_key(rule.name, alert.company, alert.job, "resolved", since)
+            same = alert_key(rule.name, alert.company, alert.job, since)
+            result.decisions.append(Decision(rule, "resolved", about, key, cause=event.kind, alert_key=same))
 
     # ------------------------------------------------------------------------------------------ helpers
 
     def _send(
-        self, rule: Rule, alert: Alert, status: Literal["firing"], event: Event, result: Evaluation, *, episode: str
+        self,
+        rule: Rule,
+        alert: Alert,
+        status: Literal["firing"],
+        event: Event,
+        result: Evaluation,
+        *,
+        episode: str,
+        since: str,
     ) -> None:
+        """Announce `alert`; `episode` tells this notification apart, `since` the alert episode it belongs to."""
         key = notification_key(rule.name, alert.company, alert.job, status, episode)
         alert.last_sent = event.at
         alert.sends += 1
         alert.event = event
         if alert.id in self.alerts:
             self._changed.add(alert.id)
-        result.decisions.append(Decision(rule, status, event, key))
+        same = alert_key(rule.name, alert.company, alert.job, since)
+        result.decisions.append(Decision(rule, status, event, key, alert_key=same))
 
     def _put(self, alert: Alert) -> Alert:
         self.alerts[alert.id] = alert
