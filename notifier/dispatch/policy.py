@@ -141,7 +141,7 @@ def decide(
 def classify(error: SendError) -> _Outcome:
     """The action an outcome calls for, before attempt and age limits are applied."""
     if isinstance(error, HttpStatusError):
-        return classify_http(error.status, error.retry_after)
+        return _explained(classify_http(error.status, error.retry_after), error.detail)
     if isinstance(error, TransportFailure):
         return classify_transport(error)
     if isinstance(error, SmtpReplyError):
@@ -169,6 +169,13 @@ def classify_http(status: int, retry_after: str | None = None) -> _Outcome:
     # outside 100–599 is not HTTP a receiver should send; treating it as permanent keeps a broken peer
     # from holding a retry slot for a day.
     return _Outcome("dead", reason)
+
+
+def _explained(outcome: _Outcome, detail: str | None) -> _Outcome:
+    """The receiver's own words after ours: "HTTP 400: invalid event: …" tells the operator what to fix."""
+    if not detail:
+        return outcome
+    return _Outcome(outcome.action, f"{outcome.reason} ({detail})", outcome.retry_after, outcome.limited)
 
 
 def classify_transport(error: TransportFailure) -> _Outcome:
