@@ -105,7 +105,7 @@ class Daemon:
         self.intake = Intake(
             self.ingest.queue,
             engine,
-            Renderer(self.config.templates),
+            Renderer(self.config.templates, status_url=self.config.http.status_url),
             self.store,
             self.clock,
             on_commit=self.dispatcher.wake,
@@ -166,7 +166,7 @@ class Daemon:
             self.lanes = self.dispatcher.lanes
         assert self.intake is not None
         self.intake.engine.replace_rules(rules)
-        self.intake.renderer = Renderer(config.templates)
+        self.intake.renderer = Renderer(config.templates, status_url=config.http.status_url)
         await self.ingest.apply(config)
         self.config = config
         self._forget_removed_companies()

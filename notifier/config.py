@@ -281,14 +281,70 @@ class WebhookChannel(ChannelBase):
         return self
 
 
+class TeamsChannel(ChannelBase):
+    type: Literal["teams"]
+    webhook_url: SecretStr  # a Teams Workflows (Power Automate) webhook; its signature makes it a credential
+    timeout: Duration = Field(default=15.0, gt=0)
+    concurrency: int = Field(default=1, ge=1, le=64)  # one at a time keeps a channel's cards in order
+    rate_limit: float | None = Field(default=1.0, gt=0, description="Teams throttles a webhook at a few per second")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: SecretStr) -> SecretStr:
+        _not_empty(value)
+        _http_url(value.get_secret_value())
+        return value
+
+
+PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
+
+
+class PagerDutyChannel(ChannelBase):
+    type: Literal["pagerduty"]
+    routing_key: SecretStr  # the integration key of an Events API v2 integration
+    api_url: str = PAGERDUTY_EVENTS_URL
+    timeout: Duration = Field(default=10.0, gt=0)
+    concurrency: int = Field(default=2, ge=1, le=64)
+    rate_limit: float | None = Field(default=2.0, gt=0, description="PagerDuty takes 120 events a minute per key")
+
+    @field_validator("routing_key")
+    @classmethod
+    def _routing_key(cls, value: SecretStr) -> SecretStr:
+        _not_empty(value)
+        if not re.fullmatch(r"[A-Za-z0-9]{32}", value.get_secret_value()):
+            raise ValueError("routing_key must be the 32 letters and digits of an Events API v2 integration key")
+        return value
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        return _http_url(value)
+
+
 AnyChannel = Annotated[
-    ConsoleChannel | SlackChannel | EmailChannel | WebhookChannel,
+    ConsoleChannel | SlackChannel | EmailChannel | WebhookChannel | TeamsChannel | PagerDutyChannel,
     Field(discriminator="type"),
 ]
 
 
 class HttpConfig(Strict):
     listen: str | None = None
+    public_url: str | None = None  # where people reach /status (a proxy's address); messages link to it
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        _http_url(value)
+        if "?" in value or "#" in value:
+            raise ValueError("public_url is the base address of the status page, without ?query or #fragment")
+        return value.rstrip("/")
+
+    @property
+    def status_url(self) -> str | None:
+        """The status page as people reach it, when `public_url` says where that is."""
+        return f"{self.public_url}/status" if self.public_url else None
 
     @field_validator("listen")
     @classmethod

@@ -28,7 +28,7 @@ from notifier.codec import to_jsonable
 from notifier.engine.context import event_context
 from notifier.engine.evaluate import Decision
 from notifier.i18n import negotiate, translations
-from notifier.i18n.fields import fields, job_ended
+from notifier.i18n.fields import fields, job_ended, links
 from notifier.i18n.formatting import Formatter
 from notifier.i18n.overrides import Overrides, SnapshotLoader, load_overrides, unknown_folders
 from notifier.models import Event, Message, Notification
@@ -55,8 +55,10 @@ class Renderer:
     """Holds one Jinja environment per locale (and one of built-ins only, to fall back on); templates compile
     once and are cached by Jinja."""
 
-    def __init__(self, templates_dir: Path | None = None) -> None:
+    def __init__(self, templates_dir: Path | None = None, *, status_url: str | None = None) -> None:
+        """`status_url` is the status page as people reach it (`http.public_url`); messages then link to it."""
         self.templates_dir = templates_dir
+        self.status_url = status_url
         self.overrides: Overrides = load_overrides(templates_dir, PARTS)
         self._envs: dict[tuple[str, bool], SandboxedEnvironment] = {}
         self._available: dict[bool, frozenset[str]] = {}
@@ -84,6 +86,7 @@ class Renderer:
             html=context["html"] or None,
             fields=context["fields"],
             summary=context["summary"],
+            links=context["links"],
         )
         notification = _notification(decision, message, _job_json(context))
         targets = tuple((t.channel, _recipients(t.to, context, decision)) for t in decision.rule.notify)
@@ -121,6 +124,7 @@ class Renderer:
         )
         base["ended"] = job_ended(base)
         base["fields"] = fields(base)
+        base["links"] = links(locale, self.status_url)
         return base
 
     def _part(self, decision: Decision, locale: str, part: str, context: Mapping[str, Any], problems: list[str]) -> str:
@@ -235,6 +239,7 @@ def _notification(decision: Decision, message: Message, job: dict[str, Any] | No
         log=to_jsonable(event.log) if event.log else None,
         message=message,
         details=tuple(d.log_message or "" for d in event.details[:MAX_DETAILS]),
+        alert_key=decision.alert_key,
     )
 
 

@@ -14,7 +14,7 @@ from notifier.render import Renderer
 from notifier.sourcemap import SourceErrors
 
 log = structlog.get_logger(__name__)
-RESTART_ONLY = ("state", "http")  # settings a running daemon cannot switch; a reload keeps the old ones
+RESTART_ONLY = ("state",)  # settings a running daemon cannot switch; a reload keeps the old ones
 
 
 def load_ruleset(config: Config) -> RuleSet:
@@ -43,8 +43,10 @@ def keep_restart_only(config: Config, running: Config) -> Config:
     }
     if config.poll.queue_size != running.poll.queue_size:
         kept["poll"] = config.poll.model_copy(update={"queue_size": running.poll.queue_size})
+    if config.http.listen != running.http.listen:  # the server is bound; `public_url` only shapes messages
+        kept["http"] = config.http.model_copy(update={"listen": running.http.listen})
     for key in kept:
-        setting = "poll.queue_size" if key == "poll" else key
+        setting = {"poll": "poll.queue_size", "http": "http.listen"}.get(key, key)
         log.warning("this setting changes only on restart; keeping the running value", setting=setting)
     return config.model_copy(update=kept)
 

@@ -30,6 +30,7 @@ MAX_SECTION = 3000
 MAX_HEADER = 150
 MAX_FIELD = 2000
 MAX_FIELDS = 10  # per section block
+MAX_CONTEXT_ELEMENTS = 10
 MAX_FALLBACK = 4000  # the notification text shown where blocks are not (push notifications, old clients)
 ELLIPSIS = "…"
 MARKERS = {"critical": ":red_circle:", "warning": ":large_orange_circle:", "info": ":large_blue_circle:"}
@@ -85,9 +86,16 @@ def blocks(notification: Notification) -> list[dict[str, Any]]:
         out.append(_section(slack_text(lines, MAX_SECTION)))
     # Severity and status are already told in the reader's language (header marker, title, fields); the rule
     # name is an identifier, the same in every locale, for finding the rule that spoke.
-    context = notification.rule
-    context_block = {"type": "context", "elements": [_mrkdwn(slack_text(context, MAX_SECTION))]}
+    elements = [_mrkdwn(slack_text(notification.rule, MAX_SECTION))]
+    elements.extend(_mrkdwn(_link(label, url)) for label, url in message.links)
+    context_block = {"type": "context", "elements": elements[:MAX_CONTEXT_ELEMENTS]}
     return [*out[: MAX_BLOCKS - 1], context_block]
+
+
+def _link(label: str, url: str) -> str:
+    """`<url|label>`: a `|` or `>` in either would end the link early, so the URL may not carry them."""
+    target = escape(url.replace("|", "%7C"))
+    return f"<{target}|{slack_text(label, MAX_HEADER)}>"
 
 
 def _field_sections(fields: tuple[tuple[str, str], ...]) -> Iterator[dict[str, Any]]:

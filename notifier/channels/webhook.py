@@ -49,7 +49,12 @@ def webhook_payload(notification: Notification) -> dict[str, Any]:
             "company": _stable(notification.company),
             "job": _stable(notification.job),
             "log": _stable(notification.log),
-            "message": {"locale": message.locale, "title": message.title, "text": message.text},
+            "message": {
+                "locale": message.locale,
+                "title": message.title,
+                "text": message.text,
+                "links": [{"label": label, "url": url} for label, url in message.links],
+            },
             "details": list(notification.details),
         },
     }

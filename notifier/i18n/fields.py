@@ -46,6 +46,15 @@ def fields(context: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple((label, value) for label, value in pairs if value)
 
 
+def links(locale: str, status_url: str | None) -> tuple[tuple[str, str], ...]:
+    """The label/URL pairs a message offers: the status page, when its public address is configured."""
+    if not status_url:
+        return ()
+    _ = translations(locale).gettext
+    # Translators: a link or button that opens dmc-notifier's status page; in plain text "Open status page: URL".
+    return ((_("Open status page"), status_url),)
+
+
 def severity(context: Mapping[str, Any]) -> str:
     _ = translations(context["locale"]).gettext
     names = {
