@@ -15,7 +15,8 @@ from typing import Any
 from notifier.sourcemap import Loc, SourceDoc, SourceError
 
 ENV_REF = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-SECRET_KEYS = frozenset({"password", "token", "webhook_url", "secret"})  # each may be given as `<key>_file`
+# Each may be given as `<key>_file` instead, read from a mounted secret.
+SECRET_KEYS = frozenset({"password", "token", "webhook_url", "secret", "routing_key"})
 
 
 class Substitution:

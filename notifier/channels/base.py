@@ -10,15 +10,23 @@ from __future__ import annotations
 import ssl
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Literal, Protocol
+from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 
 from notifier.models import Delivery
 
 if TYPE_CHECKING:
-    from notifier.config import ConsoleChannel, EmailChannel, SlackChannel, WebhookChannel
+    from notifier.config import (
+        ConsoleChannel,
+        EmailChannel,
+        PagerDutyChannel,
+        SlackChannel,
+        TeamsChannel,
+        WebhookChannel,
+    )
 
-    AnyChannelConfig = SlackChannel | EmailChannel | WebhookChannel | ConsoleChannel
+    AnyChannelConfig = SlackChannel | EmailChannel | WebhookChannel | ConsoleChannel | TeamsChannel | PagerDutyChannel
 
 TransportKind = Literal["timeout", "connection", "tls", "protocol"]
 DETAIL_LIMIT = 300  # a receiver's error text is evidence, not a payload: keep what we store and log short
@@ -39,12 +47,15 @@ class SendError(Exception):
 
 
 class HttpStatusError(SendError):
-    """The receiver answered with a non-2xx status (redirects included: they are never followed)."""
+    """The receiver answered with a non-2xx status (redirects included: they are never followed), or with a
+    2xx whose body reports the status it really meant (Teams' older connectors). `detail` is the receiver's
+    own explanation, already redacted and short: it goes into the dead letter for the operator to read."""
 
-    def __init__(self, status: int, retry_after: str | None = None) -> None:
-        super().__init__(f"HTTP {status}")
+    def __init__(self, status: int, retry_after: str | None = None, detail: str | None = None) -> None:
+        super().__init__(f"HTTP {status}" + (f": {detail}" if detail else ""))
         self.status = status
         self.retry_after = retry_after
+        self.detail = detail
 
 
 class TransportFailure(SendError):
@@ -87,6 +98,19 @@ def redact(text: str, secrets: Iterable[str | None]) -> str:
     return text if len(text) <= DETAIL_LIMIT else text[: DETAIL_LIMIT - 1] + "…"
 
 
+def clip(text: str, limit: int) -> str:
+    """At most `limit` characters, ending in `…` when cut: receivers refuse or cut over-long fields themselves."""
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
+def url_secrets(url: str) -> list[str]:
+    """A webhook URL and the parts of it that are credentials on their own (path, signature parameters), so an
+    error reply that echoes any of them can be redacted."""
+    parts = urlsplit(url)
+    values = [value for _, value in parse_qsl(parts.query) if len(value) >= 8]
+    return [url, *([parts.path] if len(parts.path) > 1 else []), *values]
+
+
 def transport_failure(exc: BaseException) -> TransportFailure:
     """Map an aiohttp/asyncio/OS failure to its kind; the detail names the failure, never the URL."""
     kind: TransportKind
@@ -118,7 +142,9 @@ def _registry() -> dict[type, ChannelFactory]:
     from notifier import config
     from notifier.channels.console import ConsoleSender
     from notifier.channels.email import EmailSender
+    from notifier.channels.pagerduty import PagerDutySender
     from notifier.channels.slack import SlackSender
+    from notifier.channels.teams import TeamsSender
     from notifier.channels.webhook import WebhookSender
 
     return {
@@ -126,6 +152,8 @@ def _registry() -> dict[type, ChannelFactory]:
         config.EmailChannel: lambda name, cfg, _session: EmailSender(name, cfg),
         config.SlackChannel: lambda name, cfg, session: SlackSender(name, cfg, session),
         config.WebhookChannel: lambda name, cfg, session: WebhookSender(name, cfg, session),
+        config.TeamsChannel: lambda name, cfg, session: TeamsSender(name, cfg, session),
+        config.PagerDutyChannel: lambda name, cfg, session: PagerDutySender(name, cfg, session),
     }
 
 

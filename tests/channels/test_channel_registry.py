@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import typing
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, cast
 
@@ -14,7 +15,9 @@ from notifier import config
 from notifier.channels.base import Channel, build_channel
 from notifier.channels.console import ConsoleSender
 from notifier.channels.email import EmailSender
+from notifier.channels.pagerduty import PagerDutySender
 from notifier.channels.slack import SlackSender
+from notifier.channels.teams import TeamsSender
 from notifier.channels.webhook import WebhookSender
 
 if TYPE_CHECKING:
@@ -41,6 +44,12 @@ CONFIGS: dict[str, tuple[dict[str, Any], type[BaseModel], type]] = {
         config.WebhookChannel,
         WebhookSender,
     ),
+    "teams": ({"type": "teams", "webhook_url": "https://example.com/workflows/x"}, config.TeamsChannel, TeamsSender),
+    "pagerduty": (
+        {"type": "pagerduty", "routing_key": "R0UT1NGK3Yf0rT3st5abcdef01234567"},
+        config.PagerDutyChannel,
+        PagerDutySender,
+    ),
 }
 
 
@@ -59,6 +68,12 @@ async def test_each_config_builds_its_channel(kind: str, session: aiohttp.Client
     assert isinstance(channel, implementation)
     assert channel.name == f"my-{kind}"
     await channel.close()
+
+
+def test_every_channel_type_of_the_config_is_covered() -> None:
+    """The table above names every `type:` the config accepts, so a new channel cannot go untested here."""
+    members = typing.get_args(typing.get_args(config.AnyChannel)[0])
+    assert sorted(m.model_fields["type"].annotation.__args__[0] for m in members) == sorted(CONFIGS)
 
 
 async def test_unknown_config_type_is_refused(session: aiohttp.ClientSession) -> None:

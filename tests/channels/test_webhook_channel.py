@@ -165,6 +165,7 @@ def test_body_shape() -> None:
         "locale": "ja-JP",
         "title": sample_notification().message.title,
         "text": sample_notification().message.text,
+        "links": [],
     }
     assert payload["data"]["details"] == list(sample_notification().details)
 

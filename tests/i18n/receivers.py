@@ -1,5 +1,6 @@
 """Real receivers on 127.0.0.1 for end-to-end delivery tests: a Slack Web API fake (what slack-sdk's
-`base_url` points at), an aiosmtpd SMTP server and a webhook endpoint, recording what each one got.
+`base_url` points at), an aiosmtpd SMTP server, a webhook endpoint and the schema-checking Teams and PagerDuty
+fakes, recording what each one got.
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from tests.channels.support import PAGERDUTY_PATH, ROUTING_KEY, FakePagerDuty, FakeTeams, oncall_app, teams_url
+
 SLACK_TOKEN = "xoxb-end-to-end-token"  # a fake token for the fake Slack
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"end-to-end-signing-key-0123456").decode()
 SLACK_PATH, HOOK_PATH = "/api/", "/hooks/dmc"
+PUBLIC_URL = "https://dmc-notifier.example.com"
 
 
 @dataclass
@@ -31,9 +35,11 @@ class Received:
     mail: list[EmailMessage] = field(default_factory=list)
     raw_mail: list[bytes] = field(default_factory=list)
     hooks: list[tuple[bytes, dict[str, str]]] = field(default_factory=list)
+    teams: FakeTeams = field(default_factory=FakeTeams)
+    pagerduty: FakePagerDuty = field(default_factory=FakePagerDuty)
 
     def complete(self) -> bool:
-        return bool(self.slack and self.mail and self.hooks)
+        return bool(self.slack and self.mail and self.hooks and self.teams.cards and self.pagerduty.events)
 
 
 @dataclass
@@ -49,6 +55,14 @@ class Receivers:
     @property
     def hook_url(self) -> str:
         return str(self.http.make_url(HOOK_PATH))
+
+    @property
+    def teams_url(self) -> str:
+        return teams_url(self.http)
+
+    @property
+    def pagerduty_url(self) -> str:
+        return str(self.http.make_url(PAGERDUTY_PATH))
 
 
 class Mailbox:
@@ -78,7 +92,7 @@ def http_app(received: Received) -> web.Application:
         received.hooks.append((await request.read(), dict(request.headers)))
         return web.Response(status=204)
 
-    app = web.Application()
+    app = oncall_app(received.teams, received.pagerduty)
     app.router.add_post(f"{SLACK_PATH}chat.postMessage", post_message)
     app.router.add_post(HOOK_PATH, webhook)
     return app
@@ -103,7 +117,7 @@ async def receivers() -> AsyncIterator[Receivers]:
 
 
 def config_yaml(endpoints: Receivers, rules: str) -> str:
-    """A config whose three channels point at the receivers; the IPS endpoint is never called here."""
+    """A config whose channels point at the receivers; the IPS endpoint is never called here."""
     return f"""
 ips: {{endpoint: "http://127.0.0.1:9/scene7/services/IpsApiService", user: u@example.com, password: p}}
 companies: [{{handle: "47"}}]
@@ -114,4 +128,7 @@ channels:
   ops-email: {{type: email, host: 127.0.0.1, port: {endpoints.smtp_port}, tls: none,
                from: "DMC Notifier <notifier@example.com>", to: [ops@example.com], timeout: 5s}}
   downstream: {{type: webhook, url: "{endpoints.hook_url}", secret: {WEBHOOK_SECRET}, timeout: 5s}}
+  ops-teams: {{type: teams, webhook_url: "{endpoints.teams_url}", timeout: 5s}}
+  on-call: {{type: pagerduty, routing_key: {ROUTING_KEY}, api_url: "{endpoints.pagerduty_url}", timeout: 5s}}
+http: {{public_url: "{PUBLIC_URL}"}}
 """

@@ -1,8 +1,9 @@
-"""End to end in the job's locale: Engine → Renderer → Intake → SQLite outbox → Dispatcher → Slack, email, webhook.
+"""End to end in the job's locale: Engine → Renderer → Intake → SQLite outbox → Dispatcher → every channel.
 
-The shipped failed-publish rule, pointed at three real receivers on 127.0.0.1, announces a failed publish.
+The shipped failed-publish rule, pointed at real receivers on 127.0.0.1, announces a failed publish.
 What each receiver got is compared with a golden file per locale (`UPDATE_GOLDEN=1` rewrites them; review
-the diff): the email's subject, text and HTML, the Slack blocks, and the webhook's `message`.
+the diff): the email's subject, text and HTML, the Slack blocks, the webhook's `message`, the Teams card and
+the PagerDuty event. The config sets `http.public_url`, so every channel links to the status page.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from tests.i18n.receivers import WEBHOOK_SECRET, Received, Receivers, config_yam
 from tests.i18n.support import SHIPPED_RULES, TIMEZONES, company, failed_log, job
 
 GOLDEN = Path(__file__).parent / "golden" / "delivery"
-CHANNELS = ("ops-slack", "ops-email", "downstream")
+CHANNELS = ("ops-slack", "ops-email", "downstream", "ops-teams", "on-call")
 # IPS writes log lines in the locale getJobLogDetails was asked in; one carries markup to show HTML escaping.
 LOG_LINES = {
     "ja-JP": (
@@ -61,12 +62,14 @@ def failed_publish(tag: str | None, name: str = "Spring catalog") -> Event:
 
 
 def rules_to_receivers(tmp_path: Path) -> Path:
-    """The shipped failed-publish rule, notifying Slack, email (plus the submitter) and the webhook."""
+    """The shipped failed-publish rule, notifying Slack, email (plus the submitter), the webhook, Teams and
+    PagerDuty."""
     shipped = (SHIPPED_RULES / "failed-publish.yaml").read_text(encoding="utf-8")
     targets = '    - channel: ops-slack\n    - channel: ops-email\n      to: ["{{ job.submit_user_email }}"]\n'
+    targets += "    - channel: downstream\n    - channel: ops-teams\n    - channel: on-call\n"
     path = tmp_path / "rules" / "failed-publish.yaml"
     path.parent.mkdir()
-    path.write_text(shipped.replace("    - channel: console\n", targets + "    - channel: downstream\n"), "utf-8")
+    path.write_text(shipped.replace("    - channel: console\n", targets), "utf-8")
     return path.parent
 
 
@@ -83,7 +86,8 @@ async def deliver(tmp_path: Path, endpoints: Receivers, event: Event) -> Receive
             lanes = build_lanes(config, session, clock)
             dispatcher = Dispatcher(store, lanes, clock)
             engine = Engine(load_rules(config.rules, channels=config.channels.keys()))
-            intake = Intake(asyncio.Queue(), engine, Renderer(), store, clock, on_commit=dispatcher.wake)
+            renderer = Renderer(status_url=config.http.status_url)
+            intake = Intake(asyncio.Queue(), engine, renderer, store, clock, on_commit=dispatcher.wake)
             assert len(await intake.process([event])) == 1
             await dispatcher.flush()
             await dispatcher.drain(grace=5.0)
@@ -119,6 +123,8 @@ def transcript(received: Received) -> str:
         f"--- text/html\n{html.get_content().replace(chr(13), '')}",
         f"=== slack blocks\n{json.dumps(received.slack[0]['blocks'], ensure_ascii=False, indent=1)}",
         f"=== webhook {payload['type']} message\n{json.dumps(data['message'], ensure_ascii=False, indent=1)}",
+        f"=== teams card\n{json.dumps(received.teams.cards[0], ensure_ascii=False, indent=1)}",
+        f"=== pagerduty event\n{json.dumps(received.pagerduty.events[0], ensure_ascii=False, indent=1)}",
     ]
     return "\n".join(sections) + "\n"
 
