@@ -312,7 +312,7 @@ class PagerDutyChannel(ChannelBase):
     def _routing_key(cls, value: SecretStr) -> SecretStr:
         _not_empty(value)
         if not re.fullmatch(r"[A-Za-z0-9]{32}", value.get_secret_value()):
-            raise ValueError("routing_key must be the 32 letters and digits of an Events API v2 integration key")
+            raise ValueError("must be the 32 letters and digits of an Events API v2 integration key")
         return value
 
     @field_validator("api_url")
@@ -338,7 +338,7 @@ class HttpConfig(Strict):
             return None
         _http_url(value)
         if "?" in value or "#" in value:
-            raise ValueError("public_url is the base address of the status page, without ?query or #fragment")
+            raise ValueError("must be the base address of the status page, without ?query or #fragment")
         return value.rstrip("/")
 
     @property

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,8 @@ EXAMPLE_ENV = {
     "SMTP_USER": "notifier",
     "SMTP_PASSWORD": "smtp-password",
     "WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    "TEAMS_WEBHOOK_URL": "https://prod-00.westus.logic.azure.com/workflows/0a1b/triggers/manual/paths/invoke?sig=X",
+    "PAGERDUTY_ROUTING_KEY": "R0UT1NGK3Yf0rT3st5abcdef01234567",
 }
 MISSING_VAR = "DMC_CHECK_TEST_UNSET_USER"
 THREE_PROBLEMS = f"""\
@@ -206,12 +209,69 @@ def test_production_example_shows_every_setting() -> None:
     """Each setting the config accepts appears in examples/notifier.yaml, which claims to show them all."""
     from notifier import config
 
-    example = _key_paths(parse_yaml(EXAMPLE.read_text(encoding="utf-8"), str(EXAMPLE)).data)
+    data = parse_yaml(EXAMPLE.read_text(encoding="utf-8"), str(EXAMPLE)).data
+    example = _key_paths(data)
     expected = _model_keys(config.Config, "")
     expected |= {f"companies.{k}" for k in _model_keys(config.CompanyConfig, "")}
-    shown = {k.split(".", 2)[-1] for k in example if k.startswith("channels.")}
-    channel_keys = set().union(
-        *(_model_keys(c, "") for c in (config.ConsoleChannel, config.SlackChannel, config.EmailChannel))
-    ) | _model_keys(config.WebhookChannel, "")
     assert sorted(expected - example) == []
-    assert sorted(channel_keys - shown - {"secret"}) == []  # `secret:` and `secrets:` are one setting
+    # Per channel type: each of its own settings appears in some channel of that type (`*_file` spells the
+    # secret); the settings every channel has (concurrency, rate_limit) in at least one.
+    common = _model_keys(config.ChannelBase, "")
+    missing = sorted(common - {key for c in data["channels"].values() for key in c})
+    for model in typing.get_args(typing.get_args(config.AnyChannel)[0]):
+        kind = model.model_fields["type"].annotation.__args__[0]
+        shown = {key.removesuffix("_file") for c in data["channels"].values() if c["type"] == kind for key in c}
+        missing += [f"{kind}.{key}" for key in _model_keys(model, "") - shown - common]
+    assert missing == []
+
+
+ONCALL_PROBLEMS = """\
+ips:
+  endpoint: https://s7sps1apissl.scene7.com/scene7/services/IpsApiService
+  user: ops@example.com
+  password: not-shown-anywhere
+companies:
+  - handle: "47"
+rules: rules/
+channels:
+  teams:
+    type: teams
+    webhook_url: ftp://prod-00.westus.logic.azure.com/workflows/x?sig=SiGnAtUrE
+    timout: 5s
+  pd:
+    type: pagerduty
+    routing_key: https://events.pagerduty.com/integration/0123
+  pd2:
+    type: pagerduty
+    routing_key_file: pd_key
+    api_url: events.pagerduty.com
+  pd3: {type: pagerduty, routing_key_file: pd_key}
+http:
+  public_url: https://status.example.com/x?y=1
+"""
+
+
+def test_teams_pagerduty_and_public_url_problems_are_located(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bad Teams, PagerDuty and public_url settings are each a file:line error; secrets are never echoed; a
+    routing key read from a file is accepted."""
+    (tmp_path / "pd_key").write_text("R0UT1NGK3Yf0rT3st5abcdef01234567\n", encoding="utf-8")
+    path = write(tmp_path, ONCALL_PROBLEMS)
+    assert main(["check", "--config", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        f"{path}:11: channels.teams.webhook_url: must be an http:// or https:// URL",
+        f"{path}:12: channels.teams: unknown key 'timout' (did you mean 'timeout'?)",
+        f"{path}:15: channels.pd.routing_key: must be the 32 letters and digits of an Events API v2 integration key",
+        f"{path}:19: channels.pd2.api_url: must be an http:// or https:// URL",
+        f"{path}:22: http.public_url: must be the base address of the status page, without ?query or #fragment",
+    ]
+    assert "SiGnAtUrE" not in err
+    assert "R0UT1NGK3Y" not in err
+
+
+def test_public_url_gives_the_status_page_address(tmp_path: Path) -> None:
+    """A trailing slash is dropped: messages link to `<public_url>/status`."""
+    path = write(tmp_path, VALID + "http: {public_url: 'https://ops.example.com/dmc/'}\n")
+    assert load_config(path).http.status_url == "https://ops.example.com/dmc/status"

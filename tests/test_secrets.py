@@ -2,8 +2,8 @@
 
 One run with every kind of fault, against receivers that echo whatever they were sent back in their error
 replies: a failing IPS login, Slack refusing the bot token, a Slack incoming webhook answering 500, an SMTP
-server refusing the password, a webhook receiver answering 500. Everything the daemon wrote is then searched
-for each secret.
+server refusing the password, a webhook receiver, a Teams workflow and PagerDuty answering 500. Everything the
+daemon wrote is then searched for each secret.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ SLACK_TOKEN = "xoxb-1234-5678-SeCrEtToKeN"
 SLACK_HOOK_PATH = "/services/T000/B000/HooKSeCrEt42"
 SMTP_PASSWORD = "smtp-Pa55-Xy7wV"
 WEBHOOK_SECRET = "whsec_c2VjcmV0LXNpZ25pbmcta2V5LWZvci10ZXN0cw=="
+TEAMS_HOOK_PATH, TEAMS_SIG = "/workflows/TeAmSfL0w/invoke", "TeAmSsIgNaTuRe-42xyz"
+ROUTING_KEY = "R0uT1nGkEyN0tT0bEsHoWn0123456789"
 
 
 class Echo:
@@ -69,6 +71,8 @@ async def echo_servers() -> AsyncIterator[tuple[Echo, TestServer, int]]:
     app.router.add_post("/api/chat.postMessage", echo.slack_api)
     app.router.add_post(SLACK_HOOK_PATH, echo.fail_loudly)
     app.router.add_post("/hook", echo.fail_loudly)
+    app.router.add_post(TEAMS_HOOK_PATH, echo.fail_loudly)
+    app.router.add_post("/v2/enqueue", echo.fail_loudly)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     loop = asyncio.get_running_loop()
@@ -95,7 +99,8 @@ def write_config(tmp_path: Path, sim: Sim, server: TestServer, smtp_port: int) -
     (tmp_path / "ips_password").write_text(IPS_PASSWORD + "\n", encoding="utf-8")
     (tmp_path / "rules.yaml").write_text(
         "- name: failed-publish\n  on: job.failed\n  severity: critical\n"
-        "  notify: [{channel: bot}, {channel: hook}, {channel: mail}, {channel: downstream}]\n",
+        "  notify: [{channel: bot}, {channel: hook}, {channel: mail}, {channel: downstream}, {channel: teams},\n"
+        "           {channel: pd}]\n",
         encoding="utf-8",
     )
     path = tmp_path / "notifier.yaml"
@@ -112,6 +117,8 @@ channels:
   mail: {{type: email, host: 127.0.0.1, port: {smtp_port}, tls: none, username: ops, password: "{SMTP_PASSWORD}",
          from: notifier@example.com, to: [ops@example.com], timeout: 5s}}
   downstream: {{type: webhook, url: "{server.make_url("/hook")}", secret: "{WEBHOOK_SECRET}"}}
+  teams: {{type: teams, webhook_url: "{server.make_url(TEAMS_HOOK_PATH).with_query(sig=TEAMS_SIG)}"}}
+  pd: {{type: pagerduty, routing_key: {ROUTING_KEY}, api_url: "{server.make_url("/v2/enqueue")}"}}
 """,
         encoding="utf-8",
     )
@@ -137,7 +144,7 @@ async def test_no_secret_appears_anywhere_after_a_run_with_faults(
         daemon = Daemon(config, clock, session, store)
         await daemon.start(poll=False)
         [poller] = daemon.ingest.pollers
-        for _ in range(2):  # baseline, then the failed publish: four channels, four failures
+        for _ in range(2):  # baseline, then the failed publish: six channels, six failures
             await poller.poll_once()
             sim.world.advance(30)
             clock.advance(30)
@@ -152,13 +159,14 @@ async def test_no_secret_appears_anywhere_after_a_run_with_faults(
     assert echo.calls >= 3
     assert poller.status.consecutive_failures == 1
     errors = [row.last_error or "" for row in rows]
-    assert len(rows) == 4
+    assert len(rows) == 6
     assert all(errors)
     await asyncio.to_thread(main, ["outbox", "list", "--state", "all", "--config", str(config.source)])
     captured = capfd.readouterr()
     everything = "\n".join([captured.out, captured.err, status, *errors])
     assert "delivery failed" in captured.err or "dead-lettered" in captured.err
-    for secret in (IPS_PASSWORD, SLACK_TOKEN, SLACK_HOOK_PATH, SMTP_PASSWORD, WEBHOOK_SECRET, WEBHOOK_SECRET[6:]):
+    secrets = (IPS_PASSWORD, SLACK_TOKEN, SLACK_HOOK_PATH, SMTP_PASSWORD, WEBHOOK_SECRET, WEBHOOK_SECRET[6:])
+    for secret in (*secrets, TEAMS_HOOK_PATH, TEAMS_SIG, ROUTING_KEY):
         assert secret not in everything, f"a secret leaked: …{secret[-6:]}"
 
 

@@ -76,3 +76,44 @@ def test_without_send_resolved_a_departing_job_announces_nothing(make_rules: Rul
     assert [d.status for e in (active(0, 900), active(5, 1200)) for d in engine.evaluate(e).decisions] == ["firing"]
     assert engine.evaluate(Event("job.departed", at(8), COMPANY, job())).decisions == []
     assert engine.alerts == {}
+
+
+STALLED_LOUDLY = """
+- name: stalled-progress
+  on: job.active
+  where: job.state == "Running" and job.stalled_seconds >= 900
+  repeat: 10m
+  send_resolved: true
+  notify: [{channel: console}]
+"""
+
+
+def test_an_alerts_firing_repeats_and_resolution_share_one_alert_key(make_rules: RulesFactory) -> None:
+    """Firing, a repeat and the resolution of one episode carry the same alert key, and no notification key twice."""
+    engine = Engine(make_rules(STALLED_LOUDLY))
+    decisions = [
+        d for e in (active(0, 900), active(11, 1560), active(12, 0, progress=50)) for d in engine.evaluate(e).decisions
+    ]
+    assert [d.status for d in decisions] == ["firing", "firing", "resolved"]
+    assert len({d.alert_key for d in decisions}) == 1
+    assert decisions[0].alert_key.startswith("alert_")
+    assert len({d.key for d in decisions}) == 3
+
+
+def test_the_next_episode_of_the_same_alert_has_its_own_alert_key(make_rules: RulesFactory) -> None:
+    """A job that stalls again after recovering opens a new episode: a late resolution of the first can never
+    close what the second opened."""
+    engine = Engine(make_rules(STALLED_LOUDLY))
+    first = [d for e in (active(0, 900), active(1, 0, progress=50)) for d in engine.evaluate(e).decisions]
+    second = [d for e in (active(20, 900), active(21, 0, progress=60)) for d in engine.evaluate(e).decisions]
+    assert [d.status for d in first + second] == ["firing", "resolved", "firing", "resolved"]
+    assert first[0].alert_key == first[1].alert_key != second[0].alert_key == second[1].alert_key
+
+
+def test_each_job_ending_is_its_own_alert(make_rules: RulesFactory) -> None:
+    """Event rules never resolve: each ending is its own alert key, and seeing it again gives the same one."""
+    engine = Engine(make_rules(ENDED))
+    first = fired(engine, ending("job.failed", seen_at=at(1), ended_at=at(0)))
+    again = fired(engine, ending("job.failed", seen_at=at(9), ended_at=at(0)))
+    other = fired(engine, ending("job.failed", seen_at=at(9), ended_at=at(5)))
+    assert first.alert_key == again.alert_key != other.alert_key
