@@ -19,6 +19,14 @@ from notifier.store.base import Connection
 PENDING, DELIVERED, DEAD, SILENCED = "pending", "delivered", "dead", "silenced"
 ROW_COLUMNS = "d.id, n.body, d.channel, d.recipients, d.state, d.attempts, d.next_at, d.last_error, d.requeued_at"
 ROW_SOURCE = "FROM deliveries d JOIN notifications n ON n.key = d.key"
+# A resolution never overtakes its alert's firing on the same channel: while an earlier firing of the same rule,
+# company and job is still pending there (being retried, or on the wire), the resolution waits. Otherwise a
+# resolve could reach PagerDuty before its trigger, and the incident the trigger then opens would never close.
+FIRING_FIRST = (
+    "NOT (n.status = 'resolved' AND EXISTS (SELECT 1 FROM notifications f JOIN deliveries fd ON fd.key = f.key"
+    " WHERE f.rule = n.rule AND f.company = n.company AND f.job = n.job AND f.status = 'firing'"
+    " AND f.created_at <= n.created_at AND fd.channel = d.channel AND fd.state = 'pending'))"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +86,12 @@ class OutboxStore(Connection):
         channel: str | None = None,
         exclude_ids: Collection[int] = (),
     ) -> list[DeliveryRow]:
-        """Pending rows due at `now`, oldest first: of one `channel`, or of every channel not excluded.
+        """Pending rows due at `now`, oldest first: of one `channel`, or of every channel not excluded; a
+        resolution whose firing is still pending on the same channel is not due yet (`FIRING_FIRST`).
 
         `exclude_ids` (rows already in flight) are left out in the query, so their bodies are not decoded.
         """
-        where, params = "d.state = ? AND d.next_at <= ?", [PENDING, now]
+        where, params = f"d.state = ? AND d.next_at <= ? AND {FIRING_FIRST}", [PENDING, now]
         if channel is not None:
             where, params = where + " AND d.channel = ?", [*params, channel]
         for column, values in (("d.channel", list(exclude_channels)), ("d.id", list(exclude_ids))):

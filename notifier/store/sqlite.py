@@ -64,6 +64,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     UNIQUE (key, channel));
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_at);
 CREATE INDEX IF NOT EXISTS deliveries_lane ON deliveries (state, channel, next_at);
+CREATE INDEX IF NOT EXISTS notifications_alert ON notifications (rule, company, job);
 CREATE TABLE IF NOT EXISTS silences (
     id TEXT PRIMARY KEY, matchers TEXT NOT NULL, starts_at TEXT NOT NULL, ends_at TEXT NOT NULL,
     comment TEXT NOT NULL, created_by TEXT NOT NULL);

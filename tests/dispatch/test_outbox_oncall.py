@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import aiohttp
 import pytest
@@ -14,7 +15,7 @@ from notifier.channels.pagerduty import PagerDutySender
 from notifier.channels.teams import TeamsSender
 from notifier.clock import ManualClock
 from notifier.config import PagerDutyChannel, TeamsChannel
-from notifier.store.sqlite import DEAD, DELIVERED, PENDING, SqliteStore
+from notifier.store.sqlite import DEAD, DELIVERED, PENDING, Outgoing, SqliteStore, Target
 from tests.channels.support import (
     PAGERDUTY_PATH,
     ROUTING_KEY,
@@ -24,7 +25,7 @@ from tests.channels.support import (
     oncall_app,
     teams_url,
 )
-from tests.dispatch.support import SETTINGS, advance_to, at, commit, dispatcher, lane, rows
+from tests.dispatch.support import SETTINGS, advance_to, at, commit, dispatcher, lane, notification, rows
 
 THROTTLED_IN_A_200 = (
     "Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error 429 with "
@@ -116,3 +117,26 @@ async def test_pagerduty_throttling_and_outages_are_retried_with_backoff(
     await flush(store, clock, server)
     assert [r.state for r in await rows(store)] == [DELIVERED]
     assert [e["event_action"] for e in pagerduty.events] == ["trigger"]
+
+
+async def test_a_resolve_never_overtakes_its_trigger(
+    fakes: tuple[FakeTeams, FakePagerDuty, TestServer], store: SqliteStore, clock: ManualClock
+) -> None:
+    """While the trigger waits for its retry, the resolve of the same alert waits too; then both go, in order."""
+    _, pagerduty, server = fakes
+    pagerduty.replies.append((503, "{}", {}))
+    firing = notification(1, alert_key="alert_1")
+    await store.commit([Outgoing(firing, (Target("pd"),))], [], [], clock.now())
+    await flush(store, clock, server)
+    clock.advance(0.5)
+    resolved = notification(2, alert_key="alert_1", status="resolved", created_at=firing.created_at + timedelta(1))
+    await store.commit([Outgoing(resolved, (Target("pd"),))], [], [], clock.now())
+    await flush(store, clock, server)
+    assert (pagerduty.requests, [r.state for r in await rows(store)]) == (1, [PENDING, PENDING])
+    advance_to(clock, max(r.next_at for r in await rows(store)))
+    await flush(store, clock, server)
+    assert [r.state for r in await rows(store)] == [DELIVERED, DELIVERED]
+    assert [(e["event_action"], e["dedup_key"]) for e in pagerduty.events] == [
+        ("trigger", "alert_1"),
+        ("resolve", "alert_1"),
+    ]
