@@ -143,3 +143,17 @@ async def test_queue_size_changes_only_on_restart(sim: Sim, tmp_path: Path) -> N
             assert await daemon.reload(rewrite(harness, "poll: {interval: 30s", "poll: {queue_size: 5, interval: 30s"))
         assert daemon.config.poll.queue_size == 10_000
     assert any(e.get("setting") == "poll.queue_size" for e in logs)
+
+
+async def test_public_url_changes_live_and_listen_only_on_restart(sim: Sim, tmp_path: Path) -> None:
+    """A new http.public_url reaches the renderer at once; a new http.listen is kept for the next start and said."""
+    harness = Harness(sim, write_config(tmp_path, sim), ManualClock(START))
+    http = "shutdown_grace: 2s\nhttp: {listen: '127.0.0.1:9999', public_url: 'https://ops.example.com/dmc'}"
+    async with harness.running() as daemon:
+        with capture_logs() as logs:
+            assert await daemon.reload(rewrite(harness, "shutdown_grace: 2s", http))
+        assert daemon.config.http.listen is None
+        assert daemon.config.http.public_url == "https://ops.example.com/dmc"
+        assert daemon.intake is not None
+        assert daemon.intake.renderer.status_url == "https://ops.example.com/dmc/status"
+    assert [e.get("setting") for e in logs if "setting" in e] == ["http.listen"]

@@ -61,6 +61,13 @@ def test_every_http_status(status: int) -> None:
     assert str(status) in result.reason
 
 
+@pytest.mark.parametrize(("status", "action"), [(400, "dead"), (429, "retry"), (503, "retry")])
+def test_the_receivers_reason_follows_ours(status: int, action: str) -> None:
+    """A receiver's own explanation is kept in the reason (the dead letter's error), after the status."""
+    result = verdict(HttpStatusError(status, None, "invalid event: Event object is invalid"))
+    assert (result.action, result.reason) == (action, f"HTTP {status} (invalid event: Event object is invalid)")
+
+
 def test_redirect_reason_says_it_was_not_followed() -> None:
     """A 3xx dead-letter tells the operator to fix the URL rather than wait."""
     assert "redirect not followed" in verdict(HttpStatusError(302)).reason
