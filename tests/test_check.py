@@ -225,15 +225,9 @@ def test_production_example_shows_every_setting() -> None:
     assert missing == []
 
 
-ONCALL_PROBLEMS = """\
-ips:
-  endpoint: https://s7sps1apissl.scene7.com/scene7/services/IpsApiService
-  user: ops@example.com
-  password: not-shown-anywhere
-companies:
-  - handle: "47"
-rules: rules/
-channels:
+ONCALL_PROBLEMS = (
+    VALID.split("  console:")[0]
+    + """\
   teams:
     type: teams
     webhook_url: ftp://prod-00.westus.logic.azure.com/workflows/x?sig=SiGnAtUrE
@@ -249,6 +243,7 @@ channels:
 http:
   public_url: https://status.example.com/x?y=1
 """
+)
 
 
 def test_teams_pagerduty_and_public_url_problems_are_located(

@@ -19,7 +19,7 @@ from notifier.app import Daemon
 from notifier.clock import ManualClock
 from notifier.config import Config, load_config
 from notifier.store.sqlite import SqliteStore
-from tests.channels.support import PAGERDUTY_PATH, ROUTING_KEY, FakePagerDuty, FakeTeams, oncall_app, teams_url
+from tests.channels.support import PAGERDUTY_PATH, ROUTING_KEY, FakePagerDuty, FakeTeams, oncall_server, teams_url
 from tests.conftest import PASSWORD, START, USER, Sim, StartSim
 
 SHIPPED_RULES = Path(__file__).resolve().parents[1] / "rules"
@@ -28,11 +28,8 @@ PUBLIC_URL = "https://notifier.example.com/dmc"
 
 @pytest.fixture
 async def fakes() -> AsyncIterator[tuple[FakeTeams, FakePagerDuty, TestServer]]:
-    teams, pagerduty = FakeTeams(), FakePagerDuty()
-    server = TestServer(oncall_app(teams, pagerduty), host="127.0.0.1")
-    await server.start_server()
-    yield teams, pagerduty, server
-    await server.close()
+    async with oncall_server() as started:
+        yield started
 
 
 def write_config(tmp_path: Path, sim: Sim, server: TestServer) -> Config:

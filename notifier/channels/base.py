@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 TransportKind = Literal["timeout", "connection", "tls", "protocol"]
 DETAIL_LIMIT = 300  # a receiver's error text is evidence, not a payload: keep what we store and log short
+MAX_REPLY = 64 * 1024  # read this much of a reply, enough for any error text, never a whole hostile page
 
 
 class Channel(Protocol):
@@ -109,6 +111,33 @@ def url_secrets(url: str) -> list[str]:
     parts = urlsplit(url)
     values = [value for _, value in parse_qsl(parts.query) if len(value) >= 8]
     return [url, *([parts.path] if len(parts.path) > 1 else []), *values]
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What an HTTP receiver answered: status, the start of its body as text, and its Retry-After."""
+
+    status: int
+    text: str
+    retry_after: str | None
+
+
+async def post_json(
+    session: aiohttp.ClientSession, url: str, body: bytes, headers: dict[str, str], limit: aiohttp.ClientTimeout
+) -> Reply:
+    """POST `body` without following redirects; a failure to get any answer is a `TransportFailure`."""
+    try:
+        async with session.post(
+            url,
+            data=body,
+            headers={"content-type": "application/json", **headers},
+            timeout=limit,
+            allow_redirects=False,
+        ) as response:
+            text = (await response.content.read(MAX_REPLY)).decode("utf-8", "replace")
+            return Reply(response.status, text, response.headers.get("Retry-After"))
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        raise transport_failure(exc) from None
 
 
 def transport_failure(exc: BaseException) -> TransportFailure:

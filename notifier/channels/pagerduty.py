@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from notifier import __version__
-from notifier.channels.base import HttpStatusError, clip, redact, transport_failure
+from notifier.channels.base import HttpStatusError, clip, post_json, redact
 from notifier.channels.webhook import rfc3339
 from notifier.models import Delivery, Notification
 
@@ -25,7 +25,6 @@ SEVERITIES = {"critical": "critical", "warning": "warning", "info": "info"}
 MAX_SUMMARY = 1024  # PagerDuty's limit for `payload.summary`
 MAX_FIELD = 1024  # per custom detail value and per short field: a detail view, not a log archive
 MAX_DEDUP_KEY = 255
-MAX_REPLY = 64 * 1024
 CLIENT = "dmc-notifier"
 USER_AGENT = f"{CLIENT}/{__version__}"
 
@@ -118,19 +117,10 @@ class PagerDutySender:
 
     async def send(self, delivery: Delivery) -> None:
         body = pagerduty_body(delivery.notification, self._routing_key)
-        headers = {"content-type": "application/json", "user-agent": USER_AGENT}
-        try:
-            async with self.session.post(
-                self.url, data=body, headers=headers, timeout=self.timeout, allow_redirects=False
-            ) as response:
-                text = (await response.content.read(MAX_REPLY)).decode("utf-8", "replace")
-                if not 200 <= response.status < 300:
-                    detail = rejection(text, [self._routing_key]) or None
-                    raise HttpStatusError(response.status, response.headers.get("Retry-After"), detail)
-        except HttpStatusError:
-            raise
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise transport_failure(exc) from None
+        reply = await post_json(self.session, self.url, body, {"user-agent": USER_AGENT}, self.timeout)
+        if not 200 <= reply.status < 300:
+            detail = rejection(reply.text, [self._routing_key]) or None
+            raise HttpStatusError(reply.status, reply.retry_after, detail)
 
     async def close(self) -> None:
         """Nothing to release: the session belongs to the application."""

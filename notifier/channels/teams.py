@@ -19,14 +19,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from notifier import __version__
-from notifier.channels.base import (
-    HttpStatusError,
-    SendError,
-    clip,
-    redact,
-    transport_failure,
-    url_secrets,
-)
+from notifier.channels.base import HttpStatusError, SendError, clip, post_json, redact, url_secrets
 from notifier.models import Delivery, Notification
 
 if TYPE_CHECKING:
@@ -34,7 +27,6 @@ if TYPE_CHECKING:
 
 CARD_VERSION = "1.4"
 MAX_MESSAGE_BYTES = 28 * 1024  # Teams' limit for a whole message, card and envelope together
-MAX_REPLY = 64 * 1024  # read this much of a reply, enough for any error text, never a whole hostile page
 USER_AGENT = f"dmc-notifier/{__version__}"
 # Container style and title colour per severity; a resolution is good news whatever the rule's severity.
 STYLES = {"critical": "attention", "warning": "warning", "info": "accent", "resolved": "good"}
@@ -190,17 +182,8 @@ class TeamsSender:
 
     async def send(self, delivery: Delivery) -> None:
         body = teams_body(delivery.notification)
-        headers = {"content-type": "application/json", "user-agent": USER_AGENT}
-        try:
-            async with self.session.post(
-                self._url, data=body, headers=headers, timeout=self.timeout, allow_redirects=False
-            ) as response:
-                text = (await response.content.read(MAX_REPLY)).decode("utf-8", "replace")
-                check_reply(response.status, text, response.headers.get("Retry-After"), self._secrets)
-        except SendError:
-            raise
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise transport_failure(exc) from None
+        reply = await post_json(self.session, self._url, body, {"user-agent": USER_AGENT}, self.timeout)
+        check_reply(reply.status, reply.text, reply.retry_after, self._secrets)
 
     async def close(self) -> None:
         """Nothing to release: the session belongs to the application."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache
@@ -248,6 +250,18 @@ def oncall_app(teams: FakeTeams, pagerduty: FakePagerDuty) -> web.Application:
     app.router.add_post(TEAMS_PATH, teams.handle)
     app.router.add_post(PAGERDUTY_PATH, pagerduty.handle)
     return app
+
+
+@asynccontextmanager
+async def oncall_server() -> AsyncIterator[tuple[FakeTeams, FakePagerDuty, TestServer]]:
+    """Both fakes served on 127.0.0.1 for the duration of the block."""
+    teams, pagerduty = FakeTeams(), FakePagerDuty()
+    server = TestServer(oncall_app(teams, pagerduty), host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield teams, pagerduty, server
+    finally:
+        await server.close()
 
 
 def teams_url(server: TestServer) -> str:

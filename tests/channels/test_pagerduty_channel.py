@@ -20,10 +20,9 @@ from tests.channels.support import (
     PAGERDUTY_PATH,
     ROUTING_KEY,
     FakePagerDuty,
-    FakeTeams,
     events_v2_errors,
     free_port,
-    oncall_app,
+    oncall_server,
     sample_delivery,
     sample_notification,
 )
@@ -34,11 +33,8 @@ STATUS_URL = "https://dmc-notifier.example.com/status"
 
 @pytest.fixture
 async def pagerduty() -> AsyncIterator[tuple[FakePagerDuty, str]]:
-    fake = FakePagerDuty()
-    server = TestServer(oncall_app(FakeTeams(), fake), host="127.0.0.1")
-    await server.start_server()
-    yield fake, str(server.make_url(PAGERDUTY_PATH))
-    await server.close()
+    async with oncall_server() as (_, fake, server):
+        yield fake, str(server.make_url(PAGERDUTY_PATH))
 
 
 @pytest.fixture

@@ -21,10 +21,9 @@ from notifier.config import TeamsChannel
 from notifier.dispatch.policy import RetrySettings, decide
 from tests.channels.support import (
     TEAMS_SIG,
-    FakePagerDuty,
     FakeTeams,
     free_port,
-    oncall_app,
+    oncall_server,
     sample_delivery,
     sample_notification,
     teams_message_errors,
@@ -36,11 +35,8 @@ STATUS_URL = "https://dmc-notifier.example.com/status"
 
 @pytest.fixture
 async def teams() -> AsyncIterator[tuple[FakeTeams, TestServer]]:
-    fake = FakeTeams()
-    server = TestServer(oncall_app(fake, FakePagerDuty()), host="127.0.0.1")
-    await server.start_server()
-    yield fake, server
-    await server.close()
+    async with oncall_server() as (fake, _, server):
+        yield fake, server
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from tests.channels.support import (
     TEAMS_SIG,
     FakePagerDuty,
     FakeTeams,
-    oncall_app,
+    oncall_server,
     teams_url,
 )
 from tests.dispatch.support import SETTINGS, advance_to, at, commit, dispatcher, lane, notification, rows
@@ -35,11 +35,8 @@ THROTTLED_IN_A_200 = (
 
 @pytest.fixture
 async def fakes() -> AsyncIterator[tuple[FakeTeams, FakePagerDuty, TestServer]]:
-    teams, pagerduty = FakeTeams(), FakePagerDuty()
-    server = TestServer(oncall_app(teams, pagerduty), host="127.0.0.1")
-    await server.start_server()
-    yield teams, pagerduty, server
-    await server.close()
+    async with oncall_server() as started:
+        yield started
 
 
 async def flush(store: SqliteStore, clock: ManualClock, server: TestServer) -> None:
