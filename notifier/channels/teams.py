@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 CARD_VERSION = "1.4"
 MAX_MESSAGE_BYTES = 28 * 1024  # Teams' limit for a whole message, card and envelope together
+# What we allow ourselves: Teams re-wraps the card when it posts it, so leave room for that envelope.
+CARD_BUDGET = MAX_MESSAGE_BYTES - 1024
 USER_AGENT = f"dmc-notifier/{__version__}"
 # Container style and title colour per severity; a resolution is good news whatever the rule's severity.
 STYLES = {"critical": "attention", "warning": "warning", "info": "accent", "resolved": "good"}
@@ -63,7 +65,7 @@ def escape_markdown(text: str) -> str:
     return LINE_START_MARKUP.sub(r"\1\\\2", MARKDOWN.sub(r"\\\1", text))
 
 
-def teams_body(notification: Notification, limit: int = MAX_MESSAGE_BYTES) -> bytes:
+def teams_body(notification: Notification, limit: int = CARD_BUDGET) -> bytes:
     """The exact bytes POSTed: the richest card of `LEVELS` that fits `limit`, else title, facts and links only."""
     for limits in LEVELS:
         body = _encode(message_envelope(card(notification, limits)))
