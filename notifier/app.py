@@ -27,7 +27,8 @@ from notifier.config import Config
 from notifier.dispatch.limits import CircuitBreaker, RateLimiter
 from notifier.dispatch.outbox import Dispatcher, Lane
 from notifier.dispatch.policy import Verdict
-from notifier.engine.evaluate import Alert, Engine
+from notifier.engine.book import Alert
+from notifier.engine.evaluate import Engine
 from notifier.engine.reconcile import orphans
 from notifier.engine.rules import RuleSet
 from notifier.ingest import Ingest, delivery_session, http_session

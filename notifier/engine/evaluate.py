@@ -19,30 +19,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from notifier.engine.book import Alert, AlertBook, AlertId
 from notifier.engine.context import Runner, Scope, event_context, expression_runner
 from notifier.engine.rules import Rule, RuleSet
 from notifier.models import Event
 
 JOB_ENDINGS = frozenset({"job.departed", "job.completed", "job.failed"})
-AlertId = tuple[str, str, str]  # rule, company handle, job handle ("" for company-level alerts)
-
-
-@dataclass(slots=True)
-class Alert:
-    """What the engine remembers per rule, company and job; persisted so restarts neither resend nor forget."""
-
-    rule: str
-    company: str
-    job: str
-    state: Literal["pending", "firing", "sent"]
-    active_since: datetime
-    last_sent: datetime | None = None
-    sends: int = 0
-    event: Event | None = None  # the latest matching event: what a resolved notification talks about
-
-    @property
-    def id(self) -> AlertId:
-        return (self.rule, self.company, self.job)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +95,9 @@ class Engine:
     def __init__(self, rules: RuleSet, alerts: Iterable[Alert] = ()) -> None:
         self.rules = rules
         self._by_name = {r.name: r for r in rules.rules}
-        self.alerts: dict[AlertId, Alert] = {a.id: a for a in alerts}
+        self.alerts = AlertBook()
+        for alert in alerts:
+            self.alerts.put(alert)
         self._changed: set[AlertId] = set()
         # Per event kind: its rules with their compiled runners and kinds, worked out once per rule set.
         self._plans: dict[str, tuple[tuple[Rule, Runner | None, str], ...]] = {}
@@ -148,7 +132,7 @@ class Engine:
         """Drop, without notifying, the alerts `keep` refuses (their rule or company is gone, their window over)."""
         gone = [alert for alert in self.alerts.values() if not keep(alert)]
         for alert in gone:
-            del self.alerts[alert.id]
+            self.alerts.remove(alert.id)
             self._changed.add(alert.id)
         return gone
 
@@ -205,6 +189,7 @@ class Engine:
         self._send(rule, alert, "firing", event, result, episode=happening, since=happening)
 
     def _company_recovered(self, event: Event, result: Evaluation) -> None:
+        # A company recovers once per outage, not once per job: a look at every alert is affordable here.
         for alert in list(self.alerts.values()):
             rule = self._rule(alert.rule)
             if rule and rule.kind == "episode" and event.company.is_known_as(alert.company):
@@ -230,14 +215,13 @@ class Engine:
             self._send(rule, alert, "firing", event, result, episode=f"{episode}#{alert.sends}", since=episode)
 
     def _job_left(self, event: Event, result: Evaluation) -> None:
-        job = _job(event)
-        for alert in list(self.alerts.values()):
+        for alert in self.alerts.of_job(event.company.key, _job(event)):
             rule = self._rule(alert.rule)
-            if rule and rule.kind == "state" and alert.company == event.company.key and alert.job == job:
+            if rule and rule.kind == "state":
                 self._resolve(rule, alert, event, result)
 
     def _resolve(self, rule: Rule, alert: Alert, event: Event, result: Evaluation) -> None:
-        del self.alerts[alert.id]
+        self.alerts.remove(alert.id)
         self._changed.add(alert.id)
         if alert.state == "firing" and rule.send_resolved:
             about = _resolved_event(alert.event or event, event)
@@ -270,7 +254,7 @@ class Engine:
         result.decisions.append(Decision(rule, status, event, key, alert_key=same))
 
     def _put(self, alert: Alert) -> Alert:
-        self.alerts[alert.id] = alert
+        self.alerts.put(alert)
         self._changed.add(alert.id)
         return alert
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from datetime import datetime
 
-from notifier.engine.evaluate import Alert, AlertId
+from notifier.engine.book import Alert, AlertId
 from notifier.engine.rules import Rule
 from notifier.models import CompanyRef, Event
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import aiosqlite
 
 from notifier.codec import event_from_dict, event_to_dict, notification_to_dict
-from notifier.engine.evaluate import Alert, AlertId
+from notifier.engine.book import Alert, AlertId
 from notifier.engine.silences import Silence
 from notifier.models import Notification
 from notifier.store.outbox import (

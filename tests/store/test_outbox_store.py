@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from notifier.engine.evaluate import Alert
+from notifier.engine.book import Alert
 from notifier.store.sqlite import DEAD, DELIVERED, PENDING, SILENCED, Mark, Outgoing, SqliteStore, Target
 from tests.store.test_sqlite import notification
 

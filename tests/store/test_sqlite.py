@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from notifier.engine.evaluate import Alert
+from notifier.engine.book import Alert
 from notifier.models import ActiveJob, CompanyRef, Event, Message, Notification
 from notifier.store.sqlite import DEAD, PENDING, SILENCED, Outgoing, SqliteStore, Target
 
