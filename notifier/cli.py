@@ -84,8 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--scenario", default="demo", help="scenario name (default %(default)s)")
     simulate.add_argument("--seed", type=int, default=0, help="random seed; same seed, same jobs")
     simulate.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
-    simulate.add_argument("--companies", type=int, default=None, help="scale scenario: number of companies")
-    simulate.add_argument("--jobs", type=int, default=None, help="scale scenario: active jobs per company")
+    simulate.add_argument("--companies", type=int, default=None, help="scale and fleet scenarios: number of companies")
+    simulate.add_argument("--jobs", type=int, default=None, help="scale and fleet scenarios: active jobs per company")
 
     demo = sub.add_parser("demo", help="simulator + daemon + local receivers + status page, no credentials")
     demo.add_argument("--port", type=int, default=9464, help="status page port (default %(default)s)")

@@ -12,6 +12,7 @@ to the world's start (negative: the job was already running when the simulator s
 - auth-failure: every call gets authenticationFault 10001.
 - flaky: like progress, but calls randomly get 502/503/504 or slow answers.
 - scale: `companies` × `jobs` long-running jobs, replenished as they finish, for benchmarks.
+- fleet: the same with jobs of every type, as a busy account runs them.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from notifier.ips.simulator.chaos import FlakySpec
-from notifier.models import Company, ScheduledJob
+from notifier.models import JOB_TYPES, Company, ScheduledJob
 
 _EXPIRES = datetime.fromisoformat("2030-12-31T23:59:59+00:00")
 
@@ -62,13 +63,16 @@ class JobSpec:
     stall_files: int = 0
 
 
+SPAWN_TYPES = ("ImageServingPublish", "UrlUpload", "VideoPublish", "ImageRenderingPublish")
+
+
 @dataclass(frozen=True, slots=True)
 class SpawnSpec:
     """New random jobs arriving on average every `every` seconds, the first no earlier than `after`."""
 
     every: float
     after: float = 0.0
-    types: tuple[str, ...] = ("ImageServingPublish", "UrlUpload", "VideoPublish", "ImageRenderingPublish")
+    types: tuple[str, ...] = SPAWN_TYPES
     outcomes: tuple[tuple[str, float], ...] = (("success", 0.7), ("warnings", 0.15), ("errors", 0.1), ("failure", 0.05))
     files: tuple[int, int] = (5, 30)
     run: tuple[float, float] = (20.0, 90.0)
@@ -208,9 +212,19 @@ def flaky() -> Scenario:
 
 def scale(companies: int = 10, jobs: int = 100) -> Scenario:
     """`jobs` active per company in steady state: as one finishes, new ones arrive at the same rate."""
+    return _busy("scale", companies, jobs, ("ImageServingPublish",), SPAWN_TYPES)
+
+
+def fleet(companies: int = 10, jobs: int = 100) -> Scenario:
+    """Like `scale`, with jobs of every type (publishes, uploads, video with transcoding tasks, cleanups)."""
+    return _busy("fleet", companies, jobs, JOB_TYPES, JOB_TYPES)
+
+
+def _busy(name: str, companies: int, jobs: int, types: tuple[str, ...], arriving: tuple[str, ...]) -> Scenario:
+    """`types`: of the jobs running at the start; `arriving`: of those that replace them."""
     if companies < 1 or jobs < 0:
-        raise ValueError("scale needs companies >= 1 and jobs >= 0")
-    rng = random.Random(f"scale:{companies}:{jobs}")
+        raise ValueError(f"{name} needs companies >= 1 and jobs >= 0")
+    rng = random.Random(f"{name}:{companies}:{jobs}")
     fleet = tuple(
         SimCompany(str(1000 + i), f"Company {i + 1:03d}", ("en-US", "de-DE", "ja-JP", "zh-CN", "fr-FR")[i % 5],
                    (f"ops{i + 1}@company{i + 1:03d}.example.com",))
@@ -224,12 +238,14 @@ def scale(companies: int = 10, jobs: int = 100) -> Scenario:
             run = rng.uniform(*runs)
             outcome = rng.choices([o for o, _ in mix], [w for _, w in mix])[0]
             start = -rng.uniform(0, run)
-            specs.append(JobSpec(company.handle, "ImageServingPublish", outcome, f"Batch {n + 1}", start, run=run,
-                                 files=rng.randint(10, 200), stall_files=5, publish_type="Incremental"))  # fmt: skip
+            kind = types[0] if len(types) == 1 else rng.choice(types)
+            publish = "Incremental" if kind == "ImageServingPublish" else None
+            specs.append(JobSpec(company.handle, kind, outcome, f"Batch {n + 1}", start, run=run,
+                                 files=rng.randint(10, 200), stall_files=5, publish_type=publish))  # fmt: skip
     every = sum(runs) / 2 / max(companies * jobs, 1)
     # The first arrival waits one interval, so exactly companies × jobs are active at the start.
-    spawn = SpawnSpec(every=every, after=every, outcomes=mix, files=(10, 200), run=runs)
-    return Scenario("scale", fleet, tuple(specs), spawn if jobs else None)
+    spawn = SpawnSpec(every=every, after=every, types=arriving, outcomes=mix, files=(10, 200), run=runs)
+    return Scenario(name, fleet, tuple(specs), spawn if jobs else None)
 
 
 _LOCALE_COMPANIES = (PLANETARY, NORDWIND, SAKURA, HAITIAN, LUMIERE)
@@ -252,11 +268,12 @@ SCENARIOS: dict[str, Callable[..., Scenario]] = {
     "auth-failure": auth_failure,
     "flaky": flaky,
     "scale": scale,
+    "fleet": fleet,
 }
 
 
 def build_scenario(name: str, **options: Any) -> Scenario:
-    """The scenario `name` built with its options (only `scale` takes any: companies=, jobs=)."""
+    """The scenario `name` built with its options (only `scale` and `fleet` take any: companies=, jobs=)."""
     builder = SCENARIOS.get(name)
     if builder is None:
         raise ValueError(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")

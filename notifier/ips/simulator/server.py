@@ -153,7 +153,7 @@ def create_app(
 
 def make_world(scenario: str = "demo", *, seed: int = 0, speed: float = 1.0, start: datetime | None = None,
                **options: Any) -> World:  # fmt: skip
-    """A world for a named scenario; options go to the scenario (scale: companies=, jobs=)."""
+    """A world for a named scenario; options go to the scenario (scale, fleet: companies=, jobs=)."""
     return World(build_scenario(scenario, **options), seed=seed, speed=speed, start=start)
 
 
