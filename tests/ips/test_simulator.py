@@ -15,6 +15,7 @@ from notifier.ips.simulator.messages import CATALOG, LOCALES, accept_language, o
 from notifier.ips.simulator.scenarios import SCENARIOS, build_scenario
 from notifier.ips.simulator.server import make_world
 from notifier.ips.simulator.world import SimClock, World
+from notifier.models import JOB_TYPES
 from tests.conftest import START, Sim, StartSim
 
 
@@ -194,6 +195,18 @@ def test_scale_builds_companies_times_jobs() -> None:
     world = _world("scale", companies=3, jobs=7)
     assert len(world.companies) == 3
     assert {h: len(world.active_jobs(h, "en-US")) for h in world.companies} == {"1000": 7, "1001": 7, "1002": 7}
+
+
+def test_fleet_runs_jobs_of_every_type_and_replaces_them_with_every_type() -> None:
+    """fleet(companies=2, jobs=150) starts 150 jobs per company of all types, and new arrivals are of all types."""
+    world = _world("fleet", companies=2, jobs=150)
+    jobs = [job for handle in world.companies for job in world.active_jobs(handle, "en-US")]
+    assert len(jobs) == 300
+    assert {job.type for job in jobs} == set(JOB_TYPES)
+    assert any(job.task_progress for job in jobs)  # video jobs report their transcoding
+    world.advance(3600)
+    later = [job for handle in world.companies for job in world.active_jobs(handle, "en-US")]
+    assert {job.type for job in later if job.start_date and job.start_date > START} == set(JOB_TYPES)
 
 
 def test_unknown_scenarios_and_options_are_refused() -> None:
