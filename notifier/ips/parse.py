@@ -5,11 +5,10 @@ Which element feeds which model field, and how its text converts; `reader.FieldR
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import operator
 from collections.abc import Sequence
-from itertools import repeat
+from itertools import islice, repeat
 from typing import TypeVar
 
 from lxml import etree
@@ -47,6 +46,10 @@ def _simple_pairs(el: etree._Element) -> tuple[tuple[str, str], ...]:
     return tuple((local(c.tag), c.text or "") for c in el if local(c.tag) and len(c) == 0)
 
 
+def _task_item_arrays(els: Sequence[etree._Element], nils: bool) -> list[tuple[TaskItemProgress, ...]]:
+    return [tuple(TaskItemProgress(_simple_pairs(i)) for i in items(el)) for el in els]
+
+
 _TASK_PROGRESS = FieldReader(
     TaskProgress,
     {
@@ -59,22 +62,15 @@ _TASK_PROGRESS = FieldReader(
         "lastProgressUpdate": ("last_progress_update", datetime_value),
         "taskState": ("task_state", str_value),
     },
+    {"taskItemProgressArray": ("task_item_progress", _task_item_arrays)},
 )
 
 
-def _task_progress(el: etree._Element, nils: bool) -> TaskProgress:
-    values = _TASK_PROGRESS.values(el, nils)
-    array = find_child(el, "taskItemProgressArray")
-    if array is not None:
-        values[_TASK_ITEMS] = tuple(TaskItemProgress(_simple_pairs(i)) for i in items(array))
-    return TaskProgress(*values)
-
-
-_TASK_ITEMS = [f.name for f in dataclasses.fields(TaskProgress)].index("task_item_progress")
-
-
 def _task_progress_arrays(els: Sequence[etree._Element], nils: bool) -> list[tuple[TaskProgress, ...]]:
-    return [tuple(_task_progress(i, nils) for i in items(el)) for el in els]
+    """The tasks of many jobs, all read as one array and then handed back to their jobs."""
+    per_job = [items(el) for el in els]
+    tasks = iter(_TASK_PROGRESS.many([task for job in per_job for task in job], nils))
+    return [tuple(islice(tasks, len(job))) for job in per_job]
 
 
 _DETAIL_KNOWN = ("publishType", "emailSetting", "httpCompletionUrl")

@@ -18,11 +18,12 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import repeat
+from itertools import accumulate, chain, repeat
 from typing import Any, Generic, TypeVar
 
 from lxml import etree
 
+from notifier.ips.errors import IpsParseError
 from notifier.ips.fields import (
     BadValue,
     TextConverter,
@@ -31,12 +32,15 @@ from notifier.ips.fields import (
     int_value,
     is_nil,
     local,
+    size_value,
     str_value,
 )
 
 M = TypeVar("M")
 # A nested reader converts a column of elements (one per object) into that field's values.
 Nested = Callable[[Sequence[etree._Element], bool], list[Any]]
+# The children (True) or their texts (False) at one position of a shape, one per element of a group.
+_Column = Callable[[int, bool], list[Any]]
 # (field index, text converter or None for plain text, nested reader or None); None: an unknown element.
 _Entry = tuple[int, TextConverter | None, Nested | None] | None
 _Source = tuple[int, TextConverter | None, Nested | None] | None  # per field: (child position, …) or absent
@@ -133,42 +137,62 @@ class FieldReader(Generic[M]):
     def many(self, els: Sequence[etree._Element], nils: bool) -> list[M]:
         """One model per element, in order: the same as calling the reader on each, in much less time.
 
-        All children of all elements are listed once, with their tags and texts; consecutive elements of one
-        shape (the same tags in the same order) then form a run, read column by column.
+        All children of all elements are listed once, with their tags and texts. Elements of one shape (the
+        same tags in the same order) are then read together, column by column: usually one shape runs
+        throughout; a response mixing job types (each with its own detail element) is read shape by shape.
         """
         if nils:
             return [self._build(self.values(el)) for el in els]
-        kids = [c for el in els for c in el]
+        if not els:
+            return []
+        kids: list[etree._Element] = list(chain.from_iterable(els))
         tags, texts, counts = list(map(_TAG, kids)), list(map(_TEXT, kids)), list(map(len, els))
-        out: list[M] = []
-        first = at = 0
-        while first < len(els):
-            width = counts[first]
-            shape = tags[at : at + width]
-            last, end = self._run(shape, tags, counts, first, at)
-            out += self._columns(els[first:last], kids[at:end], texts[at:end], shape)
-            first, at = last, end
+        width = counts[0]
+        shape = tags[:width]
+        if counts == [width] * len(els) and tags == shape * len(els):  # one shape throughout, checked in C
+            return self._columns(els, _strided(kids, texts, width), shape)
+        try:
+            return self._by_shape(els, kids, texts, tags, counts)
+        except IpsParseError:
+            # A bad value in a later shape may come before one in an earlier shape: read in document order,
+            # so the error reported is the first bad value of the document.
+            return [self(el, False) for el in els]
+
+    def _by_shape(
+        self,
+        els: Sequence[etree._Element],
+        kids: list[etree._Element],
+        texts: list[Any],
+        tags: list[object],
+        counts: list[int],
+    ) -> list[M]:
+        """Elements grouped by shape, each group read column by column, then put back in document order."""
+        starts = list(accumulate(counts, initial=0))
+        groups: dict[tuple[object, ...], list[int]] = {}
+        for i, shape in enumerate(map(tuple, map(tags.__getitem__, map(slice, starts, starts[1:])))):
+            groups.setdefault(shape, []).append(i)
+        out: list[Any] = [None] * len(els)
+        for shape, members in groups.items():
+            width = len(shape)
+            spans = [slice(starts[i], starts[i] + width) for i in members]
+            # The group's children and texts, one element after the other, gathered in C.
+            group_kids = list(chain.from_iterable(map(kids.__getitem__, spans)))
+            group_texts = list(chain.from_iterable(map(texts.__getitem__, spans)))
+
+            models = self._columns([els[i] for i in members], _strided(group_kids, group_texts, width), list(shape))
+            deque(map(out.__setitem__, members, models), maxlen=0)
         return out
 
-    @staticmethod
-    def _run(shape: list[object], tags: list[object], counts: list[int], first: int, at: int) -> tuple[int, int]:
-        """Where the run of elements shaped like `shape` from element `first` (child `at`) ends."""
-        width, rest = len(shape), len(counts) - first
-        if counts[first:] == [width] * rest and tags[at:] == shape * rest:
-            return len(counts), len(tags)  # the usual case: one shape throughout, checked in C
-        last, end = first + 1, at + width
-        while last < len(counts) and counts[last] == width and tags[end : end + width] == shape:
-            last, end = last + 1, end + width
-        return last, end
+    def _columns(self, els: Sequence[etree._Element], column: _Column, shape: list[object]) -> list[M]:
+        """Elements of one shape, field by field; anything unusual goes element by element.
 
-    def _columns(
-        self, els: Sequence[etree._Element], kids: list[etree._Element], texts: list[Any], shape: list[object]
-    ) -> list[M]:
-        """A run of elements of one shape, field by field; anything unusual goes element by element."""
+        `column(pos, elements)` gives the child at position `pos` of the shape (or its text, when not
+        `elements`) of every element, in order.
+        """
         plan = self._plan(shape)
         if not plan.distinct or not shape:
             return [self(el, False) for el in els]
-        width, n = len(shape), len(els)
+        n = len(els)
         columns: list[Any] = []
         try:
             for index, source in enumerate(plan.sources):
@@ -177,9 +201,9 @@ class FieldReader(Generic[M]):
                     continue
                 pos, convert, nested = source
                 if nested is not None:
-                    columns.append(nested(kids[pos::width], False))
+                    columns.append(nested(column(pos, True), False))
                 else:
-                    columns.append(_convert(convert, texts[pos::width]))
+                    columns.append(_convert(convert, column(pos, False)))
         except BadValue:
             return [self(el, False) for el in els]  # to report the first bad value in document order
         return self._build_many(columns, n)
@@ -216,6 +240,15 @@ class FieldReader(Generic[M]):
         if len(self._plans) < _MAX_SHAPES:
             self._plans[key] = plan
         return plan
+
+
+def _strided(kids: list[etree._Element], texts: list[Any], width: int) -> _Column:
+    """Columns of elements of one shape whose children (and their texts) are listed one element after another."""
+
+    def column(pos: int, elements: bool) -> list[Any]:
+        return (kids if elements else texts)[pos::width]
+
+    return column
 
 
 def _slot_setters(cls: type) -> tuple[Callable[[Any, Any], None], ...]:
@@ -279,7 +312,7 @@ def _canonical_datetimes(texts: list[str]) -> bool:
 
 
 # Where a C conversion gives the same result as ours for every text it accepts.
-_C_CONVERTERS: dict[Any, Callable[[Any], Any]] = {int_value: int, float_value: float}
+_C_CONVERTERS: dict[Any, Callable[[Any], Any]] = {int_value: int, size_value: int, float_value: float}
 
 
 def _convert(convert: TextConverter | None, texts: list[Any]) -> Sequence[Any]:

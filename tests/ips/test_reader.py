@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from collections.abc import Callable
 from datetime import datetime
@@ -16,7 +17,9 @@ from notifier.ips.envelope import response_element
 from notifier.ips.errors import IpsParseError
 from notifier.ips.fields import BadValue, datetime_value, float_value, int_value, items
 from notifier.ips.reader import FieldReader, _convert, column_builder, positional_builder
+from notifier.ips.simulator.server import make_world
 from notifier.models import ActiveJob, JobDetail, JobLog, TaskProgress
+from tests.conftest import START
 from tests.ips.test_roundtrip import active_jobs, job_logs
 
 VERSION = "2014-04-03"
@@ -148,3 +151,26 @@ def test_the_garbage_collector_is_left_as_it_was(enabled: bool) -> None:
         assert gc.isenabled() is enabled
     finally:
         (gc.enable if was else gc.disable)()
+
+
+def test_a_response_mixing_every_job_type_reads_as_one_by_one() -> None:
+    """A fleet's response (every job type, video tasks, omitted elements) reads shape by shape as sent."""
+    world = make_world("fleet", companies=1, jobs=300, seed=0, speed=0.0, start=START)
+    world.advance(1800)
+    jobs = world.active_jobs("1000", "en-US")
+    data = render.render_active_jobs(jobs, VERSION)
+    parsed = parse.parse_active_jobs(data)
+    assert len({job.type for job in parsed}) == 10
+    assert parsed == jobs == _one_by_one(data, "getActiveJobs", "jobArray", parse._ACTIVE_JOB)
+
+
+def test_the_first_bad_value_in_document_order_is_reported_across_shapes() -> None:
+    """Jobs of two shapes, a bad value in each: the one earlier in the document is reported, whichever shape
+    happens to be read first."""
+    jobs = _jobs(4)
+    jobs[0] = dataclasses.replace(jobs[0], description="first shape")
+    jobs[2] = dataclasses.replace(jobs[2], description="first shape")
+    data = render.render_active_jobs(jobs, VERSION)
+    data = data.replace(b"<ns1:progress>1<", b"<ns1:progress>one<").replace(b"<ns1:progress>2<", b"<ns1:progress>two<")
+    with pytest.raises(IpsParseError, match=r"<progress> is not an integer: 'one'"):
+        parse.parse_active_jobs(data)
