@@ -6,18 +6,25 @@ outcomes in batches (`record`: one transaction for many rows); operators list, r
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from notifier.codec import notification_from_dict
+import aiosqlite
+
+from notifier.codec import decode_notification
 from notifier.models import Notification
 from notifier.store.base import Connection
 
 PENDING, DELIVERED, DEAD, SILENCED = "pending", "delivered", "dead", "silenced"
-ROW_COLUMNS = "d.id, n.body, d.channel, d.recipients, d.state, d.attempts, d.next_at, d.last_error, d.requeued_at"
+ROW_COLUMNS = (
+    "d.id, n.body, d.channel, d.recipients, d.state, d.attempts, d.next_at, d.last_error, d.requeued_at, d.key"
+)
+REMEMBERED = 4096  # notifications kept decoded after their commit; each is a few KB
 ROW_SOURCE = "FROM deliveries d JOIN notifications n ON n.key = d.key"
 # A resolution never overtakes its alert's firing on the same channel: while an earlier firing of the same rule,
 # company and job is still pending there (being retried, or on the wire), the resolution waits. Otherwise a
@@ -72,8 +79,34 @@ class OutboxStats:
     oldest_pending_at: float | None
 
 
+class Bodies:
+    """Stored notification bodies → notifications, decoding each once: those committed by this process are
+    remembered as they were committed (the last `capacity` of them), so the dispatcher's first reading of a
+    fresh delivery costs no decoding. `decode_notification` of the stored text is the reference."""
+
+    def __init__(self, capacity: int = REMEMBERED) -> None:
+        self.capacity = capacity
+        self._recent: dict[str, Notification] = {}
+
+    def remember(self, notifications: Iterable[Notification]) -> None:
+        """Call once they are committed (never before: a rolled-back notification must not be found)."""
+        recent = self._recent
+        for notification in notifications:
+            recent[notification.key] = notification
+        for key in list(itertools.islice(recent, max(0, len(recent) - self.capacity))):
+            del recent[key]  # the oldest first: dicts keep insertion order
+
+    def read(self, key: str, body: str) -> Notification:
+        found = self._recent.get(key)
+        return found if found is not None else decode_notification(body)
+
+
 class OutboxStore(Connection):
     """Delivery rows: due rows for the dispatcher, batched outcomes, disabled channels, operator commands."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
+        super().__init__(db, path)
+        self.bodies = Bodies()
 
     # ------------------------------------------------------------------------------------------ dispatch
 
@@ -246,7 +279,7 @@ class OutboxStore(Connection):
         return [
             DeliveryRow(
                 r[0],
-                notification_from_dict(json.loads(r[1])),
+                self.bodies.read(r[9], r[1]),
                 r[2],
                 tuple(json.loads(r[3])),
                 r[4],

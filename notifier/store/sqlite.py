@@ -17,7 +17,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from notifier.codec import event_from_dict, event_to_dict, notification_to_dict
+from notifier.codec import encode_notification, event_from_dict, event_to_dict
 from notifier.engine.book import Alert, AlertId
 from notifier.engine.silences import Silence
 from notifier.models import Notification
@@ -73,6 +73,7 @@ CREATE TABLE IF NOT EXISTS disabled_channels (
 CREATE TABLE IF NOT EXISTS poll_marks (
     company TEXT PRIMARY KEY, polled_at TEXT NOT NULL, floor TEXT NOT NULL, locales TEXT NOT NULL);
 """
+KEYS_PER_QUERY = 500  # bound parameters per lookup, well under SQLite's limit
 # Columns added after the first release, with how to fill them in an existing file.
 MIGRATIONS = {
     "requeued_at": ("ALTER TABLE deliveries ADD COLUMN requeued_at REAL", None),
@@ -145,17 +146,27 @@ class SqliteStore(OutboxStore):
     async def commit(
         self, outgoing: Sequence[Outgoing], upserts: Iterable[Alert], deletes: Iterable[AlertId], now: datetime
     ) -> list[str]:
-        """Alert state and new notifications in one transaction; returns the keys that were new."""
-        new: list[str] = []
+        """Alert state and new notifications in one transaction; returns the keys that were new.
+
+        A notification whose key is stored already (or came earlier in the same batch) was decided before:
+        it is left out, never sent twice. Each table gets one statement for the whole batch.
+        """
         async with self.transaction() as db:
             await db.executemany(
                 "INSERT OR REPLACE INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?)", map(_alert_row, upserts)
             )
             await db.executemany("DELETE FROM alerts WHERE rule=? AND company=? AND job=?", list(deletes))
-            for item in outgoing:
-                if await _insert(db, item, now):
-                    new.append(item.notification.key)
-        return new
+            new = await _unseen(db, outgoing)
+            await db.executemany(
+                "INSERT OR IGNORE INTO notifications VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", map(_notification_row, new)
+            )
+            await db.executemany(
+                "INSERT OR IGNORE INTO deliveries (key, channel, recipients, state, next_at, last_error, updated_at, "
+                "silenced_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [row for item in new for row in _delivery_rows(item, now)],
+            )
+        self.bodies.remember(item.notification for item in new)
+        return [item.notification.key for item in new]
 
     # ---------------------------------------------------------------------------------------- poll marks
 
@@ -239,27 +250,42 @@ def _alert_row(alert: Alert) -> tuple[object, ...]:
     )
 
 
-async def _insert(db: aiosqlite.Connection, item: Outgoing, now: datetime) -> bool:
+async def _unseen(db: aiosqlite.Connection, outgoing: Sequence[Outgoing]) -> list[Outgoing]:
+    """The first of each key in `outgoing` that the notifications table does not hold yet, in order."""
+    keys = list(dict.fromkeys(item.notification.key for item in outgoing))
+    taken = set[str]()  # stored already, or met earlier in this batch
+    for at in range(0, len(keys), KEYS_PER_QUERY):
+        chunk = keys[at : at + KEYS_PER_QUERY]
+        sql = f"SELECT key FROM notifications WHERE key IN ({','.join('?' * len(chunk))})"
+        async with db.execute(sql, chunk) as cur:
+            taken.update(row[0] for row in await cur.fetchall())
+    new = []
+    for item in outgoing:
+        if item.notification.key not in taken:
+            taken.add(item.notification.key)
+            new.append(item)
+    return new
+
+
+def _notification_row(item: Outgoing) -> tuple[object, ...]:
     n = item.notification
-    cur = await db.execute(
-        "INSERT OR IGNORE INTO notifications VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            n.key,
-            n.rule,
-            str(n.company.get("handle", "")),
-            str((n.job or {}).get("job_handle") or ""),
-            n.status,
-            n.severity,
-            n.created_at.isoformat(),
-            item.silenced_by,
-            json.dumps(notification_to_dict(n), ensure_ascii=False),
-        ),
+    return (
+        n.key,
+        n.rule,
+        str(n.company.get("handle", "")),
+        str((n.job or {}).get("job_handle") or ""),
+        n.status,
+        n.severity,
+        n.created_at.isoformat(),
+        item.silenced_by,
+        encode_notification(n),
     )
-    if cur.rowcount == 0:
-        return False  # the same notification was decided before: never twice
-    rows = [
+
+
+def _delivery_rows(item: Outgoing, now: datetime) -> list[tuple[object, ...]]:
+    return [
         (
-            n.key,
+            item.notification.key,
             t.channel,
             json.dumps(list(t.recipients)),
             SILENCED if t.silenced_by else PENDING,
@@ -270,12 +296,6 @@ async def _insert(db: aiosqlite.Connection, item: Outgoing, now: datetime) -> bo
         )
         for t in item.targets
     ]
-    await db.executemany(
-        "INSERT OR IGNORE INTO deliveries (key, channel, recipients, state, next_at, last_error, updated_at, "
-        "silenced_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        rows,
-    )
-    return True
 
 
 def _dt(text: str) -> datetime:

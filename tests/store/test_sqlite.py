@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from notifier.codec import encode_notification
 from notifier.engine.book import Alert
 from notifier.models import ActiveJob, CompanyRef, Event, Message, Notification
+from notifier.store.outbox import Bodies
 from notifier.store.sqlite import DEAD, PENDING, SILENCED, Outgoing, SqliteStore, Target
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -119,3 +121,45 @@ async def test_silences_add_list_expire(store: SqliteStore) -> None:
     assert await store.expire_silence(silence.id, NOW + timedelta(minutes=5))
     [expired] = await store.silences()
     assert not expired.active(NOW + timedelta(minutes=10))
+
+
+async def test_one_batch_keeps_the_first_of_each_key_and_skips_stored_ones(store: SqliteStore) -> None:
+    """In one commit, a key stored before and a key repeated within the batch are each left out once."""
+    await store.commit([Outgoing(notification("msg_old"), (Target("hook"),))], [], [], NOW)
+    batch = [
+        Outgoing(notification("msg_old", "again"), (Target("hook"),)),
+        Outgoing(notification("msg_new", "first"), (Target("hook"),)),
+        Outgoing(notification("msg_new", "second"), (Target("slack"),)),
+    ]
+    assert await store.commit(batch, [], [], NOW) == ["msg_new"]
+    rows = await store.due(NOW.timestamp(), 10)
+    assert sorted((r.notification.key, r.notification.message.title, r.channel) for r in rows) == [
+        ("msg_new", "first", "hook"),
+        ("msg_old", "Job A failed", "hook"),
+    ]
+
+
+async def test_rows_read_the_same_whether_their_notification_was_remembered_or_decoded(tmp_path: Path) -> None:
+    """The process that committed a notification reads it from memory; another decodes it: same rows."""
+    committing = await SqliteStore.open(tmp_path / "state.db")
+    try:
+        await committing.commit([Outgoing(notification(), (Target("hook"), Target("slack")))], [], [], NOW)
+        remembered = await committing.due(NOW.timestamp(), 10)
+        reader = await SqliteStore.open(tmp_path / "state.db")
+        try:
+            assert await reader.due(NOW.timestamp(), 10) == remembered
+        finally:
+            await reader.close()
+    finally:
+        await committing.close()
+    assert remembered[0].notification is remembered[1].notification  # one object, never decoded
+
+
+def test_remembered_bodies_are_bounded() -> None:
+    """Only the most recent notifications are kept; older ones are decoded from the stored text again."""
+    bodies = Bodies(capacity=2)
+    bodies.remember(notification(f"msg_{i}") for i in range(3))
+    text = encode_notification(notification("msg_0"))
+    assert bodies.read("msg_0", text) == notification("msg_0")
+    assert bodies.read("msg_0", text) is not bodies.read("msg_0", text)  # decoded each time: forgotten
+    assert bodies.read("msg_2", "{}") is bodies.read("msg_2", "{}")  # remembered: the text is not even read
