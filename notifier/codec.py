@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import operator
 import types
 import typing
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any, TypeVar
@@ -136,3 +138,34 @@ def decode_notification(text: str) -> Notification:
 
 _KNOWN_BODY = frozenset(f.name for f in dataclasses.fields(Notification))
 _KNOWN_MESSAGE = frozenset(f.name for f in dataclasses.fields(Message))
+
+
+class Snapshots:
+    """`to_jsonable` (the reference the tests hold it to), faster for the values notifications are made of:
+    each dataclass's fields are read at once by a plan made once per class and kept here."""
+
+    def __init__(self) -> None:
+        self._plans: dict[type, tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]] = {}
+
+    def __call__(self, value: Any) -> Any:
+        kind = type(value)
+        if kind in _PLAIN:  # exact types only: a subclass (a Markup string, say) takes the reference path
+            return value
+        if kind is datetime:
+            return value.isoformat()
+        if kind is dict:
+            return {str(k): self(v) for k, v in value.items()}
+        if kind is tuple or kind is list:
+            return [self(v) for v in value]
+        plan = self._plans.get(kind)
+        if plan is None:
+            if not dataclasses.is_dataclass(value) or isinstance(value, type):
+                return to_jsonable(value)
+            names = tuple(f.name for f in dataclasses.fields(value))
+            getter = operator.attrgetter(*names) if len(names) > 1 else lambda v: tuple(getattr(v, n) for n in names)
+            plan = self._plans[kind] = (names, getter)
+        names, values = plan
+        return {name: self(item) for name, item in zip(names, values(value), strict=True)}
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})

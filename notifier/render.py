@@ -11,6 +11,7 @@ built-in templates (and, should those fail too, from a minimal text), and the fa
 
 from __future__ import annotations
 
+import functools
 import re
 import traceback
 from collections.abc import Callable, Collection, Mapping
@@ -24,13 +25,14 @@ import structlog
 from jinja2 import BaseLoader, ChoiceLoader, PackageLoader, Template, TemplateSyntaxError, Undefined, meta
 from jinja2.sandbox import SandboxedEnvironment
 
-from notifier.codec import to_jsonable
+from notifier.codec import Snapshots, to_jsonable
 from notifier.engine.context import event_context
 from notifier.engine.evaluate import Decision
 from notifier.i18n import negotiate, translations
 from notifier.i18n.fields import fields, job_ended, links
 from notifier.i18n.formatting import Formatter
 from notifier.i18n.overrides import Overrides, SnapshotLoader, load_overrides, unknown_folders
+from notifier.i18n.parts import Parts
 from notifier.models import Event, Message, Notification
 
 log = structlog.get_logger(__name__)
@@ -62,6 +64,9 @@ class Renderer:
         self.overrides: Overrides = load_overrides(templates_dir, PARTS)
         self._envs: dict[tuple[str, bool], SandboxedEnvironment] = {}
         self._available: dict[bool, frozenset[str]] = {}
+        self._parts = Parts()
+        self._snapshot = Snapshots()
+        self._formatters: dict[tuple[str, str], Formatter] = {}  # each remembers what it formatted
 
     def environment(self, locale: str, *, builtin: bool = False) -> SandboxedEnvironment:
         key = (locale, builtin or not self.overrides)
@@ -88,7 +93,7 @@ class Renderer:
             summary=context["summary"],
             links=context["links"],
         )
-        notification = _notification(decision, message, _job_json(context))
+        notification = _notification(decision, message, _job_json(context, self._snapshot), self._snapshot)
         targets = tuple((t.channel, _recipients(t.to, context, decision)) for t in decision.rule.notify)
         return Rendered(notification, targets, tuple(problems))
 
@@ -115,7 +120,7 @@ class Renderer:
             status=decision.status,
             cause=decision.cause,
             locale=locale,
-            fmt=Formatter(locale, event.company.timezone or "UTC"),
+            fmt=self._formatter(locale, event.company.timezone or "UTC"),
             job_name=_job_name(event),
             company_name=event.company.name or event.company.handle,
             details=lines[:MAX_DETAILS],
@@ -127,11 +132,19 @@ class Renderer:
         base["links"] = links(locale, self.status_url)
         return base
 
+    def _formatter(self, locale: str, timezone: str) -> Formatter:
+        found = self._formatters.get((locale, timezone))
+        if found is None:
+            found = self._formatters[(locale, timezone)] = Formatter(locale, timezone)
+        return found
+
     def _part(self, decision: Decision, locale: str, part: str, context: Mapping[str, Any], problems: list[str]) -> str:
         names = candidates(decision.rule.name, locale, part)
         for builtin in (False, True) if self.overrides else (True,):
             try:
-                return self._select(locale, builtin, names).render(context)
+                key = (decision.rule.name, locale, part, builtin)
+                template = self._parts.choose(key, functools.partial(self._select, locale, builtin, names))
+                return self._parts.render(template, context)
             except Exception as exc:  # whatever a template does wrong, the notification goes out
                 problems.append(_report(exc, decision, locale, part, builtin=builtin))
         return _minimal(part, context)
@@ -225,7 +238,9 @@ def _minimal(part: str, context: Mapping[str, Any]) -> str:
     return ""
 
 
-def _notification(decision: Decision, message: Message, job: dict[str, Any] | None) -> Notification:
+def _notification(
+    decision: Decision, message: Message, job: dict[str, Any] | None, snapshot: Callable[[Any], Any] = to_jsonable
+) -> Notification:
     event = decision.event
     return Notification(
         key=decision.key,
@@ -234,9 +249,9 @@ def _notification(decision: Decision, message: Message, job: dict[str, Any] | No
         status=decision.status,
         event_kind=event.kind,
         created_at=event.at,
-        company=to_jsonable(event.company),
+        company=snapshot(event.company),
         job=job,
-        log=to_jsonable(event.log) if event.log else None,
+        log=snapshot(event.log) if event.log else None,
         message=message,
         details=tuple(d.log_message or "" for d in event.details[:MAX_DETAILS]),
         alert_key=decision.alert_key,
@@ -309,6 +324,6 @@ def _job_name(event: Event) -> str:
     return job.original_name or job.name or job.job_handle or ""
 
 
-def _job_json(context: Mapping[str, Any]) -> dict[str, Any] | None:
+def _job_json(context: Mapping[str, Any], snapshot: Callable[[Any], Any]) -> dict[str, Any] | None:
     job = context["job"]
-    return to_jsonable(job) if job is not None else None
+    return snapshot(job) if job is not None else None

@@ -8,8 +8,15 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from notifier.codec import decode_notification, encode_notification, notification_from_dict, notification_to_dict
-from notifier.models import Message, Notification
+from notifier.codec import (
+    Snapshots,
+    decode_notification,
+    encode_notification,
+    notification_from_dict,
+    notification_to_dict,
+    to_jsonable,
+)
+from notifier.models import ActiveJob, CompanyRef, Event, JobDetail, JobLog, Message, Notification, TaskProgress
 
 TEXT = st.text(max_size=12)
 SCALARS = st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False) | TEXT
@@ -58,3 +65,24 @@ def test_a_body_of_another_shape_is_left_to_the_general_decoder() -> None:
     text = json.dumps(body)
     assert decode_notification(text) == reference_decode(text)
     assert decode_notification(text).created_at.tzinfo is UTC
+
+
+@given(NOTIFICATIONS)
+def test_snapshots_convert_as_to_jsonable_does(notification: Notification) -> None:
+    """A Snapshots converter, used again and again, gives what `to_jsonable` gives for every value."""
+    snapshot = Snapshots()
+    for _ in range(2):
+        assert snapshot(notification) == to_jsonable(notification)
+        assert snapshot(notification.company) == to_jsonable(notification.company)
+
+
+def test_snapshots_of_a_job_event_match_to_jsonable() -> None:
+    """Frozen models with nested models and tuples of them (a job with its detail and tasks, a log)."""
+    when = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    job = ActiveJob(
+        "47", "47||a", start_date=when,
+        task_progress=(TaskProgress("VideoTranscode", 1, last_progress_update=when),),
+        detail=JobDetail("videoPublishJob", other=(("x", "y"),)),
+    )  # fmt: skip
+    event = Event("job.failed", when, CompanyRef("47", "Planetary"), job, JobLog(job_handle="47||a", end_date=when))
+    assert Snapshots()(event) == to_jsonable(event)

@@ -10,7 +10,7 @@ import functools
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, Literal
@@ -111,24 +111,49 @@ def _join(words: list[str], locale: str) -> str:
         return format_list(words, style="standard", locale=_locale(locale))
 
 
+MEMO_SIZE = 4096  # formatted values one formatter keeps; cleared when full
+
+
 @dataclass(frozen=True, slots=True)
 class Formatter:
+    """Display text for one locale and time zone.
+
+    A renderer keeps one formatter per locale and zone and remembers what it formatted: the notifications of one
+    poll show the same few minutes, percentages and counts again and again, and CLDR formatting is slow. A fresh
+    formatter (nothing remembered) is the reference the tests hold a used one to.
+    """
+
     locale: str
     timezone: str = "UTC"
+    _memo: dict[tuple[object, ...], str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def _babel(self) -> Locale:
         return _locale(self.locale)
+
+    def _remembered(self, key: tuple[object, ...], compute: Callable[[], str]) -> str:
+        found = self._memo.get(key)
+        if found is None:
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            found = self._memo[key] = compute()
+        return found
 
     @_lenient
     def datetime(self, value: datetime | None) -> str:
         """Date and time to the minute in the company's zone, with the zone named: readers may be elsewhere."""
         if value is None:
             return ""
-        zone = _zone(self.timezone)
-        local = value.astimezone(zone)
+        local = value.astimezone(_zone(self.timezone))
+        if not _to_the_minute(self.locale):
+            return self._datetime(local)
+        # What is shown depends only on the local minute and the zone's offset and name at that instant.
+        key = ("datetime", local.replace(second=0, microsecond=0, tzinfo=None), local.utcoffset(), local.tzname())
+        return self._remembered(key, lambda: self._datetime(local))
+
+    def _datetime(self, local: Instant) -> str:
         date = format_date(local, "medium", locale=self._babel)
-        time = format_time(local, _time_pattern(self.locale), tzinfo=zone, locale=self._babel)
+        time = format_time(local, _time_pattern(self.locale), tzinfo=local.tzinfo, locale=self._babel)
         pattern = str(get_datetime_format("medium", locale=self._babel))
         return pattern.replace("{1}", date).replace("{0}", f"{time} {self.zone_name(local)}")
 
@@ -144,7 +169,11 @@ class Formatter:
         """`1 hour 30 minutes`, `1 時間 30 分`, `3 days`: never more than it was, never broken across lines."""
         if seconds is None:
             return ""
-        words = [self._unit(unit, count) for unit, count in duration_parts(seconds)]
+        parts = duration_parts(seconds)
+        return self._remembered(("duration", *parts), lambda: self._duration(parts))
+
+    def _duration(self, parts: list[tuple[Unit, int]]) -> str:
+        words = [self._unit(unit, count) for unit, count in parts]
         return _NUMBER_SPACE.sub(NBSP, _join(words, self.locale))
 
     def _unit(self, unit: Unit, count: int) -> str:
@@ -154,9 +183,23 @@ class Formatter:
 
     @_lenient
     def number(self, value: float | None) -> str:
-        return "" if value is None else format_decimal(value, locale=self._babel)
+        if value is None:
+            return ""
+        return self._remembered(("number", type(value), value), lambda: format_decimal(value, locale=self._babel))
 
     @_lenient
     def percent(self, value: float | None) -> str:
         """`value` is a percentage 0–100 as IPS reports progress."""
-        return "" if value is None else format_percent(value / 100, locale=self._babel)
+        if value is None:
+            return ""
+        return self._remembered(
+            ("percent", type(value), value), lambda: format_percent(value / 100, locale=self._babel)
+        )
+
+
+@cache
+def _to_the_minute(tag: str) -> bool:
+    """Whether the locale's date and time patterns show nothing finer than minutes."""
+    locale = _locale(tag)
+    patterns = (_time_pattern(tag), str(locale.date_formats["medium"].pattern))
+    return not any(letter in pattern for pattern in patterns for letter in "sSA")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -219,3 +220,29 @@ def test_ended_job_shows_how_long_it_ran() -> None:
     """A finished job's fields give its duration from the log's start and end (1 h 42 min 30 s), rounded down."""
     fields = dict(render(failed_publish("fr-FR")).fields)
     assert fields["Durée"] == f"1{NBSP}heure et 42{NBSP}minutes"
+
+
+LOCALE_ZONES = st.sampled_from(
+    [("en-US", "America/New_York"), ("de-DE", "Europe/Berlin"), ("ja-JP", "Asia/Tokyo"), ("ko-KR", "Asia/Seoul"),
+     ("pt-BR", "America/Sao_Paulo"), ("fr-FR", "Australia/Lord_Howe"), ("sv-SE", "UTC")]
+)  # fmt: skip
+INSTANTS = st.datetimes(min_value=datetime(1890, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC))
+VALUES = st.lists(st.one_of(INSTANTS, st.floats(0, 400_000), st.integers(0, 10**7)), min_size=1, max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(LOCALE_ZONES, VALUES)
+def test_a_formatter_that_remembers_says_what_a_fresh_one_says(place: tuple[str, str], values: list[object]) -> None:
+    """One formatter used for many values (DST changes, old zone offsets with seconds, repeats) gives for each
+    exactly what a fresh formatter gives."""
+    used = Formatter(*place)
+    for value in [*values, *values]:
+        if isinstance(value, datetime):
+            assert used.datetime(value) == Formatter(*place).datetime(value)
+            assert used.datetime(value + timedelta(seconds=59)) == Formatter(*place).datetime(
+                value + timedelta(seconds=59)
+            )
+        else:
+            assert used.duration(value) == Formatter(*place).duration(value)
+            assert used.number(value) == Formatter(*place).number(value)
+            assert used.percent(value) == Formatter(*place).percent(value)
