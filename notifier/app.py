@@ -262,7 +262,8 @@ class Daemon:
 
     def _observe_poll(self, company: str, outcome: str, seconds: float) -> None:
         self.metrics.polls.labels(company, outcome).inc()
-        self.metrics.poll_latency.labels(company).observe(seconds)
+        if outcome != "skipped":
+            self.metrics.poll_latency.labels(company).observe(seconds)
         if outcome == "ok" and company not in self._reconciled:
             self._reconcile(company)
 

@@ -72,6 +72,9 @@ class PollStatus:
     last_error: str | None = None
     consecutive_failures: int = 0
     unreachable: bool = False
+    queue_wait: float = 0.0  # seconds the last poll's events waited for room in the event queue
+    skipped: int = 0  # polls skipped because the rules were falling behind, since start
+    behind_since: datetime | None = None  # when polls started being skipped (None: keeping up)
 
 
 class CompanyPoller:
@@ -107,6 +110,8 @@ class CompanyPoller:
         self.status = PollStatus()
         self.log = log.bind(company=company.handle or company_name)
         self._name_due: datetime | None = None  # when to look up a handle-only company's name (None: now)
+        self._waited = 0.0  # seconds this poll has waited for room in the queue so far
+        self._skips = 0  # polls still to skip
 
     @property
     def label(self) -> str:
@@ -127,6 +132,9 @@ class CompanyPoller:
         and restart the loop.
         """
         now = self.clock.now()
+        if self._skips:
+            self._skip()
+            return None
         self.status.last_attempt = now
         started = time.perf_counter()
         try:
@@ -139,9 +147,34 @@ class CompanyPoller:
             await self._failed(exc, now, expected=False)
             self._observe(type(exc).__name__, started)
             raise
+        finally:
+            self._pace(now)
         await self._succeeded(now)
         self._observe("ok", started)
         return None
+
+    def _pace(self, now: datetime) -> None:
+        """When this poll's events waited longer than an interval for room in the queue, the rules are falling
+        behind: the next polls are skipped (one per interval waited) rather than adding to what waits. Memory
+        stays bounded and the company is simply polled less often until the rules catch up."""
+        waited, self._waited = self._waited, 0.0
+        status = self.status
+        status.queue_wait = waited
+        self._skips = int(waited // self.settings.interval) if self.settings.interval > 0 else 0
+        if self._skips and status.behind_since is None:
+            status.behind_since = now
+            self.log.warning("the rules are falling behind: skipping polls until they catch up",
+                             queue_wait=round(waited, 1), skipping=self._skips)  # fmt: skip
+        elif not self._skips and status.behind_since is not None:
+            self.log.info("the rules caught up: polling as usual", skipped=status.skipped,
+                          since=status.behind_since.isoformat())  # fmt: skip
+            status.behind_since = None
+
+    def _skip(self) -> None:
+        self._skips -= 1
+        self.status.skipped += 1
+        if self.on_poll is not None:
+            self.on_poll(self.label, "skipped", 0.0)
 
     def _observe(self, outcome: str, started: float) -> None:
         if self.on_poll is not None:
@@ -238,7 +271,12 @@ class CompanyPoller:
 
     async def _emit(self, events: list[Event]) -> None:
         for event in events:
-            await self.queue.put(event)  # a full queue pushes back on polling instead of growing
+            if self.queue.full():  # a full queue pushes back on polling instead of growing; how long is measured
+                waiting = self.clock.now()
+                await self.queue.put(event)
+                self._waited += (self.clock.now() - waiting).total_seconds()
+            else:
+                self.queue.put_nowait(event)
 
     async def _details(self, tracker: JobTracker, outcome: Outcome) -> tuple[JobLogDetail, ...] | None:
         """First error/warning lines, asked in the job's locale so IPS localizes them for us.

@@ -23,6 +23,7 @@ from notifier.ips.simulator.soap import DEFAULT_USERS, SimUser
 from notifier.models import Company, CompanyRef, Event, JobLog
 from notifier.poller import NAME_RETRY, CompanyPoller, PollSettings, next_delay
 from notifier.supervise import supervise
+from notifier.web.ready import company_problem
 from tests.conftest import PASSWORD, START, USER, Sim, StartSim
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
@@ -569,3 +570,48 @@ async def test_unexpected_crash_is_counted_logged_and_restarted(make_rig: MakeRi
         "company.recovered",
     ]
     assert rig.poller.status.consecutive_failures == 0
+
+
+async def test_when_the_rules_fall_behind_polls_are_skipped_said_and_resumed(make_rig: MakeRig) -> None:
+    """A poll whose events waited N intervals for room in the queue skips the next N polls (no IPS call), says
+    so in the log, in the metric's outcome and in readiness; polling resumes once the queue keeps up again."""
+    rig = await make_rig("scale", handle="1000")
+    await rig.poll()  # the baseline
+    outcomes: list[str] = []
+    rig.poller.on_poll = lambda _company, outcome, _seconds: outcomes.append(outcome)
+    small: asyncio.Queue[Event] = asyncio.Queue(maxsize=10)
+    rig.poller.queue = small
+    slow = asyncio.Event()
+    slow.set()
+
+    async def rules() -> None:  # takes one event a second of our clock while `slow` is set
+        while True:
+            await small.get()
+            if slow.is_set():
+                rig.clock.advance(1.0)
+
+    consumer = asyncio.create_task(rules())
+    try:
+        with capture_logs() as logs:
+            await rig.poll(after=30)
+            status = rig.poller.status
+            skips = int(status.queue_wait // SETTINGS.interval)
+            assert skips >= 2
+            assert status.behind_since is not None
+            assert "falling behind" in (company_problem(rig.poller, rig.clock.now()) or "")
+            calls = rig.client.active_calls
+            for _ in range(skips):
+                assert await rig.poller.poll_once() is None
+            assert rig.client.active_calls == calls  # skipped: IPS was not asked
+            assert status.skipped == skips
+            slow.clear()
+            await rig.poller.poll_once()
+            assert rig.client.active_calls == calls + 1
+            assert status.behind_since is None
+            assert company_problem(rig.poller, rig.clock.now()) is None
+        events = [entry["event"] for entry in logs]
+        assert any("falling behind" in e for e in events)
+        assert any("caught up" in e for e in events)
+        assert outcomes == ["ok", *["skipped"] * skips, "ok"]
+    finally:
+        consumer.cancel()

@@ -1,7 +1,8 @@
 """Readiness: is this daemon doing its job right now? Each failed check says why, in words an operator can act on.
 
 Ready means: configuration and rules are loaded (the daemon has started), the state store answers a query,
-and every company has been polled successfully within the last STALE_INTERVALS of its poll interval.
+and every company has been polled successfully within the last STALE_INTERVALS of its poll interval, without
+its polls being skipped because the rules cannot keep up.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ def company_problem(poller: CompanyPoller, now: datetime) -> str | None:
     status = poller.status
     limit = poller.settings.interval * STALE_INTERVALS
     error = f"; last error: {status.last_error}" if status.last_error else ""
+    if status.behind_since is not None:
+        waited = duration(status.queue_wait)
+        return (f"polls are being skipped since {status.behind_since.isoformat()}: its last poll's events "
+                f"waited {waited} for room in the event queue (the rules are falling behind)")  # fmt: skip
     if status.last_success is None:
         return f"no successful poll yet{error}"
     age = (now - status.last_success).total_seconds()
