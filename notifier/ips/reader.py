@@ -318,7 +318,11 @@ _C_CONVERTERS: dict[Any, Callable[[Any], Any]] = {int_value: int, size_value: in
 def _convert(convert: TextConverter | None, texts: list[Any]) -> Sequence[Any]:
     """One field's texts (None for an empty element) → its values, the fast way when the texts allow it."""
     if convert is None:
-        return [text or "" for text in texts] if None in texts else texts
+        # Texts repeat from job to job (company, type, state, user, locale, server): equal ones become one string,
+        # so tens of thousands of tracked jobs do not each hold their own copies.
+        values = [text or "" for text in texts] if None in texts else texts
+        shared: dict[str, str] = {}
+        return list(map(shared.setdefault, values, values))
     fast = _C_CONVERTERS.get(convert)
     if fast is None and convert is datetime_value and None not in texts and _canonical_datetimes(texts):
         fast = datetime.fromisoformat
