@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install demo test lint typecheck unit bench clean catalogs
+.PHONY: install demo test lint typecheck unit bench soak clean catalogs
 
 install: $(VENV)/.installed
 
@@ -30,6 +30,10 @@ test: lint typecheck unit
 
 bench: install
 	$(BIN)/python benchmarks/run.py
+
+# Ten minutes of more work than the daemon can do: its memory must stay flat (not part of `make bench`).
+soak: install
+	$(BIN)/python benchmarks/soak.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis test-artifacts
