@@ -111,7 +111,7 @@ def _join(words: list[str], locale: str) -> str:
         return format_list(words, style="standard", locale=_locale(locale))
 
 
-MEMO_SIZE = 4096  # formatted values one formatter keeps; cleared when full
+MEMO_SIZE = 1024  # formatted values one formatter keeps; cleared when full
 
 
 @dataclass(frozen=True, slots=True)
