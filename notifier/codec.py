@@ -98,11 +98,12 @@ def encode_notification(notification: Notification) -> str:
     snapshots twice: whatever in them is not JSON yet (a datetime, a dataclass) is converted on the way."""
     n, m = notification, notification.message
     message = {"locale": m.locale, "title": m.title, "text": m.text, "html": m.html,
-               "fields": [list(pair) for pair in m.fields], "summary": m.summary}  # fmt: skip
+               "fields": [list(pair) for pair in m.fields], "summary": m.summary,
+               "links": [list(pair) for pair in m.links]}  # fmt: skip
     body = {
         "key": n.key, "rule": n.rule, "severity": n.severity, "status": n.status, "event_kind": n.event_kind,
         "created_at": n.created_at.isoformat(), "company": n.company, "job": n.job, "log": n.log,
-        "message": message, "details": list(n.details),
+        "message": message, "details": list(n.details), "alert_key": n.alert_key,
     }  # fmt: skip
     return json.dumps(body, ensure_ascii=False, default=_late_jsonable)
 
@@ -122,10 +123,11 @@ def decode_notification(text: str) -> Notification:
     m = data["message"]
     if not _KNOWN_MESSAGE.issuperset(m):
         return notification_from_dict(data)
-    fields = m.get("fields")
+    fields, links = m.get("fields"), m.get("links")
     message = Message(
         m["locale"], m["title"], m["text"], m.get("html"),
         tuple(tuple(pair) for pair in fields) if fields else (), m.get("summary"),
+        tuple(tuple(pair) for pair in links) if links else (),
     )  # fmt: skip
     created = datetime.fromisoformat(data["created_at"])
     details = data.get("details")
@@ -133,6 +135,7 @@ def decode_notification(text: str) -> Notification:
         data["key"], data["rule"], data["severity"], data["status"], data["event_kind"],
         created if created.tzinfo is not None else created.replace(tzinfo=UTC),
         data["company"], data.get("job"), data.get("log"), message, tuple(details) if details else (),
+        data.get("alert_key") or "",
     )  # fmt: skip
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -24,13 +25,11 @@ ZONES = st.sampled_from([UTC, timezone(timedelta(hours=9)), timezone(timedelta(h
 WHEN = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=ZONES)
 JSONISH = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3))
 SNAPSHOT = st.dictionaries(TEXT, JSONISH | WHEN, max_size=6)  # datetimes left in, as a hand-built one may have
-MESSAGES = st.builds(
-    Message, TEXT, TEXT, TEXT, st.none() | TEXT, st.lists(st.tuples(TEXT, TEXT), max_size=3).map(tuple),
-    st.none() | TEXT,
-)  # fmt: skip
+PAIRS = st.lists(st.tuples(TEXT, TEXT), max_size=3).map(tuple)
+MESSAGES = st.builds(Message, TEXT, TEXT, TEXT, st.none() | TEXT, PAIRS, st.none() | TEXT, PAIRS)
 NOTIFICATIONS = st.builds(
     Notification, TEXT, TEXT, TEXT, st.sampled_from(["firing", "resolved"]), TEXT, WHEN, SNAPSHOT,
-    st.none() | SNAPSHOT, st.none() | SNAPSHOT, MESSAGES, st.lists(TEXT, max_size=3).map(tuple),
+    st.none() | SNAPSHOT, st.none() | SNAPSHOT, MESSAGES, st.lists(TEXT, max_size=3).map(tuple), TEXT,
 )  # fmt: skip
 
 
@@ -86,3 +85,16 @@ def test_snapshots_of_a_job_event_match_to_jsonable() -> None:
     )  # fmt: skip
     event = Event("job.failed", when, CompanyRef("47", "Planetary"), job, JobLog(job_handle="47||a", end_date=when))
     assert Snapshots()(event) == to_jsonable(event)
+
+
+def test_the_fast_codec_knows_every_field_of_the_models() -> None:
+    """The fast encoder and decoder name each field: one added to the models must be added to them too."""
+    full = Notification(
+        "k", "r", "info", "firing", "job.completed", datetime(2026, 3, 2, tzinfo=UTC), {"handle": "47"}, {"a": 1},
+        {"b": 2}, Message("en-US", "t", "x", "<p>x</p>", (("a", "b"),), "s", (("Status", "https://x"),)), ("d",),
+        "alert_1",
+    )  # fmt: skip
+    assert {f.name for f in dataclasses.fields(Notification)} == set(notification_to_dict(full))
+    assert set(json.loads(encode_notification(full))) == set(notification_to_dict(full))
+    assert set(json.loads(encode_notification(full))["message"]) == {f.name for f in dataclasses.fields(Message)}
+    assert decode_notification(encode_notification(full)) == full
