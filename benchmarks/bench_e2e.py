@@ -29,7 +29,15 @@ from pathlib import Path
 
 import aiohttp
 from harness import Row, machine, median, options, report
-from procs import SERVICE_PATH, cpu_seconds, free_port, simulator_command, started, wait_until_answering
+from procs import (
+    SERVICE_PATH,
+    cpu_seconds,
+    daemon_config,
+    free_port,
+    simulator_command,
+    started,
+    wait_until_answering,
+)
 
 from notifier.channels.webhook import decode_secret, signed_headers
 
@@ -48,16 +56,9 @@ RULES = """\
 def config(directory: Path, ips: str, hook: str, companies: int) -> Path:
     (directory / "rules").mkdir()
     (directory / "rules" / "progress.yaml").write_text(RULES)
-    handles = "".join(f'  - handle: "{1000 + i}"\n' for i in range(companies))
-    path = directory / "notifier.yaml"
-    path.write_text(
-        f"ips: {{endpoint: {ips}, user: demo@example.com, password: demo}}\n"
-        f"poll: {{interval: 1s, jitter: 0}}\ncompanies:\n{handles}rules: rules/\n"
-        f"state: sqlite:///{directory / 'state.db'}\n"
-        f"channels:\n  hook: {{type: webhook, url: {hook}, secret: {SECRET}, concurrency: {CONCURRENCY}}}\n"
-        "log: {format: json, level: warning}\n"
-    )
-    return path
+    channel = f"{{type: webhook, url: {hook}, secret: {SECRET}, concurrency: {CONCURRENCY}}}"
+    rest = f"poll: {{interval: 1s, jitter: 0}}\nchannels: {{hook: {channel}}}\nlog: {{format: json, level: warning}}\n"
+    return daemon_config(directory, ips, companies, "rules/", rest)
 
 
 async def counted(base: str) -> int:

@@ -20,7 +20,15 @@ import aiohttp
 
 from notifier.ips.simulator.server import SERVICE_PATH
 
-__all__ = ["SERVICE_PATH", "cpu_seconds", "free_port", "rss_bytes", "started", "wait_until_answering"]
+__all__ = [
+    "SERVICE_PATH",
+    "cpu_seconds",
+    "daemon_config",
+    "free_port",
+    "rss_bytes",
+    "started",
+    "wait_until_answering",
+]
 
 
 def free_port() -> int:
@@ -68,6 +76,17 @@ async def wait_until_answering(url: str, process: subprocess.Popen[bytes], limit
                 pass
             await asyncio.sleep(0.1)
     raise RuntimeError(f"{url} did not answer within {limit:.0f} s")
+
+
+def daemon_config(directory: Path, ips: str, companies: int, rules: str, rest: str) -> Path:
+    """A config file for `notifier run` against the simulator's companies 1000, 1001, …; `rest` adds settings."""
+    handles = "".join(f'  - handle: "{1000 + i}"\n' for i in range(companies))
+    path = directory / "notifier.yaml"
+    path.write_text(
+        f"ips: {{endpoint: {ips}, user: demo@example.com, password: demo}}\ncompanies:\n{handles}"
+        f"rules: {rules}\nstate: sqlite:///{directory / 'state.db'}\n{rest}"
+    )
+    return path
 
 
 def cpu_seconds(pid: int) -> float:

@@ -21,21 +21,24 @@ from pathlib import Path
 
 import aiohttp
 from harness import RULES, Row, machine, report
-from procs import SERVICE_PATH, free_port, rss_bytes, simulator_command, started, wait_until_answering
+from procs import (
+    SERVICE_PATH,
+    daemon_config,
+    free_port,
+    rss_bytes,
+    simulator_command,
+    started,
+    wait_until_answering,
+)
 
 GROWTH = 1.10
 COMPANIES, JOBS = 200, 250
 
 
 def config(directory: Path, ips: str, listen: str) -> Path:
-    handles = "".join(f'  - handle: "{1000 + i}"\n' for i in range(COMPANIES))
-    path = directory / "notifier.yaml"
-    path.write_text(
-        f"ips: {{endpoint: {ips}, user: demo@example.com, password: demo}}\npoll: {{interval: 10s}}\n"
-        f"companies:\n{handles}rules: {RULES}\nstate: sqlite:///{directory / 'state.db'}\n"
-        f"channels: {{console: {{type: console}}}}\nhttp: {{listen: '{listen}'}}\nlog: {{level: warning}}\n"
-    )
-    return path
+    rest = (f"poll: {{interval: 10s}}\nchannels: {{console: {{type: console}}}}\nhttp: {{listen: '{listen}'}}\n"
+            "log: {level: warning}\n")  # fmt: skip
+    return daemon_config(directory, ips, COMPANIES, str(RULES), rest)
 
 
 async def sample(base: str) -> tuple[float, float, int]:
