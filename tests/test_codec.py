@@ -6,7 +6,7 @@ import dataclasses
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from notifier.codec import (
@@ -33,6 +33,9 @@ NOTIFICATIONS = st.builds(
 )  # fmt: skip
 
 
+FEW = settings(max_examples=40, deadline=None)
+
+
 def reference_encode(notification: Notification) -> str:
     return json.dumps(notification_to_dict(notification), ensure_ascii=False)
 
@@ -41,12 +44,14 @@ def reference_decode(text: str) -> Notification:
     return notification_from_dict(json.loads(text))
 
 
+@FEW
 @given(NOTIFICATIONS)
 def test_the_fast_encoder_writes_what_the_reference_writes(notification: Notification) -> None:
     """Same JSON text, whatever the snapshots hold (datetimes and nested values included)."""
     assert encode_notification(notification) == reference_encode(notification)
 
 
+@FEW
 @given(NOTIFICATIONS)
 def test_the_fast_decoder_reads_what_the_reference_reads(notification: Notification) -> None:
     """A stored body decodes to the same notification through either decoder."""
@@ -66,6 +71,7 @@ def test_a_body_of_another_shape_is_left_to_the_general_decoder() -> None:
     assert decode_notification(text).created_at.tzinfo is UTC
 
 
+@FEW
 @given(NOTIFICATIONS)
 def test_snapshots_convert_as_to_jsonable_does(notification: Notification) -> None:
     """A Snapshots converter, used again and again, gives what `to_jsonable` gives for every value."""
