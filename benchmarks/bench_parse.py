@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,20 @@ def zeep_reader(workdir: Path) -> Any:
     return read
 
 
+def interleaved(
+    ours: Callable[[], object], lxml: Callable[[], object], zeep: Callable[[], object], repeats: int
+) -> list[float]:
+    """Best times of the three, taken in turn: each round times zeep, then ours and lxml's after one untimed call
+    of each (zeep's run leaves the caches cold, and whichever came right after it would pay for that)."""
+    best = [float("inf")] * 3
+    for _ in range(repeats):
+        best[2] = min(best[2], best_of_each([zeep], 1)[0])
+        ours(), lxml()
+        for i, took in enumerate(best_of_each([ours, lxml], 1)):
+            best[i] = min(best[i], took)
+    return best
+
+
 def main() -> None:
     args = options(__doc__.splitlines()[0])
     data, count, types = response()
@@ -64,8 +79,8 @@ def main() -> None:
         assert [j.job_handle for j in ours] == [j["jobHandle"] for j in theirs], "zeep and we disagree"
         repeats = 5 if args.quick else 20
         settle()
-        ours_s, lxml_s, zeep_s = best_of_each(
-            [lambda: parse.parse_active_jobs(data), lambda: etree.fromstring(data), lambda: zeep_read(data)], repeats
+        ours_s, lxml_s, zeep_s = interleaved(
+            lambda: parse.parse_active_jobs(data), lambda: etree.fromstring(data), lambda: zeep_read(data), repeats
         )
     rows = [
         Row("parse 1,000 mixed jobs, against zeep", ours_s, "s", zeep_s, "(zeep)", zeep_s / ours_s, (">=", 20.0),
@@ -75,7 +90,7 @@ def main() -> None:
     ]  # fmt: skip
     notes = [
         f"response: {fmt(len(data), 'B')}, {count} jobs of {types} types; best of {repeats} runs each, the three "
-        f"taken in turn ({machine()})",
+        f"taken in turn, ours and lxml's after one untimed call ({machine()})",
         "ratio: zeep's time over ours (speed-up); ours over a bare lxml.etree.fromstring (cost over parsing alone)",
     ]
     report("Parsing getActiveJobs", rows, notes, args.json)
