@@ -8,7 +8,7 @@ the same answers, in the same order, by scanning.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, ValuesView
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -50,6 +50,16 @@ class ScannedBook(Mapping[AlertId, Alert]):
 
     def __len__(self) -> int:
         return len(self._alerts)
+
+    # Asked for every rule of every job.active event, and mostly missing: straight to the dict, no exception.
+    def get(self, key: AlertId, default: Alert | None = None) -> Alert | None:  # type: ignore[override]
+        return self._alerts.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._alerts
+
+    def values(self) -> ValuesView[Alert]:
+        return self._alerts.values()
 
     def put(self, alert: Alert) -> None:
         """Add, or replace the alert with the same id (which keeps its place in the order)."""
