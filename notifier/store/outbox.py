@@ -24,7 +24,7 @@ PENDING, DELIVERED, DEAD, SILENCED = "pending", "delivered", "dead", "silenced"
 ROW_COLUMNS = (
     "d.id, n.body, d.channel, d.recipients, d.state, d.attempts, d.next_at, d.last_error, d.requeued_at, d.key"
 )
-REMEMBERED = 4096  # notifications kept decoded after their commit; each is a few KB
+REMEMBERED = 1024  # notifications kept decoded after their commit (a second or so of a busy outbox)
 ROW_SOURCE = "FROM deliveries d JOIN notifications n ON n.key = d.key"
 # A resolution never overtakes its alert's firing on the same channel: while an earlier firing of the same rule,
 # company and job is still pending there (being retried, or on the wire), the resolution waits. Otherwise a
