@@ -162,7 +162,7 @@ def fmt(value: float, unit: str) -> str:
     if unit == "/s":
         return f"{value:,.0f}/s"
     if unit == "×":
-        return f"{value:g}×"
+        return f"{value:g}×" if float(value).is_integer() else f"{value:.2f}×"
     return f"{value:,.2f} {unit}".strip()
 
 
