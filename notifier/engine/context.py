@@ -52,9 +52,10 @@ class _Layout:
 
 
 _LAYOUTS: dict[type, _Layout] = {}  # one entry per dataclass type that appears in events: a handful
-# A view of a recurring frozen object holding no nested view is kept, by identity, and copied for each event.
+# A view of a recurring frozen object holding no nested view is kept and copied for each event. Kept by value,
+# not by id(): these models are frozen and hashable, and equal objects have equal views.
 _RECURRING = frozenset({CompanyRef, JobDetail})
-_VIEWS: dict[int, tuple[Any, dict[str, Any]]] = {}  # id → (the object, kept alive so its id stays its own; view)
+_VIEWS: dict[Any, dict[str, Any]] = {}
 _MAX_VIEWS = 4096
 
 
@@ -89,9 +90,9 @@ def _shallow(value: Any) -> dict[str, Any]:
     Built for every event that meets a rule, so all values are read in one call, the fields declared plain
     are confirmed plain in one pass, and only the others (or all, should that fail) are looked at one by one.
     """
-    kept = _VIEWS.get(id(value))
-    if kept is not None and kept[0] is value:
-        return kept[1].copy()
+    kept = _VIEWS.get(value) if type(value) in _RECURRING else None
+    if kept is not None:
+        return kept.copy()
     layout = _layout(type(value))
     values = layout.get(value)
     out = dict(zip(layout.names, values, strict=False))
@@ -109,7 +110,7 @@ def _shallow(value: Any) -> dict[str, Any]:
     if flat and layout.recurring:
         if len(_VIEWS) >= _MAX_VIEWS:
             _VIEWS.clear()
-        _VIEWS[id(value)] = (value, out)
+        _VIEWS[value] = out
         return out.copy()
     return out
 
