@@ -95,12 +95,16 @@ class Seen:
     def growing_stall(self) -> bool:
         return any(len(s) >= 2 and s[-1] > s[0] and s == sorted(s) for s in self.stalls.values())
 
+    def named(self) -> dict[str, str]:
+        return {e["company"]["handle"]: e["company"]["name"] for e in self.events}
+
     def complete(self) -> bool:
         return (
             set(WANTED) <= self.kinds()
             and self.failed_with_details()
             and self.warned_with_details()
             and self.growing_stall()
+            and {"203", "118"} <= set(self.named())  # the companies whose names are checked below
         )
 
 
