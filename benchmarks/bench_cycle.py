@@ -134,7 +134,7 @@ def main() -> None:
     args = options(__doc__.splitlines()[0])
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     sizes = QUICK_SIZES if args.quick else SIZES
-    warmups, cycles = (2, 2) if args.quick else (4, 3)
+    warmups, cycles = (1, 2) if args.quick else (2, 2)
     rows, per_job = [], {}
     for size in sizes:
         companies = size // PER_COMPANY
