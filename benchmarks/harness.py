@@ -11,7 +11,9 @@ import argparse
 import gc
 import json
 import os
+import signal
 import statistics
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -58,7 +60,9 @@ class Row:
 
 
 def options(description: str) -> argparse.Namespace:
-    """The flags every benchmark script takes."""
+    """The flags every benchmark script takes. SIGTERM now unwinds like Ctrl-C, so the processes a benchmark
+    started (simulator, daemon, receiver) are stopped too rather than left running."""
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions: a rougher figure, sooner")
     parser.add_argument("--json", type=Path, help="also append the rows to this file as JSON lines")

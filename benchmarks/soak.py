@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
+import signal
 import sys
 import tempfile
 import time
@@ -59,6 +60,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))  # unwind: stop what was started
     sim_port, http_port = free_port(), free_port()
     ips, base = f"http://127.0.0.1:{sim_port}", f"http://127.0.0.1:{http_port}"
     samples: list[tuple[float, int, float, float, int]] = []
