@@ -12,6 +12,7 @@ POST   /_sim/down  |  /_sim/up       every SOAP call gets 503 until up again
 POST   /_sim/jobs     {"company": "47", "type": ..., "outcome": ..., "name": ..., "files": n, "run": s,
                        "locale": ..., "stall_files": n}   start a job now
 POST   /_sim/finish   {"jobHandle": "47||…", "outcome": "success"}   end a running (e.g. stalled) job now
+POST   /_sim/trigger  {"jobHandle": "47||…", "triggerState": "Paused"}   pause, resume or break a schedule now
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class ControlApi:
             web.post("/_sim/up", self.up),
             web.post("/_sim/jobs", self.add_job),
             web.post("/_sim/finish", self.finish),
+            web.post("/_sim/trigger", self.trigger),
         ]
 
     async def state(self, request: web.Request) -> web.Response:
@@ -121,6 +123,16 @@ class ControlApi:
         except ValueError as exc:
             raise _bad_request(str(exc)) from None
         return web.json_response({"jobHandle": plan.job_handle, "outcome": plan.outcome})
+
+    async def trigger(self, request: web.Request) -> web.Response:
+        body = await _json(request)
+        try:
+            view = self.world.set_trigger(str(body.get("jobHandle", "")), str(body.get("triggerState", "")))
+        except ValueError as exc:
+            raise _bad_request(str(exc)) from None
+        next_fire = view.next_fire_time.isoformat() if view.next_fire_time else None
+        return web.json_response({"jobHandle": view.job_handle, "triggerState": view.trigger_state,
+                                  "nextFireTime": next_fire})  # fmt: skip
 
 
 async def _json(request: web.Request) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 A scenario is frozen data; the `World` turns it into jobs on a simulated clock. Times are seconds relative
 to the world's start (negative: the job was already running when the simulator started).
 
-- demo: a bit of everything within about a minute at speed 1, then a steady trickle of new jobs.
+- demo: a bit of everything within about a minute at speed 1, then a steady trickle of new jobs; schedules that
+  run on time, one that misses its third run, one whose trigger breaks at its second fire, one paused.
 - progress: jobs progressing steadily to completion.
 - stall: one job stalled since before the start, one that stalls while watched, one that completes.
 - failure: fatal publish failures (en-US, ja-JP) and a job that ends with file errors.
@@ -13,6 +14,8 @@ to the world's start (negative: the job was already running when the simulator s
 - flaky: like progress, but calls randomly get 502/503/504 or slow answers.
 - scale: `companies` × `jobs` long-running jobs, replenished as they finish, for benchmarks.
 - fleet: the same with jobs of every type, as a busy account runs them.
+- schedules: scheduled jobs only: on time (two of one job type, one a renamed copy of the other), one missing
+  its second run, one whose trigger breaks at its third fire, one paused at its second, a daily one in Berlin.
 """
 
 from __future__ import annotations
@@ -21,12 +24,12 @@ import inspect
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from notifier.ips.simulator.chaos import FlakySpec
-from notifier.models import JOB_TYPES, Company, ScheduledJob
+from notifier.ips.simulator.schedules import ScheduleSpec
+from notifier.models import JOB_TYPES, Company
 
 _EXPIRES = datetime.fromisoformat("2030-12-31T23:59:59+00:00")
 
@@ -79,48 +82,6 @@ class SpawnSpec:
 
 
 @dataclass(frozen=True, slots=True)
-class ScheduleSpec:
-    """A scheduled job: daily at `at` (hour, minute) in `time_zone`, or every `every_minutes`."""
-
-    company: str
-    original_name: str
-    type: str
-    user: str
-    locale: str
-    exec_schedule: str
-    time_zone: str = "UTC"
-    at: tuple[int, int] | None = None
-    every_minutes: int | None = None
-    trigger_state: str = "Normal"
-
-    def view(self, now: datetime) -> ScheduledJob:
-        name = self.original_name.replace(" ", "_")
-        return ScheduledJob(
-            company_handle=self.company,
-            job_handle=f"{self.company}||{name}",
-            name=name,
-            original_name=self.original_name,
-            type=self.type,
-            submit_user_email=self.user,
-            locale=self.locale,
-            exec_schedule=self.exec_schedule,
-            next_fire_time=self.next_fire(now),
-            time_zone=self.time_zone,
-            trigger_state=self.trigger_state,
-        )
-
-    def next_fire(self, now: datetime) -> datetime:
-        zone = ZoneInfo(self.time_zone)
-        if self.every_minutes:
-            step = self.every_minutes * 60
-            return datetime.fromtimestamp((int(now.timestamp()) // step + 1) * step, zone)
-        hour, minute = self.at or (0, 0)
-        local = now.astimezone(zone)
-        fire = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-        return fire if fire > local else fire + timedelta(days=1)
-
-
-@dataclass(frozen=True, slots=True)
 class Scenario:
     name: str
     companies: tuple[SimCompany, ...]
@@ -153,7 +114,7 @@ def demo() -> Scenario:
         JobSpec("47", "UploadFromServerDirectory", "success", "Holiday assets", 10, run=40, files=12, locale="en-US"),
         JobSpec("311", "ServerDirectoryPublish", "errors", "Catalogue printemps", 15, run=38, files=16),
     )  # fmt: skip
-    return Scenario("demo", _LOCALE_COMPANIES, jobs, SpawnSpec(every=20, after=60), _SCHEDULES)
+    return Scenario("demo", _LOCALE_COMPANIES, jobs, SpawnSpec(every=20, after=60), _DEMO_SCHEDULES)
 
 
 def progress() -> Scenario:
@@ -249,14 +210,39 @@ def _busy(name: str, companies: int, jobs: int, types: tuple[str, ...], arriving
 
 
 _LOCALE_COMPANIES = (PLANETARY, NORDWIND, SAKURA, HAITIAN, LUMIERE)
-_SCHEDULES = (
+_DEMO_SCHEDULES = (
     ScheduleSpec("47", "Nightly full publish", "ImageServingPublish", PLANETARY.users[0], "en-US", "0 0 2 * * ?",
-                 at=(2, 0)),
+                 "America/Los_Angeles", at=(2, 0), run=300, files=40),
+    ScheduleSpec("47", "Price refresh", "ImageServingPublish", PLANETARY.users[1], "en-US", "0 0/2 * * * ?",
+                 every_minutes=2, run=30, miss=(2,), description="Prices from the ERP, every two minutes"),
     ScheduleSpec("203", "毎朝の同期", "UploadFromServerDirectory", SAKURA.users[0], "ja-JP", "0 30 3 * * ?",
                  "Asia/Tokyo", at=(3, 30)),
-    ScheduleSpec("118", "Feed-Abgleich", "UrlUpload", NORDWIND.users[0], "de-DE", "0 0/15 * * * ?",
-                 "Europe/Berlin", every_minutes=15),
+    ScheduleSpec("118", "Feed-Abgleich", "UrlUpload", NORDWIND.users[0], "de-DE", "0 0/3 * * * ?",
+                 "Europe/Berlin", every_minutes=3, run=40),
+    ScheduleSpec("512", "夏季库存同步", "UrlUpload", HAITIAN.users[0], "zh-CN", "0 0/4 * * * ?", "Asia/Shanghai",
+                 every_minutes=4, run=35, trigger_at=((1, "Error"),)),
+    ScheduleSpec("311", "Soldes de la semaine", "ImageServingPublish", LUMIERE.users[0], "fr-FR", "0 0 6 * * ?",
+                 "Europe/Paris", at=(6, 0), trigger_state="Paused"),
 )  # fmt: skip
+
+
+def schedules() -> Scenario:
+    specs = (
+        ScheduleSpec("47", "Nightly full publish", "ImageServingPublish", PLANETARY.users[0], "en-US", "0 0 2 * * ?",
+                     "America/Los_Angeles", at=(2, 0), run=600, files=40),
+        ScheduleSpec("47", "Price refresh", "ImageServingPublish", PLANETARY.users[1], "en-US", "0 0/15 * * * ?",
+                     every_minutes=15, run=60, miss=(1,)),
+        ScheduleSpec("47", "Price refresh", "ImageServingPublish", PLANETARY.users[1], "en-US", "0 0/15 * * * ?",
+                     every_minutes=15, run=60, name="Price_refresh_EU", description="A copy of Price refresh, renamed"),
+        ScheduleSpec("47", "Supplier feed", "UrlUpload", PLANETARY.users[0], "en-US", "0 0 * * * ?",
+                     every_minutes=60, run=90, trigger_at=((2, "Error"),)),
+        ScheduleSpec("47", "Outlet banners", "ImageServingPublish", PLANETARY.users[0], "en-US", "0 0/20 * * * ?",
+                     every_minutes=20, trigger_at=((1, "Paused"),)),
+        ScheduleSpec("118", "Nachtabgleich", "UploadFromServerDirectory", NORDWIND.users[0], "de-DE",
+                     "0 30 2 * * ?", "Europe/Berlin", at=(2, 30), run=120),
+    )  # fmt: skip
+    return Scenario("schedules", (PLANETARY, NORDWIND), schedules=specs)
+
 
 SCENARIOS: dict[str, Callable[..., Scenario]] = {
     "demo": demo,
@@ -269,6 +255,7 @@ SCENARIOS: dict[str, Callable[..., Scenario]] = {
     "flaky": flaky,
     "scale": scale,
     "fleet": fleet,
+    "schedules": schedules,
 }
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from notifier.ips.simulator.chaos import Chaos
 from notifier.ips.simulator.jobs import JobPlan, LiveJob, detail_lines, log_view
 from notifier.ips.simulator.scenarios import JobSpec, Scenario, SimCompany, SpawnSpec
+from notifier.ips.simulator.schedules import LiveSchedule
 from notifier.models import ActiveJob, Company, JobLog, ScheduledJob
 
 LOG_RETENTION = timedelta(days=7)
@@ -101,6 +102,7 @@ class World:
         self._prune_due: datetime | None = None  # no company's oldest log ended earlier (None: no logs)
         spawn = scenario.spawn
         self._next_spawn = self.start + timedelta(seconds=spawn.after) if spawn else None
+        self.schedules = [LiveSchedule(spec, self.start) for spec in scenario.schedules]
         for spec in scenario.jobs:
             self.add_job(spec, self.start + timedelta(seconds=spec.start_after))
 
@@ -115,15 +117,18 @@ class World:
 
     # ------------------------------------------------------------------------------------------- jobs
 
-    def add_job(self, spec: JobSpec, at: datetime | None = None) -> JobPlan:
-        """Schedule a job to start at `at` (default now); unknown companies are refused."""
+    def add_job(
+        self, spec: JobSpec, at: datetime | None = None, *, seed: int | None = None, name: str | None = None
+    ) -> JobPlan:
+        """Schedule a job to start at `at` (default now); unknown companies are refused. A scheduled job's run
+        is named after its schedule (`name`) and has a seed of its own, so fires stay deterministic."""
         company = self.companies.get(spec.company)
         if company is None:
             raise ValueError(f"unknown company {spec.company!r}")
         start = at or self.now()
         plan = JobPlan(
             company_handle=spec.company,
-            name=self._unique_name(spec.original_name, start),
+            name=self._unique_name(name or spec.original_name, start),
             original_name=spec.original_name,
             type=spec.type,
             submit_user_email=spec.user or company.users[0],
@@ -131,7 +136,7 @@ class World:
             start=start,
             files=max(1, spec.files),
             outcome=spec.outcome,
-            seed=self._rng.getrandbits(32),
+            seed=self._rng.getrandbits(32) if seed is None else seed,
             queued=spec.queued,
             run=spec.run,
             description=spec.description,
@@ -158,6 +163,7 @@ class World:
         """Start, spawn and finish every job whose time has come; returns the current simulated time."""
         now = self.now()
         self._spawn_until(now)
+        self._fire_schedules(now)
         while self._pending and self._pending[0][0] <= now:
             _, seq, plan = heapq.heappop(self._pending)
             self._running[plan.company_handle][plan.job_handle] = plan
@@ -178,6 +184,15 @@ class World:
         while spawn is not None and self._next_spawn is not None and self._next_spawn <= now:
             self.add_job(self._random_spec(spawn), self._next_spawn)
             self._next_spawn += timedelta(seconds=self._spawn_rng.expovariate(1 / spawn.every))
+
+    def _fire_schedules(self, now: datetime) -> None:
+        for live in self.schedules:
+            spec = live.spec
+            for fire in live.fires_until(now):
+                run = JobSpec(spec.company, spec.type, "success", spec.original_name, run=spec.run, files=spec.files,
+                              locale=spec.locale, user=spec.user, description=spec.description)  # fmt: skip
+                seed = random.Random(f"schedule:{self.seed}:{spec.job_handle}:{fire.isoformat()}").getrandbits(32)
+                self.add_job(run, fire, seed=seed, name=spec.unique_name)
 
     def _random_spec(self, spawn: SpawnSpec) -> JobSpec:
         rng = self._spawn_rng
@@ -294,9 +309,18 @@ class World:
         return None
 
     def scheduled_jobs(self, company: str, job_handle: str | None, original_name: str | None) -> list[ScheduledJob]:
-        now = self.now()
-        views = [s.view(now) for s in self.scenario.schedules if s.company == company]
+        self.sync()
+        views = [live.view() for live in self.schedules if live.spec.company == company]
         return [v for v in views if job_handle in (None, v.job_handle) and original_name in (None, v.original_name)]
+
+    def set_trigger(self, job_handle: str, state: str) -> ScheduledJob:
+        """Pause, resume or break a schedule's trigger now (as an operator or a fault would)."""
+        now = self.sync()
+        live = next((s for s in self.schedules if s.spec.job_handle == job_handle), None)
+        if live is None:
+            raise ValueError(f"no scheduled job {job_handle!r}")
+        live.set_trigger(state, now)
+        return live.view()
 
     def _plans(self, table: dict[str, dict[str, JobPlan]], company: str | None) -> list[JobPlan]:
         if company is not None:
@@ -347,4 +371,8 @@ class World:
                 handle: {"name": c.name, "active": len(self._running[handle]), "logs": len(self._finished[handle])}
                 for handle, c in self.companies.items()
             },
+            "schedules": [
+                {"jobHandle": s.spec.job_handle, "triggerState": s.trigger, "nextFireTime": s.next_fire.isoformat()}
+                for s in self.schedules
+            ],
         }
