@@ -31,12 +31,13 @@ from notifier.engine.book import Alert
 from notifier.engine.evaluate import Engine
 from notifier.engine.reconcile import orphans
 from notifier.engine.rules import RuleSet
-from notifier.ingest import Ingest, delivery_session, http_session
+from notifier.ingest import Ingest, delivery_session, http_session, schedule_marks
 from notifier.intake import Intake
 from notifier.logs import REDACTOR, configure_logging, secret_values
 from notifier.metrics import Metrics
 from notifier.models import Event
 from notifier.render import Renderer
+from notifier.schedules.adopt import adopt_schedule_episodes
 from notifier.setup import keep_restart_only, load_for_reload, load_ruleset
 from notifier.store.lock import exclusive
 from notifier.store.sqlite import DeliveryRow, SqliteStore
@@ -103,6 +104,7 @@ class Daemon:
         rules = load_ruleset(self.config)
         engine = Engine(rules, await self.store.load_alerts())
         self.ingest.resume_marks.update(await self.store.poll_marks())
+        self.ingest.schedule_marks.update(await self.store.schedule_marks())
         self.intake = Intake(
             self.ingest.queue,
             engine,
@@ -228,7 +230,8 @@ class Daemon:
                 await self.forget_old(now)
 
     async def save_poll_marks(self) -> None:
-        """Remember each company's last good poll, so a restart announces what ended while it was down."""
+        """Remember each company's last good poll and its schedules, so a restart announces what ended (or did
+        not run) while it was down."""
         marks = {}
         for poller in self.ingest.pollers:
             when, tracker = poller.status.last_success, poller.tracker
@@ -236,6 +239,7 @@ class Daemon:
             if mark is not None and poller.company.handle:
                 marks[poller.company.handle] = mark
         await self.store.save_poll_marks(marks)
+        await self.store.save_schedule_marks(schedule_marks(self.ingest.pollers))
 
     async def forget_old(self, now: datetime) -> int:
         """Drop delivered and silenced notifications older than `retention` (dead letters stay)."""
@@ -280,7 +284,10 @@ class Daemon:
         engine = self.intake.engine
         active = {job.job_handle or "" for job, _since in poller.tracker.active_jobs()}
         rules = {rule.name: rule for rule in engine.rules.rules}
-        for event in orphans(engine.alerts, rules, poller.company, active, self.clock.now()):
+        now = self.clock.now()
+        events = orphans(engine.alerts, rules, poller.company, active, now)
+        events += adopt_schedule_episodes(engine, poller.company, poller.schedules, now)
+        for event in events:
             log.info("closing an alert left open by the previous run", kind=event.kind, company=label)
             self._enqueue(event)
 

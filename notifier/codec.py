@@ -40,10 +40,11 @@ def event_to_dict(event: Event) -> dict[str, Any]:
 
 def event_from_dict(data: dict[str, Any]) -> Event:
     """The inverse of event_to_dict; unknown keys are ignored so recordings survive model growth."""
-    return _decode_as(Event, data)
+    return decode_as(Event, data)
 
 
-def _decode_as(cls: type[T], data: dict[str, Any]) -> T:
+def decode_as(cls: type[T], data: dict[str, Any]) -> T:
+    """The inverse of `to_jsonable` for a dataclass type: nested dataclasses, tuples and datetimes rebuilt."""
     value = _decode(cls, data)
     assert isinstance(value, cls)
     return value
@@ -84,7 +85,7 @@ def notification_to_dict(notification: Notification) -> dict[str, Any]:
 
 
 def notification_from_dict(data: dict[str, Any]) -> Notification:
-    return _decode_as(Notification, data)
+    return decode_as(Notification, data)
 
 
 # ------------------------------------------------------------------------------------- stored bodies
@@ -103,7 +104,7 @@ def encode_notification(notification: Notification) -> str:
     body = {
         "key": n.key, "rule": n.rule, "severity": n.severity, "status": n.status, "event_kind": n.event_kind,
         "created_at": n.created_at.isoformat(), "company": n.company, "job": n.job, "log": n.log,
-        "message": message, "details": list(n.details), "alert_key": n.alert_key,
+        "message": message, "details": list(n.details), "alert_key": n.alert_key, "schedule": n.schedule,
     }  # fmt: skip
     return json.dumps(body, ensure_ascii=False, default=_late_jsonable)
 
@@ -135,7 +136,7 @@ def decode_notification(text: str) -> Notification:
         data["key"], data["rule"], data["severity"], data["status"], data["event_kind"],
         created if created.tzinfo is not None else created.replace(tzinfo=UTC),
         data["company"], data.get("job"), data.get("log"), message, tuple(details) if details else (),
-        data.get("alert_key") or "",
+        data.get("alert_key") or "", data.get("schedule"),
     )  # fmt: skip
 
 

@@ -60,6 +60,12 @@ def _not_empty(value: SecretStr | None) -> SecretStr | None:
     return value
 
 
+def _off_or_at_least_a_second(value: float) -> float:
+    if 0 < value < 1:
+        raise ValueError("give 0 (off) or at least 1s")
+    return value
+
+
 def _channel_name(value: str) -> str:
     if not re.match(CHANNEL_NAME, value):
         raise ValueError(f"channel name {value!r} may use only letters, digits, '_', '.' and '-'")
@@ -108,6 +114,13 @@ class PollConfig(Strict):
     queue_size: int = Field(default=10_000, ge=1)
     details_limit: int = Field(default=20, ge=0, le=1000)
     catch_up: Duration = 6 * 3600.0  # after a restart, job endings of up to this much downtime are announced
+    schedules_interval: Duration = 300.0  # getScheduledJobs per company this often; 0 turns schedules off
+    schedule_grace: Duration = Field(default=600.0, ge=60.0)  # a fire time without a run this long is missed
+
+    @field_validator("schedules_interval")
+    @classmethod
+    def _schedules_interval(cls, value: float) -> float:
+        return _off_or_at_least_a_second(value)
 
     @field_validator("interval")
     @classmethod
@@ -130,6 +143,12 @@ class CompanyConfig(Strict):
     locale: str | None = Field(default=None, pattern=LOCALE)
     timezone: str = "UTC"
     interval: Duration | None = None
+    schedules_interval: Duration | None = None  # default: poll.schedules_interval; 0 turns them off here
+
+    @field_validator("schedules_interval")
+    @classmethod
+    def _schedules_interval(cls, value: float | None) -> float | None:
+        return None if value is None else _off_or_at_least_a_second(value)
 
     @field_validator("handle", mode="before")
     @classmethod

@@ -21,6 +21,7 @@ from notifier.config import CompanyConfig, Config
 from notifier.ips.client import IpsClient, IpsSettings
 from notifier.models import CompanyRef, Event
 from notifier.poller import CompanyPoller, PollObserver, PollSettings
+from notifier.schedules.state import ScheduleState
 from notifier.supervise import supervise
 from notifier.tracking import PollMark
 
@@ -54,7 +55,13 @@ def poll_settings(config: Config, company: CompanyConfig) -> PollSettings:
         log_retry_polls=poll.log_retry_polls,
         details_limit=poll.details_limit,
         catch_up=poll.catch_up,
+        schedules_interval=_first_set(company.schedules_interval, poll.schedules_interval),
+        schedule_grace=poll.schedule_grace,
     )
+
+
+def _first_set(value: float | None, default: float) -> float:
+    return default if value is None else value  # 0 is a setting (off), not a missing one
 
 
 def company_key(company: CompanyConfig) -> str:
@@ -95,6 +102,7 @@ class Ingest:
         self.on_poll = on_poll
         self.queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=config.poll.queue_size)
         self.resume_marks: dict[str, PollMark] = {}  # company handle → what the previous run left
+        self.schedule_marks: dict[str, dict[str, ScheduleState]] = {}  # company handle → its schedules then
         self.client = self._client(config)
         self._pollers: dict[str, CompanyPoller] = {company_key(c): self._poller(c) for c in config.companies}
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -118,6 +126,7 @@ class Ingest:
             rng=random.Random(),
             on_poll=self.on_poll,
             resume_marks=self.resume_marks,
+            schedule_marks=self.schedule_marks,
         )
 
     def start(self) -> None:
@@ -170,3 +179,14 @@ class Ingest:
         poller.company = dataclasses.replace(poller.company, locale=company.locale, timezone=company.timezone)
         if poller.tracker is not None:
             poller.tracker.company = poller.company
+        if poller.schedules is not None:
+            poller.schedules.tracker.company = poller.company
+
+
+def schedule_marks(pollers: list[CompanyPoller]) -> dict[str, dict[str, ScheduleState]]:
+    """What each company's schedule watch leaves for the next run (companies whose schedules were seen)."""
+    return {
+        p.company.handle: p.schedules.tracker.marks()
+        for p in pollers
+        if p.schedules is not None and p.schedules.tracker.listed and p.company.handle
+    }

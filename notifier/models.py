@@ -49,6 +49,9 @@ EventKind = Literal[
     "job.warning",
     "company.unreachable",
     "company.recovered",
+    "schedule.missed",
+    "schedule.failed",
+    "schedule.recovered",
 ]
 EVENT_KINDS: tuple[str, ...] = EventKind.__args__  # type: ignore[attr-defined]
 
@@ -198,6 +201,16 @@ class ScheduledJob:
     time_zone: str | None = None
     trigger_state: str | None = None
 
+    @property
+    def key(self) -> str:
+        """What the schedule is known by across polls: its handle, else its name."""
+        return self.job_handle or self.name or self.original_name or ""
+
+    @property
+    def label(self) -> str:
+        """What people call it: the name it was submitted with."""
+        return self.original_name or self.name or self.job_handle or ""
+
 
 @dataclass(frozen=True, slots=True)
 class CompanyRef:
@@ -226,6 +239,9 @@ class Event:
     `stalled_seconds` is derived by the tracker: time since the job's progress last changed.
     `previous` holds what changed for job.progressed / job.state_changed (e.g. {"state": "New"}).
     `details` are the first error or warning lines of the job's log, localized in the job's locale.
+    `schedule` is the scheduled job a `schedule.*` event is about, or the one a job's run belongs to.
+    `fire_time`, `late_seconds`, `last_run` and `reason` describe a schedule's run: the fire time missed, how
+    long ago it passed, when a run last started, and why the event came (see the schedules tracker).
     """
 
     kind: str
@@ -238,6 +254,11 @@ class Event:
     details: tuple[JobLogDetail, ...] = ()
     error: str | None = None
     consecutive_failures: int | None = None
+    schedule: ScheduledJob | None = None
+    fire_time: datetime | None = None
+    late_seconds: float | None = None
+    last_run: datetime | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +289,7 @@ class Notification:
     so a receiver can recognise a retry or a replay as the same notification. `alert_key` is stable for
     (rule, company, job, episode) alone: the firing and the resolved notification of one alert share it, so
     an incident tool can open and close one incident with it ("" for notifications stored before it existed).
-    `company`, `job` and `log` are JSON-ready snapshots, so what is stored is exactly what is sent.
+    `company`, `job`, `log` and `schedule` are JSON-ready snapshots, so what is stored is exactly what is sent.
     """
 
     key: str
@@ -283,6 +304,7 @@ class Notification:
     message: Message
     details: tuple[str, ...] = ()
     alert_key: str = ""
+    schedule: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

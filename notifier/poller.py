@@ -1,8 +1,9 @@
 """One asyncio task per company: poll IPS on a jittered schedule, back off on failure, queue the events.
 
-The poller owns the I/O around the pure tracker: it asks for active jobs, for the logs of jobs that left
-the active list, and for failure details in each job's own locale. Company-level health (unreachable after
-N consecutive failures, recovered on the next success) is decided here: only the poller sees calls fail.
+The poller owns the I/O around the pure trackers: it asks for active jobs, for the logs of jobs that left
+the active list, for failure details in each job's own locale and, on their own interval, for the company's
+scheduled jobs. Company-level health (unreachable after N consecutive failures, recovered on the next
+success) is decided here: only the poller sees calls fail.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from notifier.clock import Clock
 from notifier.ips.client import IpsClient
 from notifier.ips.errors import IpsError, IpsFault
 from notifier.models import CompanyRef, Event, JobLog, JobLogDetail
+from notifier.schedules.polling import ScheduleWatch, settle_watch
+from notifier.schedules.state import ScheduleState
 from notifier.tracking import JobTracker, Outcome, PollMark, Resume, resume_from
 
 log = structlog.get_logger(__name__)
@@ -45,6 +48,8 @@ class PollSettings:
     min_delay: float = 1.0
     log_page_size: int = 1000
     catch_up: float = 6 * 3600.0  # after a restart, announce job endings of up to this much downtime
+    schedules_interval: float = 300.0  # getScheduledJobs every so often (0: schedules are not watched)
+    schedule_grace: float = 600.0  # a fire time without a run this long is a missed run
 
 
 def next_delay(settings: PollSettings, failures: int, error: IpsError | None, rng: random.Random) -> float:
@@ -93,6 +98,7 @@ class CompanyPoller:
         sleep: Sleep = asyncio.sleep,
         on_poll: PollObserver | None = None,
         resume_marks: Mapping[str, PollMark] | None = None,
+        schedule_marks: Mapping[str, Mapping[str, ScheduleState]] | None = None,
     ) -> None:
         self.client = client
         if company_name and not company.name:  # until it is resolved, events name the company as configured
@@ -106,7 +112,9 @@ class CompanyPoller:
         self.sleep = sleep
         self.on_poll = on_poll
         self.resume_marks: Mapping[str, PollMark] = {} if resume_marks is None else resume_marks  # filled at start
+        self.schedule_marks = {} if schedule_marks is None else schedule_marks  # by company handle, filled at start
         self.tracker: JobTracker | None = None
+        self.schedules: ScheduleWatch | None = None
         self.status = PollStatus()
         self.log = log.bind(company=company.handle or company_name)
         self._name_due: datetime | None = None  # when to look up a handle-only company's name (None: now)
@@ -184,6 +192,9 @@ class CompanyPoller:
         """Events are queued as soon as they are known, so a later failing call cannot lose them."""
         tracker = self.tracker or await self._start_tracking()
         await self._learn_name(tracker, now)
+        schedules = self._schedule_watch()
+        if schedules is not None:
+            await self._emit(await schedules.poll(self.client, self.company.handle, now, self.log))
         jobs = await self.client.get_active_jobs(self.company.handle)
         await self._emit(tracker.observe_active(jobs, now))
         scan_start = tracker.log_scan_start(now)
@@ -198,6 +209,14 @@ class CompanyPoller:
                 job=expired.job.job_handle,
                 polls=expired.polls_waited,
             )
+        if schedules is not None:
+            await self._emit(schedules.runs(jobs, logs, scan_start, now))
+
+    def _schedule_watch(self) -> ScheduleWatch | None:
+        marks, settings = self.schedule_marks.get(self.company.handle), self.settings
+        self.schedules = settle_watch(self.schedules, self.company, marks, interval=settings.schedules_interval,
+                                      grace=settings.schedule_grace, refused_backoff=settings.auth_backoff)  # fmt: skip
+        return self.schedules
 
     async def _start_tracking(self) -> JobTracker:
         """Names are resolved once, with getCompanyInfo; the handle is what every later call uses."""
@@ -245,6 +264,8 @@ class CompanyPoller:
             self._name_due = now + NAME_RETRY
             return
         self.company = tracker.company = dataclasses.replace(self.company, name=info.name)
+        if self.schedules is not None:
+            self.schedules.tracker.company = self.company
         self.log = log.bind(company=self.company.handle, company_name=self.company.name)
         self.log.info("company name looked up")
 
@@ -270,6 +291,8 @@ class CompanyPoller:
         return list(found.values())
 
     async def _emit(self, events: list[Event]) -> None:
+        if self.schedules is not None:
+            events = self.schedules.attribute(events)
         for event in events:
             if self.queue.full():  # a full queue pushes back on polling instead of growing; how long is measured
                 waiting = self.clock.now()

@@ -32,6 +32,8 @@ from notifier.store.outbox import (
     OutboxStore,
     Requeued,
 )
+from notifier.store.schedules import SCHEMA as SCHEDULES_SCHEMA
+from notifier.store.schedules import ScheduleStore
 from notifier.tracking import PollMark
 
 __all__ = [
@@ -108,8 +110,9 @@ class Outgoing:
         return ids.pop() if len(ids) == 1 and None not in ids else None
 
 
-class SqliteStore(OutboxStore):
-    """Async access to the state file: alert state and new notifications here, delivery rows in `OutboxStore`."""
+class SqliteStore(OutboxStore, ScheduleStore):
+    """Async access to the state file: alert state and new notifications here, delivery rows in `OutboxStore`,
+    schedule marks in `ScheduleStore`."""
 
     @classmethod
     async def open(cls, path: Path) -> SqliteStore:
@@ -118,7 +121,7 @@ class SqliteStore(OutboxStore):
         await db.execute("PRAGMA journal_mode=WAL")
         await db.execute("PRAGMA synchronous=FULL")  # a committed notification must survive power loss
         await db.execute("PRAGMA busy_timeout=5000")
-        await db.executescript(SCHEMA)
+        await db.executescript(SCHEMA + SCHEDULES_SCHEMA)
         await _migrate(db)
         await db.commit()
         return cls(db, path)
