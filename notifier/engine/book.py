@@ -15,7 +15,7 @@ from typing import Literal
 
 from notifier.models import Event
 
-AlertId = tuple[str, str, str]  # rule, company key, job handle ("" for company-level alerts)
+AlertId = tuple[str, str, str]  # rule, company key, subject (job handle, `schedule:<handle>`, "" for the company)
 
 
 @dataclass(slots=True)

@@ -1,9 +1,9 @@
-"""What a rule expression sees: plain, read-only views of an event's job, log, company and the event itself.
+"""What a rule expression sees: plain, read-only views of an event's job, log, company, schedule and the event.
 
 Built once per event and shared by every rule, so evaluating many rules costs one conversion. Field names
-are the models' snake_case names; two derived fields are added because rules keep asking for them:
-`job.stalled_seconds` (time since progress last changed) and `job.running_seconds` (time since start, or
-from start to end once the job's log says it ended).
+are the models' snake_case names; derived fields are added because rules keep asking for them:
+`job.stalled_seconds` (time since progress last changed), `job.running_seconds` (time since start, or
+from start to end once the job's log says it ended) and `job.schedule` (the schedule a run belongs to).
 """
 
 from __future__ import annotations
@@ -21,16 +21,22 @@ from jinja2 import Template
 from jinja2.environment import TemplateExpression
 from jinja2.runtime import Undefined
 
-from notifier.models import ActiveJob, CompanyRef, Event, JobDetail, JobLog
+from notifier.models import ActiveJob, CompanyRef, Event, JobDetail, JobLog, ScheduledJob
 
-JOB_FIELDS = frozenset(f.name for f in dataclasses.fields(ActiveJob)) | {"stalled_seconds", "running_seconds"}
+JOB_FIELDS = frozenset(f.name for f in dataclasses.fields(ActiveJob)) | {
+    "stalled_seconds",
+    "running_seconds",
+    "schedule",
+}
 LOG_FIELDS = frozenset(f.name for f in dataclasses.fields(JobLog)) | {"failed", "has_warnings"}
 COMPANY_FIELDS = frozenset(f.name for f in dataclasses.fields(CompanyRef))
-EVENT_FIELDS = frozenset(f.name for f in dataclasses.fields(Event)) - {"job", "log", "company"}
+SCHEDULE_FIELDS = frozenset(f.name for f in dataclasses.fields(ScheduledJob))
+EVENT_FIELDS = frozenset(f.name for f in dataclasses.fields(Event)) - {"job", "log", "company", "schedule"}
 ROOTS: Mapping[str, frozenset[str]] = {
     "job": JOB_FIELDS,
     "log": LOG_FIELDS,
     "company": COMPANY_FIELDS,
+    "schedule": SCHEDULE_FIELDS,
     "event": EVENT_FIELDS,
 }
 
@@ -54,7 +60,7 @@ class _Layout:
 _LAYOUTS: dict[type, _Layout] = {}  # one entry per dataclass type that appears in events: a handful
 # A view of a recurring frozen object holding no nested view is kept and copied for each event. Kept by value,
 # not by id(): these models are frozen and hashable, and equal objects have equal views.
-_RECURRING = frozenset({CompanyRef, JobDetail})
+_RECURRING = frozenset({CompanyRef, JobDetail, ScheduledJob})
 _VIEWS: dict[Any, dict[str, Any]] = {}
 _MAX_VIEWS = 4096
 
@@ -129,6 +135,7 @@ def job_view(event: Event) -> dict[str, Any] | None:
     # An ended job ran until its log's end, not until we happened to notice (a poll later, or after a restart).
     end = event.log.end_date if event.log is not None and event.log.end_date is not None else event.at
     view["running_seconds"] = (end - start).total_seconds() if start is not None else None
+    view["schedule"] = _shallow(event.schedule) if event.schedule is not None else None
     return view
 
 
@@ -154,12 +161,17 @@ def event_context(event: Event) -> Mapping[str, Any]:
         "details": tuple([_shallow(d) for d in event.details]),
         "error": event.error,
         "consecutive_failures": event.consecutive_failures,
+        "fire_time": event.fire_time,
+        "late_seconds": event.late_seconds,
+        "last_run": event.last_run,
+        "reason": event.reason,
     }
     return MappingProxyType(
         {
             "job": job_view(event),
             "log": log_view(event.log),
             "company": _shallow(event.company),
+            "schedule": _shallow(event.schedule) if event.schedule is not None else None,
             "event": ev,
         }
     )

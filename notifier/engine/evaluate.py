@@ -4,9 +4,12 @@ Three kinds of rule (see `Rule.kind`):
 - event rules fire once per matching event; `repeat` suppresses further firings per rule and job in a window;
 - state rules (`on: job.active`) go pending → firing (after `for`) → resolved when the condition stops holding
   or the job leaves the active list; `repeat` re-notifies while firing;
-- episode rules (`on: company.unreachable`) fire when a company becomes unreachable and resolve when it recovers.
+- episode rules fire when an episode opens and resolve when it ends: a company becomes unreachable and recovers
+  (`company.unreachable` … `company.recovered`), a schedule misses a run or its trigger breaks and it recovers
+  (`schedule.missed`/`schedule.failed` … `schedule.recovered`).
 
-Every notification gets a stable key derived from (rule, company, job, status, episode). Alert state is
+Every notification gets a stable key derived from (rule, company, subject, status, episode), the subject being
+the job, the schedule (`schedule:<handle>`) or nothing (the company itself). Alert state is
 exported as `Alert` records for the store, so a restarted engine continues where it stopped: an alert that
 was firing stays firing and is not announced again.
 """
@@ -21,10 +24,12 @@ from typing import Any, Literal
 
 from notifier.engine.book import Alert, AlertBook, AlertId
 from notifier.engine.context import Runner, Scope, event_context, expression_runner
-from notifier.engine.rules import Rule, RuleSet
+from notifier.engine.rules import EPISODE_CLOSERS, Rule, RuleSet
 from notifier.models import Event
 
 JOB_ENDINGS = frozenset({"job.departed", "job.completed", "job.failed"})
+EPISODE_ENDINGS = frozenset(EPISODE_CLOSERS.values())
+SCHEDULE_SUBJECT = "schedule:"  # alerts about a schedule are kept under this prefix and its handle
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +89,16 @@ def event_fingerprint(event: Event) -> str:
     if event.log is not None:
         end = event.log.end_date
         return f"end={end.isoformat() if end else ''}"
-    if event.kind.startswith("company."):
+    if event.kind.startswith(("company.", "schedule.")):
         return f"at={event.at.isoformat()}"
     return ""
+
+
+def subject(event: Event) -> str:
+    """What an alert is about besides its rule and company: the job, the schedule, or nothing (the company)."""
+    if event.schedule is not None and event.kind.startswith("schedule."):
+        return SCHEDULE_SUBJECT + event.schedule.key
+    return event.job.job_handle or "" if event.job is not None else ""
 
 
 class Engine:
@@ -124,8 +136,8 @@ class Engine:
                 self._fire(rule, event, result)
         if event.kind in JOB_ENDINGS:
             self._job_left(event, result)
-        if event.kind == "company.recovered":
-            self._company_recovered(event, result)
+        if event.kind in EPISODE_ENDINGS:
+            self._episode_over(event, result)
         return result
 
     def forget(self, keep: Callable[[Alert], bool]) -> list[Alert]:
@@ -166,13 +178,15 @@ class Engine:
         try:
             return bool(where(context, scope))
         except Exception as exc:  # a rule's runtime error must never stop other rules or events
-            result.errors.append(RuleError(rule.name, event.company.key, _job(event), f"{type(exc).__name__}: {exc}"))
+            result.errors.append(
+                RuleError(rule.name, event.company.key, subject(event), f"{type(exc).__name__}: {exc}")
+            )
             return None
 
     # ---------------------------------------------------------------------------------- event / episode
 
     def _fire(self, rule: Rule, event: Event, result: Evaluation) -> None:
-        alert_id = (rule.name, event.company.key, _job(event))
+        alert_id = (rule.name, event.company.key, subject(event))
         alert = self.alerts.get(alert_id)
         if rule.kind == "episode":
             if alert is None:
@@ -188,17 +202,18 @@ class Engine:
         happening = f"{event.kind}|{event_fingerprint(event)}"
         self._send(rule, alert, "firing", event, result, episode=happening, since=happening)
 
-    def _company_recovered(self, event: Event, result: Evaluation) -> None:
-        # A company recovers once per outage, not once per job: a look at every alert is affordable here.
+    def _episode_over(self, event: Event, result: Evaluation) -> None:
+        # An episode ends once per outage or missed schedule, not once per job: a look at every alert is affordable.
+        about = subject(event)
         for alert in list(self.alerts.values()):
             rule = self._rule(alert.rule)
-            if rule and rule.kind == "episode" and event.company.is_known_as(alert.company):
+            if rule and rule.closer == event.kind and alert.job == about and event.company.is_known_as(alert.company):
                 self._resolve(rule, alert, event, result)
 
     # -------------------------------------------------------------------------------------------- state
 
     def _state(self, rule: Rule, event: Event, holds: bool, result: Evaluation) -> None:
-        alert_id = (rule.name, event.company.key, _job(event))
+        alert_id = (rule.name, event.company.key, subject(event))
         alert = self.alerts.get(alert_id)
         if not holds:
             if alert is not None:
@@ -215,7 +230,7 @@ class Engine:
             self._send(rule, alert, "firing", event, result, episode=f"{episode}#{alert.sends}", since=episode)
 
     def _job_left(self, event: Event, result: Evaluation) -> None:
-        for alert in self.alerts.of_job(event.company.key, _job(event)):
+        for alert in self.alerts.of_job(event.company.key, subject(event)):
             rule = self._rule(alert.rule)
             if rule and rule.kind == "state":
                 self._resolve(rule, alert, event, result)
@@ -274,7 +289,8 @@ class Engine:
 
 
 def _resolved_event(last: Event, now: Event) -> Event:
-    """A resolved notification describes the job as last seen firing, at the time it resolved."""
+    """A resolved notification describes the job (or schedule) as last seen firing, at the time it resolved,
+    and why it did: the run that came, the trigger state it is in now."""
     return Event(
         kind=last.kind,
         at=now.at,
@@ -283,15 +299,15 @@ def _resolved_event(last: Event, now: Event) -> Event:
         log=now.log,
         stalled_seconds=now.stalled_seconds if now.kind == "job.active" else last.stalled_seconds,
         error=now.error,
+        schedule=now.schedule or last.schedule,
+        fire_time=last.fire_time,
+        last_run=now.last_run or last.last_run,
+        reason=now.reason,
     )
 
 
 def _due(repeat: float | None, last_sent: datetime | None, now: datetime) -> bool:
     return repeat is not None and last_sent is not None and now - last_sent >= _td(repeat)
-
-
-def _job(event: Event) -> str:
-    return event.job.job_handle or "" if event.job is not None else ""
 
 
 def _iso(at: datetime) -> str:

@@ -36,7 +36,7 @@ def orphans(
             if last is not None and last.job is not None:
                 departed.add(alert.job)
                 events.append(Event("job.departed", now, company, last.job, stalled_seconds=last.stalled_seconds))
-        elif rule.kind == "episode" and not recovered:
+        elif rule.closer == "company.recovered" and not recovered:
             recovered = True
             events.append(Event("company.recovered", now, company))
     return events

@@ -23,7 +23,13 @@ from notifier.models import EVENT_KINDS
 from notifier.sourcemap import SourceDoc, SourceError, SourceErrors, load_yaml, validation_errors
 
 STATE_KINDS = frozenset({"job.active"})
-EPISODE_KINDS = frozenset({"company.unreachable"})  # opened by this event, closed by company.recovered
+# Episode rules: opened by one of these events, closed by the event it maps to (for the same company or schedule).
+EPISODE_CLOSERS = {
+    "company.unreachable": "company.recovered",
+    "schedule.missed": "schedule.recovered",
+    "schedule.failed": "schedule.recovered",
+}
+EPISODE_KINDS = frozenset(EPISODE_CLOSERS)
 RULE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 Expression = Callable[..., Any]
@@ -60,7 +66,9 @@ class RuleSpec(BaseModel):
     name: str = Field(pattern=RULE_NAME, description="unique across all rule files")
     description: str | None = Field(default=None, description="what the rule is for, shown to people")
     on: Annotated[tuple[str, ...], WithJsonSchema(_ON_SCHEMA)]
-    where: str | None = Field(default=None, description="sandboxed Jinja expression over job, log, company and event")
+    where: str | None = Field(
+        default=None, description="sandboxed Jinja expression over job, log, company, schedule and event"
+    )
     for_: Duration = Field(default=0.0, alias="for", description="state rules: how long the condition must hold")
     severity: Literal["info", "warning", "critical"] = "warning"
     send_resolved: bool = Field(default=False, description="also notify when the alert resolves")
@@ -82,10 +90,15 @@ class RuleSpec(BaseModel):
                 raise ValueError(f"unknown event {kind!r}{_suggest(kind, EVENT_KINDS)}")
         if not value:
             raise ValueError("name at least one event")
-        for special, what in ((STATE_KINDS, "a state rule"), (EPISODE_KINDS, "an episode rule")):
-            mixed = [k for k in value if k in special]
-            if mixed and len(value) > 1:
-                raise ValueError(f"{mixed[0]} makes {what} and cannot be mixed with other events")
+        state = [k for k in value if k in STATE_KINDS]
+        if state and len(value) > 1:
+            raise ValueError(f"{state[0]} makes a state rule and cannot be mixed with other events")
+        episode = [k for k in value if k in EPISODE_KINDS]
+        if episode and len(episode) < len(value):
+            raise ValueError(f"{episode[0]} makes an episode rule and cannot be mixed with other events")
+        ends = sorted({EPISODE_CLOSERS[k] for k in episode})
+        if len(ends) > 1:
+            raise ValueError(f"{', '.join(episode)} end on different events ({', '.join(ends)}): give each a rule")
         return value
 
 
@@ -112,6 +125,11 @@ class Rule:
     description: str | None = None
 
     @property
+    def closer(self) -> str | None:
+        """The event that ends an episode rule's alerts (None for other rules)."""
+        return next((EPISODE_CLOSERS[k] for k in self.on if k in EPISODE_CLOSERS), None)
+
+    @property
     def kind(self) -> Literal["event", "state", "episode"]:
         if self.on & STATE_KINDS:
             return "state"
@@ -126,6 +144,9 @@ class RuleSet:
 
     def for_kind(self, kind: str) -> tuple[Rule, ...]:
         return tuple(r for r in self.rules if kind in r.on)
+
+    def by_name(self, name: str) -> Rule | None:
+        return next((r for r in self.rules if r.name == name), None)
 
     @property
     def names(self) -> frozenset[str]:
@@ -281,7 +302,7 @@ def _check_fields(ast: nodes.Node, error: Callable[[str], None]) -> None:
     assigned = {n.name for n in ast.find_all(nodes.Name) if n.ctx in ("store", "param")}
     for name in ast.find_all(nodes.Name):
         if name.ctx == "load" and name.name not in ROOTS and name.name not in assigned and name.name != "loop":
-            error(f"unknown name {name.name!r} (use job, log, company or event)")
+            error(f"unknown name {name.name!r} (use job, log, company, schedule or event)")
 
 
 def _never(*_args: Any, **_kwargs: Any) -> Any:

@@ -1,7 +1,8 @@
 """Silences: time-boxed matchers that hold notifications back without losing them from view.
 
 A silence matches a notification when every matcher equals the notification's label of that name
-(`rule`, `company`, `job`, `severity`, `status`, `channel`), with `*` as a glob. Pure: the store keeps them.
+(`rule`, `company`, `job`, `schedule`, `severity`, `status`, `channel`), with `*` as a glob; `schedule` is the
+name of the scheduled job a notification is about (or whose run it is about). Pure: the store keeps them.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-LABELS = ("rule", "company", "job", "severity", "status", "channel")
+LABELS = ("rule", "company", "job", "schedule", "severity", "status", "channel")
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,8 @@ from datetime import datetime
 
 import structlog
 
-from notifier.engine.evaluate import SCHEDULE_SUBJECT, Alert, Engine
+from notifier.engine.book import Alert
+from notifier.engine.evaluate import SCHEDULE_SUBJECT, Engine
 from notifier.models import CompanyRef, Event, ScheduledJob
 from notifier.schedules.polling import ScheduleWatch
 

@@ -88,7 +88,28 @@ def test_shipped_rules_load() -> None:
         "job-warnings",
         "long-running-job",
         "ips-unreachable",
+        "missed-schedule",
+        "schedule-failed",
     }
+    episodes = {r.name: (r.kind, r.closer) for r in rules.rules if r.kind == "episode"}
+    assert episodes == {
+        "ips-unreachable": ("episode", "company.recovered"),
+        "missed-schedule": ("episode", "schedule.recovered"),
+        "schedule-failed": ("episode", "schedule.recovered"),
+    }
+
+
+def test_episode_events_that_end_alike_can_share_a_rule(tmp_path: Path) -> None:
+    """A schedule missing a run and its trigger breaking both end on schedule.recovered: one rule may watch both;
+    a company's outage ends otherwise and may not join them."""
+    both = tmp_path / "both.yaml"
+    both.write_text("- name: a\n  on: [schedule.missed, schedule.failed]\n  notify: [{channel: console}]\n")
+    assert load_rules(both, CHANNELS).rules[0].closer == "schedule.recovered"
+    mixed = "- name: a\n  on: [schedule.missed, company.unreachable]\n  notify: [{channel: console}]\n"
+    assert errors_of(tmp_path, mixed) == [
+        "rules.yaml:2: rule 'a': on: schedule.missed, company.unreachable end on different events "
+        "(company.recovered, schedule.recovered): give each a rule"
+    ]
 
 
 def test_episode_events_cannot_be_mixed(tmp_path: Path) -> None:
