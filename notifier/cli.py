@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--match",
         action="append",
         default=[],
-        help="label=value (rule, company, job, severity, status, channel); * globs",
+        help="label=value (rule, company, job, schedule, severity, status, channel); * globs",
     )
     add.add_argument("--for", dest="duration", default="2h", help="how long (default %(default)s)")
     add.add_argument("--comment", default="", help="why, for whoever reads the list later")

@@ -155,10 +155,12 @@ class Intake:
                           company=decision.event.company.handle)  # fmt: skip
             rendered = self.renderer.render_bare(decision)
         n = rendered.notification
+        schedule = n.schedule or {}
         labels = {
             "rule": n.rule,
             "company": str(n.company.get("handle", "")),
             "job": str((n.job or {}).get("job_handle") or ""),
+            "schedule": str(schedule.get("original_name") or schedule.get("name") or ""),
             "severity": n.severity,
             "status": n.status,
         }

@@ -30,7 +30,7 @@ from notifier.engine.context import event_context
 from notifier.engine.evaluate import Decision
 from notifier.i18n import negotiate, translations
 from notifier.i18n.fields import fields, job_ended, links
-from notifier.i18n.formatting import Formatter
+from notifier.i18n.formatting import Formatter, is_zone
 from notifier.i18n.overrides import Overrides, SnapshotLoader, load_overrides, unknown_folders
 from notifier.i18n.parts import Parts
 from notifier.models import Event, Message, Notification
@@ -49,8 +49,12 @@ class Rendered:
 
 
 def locale_for(event: Event) -> str:
-    """The job's locale, else the company's, else en-US (through the fallback chain)."""
-    return negotiate(event.job.locale if event.job else None, event.company.locale)
+    """The job's locale, else its schedule's, else the company's, else en-US (through the fallback chain); a
+    schedule's own events speak the schedule's locale."""
+    schedule = event.schedule.locale if event.schedule else None
+    if event.kind.startswith("schedule."):
+        return negotiate(schedule, event.company.locale)
+    return negotiate(event.job.locale if event.job else None, schedule, event.company.locale)
 
 
 class Renderer:
@@ -102,7 +106,7 @@ class Renderer:
         data no formatter foresaw). A plain message beats none; rule `to:` recipients need the context and
         are dropped, the channels' own recipients still apply."""
         event = decision.event
-        name = _job_name(event)
+        name = _subject_name(event)
         title = " ".join(filter(None, (decision.rule.description or decision.rule.name, name)))
         lines = [title, "", f"{event.kind} · {event.company.handle} · {event.at.isoformat()}"]
         message = Message(locale="en-US", title=title, text="\n".join(lines))
@@ -121,7 +125,9 @@ class Renderer:
             cause=decision.cause,
             locale=locale,
             fmt=self._formatter(locale, event.company.timezone or "UTC"),
+            schedule_fmt=self._formatter(locale, _schedule_zone(event)),
             job_name=_job_name(event),
+            schedule_name=event.schedule.label if event.schedule else "",
             company_name=event.company.name or event.company.handle,
             details=lines[:MAX_DETAILS],
             more_details=total - min(len(lines), MAX_DETAILS),
@@ -255,6 +261,7 @@ def _notification(
         message=message,
         details=tuple(d.log_message or "" for d in event.details[:MAX_DETAILS]),
         alert_key=decision.alert_key,
+        schedule=snapshot(event.schedule) if event.schedule else None,
     )
 
 
@@ -322,6 +329,18 @@ def _job_name(event: Event) -> str:
     if job is None:
         return ""
     return job.original_name or job.name or job.job_handle or ""
+
+
+def _subject_name(event: Event) -> str:
+    if event.schedule is not None and event.kind.startswith("schedule."):
+        return event.schedule.label
+    return _job_name(event)
+
+
+def _schedule_zone(event: Event) -> str:
+    """A schedule's times read best in the zone its cron runs in; an unknown zone name, in the company's."""
+    zone = event.schedule.time_zone if event.schedule else None
+    return zone if zone and is_zone(zone) else event.company.timezone or "UTC"
 
 
 def _job_json(context: Mapping[str, Any], snapshot: Callable[[Any], Any]) -> dict[str, Any] | None:

@@ -49,6 +49,7 @@ def webhook_payload(notification: Notification) -> dict[str, Any]:
             "company": _stable(notification.company),
             "job": _stable(notification.job),
             "log": _stable(notification.log),
+            "schedule": _stable(notification.schedule),
             "message": {
                 "locale": message.locale,
                 "title": message.title,

@@ -87,20 +87,28 @@ def run_test_rule(
     for event in events:
         result = engine.evaluate(event)
         for failure in result.errors:
-            print(f"rule {failure.rule} failed on {event.kind} (job {failure.job}): {failure.message}", file=out)
+            about = failure.job if failure.job.startswith("schedule:") else f"job {failure.job}"
+            print(f"rule {failure.rule} failed on {event.kind} ({about}): {failure.message}", file=out)
         for decision in result.decisions:
             count += 1
-            job = decision.event.job.job_handle if decision.event.job else "-"
             channels = ", ".join(t.channel for t in decision.rule.notify)
             print(
                 f"{decision.status.upper():9} {decision.rule.name}  company={decision.event.company.handle} "
-                f"job={job}  at={event.at.isoformat()}  key={decision.key}  → {channels}",
+                f"{_about(decision.event)}  at={event.at.isoformat()}  key={decision.key}  → {channels}",
                 file=out,
             )
             for locale in locales or [None]:  # type: ignore[list-item]
                 _print_message(renderer.render(decision, locale=locale), out)
     print(f"{count} notification(s)", file=out)
     return 0
+
+
+def _about(event: Event) -> str:
+    """`job=HANDLE`, or `schedule=HANDLE` for a schedule's own events (also naming the run that ended one)."""
+    job = f"job={event.job.job_handle if event.job else '-'}"
+    if event.schedule is not None and event.kind.startswith("schedule."):
+        return f"schedule={event.schedule.key}" + (f" {job}" if event.job else "")
+    return job
 
 
 def _print_message(rendered: Rendered, out: TextIO) -> None:

@@ -28,11 +28,14 @@ def fields(context: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     job = context["job"] or {}
     log = context["log"] or {}
     ended = job_ended(context)
+    schedule = context["schedule"] or {}
     pairs = [
         (_("Severity"), severity(context) if context["status"] == "firing" else ""),
         (_("Company"), str(context["company_name"] or "")),
+        (_("Schedule"), str(context["schedule_name"] or "")),
+        *schedule_fields(context),
         (_("Job"), str(context["job_name"] or "")),
-        (_("Type"), str(job.get("type") or "")),
+        (_("Type"), str(job.get("type") or schedule.get("type") or "")),
         (_("State"), "" if ended else str(job.get("state") or "")),
         (_("Progress"), "" if ended or job.get("progress") is None else fmt.percent(job["progress"])),
         (_("No progress for"), "" if ended else _stall(fmt, job.get("stalled_seconds"))),
@@ -41,8 +44,9 @@ def fields(context: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
         (_("Duration"), _duration(fmt, log.get("start_date"), log.get("end_date"))),
         (_("Files with errors"), _count(fmt, log.get("file_error_count"))),
         (_("Files with warnings"), _count(fmt, log.get("file_warning_count"))),
-        (_("Submitted by"), str(job.get("submit_user_email") or log.get("submit_user_email") or "")),
-    ]
+        (_("Submitted by"), str(job.get("submit_user_email") or log.get("submit_user_email")
+                                 or schedule.get("submit_user_email") or "")),
+    ]  # fmt: skip
     return tuple((label, value) for label, value in pairs if value)
 
 
@@ -53,6 +57,29 @@ def links(locale: str, status_url: str | None) -> tuple[tuple[str, str], ...]:
     _ = translations(locale).gettext
     # Translators: a link or button that opens dmc-notifier's status page; in plain text "Open status page: URL".
     return ((_("Open status page"), status_url),)
+
+
+def schedule_fields(context: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What a schedule's notification shows of it; times in the schedule's own zone, where its cron runs."""
+    schedule = context["schedule"]
+    if schedule is None or not str(context["event"]["kind"]).startswith("schedule."):
+        return []
+    _ = translations(context["locale"]).gettext
+    fmt: Formatter = context["schedule_fmt"]
+    event = context["event"]
+    firing = context["status"] == "firing"
+    return [
+        # Translators: the schedule of a scheduled job as IPS writes it (Quartz cron, e.g. "0 0 2 * * ?").
+        (_("Cron expression"), str(schedule["exec_schedule"] or "")),
+        (_("Time zone"), str(schedule["time_zone"] or "")),
+        # Translators: the IPS trigger state of a scheduled job, shown as IPS names it (Normal, Paused, Error …).
+        (_("Trigger state"), str(schedule["trigger_state"] or "")),
+        # Translators: the time a scheduled job was due to run (and did not).
+        (_("Due at"), fmt.datetime(event["fire_time"])),
+        (_("Late by"), fmt.duration(event["late_seconds"]) if firing and event["late_seconds"] else ""),
+        (_("Last run"), fmt.datetime(event["last_run"])),
+        (_("Next run"), fmt.datetime(schedule["next_fire_time"])),
+    ]
 
 
 def severity(context: Mapping[str, Any]) -> str:

@@ -56,6 +56,16 @@ def _zone(name: str) -> ZoneInfo:
 
 
 @cache
+def is_zone(name: str) -> bool:
+    """Whether `name` is an IANA time zone we can show times in."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+@cache
 def _time_pattern(tag: str) -> str:
     """The locale's short time pattern, with the wide day period where the abbreviated one is Latin AM/PM.
 

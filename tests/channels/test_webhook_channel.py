@@ -160,7 +160,9 @@ def test_body_shape() -> None:
     payload = json.loads(body)
     assert list(payload) == ["type", "timestamp", "data"]
     assert payload["timestamp"] == "2026-03-01T12:00:05Z" == CREATED.isoformat().replace("+00:00", "Z")
-    assert list(payload["data"]) == ["rule", "severity", "status", "company", "job", "log", "message", "details"]
+    assert list(payload["data"]) == [
+        "rule", "severity", "status", "company", "job", "log", "schedule", "message", "details"
+    ]  # fmt: skip
     assert payload["data"]["message"] == {
         "locale": "ja-JP",
         "title": sample_notification().message.title,

@@ -15,7 +15,7 @@ from babel.messages.pofile import read_po
 from notifier.engine.evaluate import Decision, Engine
 from notifier.engine.rules import Rule, Target, load_rules
 from notifier.i18n import DEFAULT, LOCALES_DIR, SUPPORTED, catalog_dir
-from notifier.models import ActiveJob, CompanyRef, Event, JobLog, JobLogDetail, Message
+from notifier.models import ActiveJob, CompanyRef, Event, JobLog, JobLogDetail, Message, ScheduledJob
 from notifier.render import Renderer
 
 TRANSLATED = tuple(locale for locale in SUPPORTED if locale != DEFAULT)
@@ -50,6 +50,39 @@ def job(locale: str | None, **changes: Any) -> ActiveJob:
         progress=80,
         progress_message="Publishing 412 of 515 assets",
         start_date=T0,
+    )
+    return replace(base, **changes)
+
+
+def scheduled(locale: str | None, **changes: Any) -> ScheduledJob:
+    """The nightly publish of the spring catalog, scheduled in Berlin time."""
+    base = ScheduledJob(
+        company_handle="47",
+        job_handle="47||Spring_catalog",
+        name="Spring_catalog",
+        original_name="Spring catalog",
+        type="ImageServingPublish",
+        submit_user_email="ana@example.com",
+        locale=locale,
+        exec_schedule="0 0 2 * * ?",
+        next_fire_time=T0 + timedelta(hours=15, minutes=55),
+        time_zone="Europe/Berlin",
+        trigger_state="Normal",
+    )
+    return replace(base, **changes)
+
+
+def schedule_event(kind: str, locale: str | None, **changes: Any) -> Event:
+    """A `schedule.*` event about the nightly publish; a missed one by default (due at 01:00 UTC, 8 h late)."""
+    base = Event(
+        kind,
+        T0,
+        company(),
+        schedule=scheduled(locale),
+        fire_time=T0 - timedelta(hours=8, minutes=5),
+        late_seconds=8 * 3600 + 300,
+        last_run=T0 - timedelta(days=1, hours=8, minutes=5),
+        reason="no_run",
     )
     return replace(base, **changes)
 
@@ -182,6 +215,31 @@ def headline_cases(locale: str) -> dict[str, Decision]:
         "no_longer_active": resolved("busy-jobs", Event("job.departed", T0, where, the_job), "job.departed"),
         "unreachable": decision(Event("company.unreachable", T0, where, error="Connection refused")),
         "recovered": decision(Event("company.recovered", T0, where)),
+        **schedule_cases(locale),
+    }
+
+
+def schedule_cases(locale: str) -> dict[str, Decision]:
+    """One decision per headline a schedule's notification can have, for a schedule in `locale`."""
+    broken = scheduled(locale, trigger_state="Error")
+
+    def resolved(rule_name: str, kind: str, **changes: Any) -> Decision:
+        event = schedule_event(kind, locale, late_seconds=None, **changes)
+        return Decision(rule(rule_name, kind), "resolved", event, "msg_i18n_test", "schedule.recovered")
+
+    return {
+        "schedule_missed": decision(schedule_event("schedule.missed", locale), name="missed-schedule"),
+        "schedule_not_fired": decision(schedule_event("schedule.missed", locale, reason="not_fired")),
+        "schedule_missed_sometime": decision(schedule_event("schedule.missed", locale, fire_time=None)),
+        "schedule_failed": decision(schedule_event("schedule.failed", locale, schedule=broken, reason=None)),
+        "schedule_ran_again": resolved("missed-schedule", "schedule.missed", reason="ran", job=job(locale)),
+        "schedule_repaired": resolved("schedule-failed", "schedule.failed", reason="normal"),
+        "schedule_removed": resolved("schedule-failed", "schedule.failed", reason="removed", schedule=broken),
+        "schedule_paused": decision(
+            schedule_event(
+                "schedule.recovered", locale, reason="inactive", schedule=scheduled(locale, trigger_state="Paused")
+            )
+        ),
     }
 
 
@@ -192,8 +250,8 @@ def shipped_decisions(locale: str | None) -> list[Decision]:
     """What the shipped rules decide, through the real engine, for a job (and company) in `locale`.
 
     One job runs for three hours and stalls, moves again, then fails with warnings; another publish
-    completes; the company's IPS API goes down and comes back. Every shipped rule fires, and every rule
-    with `send_resolved` resolves.
+    completes; the company's IPS API goes down and comes back; a nightly publish misses its run, its trigger
+    breaks and is repaired. Every shipped rule fires, and every rule with `send_resolved` resolves.
     """
     engine = Engine(load_rules(SHIPPED_RULES, channels=None))
     where = company(locale, TIMEZONES.get(locale or "", "UTC"))
@@ -216,5 +274,22 @@ def shipped_decisions(locale: str | None) -> list[Decision]:
             "company.unreachable", T0 + timedelta(minutes=3), where, error="Connection refused", consecutive_failures=3
         ),
         Event("company.recovered", T0 + timedelta(minutes=9), where),
+        schedule_event("schedule.missed", locale, at=T0 + timedelta(minutes=10)),
+        schedule_event("schedule.missed", locale, at=T0 + timedelta(minutes=15)),  # still missed: not news
+        schedule_event(
+            "schedule.failed",
+            locale,
+            at=T0 + timedelta(minutes=20),
+            reason=None,
+            schedule=scheduled(locale, trigger_state="Error"),
+        ),
+        schedule_event(
+            "schedule.recovered",
+            locale,
+            at=T0 + timedelta(minutes=30),
+            reason="normal",
+            fire_time=None,
+            late_seconds=None,
+        ),
     ]
     return [decision for event in events for decision in engine.evaluate(event).decisions]

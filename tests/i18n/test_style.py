@@ -37,7 +37,9 @@ MAINLAND_TERMS = {
     "網絡": "網路",
 }
 # Messages that are sentences (the rest are labels): their register must be the polite one.
-SENTENCE = re.compile(r"^(Job “|Publish job “|The |Progress has|%\(count\)s|Sent by|… and)")
+SENTENCE = re.compile(
+    r"^(Job “|Publish job “|Scheduled job “|The |Its trigger|It will|Progress has|%\(count\)s|Sent by|… and)"
+)
 JAPANESE_POLITE = re.compile(r"(ます|ました|です|ません)(。|（[^）]*）)?$")
 KOREAN_FORMAL = re.compile(r"니다\.?$")
 
