@@ -40,6 +40,14 @@ KINDS = {
     "health_kind": {"up": "ok", "waiting": "muted", "stale": "warn", "failing": "warn", "unreachable": "bad"},
     "state_kind": {"delivered": "ok", "pending": "warn", "dead": "bad", "silenced": "muted"},
     "severity_kind": {"critical": "bad", "warning": "warn", "info": "info"},
+    "schedule_kind": {
+        "ok": "ok",
+        "late": "warn",
+        "missed": "bad",
+        "failed": "bad",
+        "paused": "muted",
+        "inactive": "muted",
+    },
 }
 
 

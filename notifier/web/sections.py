@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 STALLED_AFTER = 900.0  # seconds without progress before a job is flagged; the shipped stalled-progress rule's
 RECENT_DELIVERIES = 25
-SECTIONS = ("companies", "jobs", "alerts", "deliveries", "silences", "outbox")
+SECTIONS = ("companies", "jobs", "schedules", "alerts", "deliveries", "silences", "outbox")
+SCHEDULE_ORDER = {"failed": 0, "missed": 1, "late": 2, "ok": 3, "paused": 4, "inactive": 5}
 Json = dict[str, Any]
 
 
@@ -85,6 +86,33 @@ def jobs(daemon: Daemon, now: datetime, company: str | None = None) -> list[Json
     return sorted(rows, key=lambda r: (-r["stalled_seconds"], r["company"], r["name"] or ""))
 
 
+def schedules(daemon: Daemon, now: datetime) -> list[Json]:
+    """Each company's scheduled jobs as last seen, with their last run, next fire time and state; those that
+    missed a run or whose trigger broke first. Times are the server's as IPS gave them."""
+    rows = []
+    for poller in daemon.ingest.pollers:
+        watch = poller.schedules
+        if watch is None:
+            continue
+        tracker, label = watch.tracker, company_label(poller)
+        server_now = tracker.server_now(now)
+        for state in tracker.states.values():
+            if not state.listed:
+                continue
+            job, due = state.job, state.missed or state.due
+            rows.append({
+                "company": label, "company_name": poller.company.name or poller.company_name,
+                "job_handle": job.job_handle, "name": job.label, "type": job.type, "locale": job.locale,
+                "exec_schedule": job.exec_schedule, "time_zone": job.time_zone, "trigger_state": job.trigger_state,
+                "next_fire_time": _iso(job.next_fire_time), "last_run": _iso(state.last_run),
+                "last_run_job": state.last_run_job, "state": state.status(server_now, tracker.grace),
+                "due_at": _iso(due), "late_seconds": (server_now - due).total_seconds() if due else None,
+                "submit_user_email": job.submit_user_email, "refused": watch.polling.refused,
+            })  # fmt: skip
+    return sorted(rows, key=lambda r: (SCHEDULE_ORDER[r["state"]], natural(r["company_name"] or r["company"]),
+                                       natural(r["name"])))  # fmt: skip
+
+
 def alerts(daemon: Daemon) -> list[Json]:
     """Alerts that are firing (or pending their `for:`); event-rule repeat memories are not alerts."""
     if daemon.intake is None:
@@ -96,10 +124,12 @@ def alerts(daemon: Daemon) -> list[Json]:
         if alert.state not in ("firing", "pending"):
             continue
         job = alert.event.job if alert.event is not None else None
+        schedule = alert.event.schedule if alert.event is not None else None
+        name = schedule.label if schedule is not None and alert.job.startswith("schedule:") else None
         rows.append({
             "rule": alert.rule, "severity": severities.get(alert.rule), "state": alert.state,
             "company": alert.company, "job": alert.job or None,
-            "job_name": (job.original_name or job.name) if job is not None else None,
+            "job_name": name or ((job.original_name or job.name) if job is not None else None),
             "since": _iso(alert.active_since), "last_sent": _iso(alert.last_sent), "sends": alert.sends,
         })  # fmt: skip
     rank = {"critical": 0, "warning": 1, "info": 2}
@@ -156,6 +186,8 @@ async def section(daemon: Daemon, name: str, now: datetime) -> Any:
         return companies(daemon, now)
     if name == "jobs":
         return jobs(daemon, now)
+    if name == "schedules":
+        return schedules(daemon, now)
     if name == "alerts":
         return alerts(daemon)
     if name == "deliveries":
@@ -184,6 +216,8 @@ def summary(data: Json) -> Json:
         "companies_up": health.count("up"),
         "jobs": len(data["jobs"]),
         "stalled_jobs": sum(1 for j in data["jobs"] if j["stalled"]),
+        "schedules": len(data["schedules"]),
+        "schedules_failing": sum(1 for x in data["schedules"] if x["state"] in ("missed", "failed")),
         "alerts_firing": sum(1 for a in data["alerts"] if a["state"] == "firing"),
         "alerts_pending": sum(1 for a in data["alerts"] if a["state"] == "pending"),
         "outbox_pending": data["outbox"]["pending"],
