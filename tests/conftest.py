@@ -1,22 +1,31 @@
-"""Shared fixtures: the simulator served on 127.0.0.1 and real clients pointed at it."""
+"""Shared fixtures: the simulator served on 127.0.0.1, real clients pointed at it, and a daemon on it whose time
+and polls a test drives (`Harness`)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
+from notifier.app import Daemon
+from notifier.clock import ManualClock
+from notifier.config import Config, load_config
 from notifier.ips.client import IpsClient, IpsSettings
 from notifier.ips.simulator.server import SERVICE_PATH, create_app, make_world
 from notifier.ips.simulator.soap import SimUser
 from notifier.ips.simulator.world import World
+from notifier.store.sqlite import SqliteStore
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+SHIPPED_RULES = Path(__file__).resolve().parents[1] / "rules"
 USER, PASSWORD = "demo@example.com", "demo"
 
 
@@ -57,9 +66,10 @@ async def start_sim() -> AsyncIterator[StartSim]:
         seed: int = 0,
         users: Mapping[str, SimUser] | None = None,
         prefix: str | None = "ns1",
+        start: datetime = START,
         **options: Any,
     ) -> Sim:
-        world = make_world(scenario, seed=seed, speed=0.0, start=START, **options)
+        world = make_world(scenario, seed=seed, speed=0.0, start=start, **options)
         server = TestServer(create_app(world, users=users, prefix=prefix), host="127.0.0.1")
         await server.start_server()
         sim = Sim(world, server, aiohttp.ClientSession())
@@ -76,3 +86,73 @@ async def start_sim() -> AsyncIterator[StartSim]:
 async def sim(start_sim: StartSim) -> Sim:
     """The demo scenario, simulated time frozen at START."""
     return await start_sim("demo")
+
+
+# ---------------------------------------------------------------------------------- a daemon on the simulator
+
+
+def write_config(
+    tmp_path: Path, sim: Sim, companies: str = '[{handle: "47"}]', rules: Path = SHIPPED_RULES, poll: str = ""
+) -> Config:
+    """A config for `Harness`: the shipped rules (or `rules`) notifying a console channel; `poll` adds settings."""
+    path = tmp_path / "notifier.yaml"
+    path.write_text(
+        f"""
+ips: {{endpoint: "{sim.endpoint}", user: {USER}, password: {PASSWORD}, timeout: 5s}}
+poll: {{interval: 30s, unreachable_after: 2{", " + poll if poll else ""}}}
+companies: {companies}
+rules: {rules}
+state: sqlite:///state.db
+shutdown_grace: 2s
+channels:
+  console: {{type: console}}
+""",
+        encoding="utf-8",
+    )
+    return load_config(path)
+
+
+class Harness:
+    """A daemon on the simulator whose polls and time the test drives."""
+
+    def __init__(self, sim: Sim, config: Config, clock: ManualClock) -> None:
+        self.sim, self.config, self.clock = sim, config, clock
+        self.daemon: Daemon | None = None
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Daemon]:
+        store = await SqliteStore.open(self.config.state_path)
+        async with aiohttp.ClientSession() as session:
+            daemon = Daemon(self.config, self.clock, session, store)
+            await daemon.start(poll=False)
+            self.daemon = daemon
+            try:
+                yield daemon
+            finally:
+                await daemon.stop(self.config.shutdown_grace)
+                await store.close()
+
+    async def poll(self, after: float = 0.0) -> None:
+        """Advance simulated and daemon time by `after` seconds, poll every company, settle the pipeline."""
+        assert self.daemon is not None
+        if after:
+            self.sim.world.advance(after)
+            self.clock.advance(after)
+        for poller in self.daemon.ingest.pollers:
+            await poller.poll_once()
+        await self.daemon.settle()
+
+
+def console_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+
+
+def summary(lines: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """(rule, status, name) per notification: the job's original name, or the schedule's for a schedule's own."""
+    return [(d["data"]["rule"], d["data"]["status"], subject_name(d)) for d in lines]
+
+
+def subject_name(line: dict[str, Any]) -> str:
+    data = line["data"]
+    about = data["schedule"] if line["type"].startswith("schedule.") else data["job"]
+    return str(about["original_name"])

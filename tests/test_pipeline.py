@@ -6,81 +6,13 @@ triggered by the test (`Daemon.start(poll=False)`), so every step is determinist
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-import aiohttp
 import pytest
 
-from notifier.app import Daemon
 from notifier.clock import ManualClock
-from notifier.config import Config, load_config
-from notifier.store.sqlite import SqliteStore
-from tests.conftest import PASSWORD, START, USER, Sim, StartSim
-
-SHIPPED_RULES = Path(__file__).resolve().parents[1] / "rules"
-Run = Callable[[], Awaitable[None]]
-
-
-def write_config(tmp_path: Path, sim: Sim, companies: str = '[{handle: "47"}]', rules: Path = SHIPPED_RULES) -> Config:
-    path = tmp_path / "notifier.yaml"
-    path.write_text(
-        f"""
-ips: {{endpoint: "{sim.endpoint}", user: {USER}, password: {PASSWORD}, timeout: 5s}}
-poll: {{interval: 30s, unreachable_after: 2}}
-companies: {companies}
-rules: {rules}
-state: sqlite:///state.db
-shutdown_grace: 2s
-channels:
-  console: {{type: console}}
-""",
-        encoding="utf-8",
-    )
-    return load_config(path)
-
-
-class Harness:
-    """A daemon on the simulator whose polls and time the test drives."""
-
-    def __init__(self, sim: Sim, config: Config, clock: ManualClock) -> None:
-        self.sim, self.config, self.clock = sim, config, clock
-        self.daemon: Daemon | None = None
-
-    @asynccontextmanager
-    async def running(self) -> AsyncIterator[Daemon]:
-        store = await SqliteStore.open(self.config.state_path)
-        async with aiohttp.ClientSession() as session:
-            daemon = Daemon(self.config, self.clock, session, store)
-            await daemon.start(poll=False)
-            self.daemon = daemon
-            try:
-                yield daemon
-            finally:
-                await daemon.stop(self.config.shutdown_grace)
-                await store.close()
-
-    async def poll(self, after: float = 0.0) -> None:
-        """Advance simulated and daemon time by `after` seconds, poll every company, settle the pipeline."""
-        assert self.daemon is not None
-        if after:
-            self.sim.world.advance(after)
-            self.clock.advance(after)
-        for poller in self.daemon.ingest.pollers:
-            await poller.poll_once()
-        await self.daemon.settle()
-
-
-def console_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
-
-
-def summary(lines: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
-    return [(d["data"]["rule"], d["data"]["status"], d["data"]["job"]["original_name"]) for d in lines]
+from tests.conftest import START, Harness, Sim, StartSim, console_lines, summary, write_config
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from notifier.clock import ManualClock
-from tests.conftest import START, Sim, StartSim
-from tests.test_pipeline import Harness, console_lines, summary, write_config
+from tests.conftest import START, Harness, Sim, StartSim, console_lines, summary, write_config
 
 
 @pytest.fixture
