@@ -107,6 +107,22 @@ def test_poll_interval_below_one_second_is_refused(tmp_path: Path) -> None:
     ]
 
 
+def test_schedules_are_watched_every_five_minutes_unless_turned_off(tmp_path: Path) -> None:
+    """getScheduledJobs every 5 minutes with a 10 minute grace by default; 0 turns schedules off, per company too,
+    and anything between 0 and 1 s is refused like a poll interval."""
+    config = load(tmp_path, BASE + '    schedules_interval: 0\n  - handle: "48"\n')
+    assert (config.poll.schedules_interval, config.poll.schedule_grace) == (300.0, 600.0)
+    assert [c.schedules_interval for c in config.companies] == [0.0, None]
+    found = errors(
+        tmp_path, BASE + "    schedules_interval: 500ms\npoll:\n  schedules_interval: 0.2s\n  schedule_grace: 10s\n"
+    )
+    assert found == [
+        "7: companies.0.schedules_interval: give 0 (off) or at least 1s",
+        "9: poll.schedules_interval: give 0 (off) or at least 1s",
+        "10: poll.schedule_grace: Input should be greater than or equal to 60",
+    ]
+
+
 def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
     """A file holding a list (or nothing) says what was expected."""
     assert errors(tmp_path, "- ips\n") == ["1: expected a mapping of settings (ips:, companies:, …)"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,10 @@ from structlog.testing import capture_logs
 from notifier.clock import ManualClock
 from notifier.engine.evaluate import Engine
 from notifier.intake import Intake
-from notifier.models import Event
+from notifier.models import Event, ScheduledJob
 from notifier.render import Renderer
-from notifier.store.sqlite import PENDING, SqliteStore
-from tests.engine.support import T0, RulesFactory, ended, make_rules
+from notifier.store.sqlite import PENDING, SILENCED, SqliteStore
+from tests.engine.support import T0, RulesFactory, ended, job, make_rules
 
 __all__ = ["make_rules"]  # the fixture
 
@@ -133,3 +134,19 @@ async def test_a_failing_rule_is_logged_once_an_hour_and_counted_every_time(
     errors = [e for e in logs if e["event"] == "rule failed" and e["log_level"] == "error"]
     assert len(errors) == 2  # minutes 1 and 61; the others are debug lines (filtered out at info level)
     assert counted == ["broken"] * 4
+
+
+async def test_a_silence_on_a_schedule_holds_back_its_runs_notifications(
+    store: SqliteStore, make_rules: RulesFactory
+) -> None:
+    """`schedule=Nightly*` matches notifications about a run of that schedule (and its own), not other jobs'."""
+    nightly = ScheduledJob(job_handle="47||Nightly_EU", name="Nightly_EU", original_name="Nightly EU")
+    await store.add_silence([("schedule", "Nightly*")], T0, T0 + timedelta(hours=1), "maintenance", "ops")
+    run = replace(ended("job.failed", 1, fatal_error=True), schedule=nightly)
+    failed = ended("job.failed", 2, fatal_error=True)
+    other = replace(failed, job=job("47||Other"), log=replace(failed.log, job_handle="47||Other"))  # type: ignore[type-var]
+    await intake(store, make_rules, Renderer()).process([run, other])
+    rows = await store.list_deliveries([PENDING, SILENCED])
+    assert sorted((r.notification.job or {}).get("job_handle", "") + " " + r.state for r in rows) == [
+        "47||Other pending", "47||Publish_1 silenced"
+    ]  # fmt: skip

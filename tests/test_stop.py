@@ -7,8 +7,7 @@ from pathlib import Path
 
 from notifier.clock import ManualClock
 from notifier.store.sqlite import PENDING
-from tests.conftest import START, StartSim
-from tests.test_pipeline import Harness, write_config
+from tests.conftest import START, Harness, StartSim, write_config
 
 
 async def test_stop_finishes_when_the_last_queued_events_notify(start_sim: StartSim, tmp_path: Path) -> None:

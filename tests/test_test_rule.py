@@ -11,6 +11,7 @@ import pytest
 from notifier.cli import main
 from notifier.codec import event_to_dict
 from notifier.models import Event
+from tests.conftest import SHIPPED_RULES
 from tests.engine.support import active, at, ended
 
 STALLED = """
@@ -117,3 +118,24 @@ def test_hand_written_times_without_a_zone_are_utc(tmp_path: Path, capsys: pytes
     (tmp_path / "recorded.jsonl").write_text(json.dumps(event) + "\n", encoding="utf-8")
     assert main(["test-rule", str(tmp_path / "rules.yaml"), "--replay", str(tmp_path / "recorded.jsonl")]) == 0
     assert "FIRING    stalled" in capsys.readouterr().out
+
+
+def test_a_hand_written_schedule_event_fires_the_shipped_rule_in_the_schedule_s_locale(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A schedule.missed written by hand (naive times, only what matters) fires missed-schedule, names the
+    schedule, and renders in the schedule's locale with the fire time in the schedule's zone."""
+    schedule = {"job_handle": "203||Nightly", "name": "Nightly", "original_name": "夜間公開", "locale": "ja-JP",
+                "exec_schedule": "0 0 2 * * ?", "time_zone": "Asia/Tokyo"}  # fmt: skip
+    event = tmp_path / "missed.json"
+    fields = {"fire_time": "2026-03-01T17:00:00", "late_seconds": 900, "reason": "no_run"}
+    company = {"handle": "203", "locale": "en-US"}
+    missed = {"kind": "schedule.missed", "at": "2026-03-02T02:15:00", "company": company, "schedule": schedule}
+    event.write_text(json.dumps(missed | fields), encoding="utf-8")
+    assert main(["test-rule", str(SHIPPED_RULES), "--event", str(event)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(
+        "FIRING    missed-schedule  company=203 schedule=203||Nightly  at=2026-03-02T02:15:00+00:00"
+    )
+    assert out[1] == "  [ja-JP] スケジュールジョブ「夜間公開」の 2026/03/02 2:00 JST の実行が開始されていません"
+    assert "    cron 式：0 0 2 * * ?" in out

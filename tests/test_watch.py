@@ -19,7 +19,7 @@ from notifier.clock import ManualClock
 from notifier.commands.demo import free_port
 from notifier.config import load_config
 from notifier.watch import watch
-from tests.conftest import PASSWORD, START, USER, Sim
+from tests.conftest import PASSWORD, START, USER, Sim, StartSim
 
 ROOT = Path(__file__).resolve().parents[1]
 WATCH_BUDGET = 40.0  # seconds of watching at --speed 30 (20 simulated minutes) before giving up
@@ -171,3 +171,36 @@ async def test_watch_in_process_stops_when_its_output_goes_away(sim: Sim, tmp_pa
     config = load_config(write_config(tmp_path, sim.endpoint), environ={})
     async with asyncio.timeout(20):
         await watch(config, ClosedPipe(), clock=ManualClock(START))  # type: ignore[arg-type]
+
+
+async def test_watch_prints_schedule_events_and_their_runs_schedules(start_sim: StartSim, tmp_path: Path) -> None:
+    """A schedule whose trigger is already broken is printed as `schedule.failed` with the schedule's fields at
+    the first poll, and active runs of a schedule carry it in `job.schedule`; the lines replay into test-rule."""
+    sim = await start_sim("schedules")
+    sim.world.advance(3 * 3600 + 15 * 60 + 10)  # 12:15: the feed broke at 12:00, the 12:15 publishes are running
+    config = load_config(write_config(tmp_path, sim.endpoint), environ={})
+    stop = asyncio.Event()
+
+    class Lines(list[dict[str, Any]]):
+        def write(self, text: str) -> int:
+            self.extend(json.loads(line) for line in text.splitlines())
+            kinds = {e["kind"] if e["kind"] != "job.active" or not e["schedule"] else "run" for e in self}
+            if {"schedule.failed", "run"} <= kinds:
+                stop.set()
+            return len(text)
+
+        def flush(self) -> None:
+            pass
+
+    lines = Lines()
+    async with asyncio.timeout(20):
+        await watch(config, lines, clock=ManualClock(sim.world.now()), stop=stop)  # type: ignore[arg-type]
+    (failed,) = [e for e in lines if e["kind"] == "schedule.failed"]
+    assert (failed["schedule"]["name"], failed["schedule"]["trigger_state"]) == ("Supplier_feed", "Error")
+    assert failed["previous"] == {}
+    assert failed["job"] is None
+    runs = {e["schedule"]["name"] for e in lines if e["kind"] == "job.active" and e["schedule"]}
+    assert runs == {"Price_refresh", "Price_refresh_EU"}
+    recording = tmp_path / "schedules.jsonl"
+    recording.write_text("".join(json.dumps(e) + "\n" for e in lines), encoding="utf-8")
+    assert main(["test-rule", str(ROOT / "rules" / "schedule-failed.yaml"), "--replay", str(recording)]) == 0

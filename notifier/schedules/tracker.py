@@ -4,8 +4,9 @@ Fire times are what IPS reports, never read out of the cron expression (whose di
 are IPS's own): when a schedule's `nextFireTime` moves on, the time it showed has come; when it stays behind
 while the trigger is Normal, that time came and the trigger did not fire. A fire time that has come is *due*
 until a run of the schedule (matched by name, see `matching`) is seen starting around it, in the active list or
-the job logs; due longer than `grace`, it is missed. Fire times from before we first saw a schedule, from
-while it could not fire (paused, broken) or from before the earliest run we can see are never judged.
+the job logs; due longer than `grace`, it is missed (and so is one whose first run came only later). Fire times
+from before we first saw a schedule, from while it could not fire (paused, broken) or from before the earliest
+run we can see are never judged.
 
 The server's clock need not agree with ours (the simulator at `--speed`): lateness is measured on an estimate of
 the server's time, never less than ours, taken from the newest run times it has shown.
@@ -167,12 +168,19 @@ class ScheduleTracker:
             return []
         if state.last_run is None or start > state.last_run:
             state.last_run, state.last_run_job = start, job.job_handle
-        if state.cover_from is not None and start >= state.cover_from:
+        events = []
+        if state.due is not None and state.cover_from is not None and start >= state.cover_from:
+            late = start - state.due
+            if state.missed is None and late > self.grace and self._judgeable(state):
+                # It ran, but long after this fire time (seen only now: a restart, or fire times closer together
+                # than schedules are polled): no run started around it, so it was missed all the same.
+                state.missed = state.due
+                events.append(self._missed(state, now, late))
             state.due = state.cover_from = state.reason = None
         if state.missed is None or start < state.missed - EARLY:
-            return []
+            return events
         state.missed = None
-        return [self._event("schedule.recovered", state, now, reason="ran", job=job)]
+        return [*events, self._event("schedule.recovered", state, now, reason="ran", job=job)]
 
     def _match(self, run: Run) -> str | None:
         candidates = self.matcher.candidates(run)
@@ -218,16 +226,22 @@ class ScheduleTracker:
         for state in self.states.values():
             if state.due is None or state.cover_from is None or not state.expecting or not state.listed:
                 continue
-            if self.horizon is None or state.cover_from < self.horizon:
+            if not self._judgeable(state):
                 state.due = state.cover_from = state.reason = None  # its run could have started unseen by us
                 continue
             first = state.missed is None
             if (first and server_now - state.due >= self.grace) or (not first and polled):
                 state.missed = state.missed or state.due
-                late = (server_now - state.missed).total_seconds()
-                events.append(self._event("schedule.missed", state, now, late_seconds=late, fire_time=state.missed,
-                                          reason=state.reason))  # fmt: skip
+                events.append(self._missed(state, now, server_now - state.missed))
         return events
+
+    def _judgeable(self, state: ScheduleState) -> bool:
+        """Whether every run that could be the due fire time's falls in what we can see."""
+        return self.horizon is not None and state.cover_from is not None and state.cover_from >= self.horizon
+
+    def _missed(self, state: ScheduleState, now: datetime, late: timedelta) -> Event:
+        return self._event("schedule.missed", state, now, late_seconds=late.total_seconds(), fire_time=state.missed,
+                           reason=state.reason)  # fmt: skip
 
     def reconcile(self, open_episodes: Mapping[str, tuple[ScheduledJob, frozenset[str]]], now: datetime) -> list[Event]:
         """Take over the episodes a previous run left open (by schedule key, with the kinds that opened them), so

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from notifier.engine.evaluate import Engine
-from notifier.models import Event
+from notifier.models import Event, ScheduledJob
 from tests.engine.support import COMPANY, RulesFactory, active, at, ended, job
 
 STALLED = """
@@ -162,3 +162,61 @@ def test_a_job_passing_through_the_same_state_twice_is_told_twice(make_rules: Ru
         event = Event("job.state_changed", at(minute), COMPANY, job(state=state), previous={"state": "x"})
         keys.extend(d.key for d in engine.evaluate(event).decisions)
     assert len(set(keys)) == 4
+
+
+SCHEDULES = """
+- name: missed-schedule
+  on: schedule.missed
+  where: event.late_seconds >= 1800
+  send_resolved: true
+  notify: [{channel: console}]
+- name: ips-unreachable
+  on: company.unreachable
+  send_resolved: true
+  notify: [{channel: console}]
+"""
+
+
+def schedule_event(kind: str, minutes: float, name: str = "Nightly", late: float | None = None) -> Event:
+    schedule = ScheduledJob(company_handle="47", job_handle=f"47||{name}", name=name, original_name=name)
+    return Event(kind, at(minutes), COMPANY, schedule=schedule, late_seconds=late, reason="no_run")
+
+
+def test_a_missed_schedule_fires_once_per_episode_when_late_enough(make_rules: RulesFactory) -> None:
+    """Repeated schedule.missed events fire once, when `where` on the lateness first holds; schedule.recovered
+    of that schedule resolves it, and a later miss is a new episode."""
+    engine = Engine(make_rules(SCHEDULES))
+    events = [
+        schedule_event("schedule.missed", 10, late=600),
+        schedule_event("schedule.missed", 30, late=1800),
+        schedule_event("schedule.missed", 35, late=2100),
+        schedule_event("schedule.recovered", 40),
+        schedule_event("schedule.missed", 90, late=1800),
+    ]
+    assert statuses(engine, events) == [
+        ("missed-schedule", "firing"), ("missed-schedule", "resolved"), ("missed-schedule", "firing")
+    ]  # fmt: skip
+    (alert,) = engine.alerts.values()
+    assert alert.job == "schedule:47||Nightly"
+
+
+def test_schedule_episodes_are_kept_per_schedule_and_apart_from_the_company_s(make_rules: RulesFactory) -> None:
+    """One schedule recovering resolves its own alert only; the company recovering resolves no schedule's, and
+    a schedule recovering does not end the company's outage."""
+    engine = Engine(make_rules(SCHEDULES))
+    events = [
+        schedule_event("schedule.missed", 0, "Nightly", late=1800),
+        schedule_event("schedule.missed", 0, "Hourly", late=1800),
+        Event("company.unreachable", at(1), COMPANY),
+        schedule_event("schedule.recovered", 5, "Hourly"),
+        Event("company.recovered", at(6), COMPANY),
+    ]
+    decisions = [d for e in events for d in engine.evaluate(e).decisions]
+    assert [(d.rule.name, d.status, d.event.schedule.label if d.event.schedule else None) for d in decisions] == [
+        ("missed-schedule", "firing", "Nightly"),
+        ("missed-schedule", "firing", "Hourly"),
+        ("ips-unreachable", "firing", None),
+        ("missed-schedule", "resolved", "Hourly"),
+        ("ips-unreachable", "resolved", None),
+    ]
+    assert [a.job for a in engine.alerts.values()] == ["schedule:47||Nightly"]

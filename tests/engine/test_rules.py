@@ -35,6 +35,18 @@ def errors_of(tmp_path: Path, text: str, name: str = "rules.yaml") -> list[str]:
             "rules.yaml:3: rule 'a': unknown field 'job.stat' (did you mean 'state'?)",
         ),
         (
+            "- name: a\n  on: schedule.missed\n  where: schedule.exec_schedul == 1\n  notify: [{channel: console}]\n",
+            "rules.yaml:3: rule 'a': unknown field 'schedule.exec_schedul' (did you mean 'exec_schedule'?)",
+        ),
+        (
+            "- name: a\n  on: schedule.missed\n  where: event.late_second > 1\n  notify: [{channel: console}]\n",
+            "rules.yaml:3: rule 'a': unknown field 'event.late_second' (did you mean 'late_seconds'?)",
+        ),
+        (
+            "- name: a\n  on: schedule.misssed\n  notify: [{channel: console}]\n",
+            "rules.yaml:2: rule 'a': on: unknown event 'schedule.misssed' (did you mean 'schedule.missed'?)",
+        ),
+        (
             "- name: a\n  on: job.failed\n  where: job.state ==\n  notify: [{channel: console}]\n",
             "rules.yaml:3: rule 'a': bad expression",
         ),
@@ -97,6 +109,21 @@ def test_shipped_rules_load() -> None:
         "missed-schedule": ("episode", "schedule.recovered"),
         "schedule-failed": ("episode", "schedule.recovered"),
     }
+
+
+def test_schedule_fields_are_known_to_rules(tmp_path: Path) -> None:
+    """What the README promises a schedule rule can read loads without complaint."""
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "- name: late-nightly\n  on: schedule.missed\n"
+        "  where: schedule.name == 'Nightly' and event.late_seconds >= 3600 and schedule.trigger_state == 'Normal'"
+        " and event.fire_time and event.reason == 'no_run' and schedule.time_zone and schedule.next_fire_time\n"
+        "  notify: [{channel: console, to: ['{{ schedule.submit_user_email }}']}]\n"
+        "- name: nightly-failed\n  on: job.failed\n  where: job.schedule and job.schedule.exec_schedule\n"
+        "  notify: [{channel: console}]\n",
+        encoding="utf-8",
+    )
+    assert [r.name for r in load_rules(path, CHANNELS).rules] == ["late-nightly", "nightly-failed"]
 
 
 def test_episode_events_that_end_alike_can_share_a_rule(tmp_path: Path) -> None:

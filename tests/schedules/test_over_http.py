@@ -15,8 +15,10 @@ import pytest
 from structlog.testing import capture_logs
 
 from notifier.clock import ManualClock
+from notifier.config import load_config
 from notifier.ips.simulator.chaos import FaultSpec
 from notifier.ips.simulator.soap import DEFAULT_USERS, OPERATIONS, SimUser
+from notifier.store.sqlite import SqliteStore
 from tests.conftest import START, Harness, Sim, StartSim, console_lines, summary, write_config
 
 SCHEDULE_RULES = ("missed-schedule", "schedule-failed")
@@ -227,3 +229,48 @@ async def test_a_failing_schedules_call_fails_the_poll_like_any_other_call(sim: 
         await h.poll(after=30)
     assert poller.status.consecutive_failures == 0
     assert sim.world.calls - calls == 3  # getScheduledJobs again, then getActiveJobs and getJobLogs
+
+
+async def test_an_open_miss_still_resolves_when_the_restart_finds_no_marks(
+    sim: Sim, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The alert book survives a crash exactly, the schedule marks may not: the restarted daemon takes the open
+    episode over from the alert and resolves it with the schedule's next run, without reporting it again."""
+    h = harness(sim, tmp_path)
+    async with h.running():
+        await poll_until(h, at(9, 40))
+    assert told(capsys) == [("missed-schedule", "firing", "Price refresh")]
+    await forget_schedule_marks(h)
+    async with h.running():
+        await h.poll(after=60)
+        assert told(capsys) == []
+        await poll_until(h, at(9, 46), step=60)
+    assert told(capsys) == [("missed-schedule", "resolved", "Price refresh")]
+
+
+async def test_turning_schedules_off_forgets_their_open_alerts(
+    sim: Sim, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With schedules no longer watched for the company, nothing could close its schedule alerts: the restarted
+    daemon forgets them (no notification), and the company's schedules are not asked for."""
+    h = harness(sim, tmp_path)
+    async with h.running():
+        await poll_until(h, at(9, 40))
+    told(capsys)
+    path = h.config.source
+    path.write_text(path.read_text(encoding="utf-8").replace("schedules_interval: 5m", "schedules_interval: 0"))
+    h.config = load_config(path)
+    async with h.running() as daemon:
+        await h.poll(after=60)
+        assert daemon.alerts() == []
+        assert daemon.ingest.pollers[0].schedules is None
+    assert told(capsys) == []
+
+
+async def forget_schedule_marks(h: Harness) -> None:
+    store = await SqliteStore.open(h.config.state_path)
+    try:
+        async with store.transaction() as db:
+            await db.execute("DELETE FROM schedule_marks")
+    finally:
+        await store.close()

@@ -106,6 +106,18 @@ def test_the_next_run_recovers_a_missed_schedule_and_names_the_run() -> None:
     assert d.cycle(50, snap(60), jobs=(run(45.02),)) == []
 
 
+def test_a_run_that_came_only_long_after_its_fire_time_did_not_run_around_it() -> None:
+    """Seen only later (a restart, fire times closer together than schedules are polled): the 09:15 fire time's
+    first run started at 09:40. No run started around 09:15, so it was missed; the run then recovers it."""
+    d = Driver()
+    d.cycle(0, snap(15))
+    events = d.cycle(41, snap(45), jobs=(run(40),))
+    assert [(e.kind, e.fire_time, e.late_seconds, e.reason) for e in events] == [
+        ("schedule.missed", at(15), 1500.0, "no_run"),
+        ("schedule.recovered", None, None, "ran"),
+    ]
+
+
 def test_a_run_seen_only_in_the_job_logs_counts() -> None:
     """A run that started and ended between two polls is known from its log alone, and covers its fire time."""
     d = Driver()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,7 +11,8 @@ import pytest
 
 from notifier.codec import encode_notification
 from notifier.engine.book import Alert
-from notifier.models import ActiveJob, CompanyRef, Event, Message, Notification
+from notifier.models import ActiveJob, CompanyRef, Event, Message, Notification, ScheduledJob
+from notifier.schedules.state import ScheduleState
 from notifier.store.outbox import Bodies
 from notifier.store.sqlite import DEAD, PENDING, SILENCED, Outgoing, SqliteStore, Target
 
@@ -163,3 +165,19 @@ def test_remembered_bodies_are_bounded() -> None:
     assert bodies.read("msg_0", text) == notification("msg_0")
     assert bodies.read("msg_0", text) is not bodies.read("msg_0", text)  # decoded each time: forgotten
     assert bodies.read("msg_2", "{}") is bodies.read("msg_2", "{}")  # remembered: the text is not even read
+
+
+async def test_schedule_marks_round_trip_and_replace_a_company_s_whole_set(store: SqliteStore) -> None:
+    """What a company's schedule watch knew survives a reopen; a later save of that company replaces all of it
+    (a schedule gone is gone), and other companies' marks stay."""
+    nightly = ScheduledJob(job_handle="47||Nightly", name="Nightly", next_fire_time=NOW, time_zone="Europe/Berlin")
+    state = ScheduleState(nightly, judged_from=NOW, next_fire=NOW, due=NOW, cover_from=NOW, reason="no_run",
+                          missed=NOW, last_run=NOW - timedelta(days=1), last_run_job="47||Nightly_x")  # fmt: skip
+    other = ScheduleState(replace(nightly, job_handle="118||Feed"), judged_from=NOW, failed=True)
+    await store.save_schedule_marks({"47": {"47||Nightly": state, "47||Old": state}, "118": {"118||Feed": other}})
+    await store.save_schedule_marks({"47": {"47||Nightly": state}})
+    reopened = await SqliteStore.open(store.path)
+    try:
+        assert await reopened.schedule_marks() == {"47": {"47||Nightly": state}, "118": {"118||Feed": other}}
+    finally:
+        await reopened.close()

@@ -192,7 +192,7 @@ class World:
                 run = JobSpec(spec.company, spec.type, "success", spec.original_name, run=spec.run, files=spec.files,
                               locale=spec.locale, user=spec.user, description=spec.description)  # fmt: skip
                 seed = random.Random(f"schedule:{self.seed}:{spec.job_handle}:{fire.isoformat()}").getrandbits(32)
-                self.add_job(run, fire, seed=seed, name=spec.unique_name)
+                self.add_job(run, fire.astimezone(UTC), seed=seed, name=spec.unique_name)  # server time, as every job
 
     def _random_spec(self, spawn: SpawnSpec) -> JobSpec:
         rng = self._spawn_rng
