@@ -63,8 +63,8 @@ def demo_config(workdir: Path, ips_port: int, hook_port: int, http_port: int, se
             "password": DEMO_PASSWORD,
             "timeout": "10s",
         },
-        # Schedules every 30 s, a fire time without a run for a minute is missed: a demo should not take an hour.
-        "poll": {"interval": "5s", "unreachable_after": 3, "schedules_interval": "30s", "schedule_grace": "1m"},
+        # Schedules at every poll, a fire time without a run for a minute is missed: a demo should not take an hour.
+        "poll": {"interval": "5s", "unreachable_after": 3, "schedules_interval": "5s", "schedule_grace": "1m"},
         # Each company's locale is the fallback for jobs that finish between two polls (never seen active,
         # so their own locale is unknown); jobs seen active speak their own locale.
         "companies": [
