@@ -50,7 +50,7 @@ def pagerduty_event(notification: Notification, routing_key: str) -> dict[str, A
 
 def _payload(notification: Notification) -> dict[str, Any]:
     message = notification.message
-    job = notification.job or {}
+    job = notification.job or notification.schedule or {}  # a schedule's own notification: the schedule
     payload: dict[str, Any] = {
         "summary": clip(" ".join(message.title.split()) or notification.rule, MAX_SUMMARY),
         "source": clip(_source(notification.company), MAX_FIELD),
@@ -66,7 +66,7 @@ def _payload(notification: Notification) -> dict[str, Any]:
 
 def custom_details(notification: Notification) -> dict[str, Any]:
     """What a responder reads first: the message's fields under their labels in the job's locale, then the job
-    log lines and the identifiers automation can match on (rule, event, company and job handles)."""
+    log lines and the identifiers automation can match on (rule, event, company, job and schedule handles)."""
     details: dict[str, Any] = {label: clip(value, MAX_FIELD) for label, value in notification.message.fields}
     lines = [clip(line, MAX_FIELD) for line in notification.details if line.strip()]
     if lines:
@@ -76,6 +76,8 @@ def custom_details(notification: Notification) -> dict[str, Any]:
     details["company"] = str(notification.company.get("handle") or "")
     if notification.job and notification.job.get("job_handle"):
         details["job"] = str(notification.job["job_handle"])
+    if notification.schedule and notification.schedule.get("job_handle"):
+        details["schedule"] = str(notification.schedule["job_handle"])
     return details
 
 

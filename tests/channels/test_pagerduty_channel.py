@@ -105,6 +105,19 @@ def test_custom_details_carry_the_localized_fields_and_identifiers() -> None:
     }
 
 
+def test_a_schedule_s_notification_names_the_schedule_as_its_component() -> None:
+    """A missed run has no job: the schedule is the component and its type the group, its handle a detail."""
+    schedule = {"job_handle": "c100||Nightly", "name": "Nightly", "original_name": "Nightly publish",
+                "type": "ImageServingPublish"}  # fmt: skip
+    notification = replace(sample_notification(), job=None, schedule=schedule, event_kind="schedule.missed")
+    payload = pagerduty_event(notification, ROUTING_KEY)["payload"]
+    assert (payload["component"], payload["group"], payload["class"]) == (
+        "Nightly publish", "ImageServingPublish", "schedule.missed"
+    )  # fmt: skip
+    assert payload["custom_details"]["schedule"] == "c100||Nightly"
+    assert "job" not in payload["custom_details"]
+
+
 def test_the_status_page_is_linked() -> None:
     """With a status page link the event carries it as a link and as the client URL."""
     message = replace(sample_notification().message, links=(("ステータスページを開く", STATUS_URL),))
