@@ -156,3 +156,25 @@ async def test_public_url_changes_live_and_listen_only_on_restart(sim: Sim, tmp_
         assert daemon.intake is not None
         assert daemon.intake.renderer.status_url == "https://ops.example.com/dmc/status"
     assert [e.get("setting") for e in logs if "setting" in e] == ["http.listen"]
+
+
+async def test_a_reload_retunes_schedules_keeping_what_they_know_or_turns_them_off(sim: Sim, tmp_path: Path) -> None:
+    """A new schedules interval or grace applies to the running watch, which keeps its state; 0 drops it and
+    the schedules are no longer asked for."""
+    harness = Harness(sim, write_config(tmp_path, sim), ManualClock(START))
+    async with harness.running() as daemon:
+        await harness.poll()
+        [poller] = daemon.ingest.pollers
+        watch = poller.schedules
+        assert watch is not None
+        assert watch.tracker.states
+        poll = "poll: {interval: 30s, unreachable_after: 2"
+        assert await daemon.reload(rewrite(harness, poll, poll + ", schedules_interval: 1m, schedule_grace: 20m"))
+        await harness.poll(after=30)
+        assert poller.schedules is watch
+        assert (watch.polling.interval, watch.tracker.grace.total_seconds()) == (60.0, 1200.0)
+        assert await daemon.reload(rewrite(harness, "schedules_interval: 1m", "schedules_interval: 0"))
+        calls = sim.world.calls
+        await harness.poll(after=120)
+        assert poller.schedules is None
+        assert sim.world.calls - calls == 2  # getActiveJobs and getJobLogs only
