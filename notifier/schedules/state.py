@@ -21,7 +21,8 @@ class ScheduleState:
     """One schedule as the tracker knows it.
 
     `judged_from`: fire times before this are history (before we first saw it, or while it could not fire).
-    `due`: the earliest fire time that has come without a run of it seen starting (from `cover_from` on);
+    `due`: the earliest fire time that has come without a run of it seen starting (from `cover_from` on, and
+    before `cover_until`, where the next fire time's runs begin, when IPS showed that one right after it);
     `reason` says how we know it came: IPS moved on to the next one (`no_run`), or still shows it (`not_fired`).
     `missed`: the fire time reported missed, while that episode is open; `failed`: its trigger broke.
     """
@@ -32,6 +33,7 @@ class ScheduleState:
     last_fire: datetime | None = None
     due: datetime | None = None
     cover_from: datetime | None = None
+    cover_until: datetime | None = None
     reason: str | None = None
     last_run: datetime | None = None
     last_run_job: str | None = None

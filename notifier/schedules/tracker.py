@@ -122,6 +122,7 @@ class ScheduleTracker:
         if state.last_run is not None and state.last_run >= fire - early:
             return  # its run was seen already
         state.due, state.cover_from, state.reason = fire, fire - early, reason
+        state.cover_until = None if following is None else following - min(EARLY, (following - fire) / 2)
 
     # -------------------------------------------------------------------------------------------- runs
 
@@ -171,12 +172,13 @@ class ScheduleTracker:
         events = []
         if state.due is not None and state.cover_from is not None and start >= state.cover_from:
             late = start - state.due
-            if state.missed is None and late > self.grace and self._judgeable(state):
-                # It ran, but long after this fire time (seen only now: a restart, or fire times closer together
-                # than schedules are polled): no run started around it, so it was missed all the same.
+            later = state.cover_until is not None and start >= state.cover_until
+            if state.missed is None and (late > self.grace or later) and self._judgeable(state):
+                # The run that came is a later fire time's, or came long after this one (seen only now: after a
+                # restart, say): no run started around this fire time, so it was missed all the same.
                 state.missed = state.due
                 events.append(self._missed(state, now, late))
-            state.due = state.cover_from = state.reason = None
+            _clear_due(state)
         if state.missed is None or start < state.missed - EARLY:
             return events
         state.missed = None
@@ -227,7 +229,7 @@ class ScheduleTracker:
             if state.due is None or state.cover_from is None or not state.expecting or not state.listed:
                 continue
             if not self._judgeable(state):
-                state.due = state.cover_from = state.reason = None  # its run could have started unseen by us
+                _clear_due(state)  # its run could have started unseen by us
                 continue
             first = state.missed is None
             if (first and server_now - state.due >= self.grace) or (not first and polled):
@@ -283,5 +285,9 @@ class ScheduleTracker:
 
 def _rest(state: ScheduleState, server_now: datetime) -> None:
     """Nothing is expected of the schedule until now: what came meanwhile is not a miss."""
-    state.due = state.cover_from = state.reason = None
+    _clear_due(state)
     state.judged_from = max(state.judged_from, server_now)
+
+
+def _clear_due(state: ScheduleState) -> None:
+    state.due = state.cover_from = state.cover_until = state.reason = None

@@ -118,6 +118,19 @@ def test_a_run_that_came_only_long_after_its_fire_time_did_not_run_around_it() -
     ]
 
 
+def test_the_next_fire_time_s_run_does_not_meet_a_missed_one_of_a_frequent_schedule() -> None:
+    """Every 5 minutes, shown fire by fire: the 09:05 run never came, the 09:10 one did, within grace of 09:05.
+    It is 09:10's run, not a late 09:05 one: 09:05 was missed (and the schedule has run again since)."""
+    d = Driver()
+    d.cycle(0, snap(5))
+    assert d.cycle(6, snap(10)) == []
+    events = d.cycle(11, snap(15), jobs=(run(10),))
+    assert [(e.kind, e.fire_time, e.reason) for e in events] == [
+        ("schedule.missed", at(5), "no_run"),
+        ("schedule.recovered", None, "ran"),
+    ]
+
+
 def test_a_run_seen_only_in_the_job_logs_counts() -> None:
     """A run that started and ended between two polls is known from its log alone, and covers its fire time."""
     d = Driver()
