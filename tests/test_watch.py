@@ -142,7 +142,7 @@ async def test_watch_prints_every_kind_of_event_and_exits_on_sigterm(
     logs = (tmp_path / "watch.log").read_text(encoding="utf-8").splitlines()
     assert any(json.loads(entry).get("event") == "company name looked up" for entry in logs)
     assert all("event" in json.loads(entry) and "kind" not in json.loads(entry) for entry in logs)
-    named = {e["company"]["handle"]: e["company"]["name"] for e in seen.events}
+    named = seen.named()
     assert named["203"] == "Sakura Interiors"
     assert named["118"] == "Nordwind Moden"
 
