@@ -20,8 +20,9 @@ async def polled_with_a_broken_trigger(window: Window) -> None:
             window.sim.world.set_trigger("47||Price_refresh", "Error")
 
 
-async def test_api_lists_each_company_s_schedules_with_last_run_next_fire_and_state(window: Window) -> None:
-    """The failed one first, then those running on time (with their last run), then the paused one."""
+async def test_api_and_page_list_each_company_s_schedules_with_last_run_next_fire_and_state(window: Window) -> None:
+    """The failed one first, then those running on time (with their last run), then the paused one; the page
+    shows them with their state, trigger and cron."""
     await polled_with_a_broken_trigger(window)
     rows = await window.json("/api/schedules")
     assert all(set(row) == SCHEDULE_KEYS for row in rows)
@@ -48,11 +49,6 @@ async def test_api_lists_each_company_s_schedules_with_last_run_next_fire_and_st
     assert (nightly["last_run"], nightly["next_fire_time"]) == (None, "2026-03-02T02:00:00-08:00")
     summary = (await window.json("/api/status"))["summary"]
     assert (summary["schedules"], summary["schedules_failing"]) == (4, 1)
-
-
-async def test_page_shows_the_schedules_section_and_the_missed_alert(window: Window) -> None:
-    """The page lists the schedules with their state, trigger and cron."""
-    await polled_with_a_broken_trigger(window)
     status, html = await window.get("/status")
     assert status == 200
     assert '<section id="schedules"' in html
