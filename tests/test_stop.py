@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 from notifier.clock import ManualClock
+from notifier.dispatch.outbox import Dispatcher
 from notifier.store.sqlite import PENDING
 from tests.conftest import START, Harness, StartSim, write_config
 
@@ -19,7 +20,7 @@ async def test_stop_finishes_when_the_last_queued_events_notify(start_sim: Start
         intake.cancel()  # hold events in the queue, as when SIGTERM arrives while the intake is busy
         await asyncio.gather(intake, return_exceptions=True)
         await daemon.settle()
-        await asyncio.sleep(0.2)  # real time: let the dispatcher's idle query end and its loop reach its wait
+        await _dispatcher_waiting(daemon.dispatcher)
         for poller in daemon.ingest.pollers:
             await poller.poll_once()  # "Homepage banners" is stalled: stalled-progress fires
         assert daemon.ingest.queue.qsize() > 0
@@ -27,6 +28,29 @@ async def test_stop_finishes_when_the_last_queued_events_notify(start_sim: Start
         daemon.stop = _already_stopped  # type: ignore[method-assign]
     store_rows = await _rows(harness)
     assert [(rule, state) for rule, state in store_rows] == [("stalled-progress", PENDING)]
+
+
+async def _dispatcher_waiting(dispatcher: Dispatcher) -> None:
+    """Return once the dispatcher's loop has made its idle query and sits waiting for a wake-up.
+
+    The loop is woken once; the idle query is the last await before it waits, and nothing yields in between,
+    so by the time this coroutine runs again the loop is waiting: no amount of real time is guessed.
+    """
+    idle = asyncio.Event()
+    real = dispatcher.store.next_due_at
+
+    async def observed(after: float | None = None) -> float | None:
+        try:
+            return await real(after=after)
+        finally:
+            idle.set()
+
+    dispatcher.store.next_due_at = observed  # type: ignore[method-assign]  # observed for this test only
+    try:
+        dispatcher.wake()
+        await asyncio.wait_for(idle.wait(), 10)
+    finally:
+        del dispatcher.store.next_due_at
 
 
 async def _already_stopped(grace: float) -> None:
