@@ -28,12 +28,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     def with_config(name: str, help_text: str) -> argparse.ArgumentParser:
         command = sub.add_parser(name, help=help_text)
-        command.add_argument("--config", "-c", default=DEFAULT_CONFIG, type=Path, help="config file")
+        command.add_argument("--config", "-c", type=Path, help=f"config file (default: ./{DEFAULT_CONFIG})")
         return command
 
     # `notifier outbox list --config F` reads as naturally as `notifier outbox --config F list`: accept both.
     config_too = argparse.ArgumentParser(add_help=False)
-    config_too.add_argument("--config", "-c", default=argparse.SUPPRESS, type=Path, help="config file")
+    config_too.add_argument(
+        "--config", "-c", default=argparse.SUPPRESS, type=Path, help=f"config file (default: ./{DEFAULT_CONFIG})"
+    )
 
     with_config("run", "run the daemon: poll, evaluate rules, deliver notifications")
     with_config("check", "validate config, rules and templates; print every problem as file:line: message")
@@ -116,14 +118,32 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         print(json.dumps(rules_schema(), indent=2))
         return 0
-    config = _load(args.config)
-    if config is None:
+    path = _config_path(args.config)
+    if path is None:
         return 1
     if command == "check":
-        return cmd_check(config)
+        return cmd_check(path)
+    config = _load(path)
+    if config is None:
+        return 1
     if command in ("silence", "outbox"):
         return asyncio.run(_admin(args, config))
     return cmd_daemon(config, watch_only=command == "watch")
+
+
+def _config_path(given: Path | None) -> Path | None:
+    """The config file to read: `--config`, else ./notifier.yaml, which must then exist (said plainly if not)."""
+    if given is not None:
+        return given
+    path = Path(DEFAULT_CONFIG)
+    if not path.exists():
+        print(
+            f"error: no --config given and there is no {DEFAULT_CONFIG} in {Path.cwd()}: "
+            f"pass --config FILE (notifier reads ./{DEFAULT_CONFIG} by default)",
+            file=sys.stderr,
+        )
+        return None
+    return path
 
 
 def _load(path: Path) -> Config | None:
@@ -139,15 +159,15 @@ def _load(path: Path) -> Config | None:
         return None
 
 
-def cmd_check(config: Config) -> int:
-    from notifier.setup import check_all
+def cmd_check(path: Path) -> int:
+    from notifier.setup import check_files
 
-    problems = check_all(config)
+    problems = check_files(path)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
         return 1
-    print(f"{config.source}: OK")
+    print(f"{path}: OK")
     return 0
 
 

@@ -47,6 +47,14 @@ def _base_dir(info: ValidationInfo) -> Path:
     return Path(context.get("base_dir", "."))
 
 
+def _expand(path: Path) -> Path:
+    """`~/x` and `~user/x` as the shell would expand them; a user without a home is a config error."""
+    try:
+        return path.expanduser()
+    except RuntimeError:
+        raise ValueError(f"cannot expand {str(path).split('/')[0]!r}: no such user or home directory") from None
+
+
 def _http_url(value: str) -> str:
     if not re.match(r"^https?://[^/\s]+", value):
         raise ValueError("must be an http:// or https:// URL")
@@ -413,7 +421,7 @@ class Config(Strict):
     @field_validator("rules", "templates")
     @classmethod
     def _relative_to_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        return None if value is None else _base_dir(info) / value.expanduser()
+        return None if value is None else _base_dir(info) / _expand(value)
 
     @field_validator("state")
     @classmethod
@@ -423,7 +431,7 @@ class Config(Strict):
         path = value.removeprefix("sqlite:///") if value.startswith("sqlite://") else value
         if not path:
             raise ValueError("state needs a file name, e.g. sqlite:///notifier-state.db")
-        return "sqlite:///" + str(_base_dir(info) / Path(path).expanduser())
+        return "sqlite:///" + str(_base_dir(info) / _expand(Path(path)))
 
     @model_validator(mode="after")
     def _unique_companies(self, info: ValidationInfo) -> Config:
@@ -519,8 +527,13 @@ def _unwritable(path: Path) -> str | None:
     if path.exists():
         return None if os.access(path, os.R_OK | os.W_OK) else f"{path} is not readable and writable"
     folder = path.parent
-    while not folder.exists():
-        folder = folder.parent
+    if not folder.exists():
+        # Not created on the fly: a typo or an unmounted volume would otherwise put the alert state and the
+        # outbox somewhere nobody looks, and the next start (with the volume back) would begin empty.
+        existing = next(parent for parent in folder.parents if parent.exists())
+        if not existing.is_dir():
+            return f"{existing} is not a directory"
+        return f"the directory {folder} does not exist: create it, or point state: at an existing one"
     if not folder.is_dir():
         return f"{folder} is not a directory"
     return None if os.access(folder, os.W_OK | os.X_OK) else f"cannot create {path}: {folder} is not writable"

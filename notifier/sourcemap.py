@@ -25,11 +25,12 @@ MAX_SOURCE_BYTES = 4 * 1024 * 1024  # config and rule files are small; anything 
 @dataclass(frozen=True, slots=True)
 class SourceError:
     path: str
-    line: int
+    line: int  # 1-based; 0 when the problem is the file as a whole (it cannot be read, …)
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
+        """`file:line: message`, or `file: message` for a problem of the whole file (line 0)."""
+        return f"{self.path}:{self.line}: {self.message}" if self.line > 0 else f"{self.path}: {self.message}"
 
 
 class SourceErrors(Exception):
@@ -58,6 +59,16 @@ class SourceDoc:
                 current = candidate
                 best = self.lines[candidate]
         return best
+
+    def value_at(self, loc: Iterable[str | int]) -> Any:
+        """The value written at `loc`, or None where the path leads nowhere."""
+        value = self.data
+        for part in loc:
+            in_list = isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value)
+            if not in_list and not (isinstance(value, dict) and part in value):
+                return None
+            value = value[part]
+        return value
 
     def error(self, loc: Iterable[str | int], message: str) -> SourceError:
         return SourceError(self.path, self.line_of(loc), message)
@@ -204,7 +215,7 @@ def validation_errors(
         elif kind in ("union_tag_invalid", "union_tag_not_found"):
             where, message = _tag_problem(doc, where, error.get("ctx") or {})
         else:
-            message = _clean(error["msg"])
+            message = _plain(kind, error, shown[-1] if shown else "", doc.value_at(where))
         key = ".".join(shown)
         out.append(doc.error(where, f"{key}: {message}" if key else message))
     return out
@@ -239,6 +250,40 @@ def _doc_loc(doc: SourceDoc, prefix: Loc, loc: Loc, *, keep_last: bool) -> Loc:
         if candidate in doc.lines or (keep_last and index == len(loc) - 1):
             path = candidate
     return path
+
+
+# What pydantic says of a wrong type or bound, in the words a config author thinks in (the value is never shown).
+_TYPES = {
+    "tuple_type": "must be a list", "list_type": "must be a list", "set_type": "must be a list",
+    "dict_type": "must be a mapping (key: value lines)", "model_type": "must be a mapping (key: value lines)",
+    "model_attributes_type": "must be a mapping (key: value lines)",
+    "string_type": "must be text", "bool_type": "must be true or false", "bool_parsing": "must be true or false",
+    "int_type": "must be a whole number", "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number", "float_type": "must be a number", "float_parsing": "must be a number",
+}  # fmt: skip
+_BOUNDS = {"greater_than": "more than", "greater_than_equal": "at least", "less_than": "less than",
+           "less_than_equal": "at most"}  # fmt: skip
+
+
+def _plain(kind: str, error: Any, key: str, value: Any) -> str:
+    """One pydantic error as a sentence; `value` (the document's, never echoed) only picks a suggestion."""
+    ctx = error.get("ctx") or {}
+    if kind in ("tuple_type", "list_type", "set_type") and isinstance(value, str):
+        return f"must be a list: write `{key}: [item, …]`, or `{key}: [item]` for a single one"
+    if kind in _TYPES:
+        return _TYPES[kind]
+    if kind in _BOUNDS:
+        bound = next(iter(ctx.values()), None)
+        unit = "s" if isinstance(value, str) and value.strip()[-1:].isalpha() else ""  # a duration, in seconds
+        shown = f"{bound:g}" if isinstance(bound, float) else str(bound)
+        return f"must be {_BOUNDS[kind]} {shown}{unit}"
+    if kind == "literal_error":
+        choices = [c.strip().strip("'") for c in re.split(r",| or ", str(ctx.get("expected", ""))) if c.strip()]
+        hint = _suggest(value, choices) if isinstance(value, str) else ""
+        return f"must be one of: {', '.join(choices)}{hint}"
+    if kind in ("string_too_short", "too_short") and ctx.get("min_length") == 1:
+        return "must not be empty"
+    return _clean(error["msg"])
 
 
 def _clean(message: str) -> str:

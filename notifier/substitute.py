@@ -87,6 +87,9 @@ class Substitution:
             return None
         try:
             return (base / Path(name).expanduser()).read_text(encoding="utf-8").rstrip("\r\n")
+        except RuntimeError:  # `~nobody/…`: a user without a home directory
+            self.errors.append(self.doc.error(loc, f"cannot read secret file {name}: no such user or home directory"))
+            return None
         except (OSError, UnicodeDecodeError) as exc:
             reason = getattr(exc, "strerror", None) or type(exc).__name__
             self.errors.append(self.doc.error(loc, f"cannot read secret file {name}: {reason}"))

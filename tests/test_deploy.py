@@ -32,7 +32,11 @@ def install(layout: dict[str, str], tmp_path: Path) -> Path:
 
 
 def relocated(path: Path, tmp_path: Path, state_dir: str) -> Path:
-    """The same config with its absolute state directory moved below tmp_path (tests may not write /var)."""
+    """The same config with its absolute state directory moved below tmp_path (tests may not write /var).
+
+    The directory is created, as the Dockerfile (`mkdir -p`) and the unit (`StateDirectory=`) create it.
+    """
+    (tmp_path / state_dir.lstrip("/")).mkdir(parents=True, exist_ok=True)
     text = path.read_text(encoding="utf-8").replace(f"sqlite:///{state_dir}", f"sqlite:///{tmp_path}{state_dir}")
     path.write_text(text, encoding="utf-8")
     return path

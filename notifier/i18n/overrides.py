@@ -61,7 +61,7 @@ def load_overrides(directory: Path | None, parts: tuple[str, ...]) -> Overrides:
     if directory is None:
         return Overrides()
     if not directory.is_dir():
-        return Overrides(directory, problems=(f"{directory}:0: templates directory does not exist",))
+        return Overrides(directory, problems=(f"{directory}: templates directory does not exist",))
     sources: dict[str, tuple[str, Path]] = {}
     problems: list[str] = []
     for path in sorted(directory.rglob("*.j2")):
@@ -75,7 +75,7 @@ def load_overrides(directory: Path | None, parts: tuple[str, ...]) -> Overrides:
         except UnicodeDecodeError as exc:
             problems.append(f"{path}:1: not UTF-8 text ({exc.reason} at byte {exc.start})")
         except OSError as exc:
-            problems.append(f"{path}:0: cannot be read: {exc.strerror or exc}")
+            problems.append(f"{path}: cannot be read: {exc.strerror or exc}")
     return Overrides(directory, sources, tuple(problems))
 
 
@@ -95,7 +95,7 @@ def layout_problem(name: str, parts: tuple[str, ...]) -> str | None:
 
 
 def unknown_folders(overrides: Overrides, rules: Collection[str]) -> list[str]:
-    """`folder:0: message` for each top-level folder that names neither a locale nor one of `rules`.
+    """`folder: message` for each top-level folder that names neither a locale nor one of `rules`.
 
     Such a folder (`pt/`, `xx-XX/`, a misspelt `failed-publsh/`) is never looked up, so its templates would
     be silently unused. Reported once per folder, for `notifier check`, where the rule names are known.
@@ -104,7 +104,7 @@ def unknown_folders(overrides: Overrides, rules: Collection[str]) -> list[str]:
         return []
     folders = sorted({name.split("/")[0] for name in overrides.sources if "/" in name})
     return [
-        f"{overrides.directory / folder}:0: {_folder_problem(folder, rules)}"
+        f"{overrides.directory / folder}: {_folder_problem(folder, rules)}"
         for folder in folders
         if folder not in SUPPORTED and folder not in rules
     ]

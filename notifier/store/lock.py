@@ -21,7 +21,6 @@ class StateInUse(RuntimeError):
 @contextlib.contextmanager
 def exclusive(state: Path) -> Iterator[None]:
     path = state.with_name(state.name + ".lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:

@@ -46,6 +46,7 @@ Cli = Callable[..., tuple[int, str, str]]
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     (tmp_path / "rules.yaml").write_text(RULES, encoding="utf-8")
+    (tmp_path / "state").mkdir()
     path = tmp_path / "notifier.yaml"
     path.write_text(CONFIG, encoding="utf-8")
     return path

@@ -112,10 +112,10 @@ RULES = frozenset({"failed-publish", "stalled-progress"})
     ],
 )
 def test_a_folder_naming_neither_a_locale_nor_a_rule_is_reported_once(tmp_path: Path, folder: str, hint: str) -> None:
-    """Given the rule names, an unknown top-level folder is one `folder:0:` problem with a "did you mean"."""
+    """Given the rule names, an unknown top-level folder is one `folder:` problem with a "did you mean"."""
     root = templates(tmp_path, {f"{folder}/title.j2": "x", f"{folder}/text.j2": "y", f"{folder}/de-DE/title.j2": "z"})
     problems = Renderer(root).check(RULES)
-    unused = f"{root / folder}:0: folder {folder!r} names neither a locale nor a rule, so its templates are never used"
+    unused = f"{root / folder}: folder {folder!r} names neither a locale nor a rule, so its templates are never used"
     listing = f"; locales: {', '.join(SUPPORTED)}; rules: failed-publish, stalled-progress"
     assert problems == [unused + (hint or listing)]
 
@@ -141,13 +141,13 @@ def test_without_rule_names_an_unknown_folder_is_taken_for_a_rule(tmp_path: Path
 def test_with_no_rules_loaded_every_rule_folder_is_unused(tmp_path: Path) -> None:
     """An empty rule set means no rule folder can ever apply, and the message says why."""
     problems = Renderer(templates(tmp_path, {"failed-publish/title.j2": "x"})).check(frozenset())
-    assert [p.split(":0: ")[0] for p in problems] == [str(tmp_path / "failed-publish")]
+    assert [p.split(": ")[0] for p in problems] == [str(tmp_path / "failed-publish")]
     assert problems[0].endswith("; rules: none are loaded")
 
 
 def test_a_missing_templates_directory_is_a_problem(tmp_path: Path) -> None:
     """A `templates:` path that does not exist is reported rather than silently ignored."""
-    assert Renderer(tmp_path / "nowhere").check() == [f"{tmp_path / 'nowhere'}:0: templates directory does not exist"]
+    assert Renderer(tmp_path / "nowhere").check() == [f"{tmp_path / 'nowhere'}: templates directory does not exist"]
 
 
 def test_a_template_failing_at_render_time_is_replaced_by_the_built_in_one(tmp_path: Path) -> None:
@@ -254,7 +254,7 @@ def test_notifier_check_reports_a_misspelt_rule_folder(tmp_path: Path, capsys: p
     assert main(["check", "--config", str(config)]) == 1
     [line] = capsys.readouterr().err.splitlines()
     assert line == (
-        f"{root / 'failed-publsh'}:0: folder 'failed-publsh' names neither a locale nor a rule, so its templates"
+        f"{root / 'failed-publsh'}: folder 'failed-publsh' names neither a locale nor a rule, so its templates"
         " are never used (did you mean 'failed-publish'?)"
     )
 
