@@ -30,7 +30,6 @@ from notifier.dispatch.policy import Verdict
 from notifier.engine.book import Alert
 from notifier.engine.evaluate import Engine
 from notifier.engine.reconcile import orphans
-from notifier.engine.rules import RuleSet
 from notifier.ingest import Ingest, delivery_session, http_session, schedule_marks
 from notifier.intake import Intake
 from notifier.logs import REDACTOR, configure_logging, secret_values
@@ -38,7 +37,7 @@ from notifier.metrics import Metrics
 from notifier.models import Event
 from notifier.render import Renderer
 from notifier.schedules.adopt import adopt_schedule_episodes
-from notifier.setup import keep_restart_only, load_for_reload, load_ruleset
+from notifier.setup import Fresh, keep_restart_only, load_for_reload, load_ruleset
 from notifier.store.lock import exclusive
 from notifier.store.sqlite import DeliveryRow, SqliteStore
 from notifier.supervise import supervise
@@ -147,18 +146,18 @@ class Daemon:
             fresh = load_for_reload(path)
             if fresh is None:
                 return False
-            config = keep_restart_only(fresh[0], self.config)
+            config = keep_restart_only(fresh.config, self.config)
             # Built before anything switches, so a channel that cannot be built leaves all as it was.
             changed = config.channels != self.config.channels
             lanes = build_lanes(config, self.delivering, self.clock) if changed else None
         except Exception:  # whatever it is, it must not take the running daemon down with it
             log.exception("reload failed, keeping the running configuration")
             return False
-        await self._switch(config, fresh[1], lanes)
-        log.info("reloaded", rules=len(fresh[1].rules), companies=len(config.companies), channels=len(self.lanes))
+        await self._switch(config, fresh, lanes)
+        log.info("reloaded", rules=len(fresh.rules.rules), companies=len(config.companies), channels=len(self.lanes))
         return True
 
-    async def _switch(self, config: Config, rules: RuleSet, lanes: dict[str, Lane] | None) -> None:
+    async def _switch(self, config: Config, fresh: Fresh, lanes: dict[str, Lane] | None) -> None:
         # Channels first: a new rule may name a new channel, and its first notification must find it there.
         REDACTOR.update([*REDACTOR.secrets, *secret_values(config)])
         if config.log != self.config.log:
@@ -168,8 +167,8 @@ class Daemon:
             await self.dispatcher.replace_lanes(lanes)
             self.lanes = self.dispatcher.lanes
         assert self.intake is not None
-        self.intake.engine.replace_rules(rules)
-        self.intake.renderer = Renderer(config.templates, status_url=config.http.status_url)
+        self.intake.engine.replace_rules(fresh.rules)
+        self.intake.renderer = fresh.renderer
         await self.ingest.apply(config)
         self.config = config
         self._forget_removed_companies()

@@ -17,7 +17,8 @@ import traceback
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
+from functools import cache, partial
+from gettext import NullTranslations
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,11 @@ from jinja2.sandbox import SandboxedEnvironment
 from notifier.codec import Snapshots, to_jsonable
 from notifier.engine.context import event_context
 from notifier.engine.evaluate import Decision
-from notifier.i18n import negotiate, translations
-from notifier.i18n.fields import fields, job_ended, links
+from notifier.i18n import Choice, choose
+from notifier.i18n.catalogs import Catalogs, shipped
+from notifier.i18n.fields import STALLED, fields, job_ended, links
 from notifier.i18n.formatting import Formatter, is_zone
+from notifier.i18n.labels import state_name, type_name
 from notifier.i18n.overrides import Overrides, SnapshotLoader, load_overrides, unknown_folders
 from notifier.i18n.parts import Parts
 from notifier.models import Event, Message, Notification
@@ -48,22 +51,31 @@ class Rendered:
     problems: tuple[str, ...] = ()  # `file:line: …` for each template that failed and was replaced
 
 
-def locale_for(event: Event) -> str:
-    """The job's locale, else its schedule's, else the company's, else en-US (through the fallback chain); a
-    schedule's own events speak the schedule's locale."""
+def choice_for(event: Event, asked: str | None = None) -> Choice:
+    """The job's locale (or `asked`, as if the job were in it), else its schedule's, else the company's, else
+    en-US; a schedule's own events speak the schedule's locale (or `asked`)."""
     schedule = event.schedule.locale if event.schedule else None
     if event.kind.startswith("schedule."):
-        return negotiate(schedule, event.company.locale)
-    return negotiate(event.job.locale if event.job else None, schedule, event.company.locale)
+        return choose(asked or schedule, event.company.locale)
+    return choose(asked or (event.job.locale if event.job else None), schedule, event.company.locale)
+
+
+def locale_for(event: Event) -> str:
+    """The catalog a notification about `event` is worded in."""
+    return choice_for(event).catalog
 
 
 class Renderer:
     """Holds one Jinja environment per locale (and one of built-ins only, to fall back on); templates compile
     once and are cached by Jinja."""
 
-    def __init__(self, templates_dir: Path | None = None, *, status_url: str | None = None) -> None:
-        """`status_url` is the status page as people reach it (`http.public_url`); messages then link to it."""
+    def __init__(
+        self, templates_dir: Path | None = None, catalogs: Catalogs | None = None, *, status_url: str | None = None
+    ) -> None:
+        """`status_url` is the status page as people reach it (`http.public_url`); messages then link to it.
+        `catalogs` are the translations to speak (the package's as first read, unless a reload read them anew)."""
         self.templates_dir = templates_dir
+        self.catalogs = catalogs or shipped()
         self.status_url = status_url
         self.overrides: Overrides = load_overrides(templates_dir, PARTS)
         self._envs: dict[tuple[str, bool], SandboxedEnvironment] = {}
@@ -76,14 +88,16 @@ class Renderer:
         key = (locale, builtin or not self.overrides)
         env = self._envs.get(key)
         if env is None:
-            env = self._envs[key] = _environment(None if key[1] else self.overrides, locale)
+            overrides = None if key[1] else self.overrides
+            env = self._envs[key] = _environment(overrides, self.catalogs.get(locale))
         return env
 
     def render(self, decision: Decision, *, locale: str | None = None) -> Rendered:
-        """The notification in `locale` (negotiated), else in the job's; never raises for a template's fault."""
-        event = decision.event
-        locale = negotiate(locale) if locale else locale_for(event)
-        context = self.context(decision, locale)
+        """The notification as a job in `locale` would get it (else in the job's own locale); never raises for a
+        template's fault."""
+        choice = choice_for(decision.event, locale)
+        locale = choice.catalog
+        context = self.context(decision, choice)
         problems: list[str] = []
         for part in PARTS:
             text = self._part(decision, locale, part, context, problems).strip()
@@ -113,7 +127,10 @@ class Renderer:
         notification = _notification(decision, message, to_jsonable(event.job) if event.job else None)
         return Rendered(notification, tuple((t.channel, ()) for t in decision.rule.notify), ())
 
-    def context(self, decision: Decision, locale: str) -> dict[str, Any]:
+    def context(self, decision: Decision, choice: Choice | str) -> dict[str, Any]:
+        """What templates see: the event's data, the rule, formatting in `choice.formats` and names in its catalog."""
+        choice = choice if isinstance(choice, Choice) else Choice(choice, choice)
+        locale = choice.catalog
         event = decision.event
         base = dict(event_context(event))
         rule = decision.rule
@@ -124,8 +141,13 @@ class Renderer:
             status=decision.status,
             cause=decision.cause,
             locale=locale,
-            fmt=self._formatter(locale, event.company.timezone or "UTC"),
-            schedule_fmt=self._formatter(locale, _schedule_zone(event)),
+            format_locale=choice.formats,
+            fmt=self._formatter(choice.formats, event.company.timezone or "UTC"),
+            schedule_fmt=self._formatter(choice.formats, _schedule_zone(event)),
+            translations=self.catalogs.get(locale),  # not `gettext`: that name is Jinja’s own {% trans %}
+            type_name=partial(type_name, locale=locale, catalogs=self.catalogs),
+            state_name=partial(state_name, locale=locale, catalogs=self.catalogs),
+            stall_threshold=STALLED,
             job_name=_job_name(event),
             schedule_name=event.schedule.label if event.schedule else "",
             company_name=event.company.name or event.company.handle,
@@ -135,7 +157,7 @@ class Renderer:
         )
         base["ended"] = job_ended(base)
         base["fields"] = fields(base)
-        base["links"] = links(locale, self.status_url)
+        base["links"] = links(base, self.status_url)
         return base
 
     def _formatter(self, locale: str, timezone: str) -> Formatter:
@@ -280,7 +302,7 @@ def _package_loader() -> PackageLoader:
     return PackageLoader("notifier", "templates")
 
 
-def _environment(overrides: Overrides | None, locale: str) -> SandboxedEnvironment:
+def _environment(overrides: Overrides | None, translations: NullTranslations) -> SandboxedEnvironment:
     loader: BaseLoader = _package_loader()
     if overrides:
         loader = ChoiceLoader([SnapshotLoader(overrides), loader])
@@ -295,7 +317,7 @@ def _environment(overrides: Overrides | None, locale: str) -> SandboxedEnvironme
         auto_reload=False,  # package files do not change under a running daemon; user ones are a snapshot
     )
     env.policies["ext.i18n.trimmed"] = True  # extraction is trimmed: look messages up the same way
-    env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
     return env
 
 

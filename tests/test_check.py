@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
+from notifier import i18n
 from notifier.cli import main
+from notifier.i18n import LOCALES_DIR
 from notifier.config import load_config
 from notifier.sourcemap import parse_yaml
 
@@ -126,6 +128,40 @@ def test_rule_problems_are_reported_with_their_file_and_line(
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith(f"{tmp_path / 'rules' / 'main.yaml'}:")
     assert "ops-slack" in line
+
+
+def test_config_rule_and_template_problems_are_reported_together(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A config with an error of its own still has its rules and templates checked: one run shows all three."""
+    path = write(tmp_path, VALID.replace("rules: rules/", "rules: rules/\ntemplates: templates/\npoll: {intervall: 5s}"),
+                 rule=RULE.replace("channel: console", "channel: consol"))  # fmt: skip
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "title.j2").write_text("{% if %}", encoding="utf-8")
+    assert main(["check", "--config", str(path)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"{path}:9: poll: unknown key 'intervall' (did you mean 'interval'?)",
+        f"{tmp_path / 'rules' / 'main.yaml'}:4: rule 'failed-publish': unknown channel 'consol' (did you mean 'console'?)",
+        f"{tmp_path / 'templates' / 'title.j2'}:1: Expected an expression, got 'end of statement block'",
+    ]
+
+
+def test_an_edited_catalog_that_lost_a_placeholder_is_a_check_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A translation that dropped `%(name)s` would fail every message using it: check says where it is."""
+    locales = tmp_path / "locales"
+    shutil.copytree(LOCALES_DIR, locales)
+    po = locales / "de_DE" / "LC_MESSAGES" / "messages.po"
+    text = po.read_text(encoding="utf-8").replace("„%(name)s“ ist fehlgeschlagen", "ist fehlgeschlagen", 1)
+    po.write_text(text, encoding="utf-8")
+    monkeypatch.setattr(i18n, "LOCALES_DIR", locales)
+    path = write(tmp_path, VALID)
+    assert main(["check", "--config", str(path)]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    number = next(n for n, t in enumerate(text.splitlines(), 1) if t.startswith("msgstr") and "ist fehlgeschlagen" in t)
+    assert line == f"{po}:{number - 1}: placeholders must be: %(name)s"
 
 
 def test_missing_config_file_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

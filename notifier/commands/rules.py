@@ -11,7 +11,7 @@ from typing import Any, TextIO
 from notifier.codec import event_from_dict
 from notifier.engine.evaluate import Engine
 from notifier.engine.rules import RuleSpec, load_rules
-from notifier.i18n import SUPPORTED, negotiate, normalize
+from notifier.i18n import DEFAULT, SUPPORTED, choose, normalize, resolve
 from notifier.models import Event
 from notifier.render import Rendered, Renderer
 from notifier.sourcemap import SourceError, SourceErrors
@@ -122,15 +122,34 @@ def _print_message(rendered: Rendered, out: TextIO) -> None:
 
 
 def resolve_locales(locale: str | None, all_locales: bool) -> list[str] | None:
-    """The catalogs to render with: every one, the one `--locale` negotiates to (`ja` → ja-JP), or the job's."""
+    """The locales to render as: every catalog, the one `--locale` asks for, or (None) each job's own.
+
+    A locale without a catalog of its own is rendered as a job in it would be, and a note on stderr says how.
+    """
     if all_locales:
         return list(SUPPORTED)
     if not locale:
         return None
-    chosen = negotiate(locale)
-    if chosen != normalize(locale):
-        print(f"note: locale {locale!r} is shown as {chosen}, as a job in that locale would be", file=sys.stderr)
-    return [chosen]
+    note = locale_note(locale)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    return [locale]
+
+
+def locale_note(asked: str) -> str | None:
+    """How a job in `asked` is written, when that is not simply the catalog of that name."""
+    catalog = resolve(asked)
+    if catalog is None:
+        return (
+            f"there is no catalog for {asked!r}: a job in that locale is written in its company's locale, "
+            f"else {DEFAULT} (each message below shows which)"
+        )
+    choice = choose(asked)
+    if normalize(asked) == catalog:
+        return None
+    if choice.formatted_apart:
+        return f"{asked!r} is worded with the {catalog} catalog and formatted as {choice.formats}, as a job would be"
+    return f"{asked!r} has no catalog of its own: it is worded and formatted as {catalog}, as a job would be"
 
 
 def rules_schema() -> dict[str, Any]:

@@ -1,30 +1,34 @@
-"""Locales: which of our catalogs a job's locale maps to, and the gettext translations for it.
+"""Locales: which of our catalogs words a job's message, and which CLDR locale formats it.
 
-Catalogs are the `.po` files under `locales/`, maintained with Babel's extract/update workflow (see README)
-and compiled in memory when first used, so the package ships text files only and a catalog edit needs no
-build step.
+A message is worded by the nearest catalog we ship and formatted (dates, numbers, time zones) in the job's own
+locale whenever CLDR knows it and it is the same language: an en-GB job reads the en-US catalog with British
+dates, an es-MX job the es-ES catalog with Mexican numbers. Catalogs are the `.po` files under `locales/`
+(see `catalogs`).
 """
 
 from __future__ import annotations
 
-import gettext
-import io
 import re
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+from babel import Locale, UnknownLocaleError
 
 SUPPORTED = (
     "en-US", "de-DE", "fr-FR", "es-ES", "it-IT", "pt-BR", "nl-NL", "sv-SE", "ja-JP", "ko-KR", "zh-CN", "zh-TW",
 )  # fmt: skip
 DEFAULT = "en-US"
-# Where a language, script or region has no catalog of its own, the closest one that readers accept. Chinese is
-# chosen by script before region: a Traditional (Hant) reader gets zh-TW wherever they are, a Simplified one zh-CN.
+# Where a language, script or region has no catalog of its own, the closest one its readers read without effort
+# (the README has this table). Chinese is chosen by script before region: a Traditional (Hant) reader gets zh-TW
+# wherever they are, a Simplified one zh-CN. Norwegian (nb, nn, no) and Danish readers read Swedish; Frisian
+# readers Dutch; Swiss German and Luxembourgish readers standard German; Cantonese is written in Traditional
+# characters. Any other region of a language we have (de-AT, en-GB, fr-CA) reads that language's catalog.
 FALLBACKS = {
     "pt": "pt-BR", "zh": "zh-CN", "zh-Hans": "zh-CN", "zh-SG": "zh-CN",
-    "zh-Hant": "zh-TW", "zh-HK": "zh-TW", "zh-MO": "zh-TW", "nb": "sv-SE",
+    "zh-Hant": "zh-TW", "zh-HK": "zh-TW", "zh-MO": "zh-TW", "yue": "zh-TW", "yue-Hans": "zh-CN",
+    "nb": "sv-SE", "nn": "sv-SE", "no": "sv-SE", "da": "sv-SE",
+    "fy": "nl-NL", "gsw": "de-DE", "lb": "de-DE",
 }  # fmt: skip
 LOCALES_DIR = Path(__file__).parent / "locales"
 _LANGUAGE = re.compile(r"[a-z]{2,3}")
@@ -81,28 +85,75 @@ def resolve(tag: str | None) -> str | None:
     return next((locale for locale in SUPPORTED if locale.split("-")[0] == language), None)
 
 
-def negotiate(*candidates: str | None) -> str:
-    """First candidate we can serve (job locale, then company locale), else en-US."""
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """How one message is written: `catalog` (a supported locale) words it, `formats` (a CLDR locale) formats it."""
+
+    catalog: str
+    formats: str
+
+    @property
+    def formatted_apart(self) -> bool:
+        """Formatted in a locale other than the catalog's own (an en-GB job worded by en-US)."""
+        return self.formats != self.catalog
+
+
+def choose(*candidates: str | None) -> Choice:
+    """The first candidate we can serve (job locale, then company locale), else en-US; formatted in its own locale."""
     for candidate in candidates:
         found = resolve(candidate)
         if found:
-            return found
-    return DEFAULT
+            return Choice(found, formatting_locale(candidate or "", found))
+    return Choice(DEFAULT, DEFAULT)
 
 
-def catalog_dir(locale: str) -> Path:
-    return LOCALES_DIR / locale.replace("-", "_") / "LC_MESSAGES"
+def negotiate(*candidates: str | None) -> str:
+    """The catalog of the first candidate we can serve (job locale, then company locale), else en-US."""
+    return choose(*candidates).catalog
+
+
+def formatting_locale(tag: str, catalog: str) -> str:
+    """`tag` itself (normalized) when CLDR knows it with its region or script and it is the catalog's language;
+    else the catalog's locale, so the words and the formatted values of one message speak one language."""
+    language = catalog.split("-")[0]
+    for key in lookups(tag)[:-1]:  # the bare language (`de`, `en`) is the catalog's own locale anyway
+        if key.split("-")[0] == language and known_to_cldr(key):
+            return key
+    return catalog
 
 
 @cache
-def translations(locale: str) -> gettext.NullTranslations:
-    """Compiled translations for a supported locale; en-US is the source language and needs none."""
-    po = catalog_dir(locale) / "messages.po"
-    if locale == DEFAULT or not po.exists():
-        return gettext.NullTranslations()
-    with po.open("rb") as fh:
-        catalog = read_po(fh, locale=locale.replace("-", "_"))
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return gettext.GNUTranslations(buffer)
+def known_to_cldr(tag: str) -> bool:
+    try:
+        Locale.parse(tag, sep="-")
+    except (ValueError, TypeError, UnknownLocaleError):
+        return False
+    return True
+
+
+def tag_problem(tag: str) -> str | None:
+    """Why `tag` is not a locale tag (`en-US`, `ja-JP`, `zh-Hant-TW`), with the tag probably meant; None if it is."""
+    keys = lookups(tag)
+    if keys and known_to_cldr(keys[-1]) and not re.search(r"[^A-Za-z0-9_.@-]", tag):
+        return None
+    meant = _meant(tag)
+    hint = f" (did you mean {meant!r}?)" if meant else ""
+    return f"{tag!r} is not a locale tag such as en-US, de-DE or ja-JP{hint}"
+
+
+def _meant(word: str) -> str | None:
+    """The tag for a language written as its name, in English or in itself: `english` → en-US, `Deutsch` → de-DE."""
+    wanted = word.strip().casefold()
+    for code, name in _language_names():
+        if name.casefold() == wanted:
+            catalog = resolve(code)
+            return catalog if catalog and catalog.split("-")[0] == code else code
+    return None
+
+
+@cache
+def _language_names() -> tuple[tuple[str, str], ...]:
+    """(language code, name): every language's English name, and each supported language's name for itself."""
+    english = [(code, name) for code, name in Locale("en").languages.items() if "_" not in code]
+    own = [(locale.split("-")[0], Locale.parse(locale, sep="-").get_language_name() or "") for locale in SUPPORTED]
+    return tuple((code, name) for code, name in english + own if name)

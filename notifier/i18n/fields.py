@@ -4,16 +4,18 @@ CLDR-formatted; channels lay them out their own way (an email table, Slack secti
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from notifier.i18n import translations
 from notifier.i18n.formatting import Formatter
 
 # Once a job has ended, its last active snapshot (state Running, 80 %) would mislead: those fields are left out.
 ENDED = frozenset({"job.departed", "job.completed", "job.failed", "job.warning"})
 STALL_WORTH_SHOWING = 60.0  # seconds; a few seconds without progress is the normal gap between polls
+# A job whose progress stood still this long is called stalled in any message (the shipped stalled-progress
+# rule's threshold); before that, "progress has stayed at 63 % since …" would alarm about a normal pause.
+STALLED = 900.0
 
 
 def job_ended(context: Mapping[str, Any]) -> bool:
@@ -23,7 +25,7 @@ def job_ended(context: Mapping[str, Any]) -> bool:
 
 def fields(context: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     """The pairs worth showing for this notification, empty values left out."""
-    _ = translations(context["locale"]).gettext
+    _ = context["translations"].gettext
     fmt: Formatter = context["fmt"]
     job = context["job"] or {}
     log = context["log"] or {}
@@ -35,8 +37,8 @@ def fields(context: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
         (_("Schedule"), str(context["schedule_name"] or "")),
         *schedule_fields(context),
         (_("Job"), str(context["job_name"] or "")),
-        (_("Type"), str(job.get("type") or schedule.get("type") or "")),
-        (_("State"), "" if ended else str(job.get("state") or "")),
+        (_("Type"), context["type_name"](job.get("type") or schedule.get("type"))),
+        (_("State"), "" if ended else context["state_name"](job.get("state"))),
         (_("Progress"), "" if ended or job.get("progress") is None else fmt.percent(job["progress"])),
         (_("No progress for"), "" if ended else _stall(fmt, job.get("stalled_seconds"))),
         (_("Started"), fmt.datetime(job.get("start_date") or log.get("start_date"))),
@@ -50,11 +52,11 @@ def fields(context: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple((label, value) for label, value in pairs if value)
 
 
-def links(locale: str, status_url: str | None) -> tuple[tuple[str, str], ...]:
+def links(context: Mapping[str, Any], status_url: str | None) -> tuple[tuple[str, str], ...]:
     """The label/URL pairs a message offers: the status page, when its public address is configured."""
     if not status_url:
         return ()
-    _ = translations(locale).gettext
+    _: Callable[[str], str] = context["translations"].gettext
     # Translators: a link or button that opens dmc-notifier's status page; in plain text "Open status page: URL".
     return ((_("Open status page"), status_url),)
 
@@ -64,7 +66,7 @@ def schedule_fields(context: Mapping[str, Any]) -> list[tuple[str, str]]:
     schedule = context["schedule"]
     if schedule is None or not str(context["event"]["kind"]).startswith("schedule."):
         return []
-    _ = translations(context["locale"]).gettext
+    _: Callable[[str], str] = context["translations"].gettext
     fmt: Formatter = context["schedule_fmt"]
     event = context["event"]
     firing = context["status"] == "firing"
@@ -83,7 +85,7 @@ def schedule_fields(context: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def severity(context: Mapping[str, Any]) -> str:
-    _ = translations(context["locale"]).gettext
+    _: Callable[[str], str] = context["translations"].gettext
     names = {
         # Translators: the severity of an alert, shown as "Severity: Critical".
         "critical": _("Critical"),

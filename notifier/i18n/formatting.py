@@ -81,6 +81,11 @@ def _time_pattern(tag: str) -> str:
     return pattern
 
 
+def _is_offset(zone: str) -> bool:
+    """`+0900`, `GMT+09:00`, `UTC-5`: a number, not a name."""
+    return not zone or zone[:1] in "+-" or bool(re.match(r"^(GMT|UTC)[+-−]", zone))
+
+
 def _lenient(method: Callable[[Formatter, Any], str]) -> Callable[[Formatter, Any], str]:
     """A value of the wrong type (a hand-edited recording, a user template) is shown as it is, not fatal."""
 
@@ -168,9 +173,16 @@ class Formatter:
         return pattern.replace("{1}", date).replace("{0}", f"{time} {self.zone_name(local)}")
 
     def zone_name(self, local: Instant) -> str:
-        """`EDT`, `MEZ`, `JST` where the locale has an abbreviation, else the localized offset `GMT+09:00`."""
+        """The zone as the locale's readers name it: `EDT`, `MEZ`, `JST` where they use an abbreviation, else
+        its long name (`한국 표준시`, `中国标准时间`, `heure normale d’Europe centrale`), else the offset.
+
+        A bare offset (`GMT+09:00`) is what a reader must work out; CLDR's location form ("Japan Time") is
+        left out because Babel gets its daylight-saving variant wrong in several locales.
+        """
         zone = format_time(local, "z", tzinfo=local.tzinfo, locale=self._babel)
-        if zone[:1] in "+-" or not zone:
+        if _is_offset(zone):
+            zone = format_time(local, "zzzz", tzinfo=local.tzinfo, locale=self._babel)
+        if _is_offset(zone):
             zone = format_time(local, "OOOO", tzinfo=local.tzinfo, locale=self._babel)
         return zone
 

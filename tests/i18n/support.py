@@ -14,7 +14,8 @@ from babel.messages.pofile import read_po
 
 from notifier.engine.evaluate import Decision, Engine
 from notifier.engine.rules import Rule, Target, load_rules
-from notifier.i18n import DEFAULT, LOCALES_DIR, SUPPORTED, catalog_dir
+from notifier.i18n import DEFAULT, LOCALES_DIR, SUPPORTED
+from notifier.i18n.catalogs import catalog_dir
 from notifier.models import ActiveJob, CompanyRef, Event, JobLog, JobLogDetail, Message, ScheduledJob
 from notifier.render import Renderer
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -9,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from notifier.i18n import SUPPORTED
 from notifier.i18n.formatting import Formatter, duration_parts
 from notifier.models import Event
 from tests.i18n.support import T0, company, decision, failed_publish, job, render
@@ -99,14 +101,17 @@ def test_a_duration_never_overstates_and_drops_less_than_its_smallest_unit(secon
     [
         ("en-US", "America/New_York", f"Mar 14, 2026, 5:05{NNBSP}AM EDT"),
         ("de-DE", "Europe/Berlin", "14.03.2026, 10:05 MEZ"),
-        ("fr-FR", "Europe/Paris", "14 mars 2026, 10:05 UTC+01:00"),
+        ("fr-FR", "Europe/Paris", "14 mars 2026, 10:05 heure normale d’Europe centrale"),
         ("es-ES", "Europe/Madrid", "14 mar 2026, 10:05 CET"),
         ("pt-BR", "America/Sao_Paulo", "14 de mar. de 2026 06:05 BRT"),
         ("sv-SE", "Europe/Stockholm", "14 mars 2026 10:05 CET"),
         ("ja-JP", "Asia/Tokyo", "2026/03/14 18:05 JST"),
-        ("ko-KR", "Asia/Seoul", "2026. 3. 14. 오후 6:05 GMT+09:00"),
-        ("zh-CN", "Asia/Shanghai", "2026年3月14日 17:05 GMT+08:00"),
-        ("zh-TW", "Asia/Taipei", "2026年3月14日 下午5:05 GMT+08:00"),
+        ("ko-KR", "Asia/Seoul", "2026. 3. 14. 오후 6:05 한국 표준시"),
+        ("zh-CN", "Asia/Shanghai", "2026年3月14日 17:05 中国标准时间"),
+        ("zh-TW", "Asia/Taipei", "2026年3月14日 下午5:05 台北標準時間"),
+        ("en-GB", "Europe/London", "14 Mar 2026, 09:05 GMT"),
+        ("de-CH", "Europe/Zurich", "14.03.2026, 10:05 MEZ"),
+        ("fr-CA", "America/Toronto", "14 mars 2026, 05 h 05 HAE"),
     ],
 )
 def test_datetime_is_shown_in_the_company_time_zone(locale: str, timezone: str, expected: str) -> None:
@@ -117,12 +122,25 @@ def test_datetime_is_shown_in_the_company_time_zone(locale: str, timezone: str, 
 def test_same_instant_differs_by_time_zone_not_by_locale() -> None:
     """The zone moves the clock; the locale only changes how it is written."""
     assert Formatter("de-DE", "UTC").datetime(T0) == "14.03.2026, 09:05 UTC"
-    assert Formatter("de-DE", "Asia/Tokyo").datetime(T0) == "14.03.2026, 18:05 GMT+09:00"
+    assert Formatter("de-DE", "Asia/Tokyo").datetime(T0) == "14.03.2026, 18:05 Japanische Normalzeit"
 
 
 def test_korean_times_use_the_korean_day_period() -> None:
     """CLDR abbreviates Korean AM/PM in Latin letters; messages write 오전/오후 as Korean clocks do."""
-    assert Formatter("ko-KR", "Asia/Seoul").datetime(T0.replace(hour=0)) == "2026. 3. 14. 오전 9:05 GMT+09:00"
+    assert Formatter("ko-KR", "Asia/Seoul").datetime(T0.replace(hour=0)) == "2026. 3. 14. 오전 9:05 한국 표준시"
+
+
+ZONES = ["America/Los_Angeles", "Europe/Paris", "Asia/Tokyo", "Asia/Seoul", "Asia/Shanghai"]
+
+
+@pytest.mark.parametrize("locale", [*SUPPORTED, "en-GB", "es-MX", "pt-PT", "fr-CA", "de-CH", "zh-HK"])
+@pytest.mark.parametrize("timezone", ZONES)
+def test_time_zones_are_named_not_given_as_an_offset(locale: str, timezone: str) -> None:
+    """Every locale names the zone (`PST`, `MEZ`, `한국 표준시`, `heure normale du Japon`), in winter and summer,
+    rather than leaving the reader an offset such as `GMT+09:00` to work out."""
+    for instant in (T0, T0.replace(month=7)):
+        shown = Formatter(locale, timezone).datetime(instant)
+        assert not re.search(r"(GMT|UTC)[+−-]|[+−-]\d{2}:?\d{2}$", shown), shown
 
 
 def test_unknown_time_zone_shows_utc_instead_of_failing() -> None:
@@ -191,7 +209,7 @@ def test_stall_headline_embeds_the_localized_duration() -> None:
         ("pt-BR", "O trabalho “Spring catalog” está sem progresso há 1 hora e 30 minutos"),
         ("nl-NL", "Job ‘Spring catalog’ maakt al 1 uur en 30 minuten geen voortgang"),
         ("sv-SE", "Jobbet ”Spring catalog” har inte gjort några framsteg på 1 timme 30 minuter"),
-        ("ja-JP", "ジョブ「Spring catalog」の進捗が 1 時間 30 分止まっています"),
+        ("ja-JP", "ジョブ「Spring catalog」の進捗が 1 時間 30 分間止まっています"),
         ("ko-KR", "‘Spring catalog’ 작업이 1시간 30분 동안 진행되지 않고 있습니다"),
         ("zh-CN", "作业“Spring catalog”已连续1小时30分钟无进展"),
         ("zh-TW", "工作「Spring catalog」已連續 1 小時 30 分鐘沒有進度"),
@@ -205,9 +223,9 @@ def test_stall_headline_says_an_hour_and_a_half_in_every_locale(locale: str, exp
 
 
 def test_stall_headline_in_japanese_says_how_long_it_stopped() -> None:
-    """「15 分止まっています」: the Japanese stall headline reads naturally around the CLDR duration."""
+    """「15 分間止まっています」: the Japanese stall headline reads naturally around the CLDR duration."""
     event = Event("job.active", T0, company(), job("ja-JP"), stalled_seconds=15 * 60)
-    assert render(decision(event)).title == f"ジョブ「Spring catalog」の進捗が 15{NBSP}分止まっています"
+    assert render(decision(event)).title == f"ジョブ「Spring catalog」の進捗が 15{NBSP}分間止まっています"
 
 
 def test_progress_headline_embeds_the_localized_percent() -> None:

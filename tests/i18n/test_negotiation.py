@@ -6,7 +6,8 @@ import gettext
 
 import pytest
 
-from notifier.i18n import lookups, negotiate, translations
+from notifier.i18n import Choice, choose, lookups, negotiate
+from notifier.i18n.catalogs import translations
 from notifier.models import Event
 from notifier.render import locale_for
 from tests.i18n.support import T0, company, decision, job, render
@@ -50,6 +51,18 @@ from tests.i18n.support import T0, company, decision, job, render
         ("es-419", "es-ES"),
         ("KO-kr", "ko-KR"),
         ("nb-NO", "sv-SE"),
+        ("nb", "sv-SE"),
+        ("no", "sv-SE"),
+        ("no-NO", "sv-SE"),
+        ("nn-NO", "sv-SE"),
+        ("da-DK", "sv-SE"),
+        ("fy-NL", "nl-NL"),
+        ("gsw-CH", "de-DE"),
+        ("lb-LU", "de-DE"),
+        ("yue-HK", "zh-TW"),
+        ("yue-Hans-CN", "zh-CN"),
+        ("fo-FO", "en-US"),
+        ("is-IS", "en-US"),
         ("sr-Latn-RS", "en-US"),
         ("xx-YY", "en-US"),
         ("x-private", "en-US"),
@@ -78,6 +91,39 @@ def test_tag_resolves_to_a_catalog_we_have(tag: str | None, expected: str) -> No
 def test_a_tag_is_looked_up_from_most_to_least_specific(tag: str, expected: tuple[str, ...]) -> None:
     """Full tag, then language-Script, then language-REGION, then the language, case and `_` normalized."""
     assert lookups(tag) == expected
+
+
+@pytest.mark.parametrize(
+    ("tag", "catalog", "formats"),
+    [
+        ("en-GB", "en-US", "en-GB"),
+        ("es-MX", "es-ES", "es-MX"),
+        ("pt-PT", "pt-BR", "pt-PT"),
+        ("fr-CA", "fr-FR", "fr-CA"),
+        ("de-CH", "de-DE", "de-CH"),
+        ("de-CH-1996", "de-DE", "de-CH"),
+        ("zh-HK", "zh-TW", "zh-HK"),
+        ("es-419", "es-ES", "es-419"),
+        ("ja_JP.UTF-8", "ja-JP", "ja-JP"),
+        ("de", "de-DE", "de-DE"),
+        ("nb-NO", "sv-SE", "sv-SE"),
+        ("yue-HK", "zh-TW", "zh-TW"),
+    ],
+)
+def test_a_job_is_worded_by_the_nearest_catalog_and_formatted_in_its_own_locale(
+    tag: str, catalog: str, formats: str
+) -> None:
+    """en-GB reads the en-US catalog with British formats; a related language (nb → sv) is formatted as the catalog,
+    so the words and the dates of one message are one language."""
+    assert choose(tag) == Choice(catalog, formats)
+
+
+def test_an_en_gb_job_gets_british_dates_in_the_american_wording() -> None:
+    """The fields of an en-GB job's message carry CLDR's en-GB date pattern and 24-hour clock."""
+    event = Event("job.failed", T0, company(timezone="Europe/London"), job("en-GB"))
+    message = render(decision(event))
+    assert message.locale == "en-US"
+    assert dict(message.fields)["Started"] == "14 Mar 2026, 09:05 GMT"
 
 
 def test_traditional_chinese_job_is_told_in_traditional_chinese() -> None:
@@ -119,11 +165,12 @@ def test_rendered_message_is_in_the_negotiated_locale() -> None:
     [
         ("ja", "ja-JP", "公開ジョブ「Spring catalog」が失敗しました"),
         ("pt", "pt-BR", "O trabalho de publicação “Spring catalog” falhou"),
-        ("xx-YY", "en-US", "Publish job “Spring catalog” failed"),
+        ("xx-YY", "de-DE", "Veröffentlichungsauftrag „Spring catalog“ ist fehlgeschlagen"),
     ],
 )
 def test_a_requested_locale_is_negotiated_too(asked: str, locale: str, title: str) -> None:
-    """A locale asked for explicitly (test-rule --locale) goes through the same fallbacks as a job's."""
+    """A locale asked for explicitly (test-rule --locale) is rendered as a job in it would be: through the same
+    fallbacks, and to the company's locale when we have nothing close to it."""
     message = render(decision(Event("job.failed", T0, company("de-DE"), job("de-DE"))), locale=asked)
     assert (message.locale, message.title) == (locale, title)
 

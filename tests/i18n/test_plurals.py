@@ -63,7 +63,7 @@ WARNINGS = {
 # The summary line of a failed job with 1 and with 3 failed files.
 FILES_FAILED = {
     "en-US": ("1 file failed.", "3 files failed."),
-    "de-DE": ("1 Datei ist fehlgeschlagen.", "3 Dateien sind fehlgeschlagen."),
+    "de-DE": ("Bei 1 Datei ist ein Fehler aufgetreten.", "Bei 3 Dateien ist ein Fehler aufgetreten."),
     "fr-FR": ("1 fichier a échoué.", "3 fichiers ont échoué."),
     "es-ES": ("1 archivo ha fallado.", "3 archivos han fallado."),
     "it-IT": ("1 file non è stato elaborato.", "3 file non sono stati elaborati."),
@@ -108,7 +108,11 @@ def test_three_failed_files_take_the_plural(locale: str) -> None:
 
 @pytest.mark.parametrize(
     ("locale", "expected"),
-    [("en-US", "1,234 files failed."), ("de-DE", "1.234 Dateien sind fehlgeschlagen."), ("ja-JP", "1,234 件")],
+    [
+        ("en-US", "1,234 files failed."),
+        ("de-DE", "Bei 1.234 Dateien ist ein Fehler aufgetreten."),
+        ("ja-JP", "1,234 件"),
+    ],
 )
 def test_count_is_grouped_while_the_plural_follows_the_number(locale: str, expected: str) -> None:
     """The count is written with the locale's grouping, and the plural form is chosen from the number itself."""

@@ -54,13 +54,35 @@ def test_all_locales_prints_one_message_per_catalog(tmp_path: Path, capsys: Capt
     assert len({line.split("] ", 1)[1] for line in shown}) == len(SUPPORTED)
 
 
-@pytest.mark.parametrize(("asked", "shown"), [("ja", "ja-JP"), ("pt", "pt-BR"), ("zh-HK", "zh-TW"), ("xx-YY", "en-US")])
-def test_locale_option_goes_through_the_fallbacks(tmp_path: Path, capsys: Capture, asked: str, shown: str) -> None:
-    """A language or unknown tag is negotiated like a job's, and the substitution is said on stderr."""
-    assert run_test_rule(tmp_path, "--locale", asked) == 0
+@pytest.mark.parametrize(
+    ("asked", "shown", "note"),
+    [
+        ("ja-JP", "ja-JP", None),
+        ("ja", "ja-JP", "'ja' has no catalog of its own: it is worded and formatted as ja-JP, as a job would be"),
+        ("nb-NO", "sv-SE", "'nb-NO' has no catalog of its own: it is worded and formatted as sv-SE, as a job would be"),
+        ("zh-HK", "zh-TW", "'zh-HK' is worded with the zh-TW catalog and formatted as zh-HK, as a job would be"),
+        ("en-GB", "en-US", "'en-GB' is worded with the en-US catalog and formatted as en-GB, as a job would be"),
+        (
+            "xx-YY",
+            "de-DE",
+            "there is no catalog for 'xx-YY': a job in that locale is written in its company's locale, else en-US "
+            "(each message below shows which)",
+        ),
+    ],
+)
+def test_locale_option_says_truthfully_how_the_message_is_written(
+    tmp_path: Path, capsys: Capture, asked: str, shown: str, note: str | None
+) -> None:
+    """--locale renders as a job in that locale would be (a locale we cannot serve falls to the company's,
+    de-DE here), and stderr says which catalog words it and which locale formats it."""
+    path = tmp_path / "event.json"
+    event = event_to_dict(failed_publish("de-DE").event)
+    event["company"]["locale"] = "de-DE"
+    path.write_text(json.dumps(event, ensure_ascii=False), encoding="utf-8")
+    assert main(["test-rule", str(SHIPPED_RULES), "--event", str(path), "--locale", asked]) == 0
     captured = capsys.readouterr()
     assert titles(captured.out)[0].startswith(f"[{shown}] ")
-    assert captured.err == f"note: locale {asked!r} is shown as {shown}, as a job in that locale would be\n"
+    assert captured.err == (f"note: {note}\n" if note else "")
 
 
 def test_templates_option_renders_with_the_overrides(tmp_path: Path, capsys: Capture) -> None:
