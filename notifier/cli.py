@@ -108,8 +108,12 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "simulate":
         return cmd_simulate(args)
     if command == "demo":
-        from notifier.commands.demo import demo
+        from notifier.commands.demo import busy_port_problem, demo
 
+        problem = busy_port_problem(args.port)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 1
         return _run_cleanly(lambda: demo(args.port, args.speed))
     if command == "test-rule":
         return cmd_test_rule(args)

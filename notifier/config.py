@@ -7,12 +7,13 @@ Relative paths (`rules`, `templates`, `state`, secret files) are relative to the
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
     AfterValidator,
@@ -30,7 +31,6 @@ from notifier.durations import Duration
 from notifier.sourcemap import SourceDoc, SourceError, SourceErrors, load_yaml, validation_errors
 from notifier.substitute import Substitution
 
-LOCALE = r"^[a-z]{2,3}([-_][A-Za-z]{2,4})?$"
 CHANNEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 STATE_SCHEMES = ("sqlite://",)
 DEFAULT_SMTP_PORTS = {"starttls": 587, "implicit": 465, "none": 25}
@@ -53,6 +53,31 @@ def _expand(path: Path) -> Path:
         return path.expanduser()
     except RuntimeError:
         raise ValueError(f"cannot expand {str(path).split('/')[0]!r}: no such user or home directory") from None
+
+
+def _locale_tag(value: str | None) -> str | None:
+    from notifier.i18n import tag_problem
+
+    problem = tag_problem(value) if value is not None else None
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+LocaleTag = Annotated[str | None, AfterValidator(_locale_tag)]
+
+
+def _time_zone(value: str) -> str:
+    """An IANA zone; a wrong case or a near miss comes with the name meant (`europe/berlin` → Europe/Berlin)."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        zones = available_timezones()
+        by_case = {zone.casefold(): zone for zone in zones}
+        meant = by_case.get(value.casefold()) or next(iter(difflib.get_close_matches(value, sorted(zones), n=1)), None)
+        hint = f" (did you mean {meant!r}?)" if meant else " (use an IANA name such as Europe/Berlin)"
+        raise ValueError(f"unknown time zone {value!r}{hint}") from None
+    return value
 
 
 def _http_url(value: str) -> str:
@@ -93,7 +118,7 @@ class IpsConfig(Strict):
     api_version: str = Field(default="2014-04-03", pattern=r"^\d{4}-\d{2}-\d{2}(-beta)?$|^$")
     user: str = Field(min_length=1)
     password: SecretStr
-    locale: str | None = Field(default=None, pattern=LOCALE)
+    locale: LocaleTag = None
     app_name: str = "dmc-notifier"
     app_version: str | None = None
     timeout: Duration = Field(default=30.0, gt=0)
@@ -148,8 +173,8 @@ class PollConfig(Strict):
 class CompanyConfig(Strict):
     handle: str | None = None
     name: str | None = None
-    locale: str | None = Field(default=None, pattern=LOCALE)
-    timezone: str = "UTC"
+    locale: LocaleTag = None
+    timezone: Annotated[str, AfterValidator(_time_zone)] = "UTC"
     interval: Duration | None = None
     schedules_interval: Duration | None = None  # default: poll.schedules_interval; 0 turns them off here
 
@@ -163,15 +188,6 @@ class CompanyConfig(Strict):
     def _handle_as_text(cls, value: Any) -> Any:
         # `handle: 47` is a number in YAML; handles are strings in IPS.
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)") from None
-        return value
 
     @field_validator("interval")
     @classmethod

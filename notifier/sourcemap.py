@@ -200,9 +200,12 @@ def validation_errors(
     unset environment variable), and validating its placeholder would only add noise.
     """
     out = []
-    for error in exc.errors(include_input=False, include_url=False):
+    errors = exc.errors(include_input=False, include_url=False)
+    for error in errors:
         loc = tuple(error["loc"])
         kind = error["type"]
+        if kind == "too_short" and any(len(e["loc"]) > len(loc) and tuple(e["loc"][: len(loc)]) == loc for e in errors):
+            continue  # a list whose items failed is not "empty": the items' own errors say what is wrong
         where = _doc_loc(doc, prefix, loc, keep_last=kind in ("missing", "extra_forbidden"))
         if any(_related(where, skip) for skip in ignore):
             continue

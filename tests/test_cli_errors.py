@@ -80,3 +80,61 @@ def test_simulate_refuses_bad_arguments(args: list[str], message: str, capsys: p
     """Bad simulator arguments are named in one line with exit 2."""
     assert main(["simulate", *args]) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["check"], ["run"], ["silence", "list"], ["outbox", "list"]])
+def test_without_config_the_default_path_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    """With no --config and no ./notifier.yaml the error says which file was looked for and how to name another;
+    it never prints a line 0."""
+    monkeypatch.chdir(tmp_path)
+    assert main(command) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        f"error: no --config given and there is no notifier.yaml in {tmp_path}: "
+        "pass --config FILE (notifier reads ./notifier.yaml by default)\n"
+    )
+
+
+def test_the_default_config_is_read_from_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --config, ./notifier.yaml is the config (as the README's examples assume)."""
+    config(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main(["check"]) == 0
+    assert capsys.readouterr().out == "notifier.yaml: OK\n"
+
+
+def test_an_unreadable_file_is_reported_without_a_line_number(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A problem of the whole file reads `file: message`, never `file:0: message`."""
+    assert main(["check", "--config", str(tmp_path / "absent.yaml")]) == 1
+    assert capsys.readouterr().err == f"{tmp_path / 'absent.yaml'}: cannot read: No such file or directory\n"
+
+
+@pytest.mark.parametrize(
+    ("state", "message"),
+    [
+        ("sqlite:///missing/dir/state.db", "the directory {tmp}/missing/dir does not exist: create it, or point state:"),
+        ("sqlite:///~no-such-user-here/state.db", "cannot expand '~no-such-user-here': no such user or home directory"),
+    ],
+)
+def test_a_state_path_that_cannot_be_used_is_said_plainly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], state: str, message: str
+) -> None:
+    """A state file under a directory that does not exist is refused (not created where nobody looks), and a
+    home directory that cannot be expanded is an error, not a traceback."""
+    path = config(tmp_path, state=state)
+    assert main(["check", "--config", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{path}:3: state: {message.format(tmp=tmp_path)}")
+    assert not (tmp_path / "missing").exists()
+
+
+def test_demo_with_its_port_taken_suggests_another(busy_port: int, capsys: pytest.CaptureFixture[str]) -> None:
+    """`notifier demo` on a busy port says so in one line and suggests --port, before starting anything."""
+    assert main(["demo", "--port", str(busy_port)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: port {busy_port} on 127.0.0.1 is not free (")
+    assert f"Pick another with --port, e.g. `notifier demo --port {busy_port + 1}`" in err

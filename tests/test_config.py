@@ -506,16 +506,55 @@ def test_time_zones_must_be_iana_names(tmp_path: Path) -> None:
     """A company's time zone must be a real IANA zone; the default is UTC."""
     config = load(tmp_path, BASE + "    timezone: Asia/Tokyo\n  - name: Planetary\n")
     assert [c.timezone for c in config.companies] == ["Asia/Tokyo", "UTC"]
-    assert errors(tmp_path, BASE + "    timezone: Europe/Paaris\n") == [
-        "7: companies.0.timezone: unknown time zone 'Europe/Paaris' (use an IANA name such as Europe/Berlin)"
+    assert errors(tmp_path, BASE + "    timezone: Mars/Olympus\n") == [
+        "7: companies.0.timezone: unknown time zone 'Mars/Olympus' (use an IANA name such as Europe/Berlin)"
     ]
 
 
-def test_locales_must_look_like_locales(tmp_path: Path) -> None:
-    """Company and IPS locales are language tags such as ja-JP."""
-    assert load(tmp_path, BASE + "    locale: ja-JP\n").companies[0].locale == "ja-JP"
-    (found,) = errors(tmp_path, BASE + "    locale: japanese please\n")
-    assert found.startswith("7: companies.0.locale: String should match pattern")
+@pytest.mark.parametrize(("zone", "meant"), [("Europe/Paaris", "Europe/Paris"), ("europe/berlin", "Europe/Berlin")])
+def test_a_misspelt_time_zone_comes_with_the_name_meant(tmp_path: Path, zone: str, meant: str) -> None:
+    """A near miss or a wrong case of an IANA name is answered with the real name."""
+    assert errors(tmp_path, BASE + f"    timezone: {zone}\n") == [
+        f"7: companies.0.timezone: unknown time zone {zone!r} (did you mean {meant!r}?)"
+    ]
+
+
+@pytest.mark.parametrize("tag", ["ja-JP", "ja_JP", "pt", "zh-Hant-TW", "nb-NO", "es-419", "en-GB"])
+def test_locale_tags_are_accepted_as_written(tmp_path: Path, tag: str) -> None:
+    """Any tag whose language CLDR knows is a locale, whatever its case, separator, script or region."""
+    assert load(tmp_path, BASE + f"    locale: {tag}\n").companies[0].locale == tag
+
+
+@pytest.mark.parametrize(
+    ("written", "hint"),
+    [
+        ("english", " (did you mean 'en-US'?)"),
+        ("Deutsch", " (did you mean 'de-DE'?)"),
+        ("日本語", " (did you mean 'ja-JP'?)"),
+        ("japanese please", ""),
+        ("xx-YY", ""),
+    ],
+)
+def test_a_locale_that_is_not_a_tag_is_said_plainly(tmp_path: Path, written: str, hint: str) -> None:
+    """A language written by name gets the tag it means; no validator pattern is shown to the user."""
+    assert errors(tmp_path, BASE + f"    locale: {written}\n") == [
+        f"7: companies.0.locale: {written!r} is not a locale tag such as en-US, de-DE or ja-JP{hint}"
+    ]
+
+
+def test_a_list_written_as_one_value_says_how_to_write_the_list(tmp_path: Path) -> None:
+    """`to: ops@example.com` is answered with the list syntax, not "Input should be a valid tuple"."""
+    channel = "{type: email, host: smtp.example.com, from: a@example.com, to: ops@example.com}"
+    assert errors(tmp_path, with_channel(channel)) == [
+        "8: channels.out.to: must be a list: write `to: [item, …]`, or `to: [item]` for a single one"
+    ]
+
+
+def test_a_choice_outside_its_set_names_the_choices_and_the_likely_one(tmp_path: Path) -> None:
+    """`format: jsn` lists json, console and auto and suggests json."""
+    assert errors(tmp_path, BASE + "log: {format: jsn}\n") == [
+        "7: log.format: must be one of: json, console, auto (did you mean 'json'?)"
+    ]
 
 
 def test_company_needs_a_handle_or_a_name(tmp_path: Path) -> None:

@@ -42,6 +42,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def busy_port_problem(port: int) -> str | None:
+    """Why the status page could not listen on `port` (another demo, a running daemon …), said with the fix."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp binds: TIME_WAIT is not "busy"
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            return (
+                f"port {port} on 127.0.0.1 is not free ({exc.strerror or exc}): is a notifier or another demo "
+                f"running? Pick another with --port, e.g. `notifier demo --port {port + 1}`"
+            )
+    return None
+
+
 def demo_rules(target: Path, extra_channel: str) -> None:
     """The shipped rules, each also notifying the demo's webhook receiver."""
     target.mkdir(parents=True, exist_ok=True)

@@ -249,7 +249,7 @@ def _compile(
     targets = []
     for i, target in enumerate(spec.notify):
         if channels is not None and target.channel not in channels:
-            error(("notify", i, "channel"), f"unknown channel {target.channel!r}{_suggest(target.channel, channels)}")
+            error(("notify", i, "channel"), f"unknown channel {target.channel!r}{_channel_hint(target.channel, channels)}")
         to = tuple(_template(env, t, _reporter(error, ("notify", i, "to", j))) for j, t in enumerate(target.to))
         targets.append(Target(target.channel, to))
     return Rule(
@@ -272,6 +272,9 @@ def _reporter(error: Callable[[Sequence[str | int], str], None], loc: Sequence[s
 
 
 def _expression(env: ImmutableSandboxedEnvironment, source: str, error: Callable[[str], None]) -> Expression:
+    if source.strip().startswith(("{{", "{%")):
+        error(f"'where' is a bare expression: write it without {{{{ }}}}, e.g. where: {_bare(source)}")
+        return _never
     try:  # compiled first: its syntax errors speak of what was written, not of the wrapping below
         compiled = env.compile_expression(source, undefined_to_none=False)
         ast = env.parse(f"{{{{ ({source}) }}}}")
@@ -305,8 +308,23 @@ def _check_fields(ast: nodes.Node, error: Callable[[str], None]) -> None:
             error(f"unknown name {name.name!r} (use job, log, company, schedule or event)")
 
 
+def _bare(source: str) -> str:
+    """`{{ job.progress > 50 }}` as it should have been written; a statement tag gets a generic example."""
+    inner = source.strip()
+    if inner.startswith("{{") and inner.endswith("}}"):
+        return inner[2:-2].strip() or 'job.state == "Running"'
+    return 'job.state == "Running"'
+
+
 def _never(*_args: Any, **_kwargs: Any) -> Any:
     return False
+
+
+def _channel_hint(name: str, channels: Collection[str]) -> str:
+    """The channel probably meant, else the ones the config defines (a rule can only name those)."""
+    if not channels:
+        return " (the config defines no channels: add one under channels:)"
+    return _suggest(name, channels) or f" (channels: {', '.join(sorted(channels))})"
 
 
 def _suggest(word: str, options: Iterable[str]) -> str:

@@ -61,6 +61,18 @@ def errors_of(tmp_path: Path, text: str, name: str = "rules.yaml") -> list[str]:
             "rules.yaml:5: rule 'a': bad template",
         ),
         ("- name: a\n  on: [job.failed\n", "rules.yaml:"),
+        (
+            "- name: a\n  on: job.failed\n  where: '{{ job.progress > 50 }}'\n  notify: [{channel: console}]\n",
+            "rules.yaml:3: rule 'a': 'where' is a bare expression: write it without {{ }}, e.g. where: job.progress > 50",
+        ),
+        (
+            "- name: a\n  on: job.failed\n  notify: [{channel: pager}]\n",
+            "rules.yaml:3: rule 'a': unknown channel 'pager' (channels: console, downstream, ops-email, ops-slack)",
+        ),
+        (
+            "- name: a\n  on: job.failed\n  notify: [{channel: console, to: ops@example.com}]\n",
+            "rules.yaml:3: rule 'a': notify.0.to: must be a list: write `to: [item, …]`, or `to: [item]` for a single one",
+        ),
     ],
 )
 def test_mistakes_are_reported_with_file_and_line(tmp_path: Path, text: str, expected: str) -> None:
