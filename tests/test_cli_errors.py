@@ -107,7 +107,9 @@ def test_the_default_config_is_read_from_the_working_directory(
     assert capsys.readouterr().out == "notifier.yaml: OK\n"
 
 
-def test_an_unreadable_file_is_reported_without_a_line_number(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unreadable_file_is_reported_without_a_line_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A problem of the whole file reads `file: message`, never `file:0: message`."""
     assert main(["check", "--config", str(tmp_path / "absent.yaml")]) == 1
     assert capsys.readouterr().err == f"{tmp_path / 'absent.yaml'}: cannot read: No such file or directory\n"
@@ -116,7 +118,10 @@ def test_an_unreadable_file_is_reported_without_a_line_number(tmp_path: Path, ca
 @pytest.mark.parametrize(
     ("state", "message"),
     [
-        ("sqlite:///missing/dir/state.db", "the directory {tmp}/missing/dir does not exist: create it, or point state:"),
+        (
+            "sqlite:///missing/dir/state.db",
+            "the directory {tmp}/missing/dir does not exist: create it, or point state:",
+        ),
         ("sqlite:///~no-such-user-here/state.db", "cannot expand '~no-such-user-here': no such user or home directory"),
     ],
 )

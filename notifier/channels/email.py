@@ -12,9 +12,11 @@ import re
 import ssl
 from collections.abc import Callable, Iterable
 from datetime import UTC
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
+from email.policy import Policy
 from email.utils import format_datetime, parseaddr
 from typing import TYPE_CHECKING, Literal
 
@@ -71,16 +73,38 @@ def recipients(configured: Iterable[str], extra: Iterable[str]) -> tuple[list[st
     return valid, rejected
 
 
+# Line breaks and runs of ordinary spaces; not the no-break spaces French typography puts inside « » and before :.
+_BREAKS = re.compile(r"[ \t\r\n\x0b\x0c\x1c-\x1f\x85\u2028\u2029]+")
+
+
 def one_line(text: str) -> str:
     """Header text on one line: a rendered title with a newline must not end the header early."""
-    return " ".join(text.split())
+    return _BREAKS.sub(" ", text).strip()
+
+
+class EncodedSubject(str):
+    """A subject folded so that a reader unfolds it to exactly its text, spaces and no-break spaces included.
+
+    Python 3.11's own folding loses text two ways: it can move the space between two encoded words into the
+    fold, where a reader must ignore it (RFC 2047 §6.2: „Name“ läuft arrived as „Name“läuft), and it can
+    start a long subject on the line after `Subject:`, which readers keep as a leading space. Plain ASCII is
+    folded at its spaces; anything else (non-ASCII, a word too long to fold, text that looks like an encoded
+    word) becomes encoded words that carry their own spaces. The value reads as the text itself.
+    """
+
+    name = "Subject"
+
+    def fold(self, *, policy: Policy) -> str:
+        plain = self.isascii() and "=?" not in self and all(len(word) < 60 for word in self.split(" "))
+        header = Header(str(self), "us-ascii" if plain else "utf-8", header_name=self.name)
+        return f"{self.name}: {header.encode(linesep=policy.linesep)}{policy.linesep}"
 
 
 def build_message(notification: Notification, sender: str, to: list[str]) -> EmailMessage:
     """The complete message; non-ASCII subjects and names are RFC 2047-encoded by the SMTP policy."""
     message = notification.message
     email = EmailMessage(policy=SMTP_POLICY)
-    email["Subject"] = one_line(message.title)
+    email["Subject"] = EncodedSubject(one_line(message.title))
     email["From"] = sender
     email["To"] = ", ".join(to)
     email["Date"] = _date(notification)

@@ -249,7 +249,9 @@ def _compile(
     targets = []
     for i, target in enumerate(spec.notify):
         if channels is not None and target.channel not in channels:
-            error(("notify", i, "channel"), f"unknown channel {target.channel!r}{_channel_hint(target.channel, channels)}")
+            error(
+                ("notify", i, "channel"), f"unknown channel {target.channel!r}{_channel_hint(target.channel, channels)}"
+            )
         to = tuple(_template(env, t, _reporter(error, ("notify", i, "to", j))) for j, t in enumerate(target.to))
         targets.append(Target(target.channel, to))
     return Rule(

@@ -134,7 +134,7 @@ def failed_publish(locale: str) -> Decision:
     event = Event(
         "job.failed",
         log.end_date or T0,
-        company(timezone=TIMEZONES[locale]),
+        company(timezone=TIMEZONES.get(locale, "UTC")),
         job(locale),
         log=log,
         details=log.details,
