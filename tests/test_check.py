@@ -15,8 +15,8 @@ import pytest
 
 from notifier import i18n
 from notifier.cli import main
-from notifier.i18n import LOCALES_DIR
 from notifier.config import load_config
+from notifier.i18n import LOCALES_DIR
 from notifier.sourcemap import parse_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,15 +134,16 @@ def test_config_rule_and_template_problems_are_reported_together(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A config with an error of its own still has its rules and templates checked: one run shows all three."""
-    path = write(tmp_path, VALID.replace("rules: rules/", "rules: rules/\ntemplates: templates/\npoll: {intervall: 5s}"),
-                 rule=RULE.replace("channel: console", "channel: consol"))  # fmt: skip
+    config = VALID.replace("rules: rules/", "rules: rules/\ntemplates: templates/\npoll: {intervall: 5s}")
+    path = write(tmp_path, config, rule=RULE.replace("channel: console", "channel: consol"))
     (tmp_path / "templates").mkdir()
     (tmp_path / "templates" / "title.j2").write_text("{% if %}", encoding="utf-8")
     assert main(["check", "--config", str(path)]) == 1
     err = capsys.readouterr().err.splitlines()
     assert err == [
         f"{path}:9: poll: unknown key 'intervall' (did you mean 'interval'?)",
-        f"{tmp_path / 'rules' / 'main.yaml'}:4: rule 'failed-publish': unknown channel 'consol' (did you mean 'console'?)",
+        f"{tmp_path / 'rules' / 'main.yaml'}:4: rule 'failed-publish': "
+        "unknown channel 'consol' (did you mean 'console'?)",
         f"{tmp_path / 'templates' / 'title.j2'}:1: Expected an expression, got 'end of statement block'",
     ]
 

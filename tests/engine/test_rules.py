@@ -63,7 +63,8 @@ def errors_of(tmp_path: Path, text: str, name: str = "rules.yaml") -> list[str]:
         ("- name: a\n  on: [job.failed\n", "rules.yaml:"),
         (
             "- name: a\n  on: job.failed\n  where: '{{ job.progress > 50 }}'\n  notify: [{channel: console}]\n",
-            "rules.yaml:3: rule 'a': 'where' is a bare expression: write it without {{ }}, e.g. where: job.progress > 50",
+            "rules.yaml:3: rule 'a': 'where' is a bare expression: write it without {{ }}, "
+            "e.g. where: job.progress > 50",
         ),
         (
             "- name: a\n  on: job.failed\n  notify: [{channel: pager}]\n",
@@ -71,7 +72,8 @@ def errors_of(tmp_path: Path, text: str, name: str = "rules.yaml") -> list[str]:
         ),
         (
             "- name: a\n  on: job.failed\n  notify: [{channel: console, to: ops@example.com}]\n",
-            "rules.yaml:3: rule 'a': notify.0.to: must be a list: write `to: [item, …]`, or `to: [item]` for a single one",
+            "rules.yaml:3: rule 'a': notify.0.to: must be a list: write `to: [item, …]`, "
+            "or `to: [item]` for a single one",
         ),
     ],
 )
