@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from structlog.testing import capture_logs
 
+from notifier import i18n
 from notifier.clock import ManualClock
+from notifier.i18n import LOCALES_DIR
 from tests.conftest import START, Harness, Sim, StartSim, console_lines, summary, write_config
+from tests.i18n.support import failed_publish
 
 
 @pytest.fixture
@@ -178,3 +182,35 @@ async def test_a_reload_retunes_schedules_keeping_what_they_know_or_turns_them_o
         await harness.poll(after=120)
         assert poller.schedules is None
         assert sim.world.calls - calls == 2  # getActiveJobs and getJobLogs only
+
+
+async def test_catalog_edits_take_effect_on_reload_and_broken_ones_are_refused(
+    sim: Sim, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An edited `.po` translation is used after SIGHUP's reload without a restart; one that lost a placeholder
+    is refused with its file:line and the running catalogs stay."""
+    locales = tmp_path / "locales"
+    shutil.copytree(LOCALES_DIR, locales)
+    monkeypatch.setattr(i18n, "LOCALES_DIR", locales)
+    po = locales / "de_DE" / "LC_MESSAGES" / "messages.po"
+    shipped = "Veröffentlichungsauftrag „%(name)s“ ist fehlgeschlagen"
+    harness = Harness(sim, write_config(tmp_path, sim), ManualClock(START))
+    async with harness.running() as daemon:
+
+        def title() -> str:
+            assert daemon.intake is not None
+            return daemon.intake.renderer.render(failed_publish("de-DE")).notification.message.title
+
+        assert title() == "Veröffentlichungsauftrag „Spring catalog“ ist fehlgeschlagen"
+
+        po.write_text(po.read_text(encoding="utf-8").replace(shipped, "Veröffentlichung „%(name)s“ gescheitert"))
+        assert await daemon.reload(harness.config.source)
+        assert title() == "Veröffentlichung „Spring catalog“ gescheitert"
+
+        po.write_text(po.read_text(encoding="utf-8").replace("„%(name)s“ gescheitert", "gescheitert"))
+        with capture_logs() as logs:
+            assert await daemon.reload(harness.config.source) is False
+        assert title() == "Veröffentlichung „Spring catalog“ gescheitert"
+    [refusal] = [e for e in logs if e["event"].startswith("reload failed")]
+    assert refusal["error"].startswith(f"{po}:")
+    assert refusal["error"].endswith(": placeholders must be: %(name)s")

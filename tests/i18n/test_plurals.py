@@ -129,3 +129,22 @@ def test_count_is_grouped_while_the_plural_follows_the_number(locale: str, expec
 def test_warning_without_a_count_says_so_without_a_number(locale: str, title: str) -> None:
     """A warning log that counts no warnings is announced without a misleading "0 warnings"."""
     assert headline(locale, 0) == title
+
+
+@pytest.mark.parametrize(
+    ("locale", "count", "expected"),
+    [
+        ("en-US", 1234, "Job “Spring catalog” finished with 1,234 warnings"),
+        ("de-DE", 1234, "Auftrag „Spring catalog“ wurde mit 1.234 Warnungen beendet"),
+        ("fr-FR", 1234, "La tâche « Spring catalog » s’est terminée avec 1 234 avertissements"),
+        ("fr-FR", 0, "La tâche « Spring catalog » s’est terminée avec des avertissements"),
+        ("ja-JP", 12345, "ジョブ「Spring catalog」が終了しました（警告 12,345 件）"),
+        ("es-MX", 12345, "El trabajo «Spring catalog» ha finalizado con 12,345 advertencias"),
+        ("es-ES", 12345, "El trabajo «Spring catalog» ha finalizado con 12.345 advertencias"),
+        ("en-US", 1, "Job “Spring catalog” finished with 1 warning"),
+    ],
+)
+def test_warning_headline_groups_the_count_and_pluralizes_on_the_number(locale: str, count: int, expected: str) -> None:
+    """The count in the headline is number-formatted in the job's own locale (es-MX groups as Mexico does) while the
+    plural form follows the number itself."""
+    assert headline(locale, count) == expected

@@ -116,3 +116,24 @@ def test_character_tables_pair_up() -> None:
     """The simplified and traditional tables above are aligned character by character and never overlap."""
     assert len(SIMPLIFIED) == len(TRADITIONAL)
     assert not set(SIMPLIFIED) & set(TRADITIONAL)
+
+
+def _words(text: str) -> set[str]:
+    """Latin words of three letters or more, and every pair of adjacent CJK characters (their smallest words)."""
+    latin = {w.casefold() for w in re.findall(r"[^\W\d_]{3,}", text) if not _cjk(w)}
+    cjk = "".join(ch if _cjk(ch) else " " for ch in text)
+    return latin | {run[i : i + 2] for run in cjk.split() for i in range(len(run) - 1)}
+
+
+def _cjk(text: str) -> bool:
+    return any("\u3040" <= ch <= "\u30ff" or "\u3400" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" for ch in text)
+
+
+@pytest.mark.parametrize("locale", TRANSLATED)
+def test_the_submitter_label_does_not_read_like_the_sender_of_the_alert(locale: str) -> None:
+    """ "Submitted by" (who started the job) shares no word with the footer "Sent by dmc-notifier …", or readers
+    take the job's user for the one who sent them the alert (es "Enviado por", ja "送信者" did)."""
+    strings = {sources(entry)[0]: forms(entry)[0] for entry, _ in translations(locale)}
+    label, footer = strings["Submitted by"], strings["Sent by dmc-notifier for rule “%(rule)s”."]
+    shared = _words(label.split()[0] if not _cjk(label) else label) & _words(footer)
+    assert shared == set(), (label, footer)

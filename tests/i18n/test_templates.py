@@ -11,14 +11,18 @@ import pytest
 
 from notifier.channels.slack import blocks
 from notifier.i18n import DEFAULT, SUPPORTED
-from notifier.models import EVENT_KINDS, JobLogDetail, Message
+from notifier.models import EVENT_KINDS, Event, JobLogDetail, Message
 from tests.i18n.support import (
     HEADLINES,
     PROJECT,
     RENDERER,
+    T0,
     TRANSLATED,
+    company,
+    decision,
     failed_publish,
     headline_cases,
+    job,
     render,
     shipped_decisions,
 )
@@ -165,3 +169,21 @@ def test_slack_blocks_show_each_fact_once() -> None:
         assert sum(d.count(f"*{label}*") for d in dumped) == 1
     for line in notification.details:
         assert sum(d.count(line) for d in dumped) == 1
+
+
+@pytest.mark.parametrize(
+    ("rule_name", "stalled", "says_stalled"),
+    [
+        ("long-running-job", 30, False),  # moved 30 s ago: a pause between updates, not a stall
+        ("long-running-job", 899, False),
+        ("long-running-job", 900, True),  # the stall threshold of the shipped stalled-progress rule
+        ("stalled-progress", 120, True),  # a stall rule says it at its own threshold (the demo's is 2 min)
+    ],
+)
+def test_progress_is_said_to_stand_still_only_past_the_stall_threshold(
+    rule_name: str, stalled: int, says_stalled: bool
+) -> None:
+    """A long-running job whose progress moved recently is not told "progress has stayed at 63 % since …"."""
+    event = Event("job.active", T0, company(), replace(job("en-US"), progress=63), stalled_seconds=stalled)
+    summary = render(decision(event, name=rule_name)).summary or ""
+    assert ("Progress has stayed at 63%" in summary) is says_stalled
