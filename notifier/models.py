@@ -36,6 +36,9 @@ JOB_DETAIL_KINDS = (
     "reprocessAssetsJob",
     "uploadPostJob",
     "exportJob",
+    "metadataPublishJob",
+    "createVideoSitemapJob",
+    "automatedSetGenerationJob",
 )
 
 EventKind = Literal[
@@ -108,6 +111,7 @@ class ActiveJob:
     description: str | None = None
     server_name: str | None = None
     start_date: datetime | None = None
+    trigger_time: datetime | None = None  # when the job was set off (its schedule's fire time, or its submission)
     total_size: int | None = None
     progress: int | None = None
     progress_message: str | None = None
@@ -135,6 +139,7 @@ class JobLogDetail:
     asset_type: str | None = None
     asset_handle: str | None = None
     aux: tuple[AuxLogEntry, ...] = ()
+    date_created: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,6 @@ def test_a_rule_error_stops_run_before_it_starts(tmp_path: Path, capsys: pytest.
     assert main(["run", "--config", str(config)]) == 1
 
     err = capsys.readouterr().err
-    assert f"{rule_file}:4: rule 'failed-publish': unknown channel 'nowhere'" in err.splitlines()
+    assert f"{rule_file}:4: rule 'failed-publish': unknown channel 'nowhere' (channels: console)" in err.splitlines()
     assert "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notifier.yaml", "rules"]

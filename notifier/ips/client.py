@@ -13,14 +13,17 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import aiohttp
+import structlog
 
 from notifier.ips import parse
 from notifier.ips.envelope import AuthHeader, build_request, find_child, local, parse_fault, parse_xml
-from notifier.ips.errors import IpsError, IpsParseError, IpsTimeout, IpsTransportError
+from notifier.ips.errors import IpsError, IpsFault, IpsParseError, IpsTimeout, IpsTransportError
+from notifier.ips.schema import DETAIL_PAGING
 from notifier.models import ActiveJob, Company, JobLog, ScheduledJob
 
 T = TypeVar("T")
 _RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,8 @@ class IpsClient:
         self._session = session
         self._settings = settings
         self._limit = limit or asyncio.Semaphore(8)
+        # Learnt from this endpoint: it refuses the paging members of getJobLogDetailsParam (an older schema).
+        self.details_without_paging = False
 
     async def get_active_jobs(self, company_handle: str) -> list[ActiveJob]:
         params = [("companyHandle", company_handle)]
@@ -83,17 +88,29 @@ class IpsClient:
         log_types: list[str] | None = None,
         records_per_page: int = 1000,
     ) -> list[JobLog]:
-        """Log details of one job, asked in `locale` so that `logMessage` comes back in that language."""
-        params: list[tuple[str, Any]] = [
-            ("companyHandle", company_handle),
-            ("jobHandle", job_handle),
+        """Log details of one job, asked in `locale` so that `logMessage` comes back in that language.
+
+        A server on an older schema faults for the paging members: the call is made once more without them,
+        and this endpoint is asked without them from then on (its default page, up to 1000 lines, is enough).
+        """
+        params: list[tuple[str, Any]] = [("companyHandle", company_handle), ("jobHandle", job_handle)]
+        paging: list[tuple[str, Any]] = [
             ("logTypeArray", log_types),
             ("recordsPerPage", records_per_page),
             ("resultsPage", 1),
             ("sortBy", "Date"),
             ("sortDirection", "Ascending"),
         ]
-        return await self._call("getJobLogDetails", params, parse.parse_job_log_details, locale=locale)
+        if not self.details_without_paging:
+            try:
+                return await self._call("getJobLogDetails", params + paging, parse.parse_job_log_details, locale)
+            except IpsFault as fault:
+                if not refuses_elements(fault, DETAIL_PAGING):
+                    raise
+                log.info("getJobLogDetails refused its paging members; asking without them", reason=str(fault))
+        details = await self._call("getJobLogDetails", params, parse.parse_job_log_details, locale=locale)
+        self.details_without_paging = True  # only once the plain call worked: never lose the paging for nothing
+        return details
 
     async def get_company_info(self, *, company_handle: str | None = None, company_name: str | None = None) -> Company:
         params = [("companyHandle", company_handle), ("companyName", company_name)]
@@ -162,6 +179,19 @@ async def _read_capped(resp: aiohttp.ClientResponse, max_bytes: int) -> bytes:
             raise IpsTransportError(f"response exceeds the {max_bytes}-byte cap", retryable=True)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def refuses_elements(fault: IpsFault, names: tuple[str, ...]) -> bool:
+    """Whether a fault says the request held elements the server does not know (an older schema).
+
+    Axis2 refuses them before IPS code runs ("Unexpected subelement recordsPerPage", no IPS detail); IPS itself
+    answers ipsApiFault 30003 (invalid request XML). Credentials faults never qualify.
+    """
+    if fault.is_auth:
+        return False
+    text = f"{fault.faultstring} {fault.reason or ''}".lower()
+    named = any(name.lower() in text for name in names)
+    return named or fault.code == 30003 or "unexpected subelement" in text or "unexpected element" in text
 
 
 def _http_error(status: int, body: bytes, max_bytes: int) -> IpsError:

@@ -171,7 +171,7 @@ _ITEM_SUFFIXES = ("}items", "}item")
 
 
 def items(el: etree._Element | None) -> list[etree._Element]:
-    """Children named `items` (or `item`, used by TaskProgressArray) of an array wrapper."""
+    """Children named `items` of an array wrapper, or `item`, as some of Adobe's pages write the task arrays."""
     if el is None:
         return []
     kids: list[etree._Element] = el[:]  # type: ignore[index,assignment]

@@ -141,6 +141,7 @@ _ACTIVE_JOB = FieldReader(
         "description": ("description", str_value),
         "serverName": ("server_name", str_value),
         "startDate": ("start_date", datetime_value),
+        "triggerTime": ("trigger_time", datetime_value),
         "totalSize": ("total_size", size_value),
         "progress": ("progress", int_value),
         "progressMessage": ("progress_message", str_value),
@@ -179,6 +180,7 @@ _LOG_DETAIL = FieldReader(
         "assetName": ("asset_name", str_value),
         "assetType": ("asset_type", str_value),
         "assetHandle": ("asset_handle", str_value),
+        "dateCreated": ("date_created", datetime_value),
     },
     {"auxArray": ("aux", _aux_arrays)},
 )

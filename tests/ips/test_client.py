@@ -134,6 +134,44 @@ async def test_get_job_log_details_filters_by_log_type(sim: Sim) -> None:
     assert all(d.asset_name and d.aux for d in errors)
 
 
+async def test_an_older_server_refusing_the_paging_members_still_gives_the_details(start_sim: StartSim) -> None:
+    """A server on the older WSDL faults for recordsPerPage & co: the client asks once more without them, gets
+    the same details, and asks that endpoint without them from then on; another endpoint is not affected."""
+    reference = await start_sim("demo")
+    older, another_older = await start_sim("demo"), await start_sim("demo")
+    for sim in (reference, older, another_older):
+        sim.world.advance(57)
+    older.world.older_detail_schema = another_older.world.older_detail_schema = True
+    (log,) = await reference.client().get_job_logs("203")
+    handle = log.job_handle or ""
+    expected = await reference.client().get_job_log_details("203", handle, locale="ja-JP")
+
+    client = older.client()
+    before = older.world.calls
+    assert await client.get_job_log_details("203", handle, locale="ja-JP") == expected
+    assert older.world.calls - before == 2  # refused, then asked without the paging members
+    assert client.details_without_paging
+    assert await client.get_job_log_details("203", handle, locale="ja-JP") == expected
+    assert older.world.calls - before == 3  # remembered: one call
+
+    other, before = another_older.client(), another_older.world.calls
+    assert not other.details_without_paging
+    assert await other.get_job_log_details("203", handle, locale="ja-JP") == expected
+    assert another_older.world.calls - before == 2  # its own first refusal: learnt per endpoint
+    assert other.details_without_paging
+
+
+async def test_a_fault_that_is_not_about_the_paging_members_is_not_retried(sim: Sim) -> None:
+    """An unknown company is a real error: it is raised, and the paging members stay in use."""
+    client = sim.client()
+    before = sim.world.calls
+    with pytest.raises(IpsFault) as caught:
+        await client.get_job_log_details("nope", "x", locale=None)
+    assert caught.value.code == 30001
+    assert sim.world.calls - before == 1
+    assert not client.details_without_paging
+
+
 async def test_get_company_info_by_name_and_by_handle(sim: Sim) -> None:
     """A company name resolves to its handle, and the handle to its name."""
     client = sim.client()

@@ -166,14 +166,18 @@ def test_a_malformed_datetime_is_a_parse_error() -> None:
         parse_job_logs(data.replace(b"2026-01-01T00:00:00+00:00", b"yesterday"))
 
 
-def test_task_progress_accepts_items_as_well_as_item() -> None:
-    """TaskProgressArray repeats `item` in the schema, but `items` (like every other array) is read too."""
-    from notifier.models import TaskProgress
+def test_task_progress_accepts_item_as_well_as_items() -> None:
+    """The task arrays repeat `items` as the schema says (and the simulator sends); `item`, which Adobe's markdown
+    pages show, is read too."""
+    from notifier.models import TaskItemProgress, TaskProgress
 
-    job = ActiveJob(job_handle="h", task_progress=(TaskProgress(task_type="VideoTranscode", progress=0.5),))
+    item = TaskItemProgress((("itemName", "mp4-720p"), ("progress", "0.5")))
+    task = TaskProgress(task_type="VideoTranscode", progress=0.5, task_item_progress=(item,))
+    job = ActiveJob(job_handle="h", task_progress=(task,))
     data = render_active_jobs([job], VERSION)
-    assert b"<ns1:item>" in data
-    assert parse_active_jobs(data.replace(b"ns1:item>", b"ns1:items>")) == [job]
+    assert b"<ns1:taskProgressArray><ns1:items>" in data
+    assert b"<ns1:item>" not in data
+    assert parse_active_jobs(data.replace(b"ns1:items>", b"ns1:item>")) == [job]
 
 
 # ---------------------------------------------------------------------------------------------- faults

@@ -83,12 +83,15 @@ active_jobs = st.builds(
     **text_fields(render.ACTIVE_JOB_FIELDS),
     **int_fields(render.ACTIVE_JOB_FIELDS),
     start_date=opt(instants),
+    trigger_time=opt(instants),
     last_progress_update=opt(instants),
     task_progress=array(task_progress),
     detail=opt(job_detail),
 )
 aux = st.builds(AuxLogEntry, opt(texts), opt(texts), opt(instants))
-log_details = st.builds(JobLogDetail, opt(texts), opt(texts), opt(texts), opt(texts), opt(texts), array(aux))
+log_details = st.builds(
+    JobLogDetail, opt(texts), opt(texts), opt(texts), opt(texts), opt(texts), array(aux), opt(instants)
+)
 job_logs = st.builds(
     JobLog,
     **text_fields(render.JOB_LOG_FIELDS),

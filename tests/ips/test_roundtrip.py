@@ -70,6 +70,7 @@ active_jobs = st.builds(
     ActiveJob,
     **{attr: opt(xml_text) for _, attr, kind in render.ACTIVE_JOB_FIELDS if kind == "string"},
     start_date=opt(instants),
+    trigger_time=opt(instants),
     last_progress_update=opt(instants),
     total_size=opt(longs),
     progress=opt(ints),
@@ -85,6 +86,7 @@ log_details = st.builds(
     opt(xml_text),
     opt(xml_text),
     st.lists(aux, max_size=2).map(tuple),
+    opt(instants),
 )
 job_logs = st.builds(
     JobLog,

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple
 
-from notifier.ips.render import ActiveJobTemplate
+from notifier.ips.render import ActiveJobTemplate, format_lexical
 from notifier.ips.simulator.messages import message
-from notifier.models import ActiveJob, AuxLogEntry, JobDetail, JobLog, JobLogDetail, TaskProgress
+from notifier.models import ActiveJob, AuxLogEntry, JobDetail, JobLog, JobLogDetail, TaskItemProgress, TaskProgress
 
 OUTCOMES = ("success", "warnings", "errors", "failure", "stall")
 
@@ -40,6 +40,7 @@ _STEMS = ("spring-look", "sneaker-red", "lamp-oak", "jacket-navy", "sale-banner"
 _IMAGE_ERRORS = ("error.corrupt", "error.missing", "error.too_large")
 _IMAGE_WARNINGS = ("warn.low_res", "warn.color_profile", "warn.overwritten")
 _ATTEMPTS = 3  # how often IPS retries a file before logging it as failed
+_RENDITIONS = ("mp4-1080p", "mp4-720p", "mp4-360p")  # what a video publish transcodes each file into
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +193,7 @@ class LiveJob:
             description=plan.description,
             server_name=plan.server_name,
             start_date=plan.start,
+            trigger_time=plan.start,  # submitted to run at once: set off when submitted
             total_size=self.total_size,
             detail=self.detail,
         )
@@ -210,15 +212,29 @@ class LiveJob:
 def _transcoding(plan: JobPlan, done: int, state: str, last: datetime, locale: str) -> tuple[TaskProgress, ...]:
     """Video jobs report their renditions as an asynchronous task, as IPS does for transcoding."""
     processing = 0 if state == "New" or done >= plan.files else 1
+    fraction = round(done / max(plan.files, 1), 4)
+    text = message("progress.transcoding", locale)
+    renditions = tuple(
+        TaskItemProgress(
+            (
+                ("itemName", rendition),
+                ("progress", format_lexical(fraction, "double")),
+                ("progressMessage", text),
+                ("lastProgressUpdate", format_lexical(last, "dateTime")),
+            )
+        )
+        for rendition in _RENDITIONS
+    )
     return (
         TaskProgress(
             task_type="VideoTranscode",
             num_processed=done,
             num_processing=processing,
             num_pending=plan.files - done - processing,
-            progress=round(done / max(plan.files, 1), 4),
-            progress_message=message("progress.transcoding", locale),
+            progress=fraction,
+            progress_message=text,
             last_progress_update=last,
+            task_item_progress=renditions,
             task_state="New" if state == "New" else "Processing",
         ),
     )
@@ -239,19 +255,19 @@ def log_view(plan: JobPlan, details: tuple[JobLogDetail, ...] = (), total_rows: 
         original_job_name=plan.original_name,
         submit_user_email=plan.submit_user_email,
         log_type=plan.family,
-        job_sub_type=plan.publish_type,
+        job_sub_type=plan.publish_type or "",  # required by the schema: empty where a job kind has none
         start_date=plan.start,
         end_date=plan.end,
-        description=plan.description,
+        description=plan.description or "",
         file_success_count=counts.processed - errors,
         file_error_count=errors,
         file_warning_count=warnings,
         file_duplicate_count=0,
         file_update_count=sum(1 for _, key in counts.warnings if key == "warn.overwritten"),
         total_file_count=plan.files,
-        transfer_success_count=counts.processed - errors if publish else None,
-        transfer_error_count=0 if publish else None,
-        transfer_warning_count=0 if publish else None,
+        transfer_success_count=counts.processed - errors if publish else 0,
+        transfer_error_count=0,
+        transfer_warning_count=0,
         fatal_error=counts.fatal is not None,
         detail_total_rows=detail_count(plan) if total_rows is None else total_rows,
         details=details,
@@ -269,7 +285,8 @@ def detail_lines(plan: JobPlan, locale: str) -> tuple[JobLogDetail, ...]:
     counts = tally(plan)
     family = plan.family
     job = message(f"job.{family}", locale)
-    lines = [JobLogDetail(message("begin", locale, job=job), f"Begin{family}")]
+    began = plan.start + timedelta(seconds=plan.queued)
+    lines = [JobLogDetail(message("begin", locale, job=job), f"Begin{family}", date_created=began)]
     errors, warnings = dict(counts.errors), dict(counts.warnings)
     tick = plan.run / max(counts.processed, 1)
     assets = asset_names(plan)
@@ -277,18 +294,22 @@ def detail_lines(plan: JobPlan, locale: str) -> tuple[JobLogDetail, ...]:
         asset = assets[index]
         when = plan.start + timedelta(seconds=plan.queued + (index + 1) * tick)
         if index in errors:
-            lines.append(_file_line(plan, index, asset, f"{family}Error", message(errors[index], locale, asset=asset)))
+            lines.append(
+                _file_line(when, index, plan, asset, f"{family}Error", message(errors[index], locale, asset=asset))
+            )
             retry = AuxLogEntry(message("aux.gave_up", locale, count=_ATTEMPTS), f"{family}Error", when)
             lines[-1] = _with_aux(lines[-1], retry)
         elif index in warnings:
             text = message(warnings[index], locale, asset=asset)
-            lines.append(_file_line(plan, index, asset, f"{family}Warning", text))
+            lines.append(_file_line(when, index, plan, asset, f"{family}Warning", text))
         else:
-            lines.append(_file_line(plan, index, asset, f"{family}Success", _success(family, asset, locale)))
+            lines.append(_file_line(when, index, plan, asset, f"{family}Success", _success(family, asset, locale)))
+    ended = plan.end or began + timedelta(seconds=plan.run)
     if counts.fatal is not None:
-        lines.append(JobLogDetail(message(counts.fatal, locale, server=plan.server_name, seconds=300), "FatalError"))
+        fatal = message(counts.fatal, locale, server=plan.server_name, seconds=300)
+        lines.append(JobLogDetail(fatal, "FatalError", date_created=ended))
     tallied = {"success": counts.processed - len(errors), "errors": len(errors), "warnings": len(warnings)}
-    lines.append(JobLogDetail(message("end", locale, job=job, **tallied), f"End{family}"))
+    lines.append(JobLogDetail(message("end", locale, job=job, **tallied), f"End{family}", date_created=ended))
     return tuple(lines)
 
 
@@ -297,13 +318,18 @@ def _success(family: str, asset: str, locale: str) -> str:
     return message(key, locale, asset=asset)
 
 
-def _file_line(plan: JobPlan, index: int, asset: str, log_type: str, text: str) -> JobLogDetail:
+def _file_line(when: datetime, index: int, plan: JobPlan, asset: str, log_type: str, text: str) -> JobLogDetail:
     asset_type = "Video" if plan.family == "VideoPublish" else "Image"
     handle = f"a|{plan.company_handle}|1|{plan.seed % 900_000 + 100_000 + index}"
     return JobLogDetail(
-        log_message=text, log_type=log_type, asset_name=asset, asset_type=asset_type, asset_handle=handle
+        log_message=text,
+        log_type=log_type,
+        asset_name=asset,
+        asset_type=asset_type,
+        asset_handle=handle,
+        date_created=when,
     )
 
 
 def _with_aux(line: JobLogDetail, aux: AuxLogEntry) -> JobLogDetail:
-    return JobLogDetail(line.log_message, line.log_type, line.asset_name, line.asset_type, line.asset_handle, (aux,))
+    return dataclasses.replace(line, aux=(aux,))

@@ -16,6 +16,7 @@ from lxml import etree
 from notifier.ips import render
 from notifier.ips.envelope import AUTH_NS, AuthHeader, find_child, local, parse_xml, to_datetime
 from notifier.ips.errors import IpsParseError
+from notifier.ips.schema import DETAIL_PAGING
 from notifier.ips.simulator.messages import operation_locale
 from notifier.ips.simulator.world import LOG_SORT_FIELDS, World
 
@@ -137,6 +138,9 @@ class Params:
         for child in el:
             self._children.setdefault(local(child.tag), child)
 
+    def present(self, name: str) -> bool:
+        return name in self._children
+
     def text(self, name: str, *, required: bool = False) -> str | None:
         el = self._children.get(name)
         value = (el.text or "").strip() if el is not None else ""
@@ -213,6 +217,10 @@ def _job_logs(world: World, p: Params, locale: str, version: str, prefix: str | 
 
 
 def _job_log_details(world: World, p: Params, locale: str, version: str, prefix: str | None) -> bytes:
+    if world.older_detail_schema:
+        unknown = next((name for name in DETAIL_PAGING if p.present(name)), None)
+        if unknown is not None:  # refused by Axis2's data binding, before any IPS code: no IPS fault detail
+            raise SimFault(None, None, "", faultstring=f"Unexpected subelement {unknown}")
     logs = world.job_log_details(
         p.company(world, required=True) or "",
         locale=locale,

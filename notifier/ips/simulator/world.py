@@ -90,6 +90,8 @@ class World:
         self.chaos = Chaos(flaky=scenario.flaky, auth_failure=scenario.auth_failure, seed=seed)
         self.companies: dict[str, SimCompany] = {c.handle: c for c in scenario.companies}
         self.calls = 0
+        # Answer as a server on an older WSDL would: getJobLogDetailsParam's paging members are unknown elements.
+        self.older_detail_schema = False
         self._rng = random.Random(f"jobs:{seed}")
         self._spawn_rng = random.Random(f"spawn:{seed}")
         self._seq = itertools.count()

@@ -1,5 +1,6 @@
 """The simulator's WSDL: document/literal, generated from the same field tables the responses are rendered
-from, so a WSDL-driven client (zeep, Axis2, .NET) reads exactly what the simulator sends.
+from, so a WSDL-driven client (zeep, Axis2, .NET) reads exactly what the simulator sends, and elements the
+published schema requires are required here too (the tests validate every answer against this schema).
 
 It covers only the operations the notifier uses, with the authHeader as a SOAP header and the three IPS
 fault elements, which is what a generated client needs to call them.
@@ -68,10 +69,9 @@ def _complex(name: str, elements: list[str]) -> str:
 
 
 def _from_fields(name: str, fields: tuple[schema.Field, ...], extra: list[str] | None = None) -> str:
-    return _complex(name, [_element(element, xsd_type) for element, _, xsd_type in fields] + (extra or []))
-
-
-_ANY = '<xsd:any processContents="lax" minOccurs="0" maxOccurs="unbounded"/>'
+    """A complex type whose elements are required where the published schema requires them."""
+    elements = [_element(el, xsd_type, required=schema.required(name, el)) for el, _, xsd_type in fields]
+    return _complex(name, elements + (extra or []))
 
 
 def _types() -> list[str]:
@@ -79,19 +79,20 @@ def _types() -> list[str]:
     detail_kinds = [f'<xsd:element name="{kind}" type="tns:JobDetail" minOccurs="0"/>' for kind in JOB_DETAIL_KINDS]
     types = [
         _from_fields("ActiveJob", schema.ACTIVE_JOB_FIELDS, detail_kinds),
-        _from_fields("JobDetail", schema.JOB_DETAIL_FIELDS, [_ANY]),
+        # What the simulator's details hold; a real server's carry more per kind, which the parser keeps as pairs.
+        _from_fields("JobDetail", schema.JOB_DETAIL_FIELDS),
         _from_fields("TaskProgress", schema.TASK_PROGRESS_FIELDS),
-        _complex("TaskItemProgress", [_ANY]),
+        _complex("TaskItemProgress", [_element(n, t, required=True) for n, t in schema.TASK_ITEM_ELEMENTS]),
         _from_fields("JobLog", schema.JOB_LOG_FIELDS),
         _from_fields("JobLogDetail", schema.LOG_DETAIL_FIELDS),
-        _from_fields("JobLogAux", schema.AUX_FIELDS),
+        _from_fields("JobLogDetailAux", schema.AUX_FIELDS),
         _from_fields("CompanyInfo", schema.COMPANY_FIELDS),
         _from_fields("ScheduledJob", schema.SCHEDULED_JOB_FIELDS),
         _complex("StringArray", [_element("items", "string", many=True)]),
     ]
     items = {"TaskProgressArray": "TaskProgress", "TaskItemProgressArray": "TaskItemProgress",
-             "JobLogDetailArray": "JobLogDetail", "JobLogAuxArray": "JobLogAux", "ActiveJobArray": "ActiveJob",
-             "JobLogArray": "JobLog", "ScheduledJobArray": "ScheduledJob"}  # fmt: skip
+             "JobLogDetailArray": "JobLogDetail", "JobLogDetailAuxArray": "JobLogDetailAux",
+             "ActiveJobArray": "ActiveJob", "JobLogArray": "JobLog", "ScheduledJobArray": "ScheduledJob"}  # fmt: skip
     for array, item_type in items.items():
         item_name = schema.ARRAY_TYPES[array][0] if array in schema.ARRAY_TYPES else "items"
         types.append(_complex(array, [_element(item_name, item_type, many=True)]))
@@ -99,8 +100,9 @@ def _types() -> list[str]:
         params = [_element(name, xsd_type, required=required) for name, xsd_type, required in request]
         types.append(f'<xsd:element name="{operation}Param"><xsd:complexType><xsd:sequence>{"".join(params)}'
                      "</xsd:sequence></xsd:complexType></xsd:element>")  # fmt: skip
-        types.append(f'<xsd:element name="{operation}Return"><xsd:complexType><xsd:sequence>'
-                     f"{_element(wrapper, wrapper_type)}</xsd:sequence></xsd:complexType></xsd:element>")  # fmt: skip
+        returned = _element(wrapper, wrapper_type, required=True)
+        types.append(f'<xsd:element name="{operation}Return"><xsd:complexType><xsd:sequence>{returned}'
+                     "</xsd:sequence></xsd:complexType></xsd:element>")  # fmt: skip
     return types
 
 
