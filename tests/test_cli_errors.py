@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,6 +49,24 @@ def test_the_lock_is_per_state_file(tmp_path: Path) -> None:
     held = exclusive(tmp_path / "a.db")
     with exclusive(tmp_path / "a.db"), exclusive(tmp_path / "b.db"), pytest.raises(StateInUse):
         held.__enter__()
+
+
+def test_a_clean_exit_leaves_no_lock_file_and_a_crash_s_file_does_not_block(tmp_path: Path) -> None:
+    """The `.lock` file goes when its holder lets go; one left by a killed daemon is just taken over."""
+    lock = tmp_path / "state.db.lock"
+    with exclusive(tmp_path / "state.db"):
+        assert lock.exists()
+    assert not lock.exists()
+    lock.write_text("4242\n", encoding="utf-8")  # what kill -9 leaves: a file, no lock on it
+    with exclusive(tmp_path / "state.db"):
+        assert lock.read_text(encoding="utf-8") == f"{os.getpid()}\n"
+    assert not lock.exists()
+
+
+def test_lock_files_are_ignored_by_git() -> None:
+    """`git status` in a checkout does not list a state file's lock (nor the state files themselves)."""
+    ignored = (Path(__file__).resolve().parents[1] / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert {"*.db", "*.db.lock", "*.db-wal", "*.db-shm"} <= set(ignored)
 
 
 def test_an_http_port_in_use_is_one_line(tmp_path: Path, busy_port: int, capsys: pytest.CaptureFixture[str]) -> None:

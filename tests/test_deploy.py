@@ -77,3 +77,11 @@ def test_systemd_config_checks_in_the_units_layout(tmp_path: Path) -> None:
     assert config.state_path == tmp_path / f"var/lib/{state_dir.group(1)}/state.db"
     assert config.rules is not None
     assert check_all(config) == []
+
+
+def test_systemd_install_steps_use_the_checkout_or_a_wheel() -> None:
+    """The package is not published: the steps install `.` from the checkout or a built wheel, never by name."""
+    steps = [line for line in (ROOT / "deploy/systemd.yaml").read_text(encoding="utf-8").splitlines() if "pip" in line]
+    installs = [line.split("pip install", 1)[1].split()[0].strip(")`") for line in steps if "pip install" in line]
+    assert installs == [".", "dmc_notifier-*.whl"]
+    assert any("pip wheel --no-deps -w dist ." in line for line in steps)

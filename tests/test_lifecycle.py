@@ -184,6 +184,7 @@ async def test_sigterm_finishes_in_flight_sends_and_exits_zero(
     assert states[PENDING] == 20 - states[DELIVERED] > 0
     assert states["dead"] == 0
     assert any(entry.get("event") == "stopped" for entry in daemon.logs())
+    assert not (tmp_path / "state.db.lock").exists(), "a clean exit removes the lock file"
 
 
 async def test_sighup_with_a_broken_rule_file_keeps_the_running_rules(
