@@ -92,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="simulator + daemon + local receivers + status page, no credentials")
     demo.add_argument("--port", type=int, default=9464, help="status page port (default %(default)s)")
     demo.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
+    demo.add_argument("--json", action="store_true", help="print notifications as JSON (the webhook body)")
     return parser
 
 
@@ -110,11 +111,11 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "demo":
         from notifier.commands.demo import busy_port_problem, demo
 
-        problem = busy_port_problem(args.port)
+        problem = busy_port_problem(args.port) if args.speed > 0 else "--speed must be more than 0"
         if problem:
             print(f"error: {problem}", file=sys.stderr)
             return 1
-        return _run_cleanly(lambda: demo(args.port, args.speed))
+        return _run_cleanly(lambda: demo(args.port, args.speed, as_json=args.json))
     if command == "test-rule":
         return cmd_test_rule(args)
     if command == "schema":

@@ -214,6 +214,9 @@ class ChannelBase(Strict):
 
 class ConsoleChannel(ChannelBase):
     type: Literal["console"]
+    format: Literal["json", "summary"] = Field(
+        default="json", description="json: the webhook body as one line; summary: one readable line for people"
+    )
 
 
 class SlackChannel(ChannelBase):

@@ -3,6 +3,7 @@ and polls a test drives (`Harness`)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -53,6 +54,12 @@ class Sim:
 
 
 StartSim = Callable[..., Awaitable[Sim]]
+
+
+async def collect_lines(stream: asyncio.StreamReader, into: list[str]) -> None:
+    """Append each line a subprocess writes to `into` as it arrives (decoded, without its newline)."""
+    async for line in stream:
+        into.append(line.decode("utf-8", "replace").rstrip("\n"))
 
 
 @pytest.fixture

@@ -4,58 +4,105 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 
 import aiohttp
 
 from tests.channels.support import free_port
-from tests.test_lifecycle import _collect
+from tests.conftest import collect_lines
+
+# `09:05:00  FIRING    critical  failed-publish  203 Sakura Interiors  [ja-JP] 公開ジョブ「…」が失敗しました`
+SUMMARY = re.compile(
+    r"\d\d:\d\d:\d\d  (FIRING|RESOLVED) +(info|warning|critical) +\S+  \d+ .+  \[[a-z]{2}-[A-Z]{2}\] .+"
+)
 
 
-async def test_demo_runs_everything_locally_and_stops_on_ctrl_c() -> None:
-    """Within seconds the demo prints where to look, verified webhook deliveries and console notifications;
-    the status page answers; SIGINT stops everything with exit code 0."""
-    port = free_port()
+class Demo:
+    """A running `notifier demo` with what it printed so far."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc, self.out, self.err = proc, list[str](), list[str]()
+
+    async def until(self, condition: Callable[[], bool], within: float = 40.0) -> None:
+        """Wait until what was printed satisfies `condition` (checked as lines arrive, bounded)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while not condition():
+            assert loop.time() < deadline, "the demo did not deliver in time:\n" + "\n".join(self.err[-20:])
+            assert self.proc.returncode is None, "the demo ended:\n" + "\n".join(self.err[-20:])
+            await asyncio.sleep(0.05)
+
+
+@asynccontextmanager
+async def demo(*args: str) -> AsyncIterator[Demo]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "notifier", "demo", "--port", str(port), "--speed", "20",
+        sys.executable, "-m", "notifier", "demo", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     assert proc.stdout is not None
     assert proc.stderr is not None
-    out: list[str] = []
-    err: list[str] = []
-    readers = [asyncio.create_task(_collect(proc.stdout, out)), asyncio.create_task(_collect(proc.stderr, err))]
+    running = Demo(proc)
+    readers = [asyncio.create_task(collect_lines(proc.stdout, running.out)),
+               asyncio.create_task(collect_lines(proc.stderr, running.err))]  # fmt: skip
     try:
-        await _until(lambda: any("verified" in line for line in out) and any(_is_json(x) for x in out), err)
+        yield running
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        await asyncio.gather(*readers, return_exceptions=True)
+
+
+async def test_demo_runs_everything_locally_and_stops_on_ctrl_c() -> None:
+    """Within seconds the demo says where to look and that stalls are called after 2 minutes, prints one readable
+    line per notification and a verified webhook delivery; the status page answers; SIGINT exits 0."""
+    port = free_port()
+    async with demo("--port", str(port), "--speed", "20") as running:
+        await running.until(
+            lambda: any(SUMMARY.fullmatch(x) for x in running.out) and any("verified" in x for x in running.out)
+        )
         async with aiohttp.ClientSession() as session:
             async with session.get(f"http://127.0.0.1:{port}/status") as page:
                 assert page.status == 200
                 assert "text/html" in page.headers["Content-Type"]
             async with session.get(f"http://127.0.0.1:{port}/healthz") as health:
                 assert health.status == 200
-        proc.send_signal(signal.SIGINT)
-        assert await asyncio.wait_for(proc.wait(), 15) == 0
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-        await asyncio.gather(*readers, return_exceptions=True)
-    assert any(f"http://127.0.0.1:{port}/status" in line for line in err)
-    assert not any("REJECTED" in line for line in out)
-    assert not any("Traceback" in line for line in err)
+        running.proc.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(running.proc.wait(), 15) == 0
+    assert any(f"http://127.0.0.1:{port}/status" in line for line in running.err)
+    assert any("fires after 2 minutes without progress here (the shipped rule: 15)" in line for line in running.err)
+    assert not any(line.startswith("{") for line in running.out), "notifications are summaries unless --json"
+    assert all(SUMMARY.fullmatch(x) or "webhook receiver: signature verified" in x for x in running.out), running.out
+    assert not any("Traceback" in line for line in running.err)
 
 
-def _is_json(line: str) -> bool:
-    if not line.startswith("{"):
-        return False
-    return "rule" in json.loads(line)["data"]
+def _starts(lines: list[str]) -> list[datetime]:
+    jobs = [json.loads(line)["data"]["job"] or {} for line in lines if line.startswith("{")]
+    return [datetime.fromisoformat(job["start_date"]) for job in jobs if job.get("start_date")]
 
 
-async def _until(condition: object, err: list[str], within: float = 40.0) -> None:
-    assert callable(condition)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not condition():
-        assert loop.time() < deadline, "the demo did not deliver in time:\n" + "\n".join(err[-20:])
-        await asyncio.sleep(0.1)
+def _a_late_job_notified(lines: list[str]) -> bool:
+    """A notification about a job that started 10 simulated seconds after the earliest one: at --speed 20 that
+    is half a real second, so a daemon on the wall clock would stamp it before the job began."""
+    starts = _starts(lines)
+    return bool(starts) and max(starts) - min(starts) >= timedelta(seconds=10)
+
+
+async def test_demo_json_keeps_simulated_time_consistent_at_speed() -> None:
+    """With --json each notification is the webhook body; at --speed 20 the daemon keeps the simulator's time,
+    so no notification is stamped before its job started."""
+    async with demo("--port", str(free_port()), "--speed", "20", "--json") as running:
+        await running.until(lambda: _a_late_job_notified(running.out))
+        running.proc.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(running.proc.wait(), 15) == 0
+    bodies = [json.loads(line) for line in running.out if line.startswith("{")]
+    for body in bodies:
+        stamped = datetime.fromisoformat(body["timestamp"])
+        job = body["data"]["job"] or {}
+        if job.get("start_date"):
+            assert stamped >= datetime.fromisoformat(job["start_date"]), (body["data"]["rule"], job["original_name"])

@@ -20,7 +20,7 @@ from aiohttp.test_utils import TestServer
 
 from notifier.store.sqlite import DELIVERED, PENDING, Outgoing, SqliteStore, Target
 from tests.channels.support import sample_notification
-from tests.conftest import PASSWORD, START, USER, Sim, StartSim
+from tests.conftest import PASSWORD, START, USER, Sim, StartSim, collect_lines
 
 SECRET = "whsec_bGlmZWN5Y2xlLXRlc3Qtc2lnbmluZy1rZXk="
 PUBLISH_COMPLETED = """
@@ -50,8 +50,8 @@ class DaemonProcess:
         assert self.proc.stdout is not None
         assert self.proc.stderr is not None
         self._readers = [
-            asyncio.create_task(_collect(self.proc.stdout, self.stdout)),
-            asyncio.create_task(_collect(self.proc.stderr, self.stderr)),
+            asyncio.create_task(collect_lines(self.proc.stdout, self.stdout)),
+            asyncio.create_task(collect_lines(self.proc.stderr, self.stderr)),
         ]
 
     def send(self, sig: signal.Signals) -> None:
@@ -84,11 +84,6 @@ class DaemonProcess:
         for task in self._readers:
             task.cancel()
         await asyncio.gather(*self._readers, return_exceptions=True)
-
-
-async def _collect(stream: asyncio.StreamReader, into: list[str]) -> None:
-    async for line in stream:
-        into.append(line.decode("utf-8", "replace").rstrip("\n"))
 
 
 @pytest.fixture

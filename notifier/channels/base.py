@@ -177,7 +177,7 @@ def _registry() -> dict[type, ChannelFactory]:
     from notifier.channels.webhook import WebhookSender
 
     return {
-        config.ConsoleChannel: lambda name, _cfg, _session: ConsoleSender(name),
+        config.ConsoleChannel: lambda name, cfg, _session: ConsoleSender(name, summary=cfg.format == "summary"),
         config.EmailChannel: lambda name, cfg, _session: EmailSender(name, cfg),
         config.SlackChannel: lambda name, cfg, session: SlackSender(name, cfg, session),
         config.WebhookChannel: lambda name, cfg, session: WebhookSender(name, cfg, session),

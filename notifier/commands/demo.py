@@ -56,8 +56,11 @@ def busy_port_problem(port: int) -> str | None:
     return None
 
 
+STALL_SECONDS = 120  # the demo's stalled-progress threshold; the shipped rule waits 15 minutes
+
+
 def demo_rules(target: Path, extra_channel: str) -> None:
-    """The shipped rules, each also notifying the demo's webhook receiver."""
+    """The shipped rules, each also notifying the demo's webhook receiver; stalls are called after 2 minutes."""
     target.mkdir(parents=True, exist_ok=True)
     for source in sorted(shipped_rules().glob("*.yaml")):
         # The project's loader: under plain YAML 1.1 every rule's `on:` key would be read as True.
@@ -65,11 +68,21 @@ def demo_rules(target: Path, extra_channel: str) -> None:
         for rule in rules:
             rule["notify"] = [*rule.get("notify", []), {"channel": extra_channel}]
             if rule.get("on") == "job.active" and "stalled_seconds >= 900" in rule.get("where", ""):
-                rule["where"] = rule["where"].replace(">= 900", ">= 120")  # a demo should not take 15 minutes
+                rule["where"] = rule["where"].replace(">= 900", f">= {STALL_SECONDS}")  # not 15 minutes of waiting
         (target / source.name).write_text(yaml.safe_dump(rules, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
 
-def demo_config(workdir: Path, ips_port: int, hook_port: int, http_port: int, secret: str) -> Path:
+def demo_config(
+    workdir: Path,
+    ips_port: int,
+    hook_port: int,
+    http_port: int,
+    secret: str,
+    *,
+    speed: float = 1.0,
+    as_json: bool = False,
+) -> Path:
+    every = f"{max(1, round(5 / speed))}s"
     config = {
         "ips": {
             "endpoint": f"http://127.0.0.1:{ips_port}/scene7/services/IpsApiService",
@@ -77,8 +90,9 @@ def demo_config(workdir: Path, ips_port: int, hook_port: int, http_port: int, se
             "password": DEMO_PASSWORD,
             "timeout": "10s",
         },
-        # Schedules at every poll, a fire time without a run for a minute is missed: a demo should not take an hour.
-        "poll": {"interval": "5s", "unreachable_after": 3, "schedules_interval": "5s", "schedule_grace": "1m"},
+        # Every 5 s of simulated time, at most once a second (at --speed 10 the jobs move ten times as fast), and
+        # schedules at every poll; a fire time without a run for a minute is missed: a demo should not take an hour.
+        "poll": {"interval": every, "unreachable_after": 3, "schedules_interval": every, "schedule_grace": "1m"},
         # Each company's locale is the fallback for jobs that finish between two polls (never seen active,
         # so their own locale is unknown); jobs seen active speak their own locale.
         "companies": [
@@ -91,7 +105,7 @@ def demo_config(workdir: Path, ips_port: int, hook_port: int, http_port: int, se
         "rules": "rules",
         "state": "sqlite:///state.db",
         "channels": {
-            "console": {"type": "console"},
+            "console": {"type": "console", "format": "json" if as_json else "summary"},
             "demo-webhook": {"type": "webhook", "url": f"http://127.0.0.1:{hook_port}/hook", "secret": secret},
         },
         "http": {"listen": f"127.0.0.1:{http_port}"},
@@ -119,8 +133,8 @@ async def receiver(port: int, secret: str) -> AsyncIterator[None]:
             print("webhook receiver: REJECTED a delivery with a bad signature", flush=True)
             return web.Response(status=401)
         data = json.loads(body)["data"]
-        print(f"webhook receiver: verified {request.headers['webhook-id']} [{data['status']}] "
-              f"{data['message']['locale']}: {data['message']['title']}", flush=True)  # fmt: skip
+        print(f"  ↳ webhook receiver: signature verified, {data['status']} {data['rule']} "
+              f"({request.headers['webhook-id']})", flush=True)  # fmt: skip
         return web.Response(status=204)
 
     app = web.Application()
@@ -134,7 +148,7 @@ async def receiver(port: int, secret: str) -> AsyncIterator[None]:
         await runner.cleanup()
 
 
-async def demo(port: int, speed: float) -> None:
+async def demo(port: int, speed: float, *, as_json: bool = False) -> None:
     from notifier.app import install_stop_signals, run
     from notifier.config import load_config
     from notifier.ips.simulator.server import serve_simulator
@@ -143,13 +157,29 @@ async def demo(port: int, speed: float) -> None:
     ips_port, hook_port = free_port(), free_port()
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     with tempfile.TemporaryDirectory(prefix="notifier-demo-") as tmp:
-        config = load_config(demo_config(Path(tmp), ips_port, hook_port, port, secret))
+        config = load_config(demo_config(Path(tmp), ips_port, hook_port, port, secret, speed=speed, as_json=as_json))
         configure_logging(config.log.format, config.log.level)
         stop = asyncio.Event()
         install_stop_signals(stop)
-        async with serve_simulator("127.0.0.1", ips_port, scenario="demo", speed=speed), receiver(hook_port, secret):
-            print(f"IPS simulator     http://127.0.0.1:{ips_port}/scene7/services/IpsApiService", file=sys.stderr)
-            print(f"webhook receiver  http://127.0.0.1:{hook_port}/hook (verifies signatures)", file=sys.stderr)
-            print(f"status page       http://127.0.0.1:{port}/status   (metrics: /metrics)", file=sys.stderr)
-            print("notifications appear below as JSON lines; Ctrl-C stops everything", file=sys.stderr, flush=True)
-            await run(config, stop=stop)
+        async with (
+            serve_simulator("127.0.0.1", ips_port, scenario="demo", speed=speed) as world,
+            receiver(hook_port, secret),
+        ):
+            _introduce(ips_port, hook_port, port, speed, as_json)
+            # The daemon keeps the simulator's time: at --speed 10 both run ten times faster, so a notification
+            # is never stamped before the job it is about started.
+            await run(config, stop=stop, clock=world.clock)
+
+
+def _introduce(ips_port: int, hook_port: int, port: int, speed: float, as_json: bool) -> None:
+    lines = [
+        f"IPS simulator     http://127.0.0.1:{ips_port}/scene7/services/IpsApiService",
+        f"webhook receiver  http://127.0.0.1:{hook_port}/hook (verifies signatures)",
+        f"status page       http://127.0.0.1:{port}/status   (metrics: /metrics)",
+        f"stalled-progress  fires after {STALL_SECONDS // 60} minutes without progress here (the shipped rule: 15)",
+    ]
+    if speed != 1:
+        lines.append(f"simulated time    runs {speed:g}× as fast; times shown are simulated, the daemon's included")
+    shown = "as the webhook's JSON body" if as_json else "one line each (--json for the webhook's JSON body)"
+    lines.append(f"notifications appear below, {shown}; Ctrl-C stops everything")
+    print("\n".join(lines), file=sys.stderr, flush=True)

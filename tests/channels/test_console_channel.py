@@ -1,16 +1,18 @@
-"""The console channel: one flushed JSON line per delivery, the webhook body plus the channel name."""
+"""The console channel: one flushed line per delivery, the webhook body as JSON or a summary for people."""
 
 from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 
 from notifier.channels.base import TransportFailure
 from notifier.channels.console import ConsoleSender
 from notifier.channels.webhook import webhook_payload
-from tests.channels.support import sample_delivery, sample_notification
+from notifier.config import load_config
+from tests.channels.support import TITLE_JA, sample_delivery, sample_notification
 
 
 class FlushCounter(io.StringIO):
@@ -57,3 +59,25 @@ async def test_closed_stream_is_a_transport_failure() -> None:
     stream.close()
     with pytest.raises(TransportFailure):
         await ConsoleSender("console", stream).send(sample_delivery())
+
+
+async def test_summary_format_is_one_readable_line_per_notification() -> None:
+    """`format: summary` writes time, status, severity, rule, company, locale and title on one line, no JSON."""
+    stream = io.StringIO()
+    await ConsoleSender("console", stream, summary=True).send(sample_delivery())
+    created = sample_notification().created_at
+    assert stream.getvalue() == (
+        f"{created:%H:%M:%S}  FIRING    critical  failed-publish  c100 Planetary  [ja-JP] {TITLE_JA}\n"
+    )
+
+
+def test_console_format_is_chosen_in_the_config(tmp_path: Path) -> None:
+    """`{type: console, format: summary}` builds a summarizing channel; the default stays JSON lines."""
+    path = tmp_path / "notifier.yaml"
+    path.write_text(
+        'ips: {endpoint: "http://127.0.0.1:9/x", user: u, password: p}\ncompanies: [{handle: "47"}]\n'
+        "channels: {people: {type: console, format: summary}, pipe: {type: console}}\n",
+        encoding="utf-8",
+    )
+    config = load_config(path, environ={})
+    assert [c.format for c in config.channels.values()] == ["summary", "json"]  # type: ignore[union-attr]
