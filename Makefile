@@ -1,9 +1,9 @@
-# Two entry points: `make demo` runs the whole thing locally, `make test` runs the checks CI runs.
+# Two entry points: `make demo` runs the whole thing locally, `make test` runs the checks (CI adds `make test-slow`).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install demo test lint typecheck unit bench soak clean catalogs
+.PHONY: install demo test test-slow lint typecheck unit bench soak clean catalogs
 
 install: $(VENV)/.installed
 
@@ -23,10 +23,15 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# Two workers: the tests that wait on real processes (daemon, demo, browser) overlap the ones that compute.
 unit: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 test: lint typecheck unit
+
+# The exhaustive runs `make test` leaves out: large equivalence checks and every property test at 300 examples.
+test-slow: install
+	NOTIFIER_SLOW_TESTS=1 $(BIN)/pytest -m "slow or hypothesis"
 
 bench: install
 	$(BIN)/python benchmarks/run.py

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -15,6 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
+from hypothesis import HealthCheck, settings
 
 from notifier.app import Daemon
 from notifier.clock import ManualClock
@@ -27,6 +29,12 @@ from notifier.store.sqlite import SqliteStore
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SHIPPED_RULES = Path(__file__).resolve().parents[1] / "rules"
+# Property tests run a quick sweep in `make test` and the exhaustive one in `make test-slow` (CI runs both);
+# tests marked `slow` (the large equivalence runs) only run there.
+SLOW = os.environ.get("NOTIFIER_SLOW_TESTS") == "1"
+settings.register_profile("quick", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("thorough" if SLOW else "quick")
 USER, PASSWORD = "demo@example.com", "demo"
 
 

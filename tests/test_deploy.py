@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
+
+import pytest
 
 from notifier.config import load_config
 from notifier.setup import check_all
@@ -85,3 +90,23 @@ def test_systemd_install_steps_use_the_checkout_or_a_wheel() -> None:
     installs = [line.split("pip install", 1)[1].split()[0].strip(")`") for line in steps if "pip install" in line]
     assert installs == [".", "dmc_notifier-*.whl"]
     assert any("pip wheel --no-deps -w dist ." in line for line in steps)
+
+
+@pytest.mark.slow
+def test_the_wheel_the_systemd_steps_build_carries_rules_templates_and_catalogs(tmp_path: Path) -> None:
+    """`pip wheel --no-deps -w dist .` (the documented build) gives a wheel with the shipped rules, the message
+    templates and every catalog, so a host installing only the wheel has everything `notifier run` reads."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=55,
+    )
+    (wheel,) = tmp_path.glob("dmc_notifier-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    rules = {f"notifier/shipped_rules/{p.name}" for p in (ROOT / "rules").glob("*.yaml")}
+    templates = {f"notifier/{p.relative_to(ROOT / 'notifier')}" for p in (ROOT / "notifier/templates").rglob("*.j2")}
+    catalogs = {f"notifier/{p.relative_to(ROOT / 'notifier')}" for p in (ROOT / "notifier/i18n/locales").rglob("*.po")}
+    assert (len(rules), len(catalogs)) == (6, 11)
+    assert templates
+    assert rules | templates | catalogs <= names

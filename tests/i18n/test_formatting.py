@@ -86,7 +86,7 @@ def test_duration_is_rounded_down_with_precision_that_follows_its_size(seconds: 
     assert Formatter("en-US").duration(seconds).replace(NBSP, " ") == expected
 
 
-@settings(max_examples=300, deadline=None)
+@settings()  # examples per the profile in tests/conftest.py
 @given(st.floats(min_value=0, max_value=400 * 86400, allow_nan=False))
 def test_a_duration_never_overstates_and_drops_less_than_its_smallest_unit(seconds: float) -> None:
     """What the parts add up to is at most the real duration, and short of it by less than its last unit."""

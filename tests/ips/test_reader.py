@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from notifier.ips import parse, render
@@ -23,7 +23,7 @@ from tests.conftest import START
 from tests.ips.test_roundtrip import active_jobs, job_logs
 
 VERSION = "2014-04-03"
-FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings()  # examples per the profile in tests/conftest.py
 
 
 def _one_by_one(data: bytes, operation: str, wrapper: str, reader: FieldReader[Any]) -> list[Any]:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from notifier.ips import render
@@ -27,7 +27,7 @@ from notifier.models import (
 )
 from tests.ips import reference_render as reference
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings()  # examples per the profile in tests/conftest.py
 FORBIDDEN = ("\x00", "\x08", "\x0b", "\x0c", "\x1f", "\ufffe", "\uffff", "\ud800")
 
 # Text XML can carry, with what needs escaping or is easy to get wrong.

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from notifier.ips import parse, render
@@ -26,7 +26,7 @@ from notifier.models import (
 )
 
 VERSION = "2014-04-03"
-FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings()  # examples per the profile in tests/conftest.py
 
 # Every character XML 1.0 can carry (no C0 controls except tab/newline/CR, no surrogates, no U+FFFE/U+FFFF).
 xml_text = st.text(
@@ -148,14 +148,14 @@ def _only_typed_errors(data: bytes) -> None:
             parser(data)
 
 
-@settings(max_examples=150, deadline=None)
+@FAST
 @given(st.binary(max_size=512))
 def test_arbitrary_bytes_raise_only_typed_errors(data: bytes) -> None:
     """Whatever bytes arrive, a parser returns or raises IpsParseError / IpsFault, nothing else."""
     _only_typed_errors(data)
 
 
-@settings(max_examples=150, deadline=None)
+@FAST
 @given(st.data())
 def test_mutated_envelopes_raise_only_typed_errors(data: st.DataObject) -> None:
     """A real envelope with bytes replaced, cut or inserted still fails only in typed ways."""
@@ -173,7 +173,7 @@ def test_mutated_envelopes_raise_only_typed_errors(data: st.DataObject) -> None:
     _only_typed_errors(bytes(body))
 
 
-@settings(max_examples=100, deadline=None)
+@FAST
 @given(st.sampled_from(["progress", "startDate", "totalSize", "code"]), xml_text)
 def test_garbage_field_values_raise_only_typed_errors(field: str, value: str) -> None:
     """Any text in a typed field (int, dateTime, fault code) is a value or a typed error."""

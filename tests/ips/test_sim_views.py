@@ -87,7 +87,7 @@ class PruneEverything(World):
                 self._names.discard(plan.name)
 
 
-@pytest.mark.parametrize("cap", [6, 10_000])
+@pytest.mark.parametrize("cap", [6, pytest.param(10_000, marks=pytest.mark.slow)])
 def test_logs_expire_and_are_capped_as_when_every_company_is_pruned(monkeypatch: pytest.MonkeyPatch, cap: int) -> None:
     """Across retention's edge, big jumps and the per-company cap, the logs kept are the same as pruning all."""
     monkeypatch.setattr(world_module, "MAX_LOGS_PER_COMPANY", cap)
