@@ -72,12 +72,12 @@ def run_test_rule(
     out = out or sys.stdout  # looked up per call: the default must follow a redirected sys.stdout
     try:
         rules = load_rules(rules_path, channels=None)
+        renderer = Renderer(templates)  # reads the catalogs too: an edited one that is broken is said here
     except SourceErrors as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)
         return 1
     engine = Engine(rules)
-    renderer = Renderer(templates)
     problems = renderer.check(rules=rules.names)
     for problem in problems:
         print(problem, file=sys.stderr)
