@@ -298,6 +298,9 @@ def test_teams_pagerduty_and_public_url_problems_are_located(
         f"{path}:15: channels.pd.routing_key: must be the 32 letters and digits of an Events API v2 integration key",
         f"{path}:19: channels.pd2.api_url: must be an http:// or https:// URL",
         f"{path}:22: http.public_url: must be the base address of the status page, without ?query or #fragment",
+        # The rules are checked in the same run: this config defines no `console` channel for them.
+        f"{tmp_path / 'rules' / 'main.yaml'}:4: rule 'failed-publish': unknown channel 'console' "
+        "(channels: pd, pd2, pd3, teams)",
     ]
     assert "SiGnAtUrE" not in err
     assert "R0UT1NGK3Y" not in err
