@@ -158,8 +158,9 @@ def start_clock() -> ManualClock:
     return ManualClock(CREATED)
 
 
-async def until(condition: Callable[[], bool], limit: float = 5.0) -> None:
-    """Let the loop run until `condition` holds; fails after `limit` seconds instead of hanging."""
+async def until(condition: Callable[[], bool], limit: float = 20.0) -> None:
+    """Let the loop run until `condition` holds; fails after `limit` seconds (generous: a loaded machine is slow,
+    a hang is not) instead of hanging."""
     async with asyncio.timeout(limit):
         while not condition():  # noqa: ASYNC110 - the condition is plain state, nothing to wait on
             await asyncio.sleep(0.001)
