@@ -119,7 +119,7 @@ def test_schedules_are_watched_every_five_minutes_unless_turned_off(tmp_path: Pa
     assert found == [
         "7: companies.0.schedules_interval: give 0 (off) or at least 1s",
         "9: poll.schedules_interval: give 0 (off) or at least 1s",
-        "10: poll.schedule_grace: Input should be greater than or equal to 60",
+        "10: poll.schedule_grace: must be at least 60s",
     ]
 
 

@@ -33,5 +33,5 @@ def test_fire_times_are_shown_in_the_schedule_s_zone() -> None:
         schedule_event("schedule.missed", "en-US", schedule=tokyo), company=company("en-US", "America/New_York")
     )
     fields = dict(render(decision(event)).fields)
-    assert fields["Due at"] == "Mar 14, 2026, 10:00\u202fAM GMT+09:00"
+    assert fields["Due at"] == "Mar 14, 2026, 10:00\u202fAM Japan Standard Time"
     assert fields["Time zone"] == "Asia/Tokyo"

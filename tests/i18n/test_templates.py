@@ -40,7 +40,11 @@ SHIPPED = [
     ("publish-completed", "firing", "Publish job “Summer” completed"),
     ("ips-unreachable", "firing", "The IPS API is unreachable for company Planetary"),
     ("ips-unreachable", "resolved", "Resolved: The IPS API is reachable again for company Planetary"),
-    ("missed-schedule", "firing", "Scheduled job “Spring catalog” did not run at Mar 14, 2026, 2:00\u202fAM GMT+01:00"),
+    (
+        "missed-schedule",
+        "firing",
+        "Scheduled job “Spring catalog” did not run at Mar 14, 2026, 2:00\u202fAM Central European Standard Time",
+    ),
     ("schedule-failed", "firing", "Scheduled job “Spring catalog” cannot run: its trigger is in state Error"),
     ("missed-schedule", "resolved", "Resolved: Scheduled job “Spring catalog” can run again"),
     ("schedule-failed", "resolved", "Resolved: Scheduled job “Spring catalog” can run again"),
