@@ -18,17 +18,22 @@ from tests.ips import reference_render as reference
 
 VERSION = "2014-04-03"
 STOPS = (0.0, 1.5, 4.0, 17.0, 33.0, 61.0, 240.0)  # seconds to advance: queued, running, ended, spawned
-SMALL = {"scale": {"companies": 3, "jobs": 8}}
+# The large scenarios in a size that still has every job type; their full size runs in `make test-slow`.
+SMALL = {"scale": {"companies": 3, "jobs": 8}, "fleet": {"companies": 3, "jobs": 20}}
+WORLDS = [
+    *[pytest.param(name, SMALL.get(name, {}), id=name) for name in SCENARIOS],
+    *[pytest.param(name, {}, id=f"{name}-full", marks=pytest.mark.slow) for name in SMALL],
+]
 
 
 def _world(scenario: str, **options: int) -> World:
     return World(build_scenario(scenario, **options), seed=3, speed=0.0, start=START)
 
 
-@pytest.mark.parametrize("scenario", list(SCENARIOS))
-def test_every_answer_of_a_scenario_renders_as_the_reference(scenario: str) -> None:
+@pytest.mark.parametrize(("scenario", "options"), WORLDS)
+def test_every_answer_of_a_scenario_renders_as_the_reference(scenario: str, options: dict[str, int]) -> None:
     """Active jobs, logs, details, companies and schedules of the world, in every locale and both prefixes."""
-    world = _world(scenario, **SMALL.get(scenario, {}))
+    world = _world(scenario, **options)
     for n, seconds in enumerate(STOPS):
         world.advance(seconds)
         locale, prefix = LOCALES[n % len(LOCALES)], ("ns1", None)[n % 2]
