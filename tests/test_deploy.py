@@ -107,6 +107,7 @@ def test_the_wheel_the_systemd_steps_build_carries_rules_templates_and_catalogs(
     rules = {f"notifier/shipped_rules/{p.name}" for p in (ROOT / "rules").glob("*.yaml")}
     templates = {f"notifier/{p.relative_to(ROOT / 'notifier')}" for p in (ROOT / "notifier/templates").rglob("*.j2")}
     catalogs = {f"notifier/{p.relative_to(ROOT / 'notifier')}" for p in (ROOT / "notifier/i18n/locales").rglob("*.po")}
-    assert (len(rules), len(catalogs)) == (6, 11)
+    assert rules  # every shipped rule file, whatever their number
     assert templates
+    assert len(catalogs) == 11  # every supported locale but the source language
     assert rules | templates | catalogs <= names
