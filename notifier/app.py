@@ -26,7 +26,7 @@ from notifier.clock import Clock, SystemClock
 from notifier.config import Config
 from notifier.dispatch.limits import CircuitBreaker, RateLimiter
 from notifier.dispatch.outbox import Dispatcher, Lane
-from notifier.dispatch.policy import Verdict
+from notifier.dispatch.policy import RetrySettings, Verdict
 from notifier.engine.book import Alert
 from notifier.engine.evaluate import Engine
 from notifier.engine.reconcile import orphans
@@ -72,6 +72,10 @@ def build_lanes(config: Config, session: aiohttp.ClientSession, clock: Clock) ->
     return lanes
 
 
+def retry_settings(config: Config) -> RetrySettings:
+    return RetrySettings(max_retry_after=config.delivery.max_retry_after)
+
+
 class Daemon:
     """The whole pipeline: ingest → intake (rules, render, outbox) → dispatcher → channels."""
 
@@ -92,7 +96,9 @@ class Daemon:
         self.metrics = Metrics()
         self.ingest = Ingest(config, clock, session, on_poll=self._observe_poll)
         self.lanes = build_lanes(config, self.delivering, clock)
-        self.dispatcher = Dispatcher(store, self.lanes, clock, on_outcome=self._observe_delivery)
+        self.dispatcher = Dispatcher(
+            store, self.lanes, clock, retry=retry_settings(config), on_outcome=self._observe_delivery
+        )
         self.intake: Intake | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._reconciled: set[str] = set()
@@ -166,6 +172,7 @@ class Daemon:
             await self._reenable_changed(config)
             await self.dispatcher.replace_lanes(lanes)
             self.lanes = self.dispatcher.lanes
+        self.dispatcher.retry = retry_settings(config)
         assert self.intake is not None
         self.intake.engine.replace_rules(fresh.rules)
         self.intake.renderer = fresh.renderer

@@ -373,6 +373,12 @@ AnyChannel = Annotated[
 ]
 
 
+class DeliveryConfig(Strict):
+    """How the outbox retries: a receiver's Retry-After is honoured up to `max_retry_after`."""
+
+    max_retry_after: Duration = Field(default=3600.0, ge=1)
+
+
 class HttpConfig(Strict):
     listen: str | None = None
     public_url: str | None = None  # where people reach /status (a proxy's address); messages link to it
@@ -426,6 +432,7 @@ class Config(Strict):
     shutdown_grace: Duration = 10.0
     retention: Duration = Field(default=30 * 86400.0, ge=3600.0, description="keep delivered notifications this long")
     channels: dict[Annotated[str, AfterValidator(_channel_name)], AnyChannel] = Field(default_factory=dict)
+    delivery: DeliveryConfig = DeliveryConfig()
     http: HttpConfig = HttpConfig()
     log: LogConfig = LogConfig()
     source: Path = Field(default=Path("notifier.yaml"), exclude=True)

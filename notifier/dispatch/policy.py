@@ -23,7 +23,6 @@ from notifier.channels.base import (
 
 Action = Literal["delivered", "retry", "dead", "disable"]
 
-RETRY_HTTP = frozenset({408, 425, 429})  # timeout, too early, too many requests: the same request may succeed later
 # RFC 5321 §4.5.3.1.10: 552 ("storage exceeded") to RCPT was historically sent where 452 was meant and
 # "SHOULD" be treated as temporary; a full mailbox also tends to be emptied. Other 5xx replies are final.
 RETRY_SMTP_5XX = frozenset({552})
@@ -154,21 +153,22 @@ def classify(error: SendError) -> _Outcome:
 
 
 def classify_http(status: int, retry_after: str | None = None) -> _Outcome:
+    """Every non-2xx is retried on the normal schedule, as Standard Webhooks senders do: a receiver mid-deploy
+    answers 404 or 401 for a minute, a proxy 413 or a redirect until it is fixed. Only 410 is final."""
     reason = f"HTTP {status}"
     if 200 <= status < 300:
         return _Outcome("delivered", reason)
     if status == 410:
         return _Outcome("disable", f"{reason}: the endpoint is gone")
-    if status in RETRY_HTTP or 500 <= status < 600:
-        return _Outcome("retry", reason, retry_after)
     if 300 <= status < 400:
-        # Redirects are not followed (a redirect could carry a signed body to a host nobody configured), and
-        # asking again gets the same redirect: it is a configuration error, so retrying only delays the news.
-        return _Outcome("dead", f"{reason}: redirect not followed, fix the configured URL")
-    # Other 4xx say the request itself is wrong and will stay wrong. A 1xx as a final status or anything
-    # outside 100–599 is not HTTP a receiver should send; treating it as permanent keeps a broken peer
-    # from holding a retry slot for a day.
-    return _Outcome("dead", reason)
+        # Never followed (a redirect could carry a signed body to a host nobody configured); asked again later,
+        # in case it was a deploy's passing state. If it stays, the configured URL needs fixing.
+        return _Outcome("retry", f"{reason}: redirect not followed (fix the configured URL if it stays)")
+    if 400 <= status < 600:
+        return _Outcome("retry", reason, retry_after)
+    # A 1xx as a final status, or anything outside 100–599, is not HTTP a receiver should send: retried, but
+    # not for long, so a broken peer does not hold a retry slot for a day.
+    return _Outcome("retry", f"{reason}: not a valid final status", limited=True)
 
 
 def _explained(outcome: _Outcome, detail: str | None) -> _Outcome:
@@ -179,11 +179,11 @@ def _explained(outcome: _Outcome, detail: str | None) -> _Outcome:
 
 
 def classify_transport(error: TransportFailure) -> _Outcome:
+    """Timeouts, refused or dropped connections, garbled replies and TLS failures (an expired certificate, a
+    handshake cut by a restarting proxy, STARTTLS missing) are retried: an operator may fix any of them
+    within the retry window, and a TLS failure never falls back to plaintext however often it is retried."""
     if error.kind == "tls":
-        # A certificate that does not verify, or STARTTLS missing where it is required, is a configuration or
-        # security problem: retrying would not fix it and must never fall back to plaintext.
-        return _Outcome("dead", f"TLS failure: {error.detail}")
-    # Timeouts, refused or dropped connections and garbled replies are the weather of networks.
+        return _Outcome("retry", f"TLS failure: {error.detail}")
     return _Outcome("retry", f"{error.kind}: {error.detail}")
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import random
+import ssl
 from datetime import timedelta
 from email.utils import format_datetime
 
 import aiohttp
+import trustme
+from aiohttp import web
 from standardwebhooks.webhooks import Webhook
 
-from notifier.channels.base import HttpStatusError, TransportFailure
+from notifier.channels.base import HttpStatusError, SmtpReplyError, TransportFailure
 from notifier.channels.webhook import WebhookSender, webhook_body
 from notifier.clock import ManualClock
 from notifier.config import WebhookChannel
@@ -133,16 +136,70 @@ async def test_retries_carry_the_same_webhook_id_and_body(store: SqliteStore, cl
 
 
 async def test_permanent_failure_is_kept_as_a_dead_letter(store: SqliteStore, clock: ManualClock) -> None:
-    """A 400 is dead after one attempt, kept with its reason, and never attempted again."""
-    hook = Scripted("hook", [HttpStatusError(400)])
-    await commit(store, clock, "hook")
-    dispatch = dispatcher(store, clock, {"hook": lane(hook, clock)})
+    """An SMTP 550 is dead after one attempt, kept with its reason, and never attempted again."""
+    mail = Scripted("mail", [SmtpReplyError(550, "no such user")])
+    await commit(store, clock, "mail")
+    dispatch = dispatcher(store, clock, {"mail": lane(mail, clock)})
     await dispatch.flush()
     clock.advance(SETTINGS.cap * 10)
     await dispatch.flush()
     [row] = await store.list_deliveries([DEAD])
-    assert (row.attempts, row.last_error, row.notification) == (1, "HTTP 400", notification(1))
-    assert len(hook.sent) == 1
+    assert (row.attempts, row.last_error, row.notification) == (1, "SMTP 550 no such user", notification(1))
+    assert len(mail.sent) == 1
+
+
+async def test_a_receiver_answering_errors_while_it_deploys_gets_the_delivery_after(
+    store: SqliteStore, clock: ManualClock
+) -> None:
+    """404, 401, a redirect and a 413 during a receiver's deploy are retried on the schedule, the redirect never
+    followed; then the same webhook-id is delivered."""
+    receiver = Receiver(replies=[(404, {}), (401, {}), (302, {"Location": "/elsewhere"}), (413, {})])
+    server = await start_receiver(receiver)
+    async with aiohttp.ClientSession() as session:
+        channel = webhook(str(server.make_url("/hook")), session)
+        await commit(store, clock, "hook")
+        dispatch = dispatcher(store, clock, {"hook": lane(channel, clock)})
+        for _ in range(5):
+            await dispatch.flush()
+            clock.advance(SETTINGS.cap)
+    await server.close()
+    assert [(r.state, r.attempts) for r in await rows(store)] == [(DELIVERED, 5)]
+    assert [h["webhook-id"] for h, _ in receiver.requests] == ["msg_1"] * 5
+
+
+async def test_a_certificate_that_fails_verification_is_retried_until_it_is_fixed(
+    store: SqliteStore, clock: ManualClock
+) -> None:
+    """A receiver whose certificate does not verify (an expired one, say) is retried over TLS only, never over
+    plaintext; once it serves a valid certificate the delivery goes through."""
+    trusted, stranger = trustme.CA(), trustme.CA()
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    stranger.issue_cert("127.0.0.1").configure_cert(server_tls)
+    client_tls = ssl.create_default_context()
+    trusted.configure_trust(client_tls)
+    receiver = Receiver()
+    runner = web.AppRunner(receiver.app())
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_tls)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=client_tls)) as session:
+            channel = webhook(f"https://127.0.0.1:{port}/hook", session)
+            await commit(store, clock, "hook")
+            dispatch = dispatcher(store, clock, {"hook": lane(channel, clock)})
+            await dispatch.flush()
+            [row] = await rows(store)
+            assert (row.state, row.attempts) == (PENDING, 1)
+            assert row.last_error is not None
+            assert row.last_error.startswith("TLS failure: ")
+            trusted.issue_cert("127.0.0.1").configure_cert(server_tls)  # the operator renews the certificate
+            clock.advance(SETTINGS.cap)
+            await dispatch.flush()
+    finally:
+        await runner.cleanup()
+    assert [(r.state, r.attempts) for r in await rows(store)] == [(DELIVERED, 2)]
+    assert len(receiver.requests) == 1
 
 
 async def test_transient_failures_give_up_after_max_attempts(store: SqliteStore, clock: ManualClock) -> None:
@@ -204,7 +261,7 @@ async def test_a_channel_bug_is_retried_a_few_times_not_in_a_loop(store: SqliteS
 
 async def test_age_limit_counts_from_an_operator_requeue(store: SqliteStore, clock: ManualClock) -> None:
     """A row re-queued by hand long after creation gets retries again instead of dying on its first failure."""
-    hook = Scripted("hook", [HttpStatusError(400), HttpStatusError(503)])
+    hook = Scripted("hook", [SmtpReplyError(550, "no such user"), HttpStatusError(503)])
     await commit(store, clock, "hook")
     dispatch = dispatcher(store, clock, {"hook": lane(hook, clock)})
     await dispatch.flush()

@@ -31,15 +31,11 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SETTINGS = RetrySettings(base=2.0, cap=900.0, max_attempts=10, max_unknown_attempts=3, max_retry_after=3600.0)
 
 EXPECTED_HTTP: dict[int, str] = {
-    **dict.fromkeys(range(100, 200), "dead"),  # a 1xx final status is a broken peer
+    **dict.fromkeys(range(100, 200), "retry"),  # a 1xx final status is a broken peer: retried, but not for long
     **dict.fromkeys(range(200, 300), "delivered"),
-    **dict.fromkeys(range(300, 400), "dead"),  # redirects are never followed
-    **dict.fromkeys(range(400, 500), "dead"),
-    408: "retry",
+    **dict.fromkeys(range(300, 400), "retry"),  # never followed, asked again later
+    **dict.fromkeys(range(400, 600), "retry"),  # as Standard Webhooks senders do: every non-2xx on the schedule
     410: "disable",
-    425: "retry",
-    429: "retry",
-    **dict.fromkeys(range(500, 600), "retry"),
 }
 
 
@@ -69,8 +65,22 @@ def test_the_receivers_reason_follows_ours(status: int, action: str) -> None:
 
 
 def test_redirect_reason_says_it_was_not_followed() -> None:
-    """A 3xx dead-letter tells the operator to fix the URL rather than wait."""
+    """A 3xx retry tells the operator the redirect was not followed and the URL needs fixing if it stays."""
     assert "redirect not followed" in verdict(HttpStatusError(302)).reason
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308, 400, 401, 403, 404, 413, 422])
+def test_a_receiver_answering_an_error_for_a_while_keeps_its_full_retry_budget(status: int) -> None:
+    """A receiver mid-deploy (404, 401, a redirect, a proxy's 413) is retried until `max_attempts`, like a 503."""
+    assert verdict(HttpStatusError(status), attempt=SETTINGS.max_attempts - 1).action == "retry"
+    assert verdict(HttpStatusError(status), attempt=SETTINGS.max_attempts).action == "dead"
+
+
+@pytest.mark.parametrize("status", [0, 99, 100, 101, 199, 600, 999])
+def test_a_status_that_is_not_a_final_http_status_is_retried_only_a_few_times(status: int) -> None:
+    """A 1xx as the final answer, or a number outside 100–599, is retried up to the unknown-outcome limit."""
+    assert verdict(HttpStatusError(status), attempt=SETTINGS.max_unknown_attempts - 1).action == "retry"
+    assert verdict(HttpStatusError(status), attempt=SETTINGS.max_unknown_attempts).action == "dead"
 
 
 @pytest.mark.parametrize("kind", ["timeout", "connection", "protocol"])
@@ -82,9 +92,13 @@ def test_transient_transport_failures_retry(kind: str) -> None:
     assert 0 <= result.delay <= SETTINGS.base
 
 
-def test_tls_failure_is_dead() -> None:
-    """A TLS failure (bad certificate, STARTTLS missing) is a configuration problem and never retried."""
-    assert verdict(TransportFailure("tls", "STARTTLS required but not offered")).action == "dead"
+@pytest.mark.parametrize("detail", ["STARTTLS required but not offered", "SSLCertVerificationError: expired"])
+def test_tls_failure_is_retried_on_the_normal_schedule(detail: str) -> None:
+    """A TLS failure (an expired certificate, a cut handshake, STARTTLS missing) may be fixed within the retry
+    window, so it keeps the full budget; the reason says it was TLS."""
+    result = verdict(TransportFailure("tls", detail), attempt=SETTINGS.max_attempts - 1)
+    assert result.action == "retry"
+    assert result.reason == f"TLS failure: {detail}"
 
 
 @pytest.mark.parametrize(
@@ -142,7 +156,7 @@ def test_unexpected_smtp_code_is_retried_a_few_times() -> None:
         ("invalid_payload", 400, "dead"),
         ("action_prohibited", 403, "dead"),
         ("http_503", 503, "retry"),
-        ("http_404", 404, "dead"),
+        ("http_404", 404, "retry"),
         ("http_410", 410, "disable"),
         ("something_new", 200, "retry"),
         ("something_new", None, "retry"),
@@ -244,9 +258,9 @@ def test_max_age_dead_letters() -> None:
     assert verdict(HttpStatusError(503), since=NOW - timedelta(minutes=5)).action == "retry"
 
 
-def test_permanent_failures_ignore_attempt_count() -> None:
-    """A 400 is dead on the first attempt, not after retries."""
-    assert verdict(HttpStatusError(400), attempt=1).action == "dead"
+def test_a_gone_endpoint_disables_at_the_first_attempt() -> None:
+    """A 410 disables the channel at once, not after retries."""
+    assert verdict(HttpStatusError(410), attempt=1).action == "disable"
 
 
 @pytest.mark.parametrize("code", range(400, 600))
@@ -310,9 +324,16 @@ def test_unclassified_send_error_is_retried_a_few_times() -> None:
     assert verdict(SendError("odd"), attempt=SETTINGS.max_unknown_attempts).action == "dead"
 
 
-def test_retry_after_on_a_permanent_status_is_ignored() -> None:
-    """A 400 asking to come back later is still dead: Retry-After only shapes retries, never creates them."""
-    assert verdict(HttpStatusError(400, "5")) == Verdict("dead", None, "HTTP 400")
+def test_retry_after_on_a_gone_endpoint_is_ignored() -> None:
+    """A 410 asking to come back later still disables: Retry-After only shapes retries, never creates them."""
+    assert verdict(HttpStatusError(410, "5")) == Verdict("disable", None, "HTTP 410: the endpoint is gone")
+
+
+def test_retry_after_on_a_client_error_is_honoured() -> None:
+    """A 404 or 401 with Retry-After (a receiver deploying) comes back when it asked."""
+    result = verdict(HttpStatusError(404, "60"))
+    assert result.delay is not None
+    assert 60 <= result.delay <= 60 + SETTINGS.base
 
 
 def test_retry_after_does_not_extend_the_attempt_budget() -> None:

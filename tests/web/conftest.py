@@ -44,7 +44,8 @@ RULES = """
 
 @dataclass
 class Receiver:
-    """Webhook endpoints: /ok takes everything, /dead refuses for good (400), /busy is overloaded (503)."""
+    """Webhook endpoints: /ok takes everything, /busy is overloaded (503); /dead is a Slack incoming webhook that
+    refuses every message for good (`invalid_payload`)."""
 
     server: TestServer
     hits: dict[str, int] = field(default_factory=dict)
@@ -57,10 +58,11 @@ def write_config(tmp_path: Path, sim: Sim, receiver: Receiver, companies: tuple[
     (tmp_path / "rules.yaml").write_text(RULES, encoding="utf-8")
     # A company is a handle, or a YAML mapping as written in the config (e.g. `{name: "Nordwind Moden"}`).
     listed = ", ".join(c if c.startswith("{") else f'{{handle: "{c}"}}' for c in companies)
-    channels = {"hook": "/ok", "broken": "/dead", "busy": "/busy", "pager": "/ok"}
+    channels = {"hook": "/ok", "busy": "/busy", "pager": "/ok"}
     hooks = "\n".join(
         f'  {name}: {{type: webhook, url: "{receiver.url(path)}", secret: {SECRET}}}' for name, path in channels.items()
     )
+    hooks += f'\n  broken: {{type: slack, webhook_url: "{receiver.url("/dead")}", rate_limit: 1000}}'
     path = tmp_path / "notifier.yaml"
     path.write_text(
         f"""
@@ -147,8 +149,9 @@ async def receiver() -> AsyncIterator[Receiver]:
     async def hook(request: web.Request) -> web.Response:
         await request.read()
         hits[request.path] = hits.get(request.path, 0) + 1
-        status = {"/ok": 204, "/dead": 400, "/busy": 503}[request.path]
-        return web.Response(status=status)
+        if request.path == "/dead":
+            return web.Response(status=400, text="invalid_payload")
+        return web.Response(status={"/ok": 204, "/busy": 503}[request.path])
 
     app = web.Application()
     app.router.add_post("/{name}", hook)

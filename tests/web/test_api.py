@@ -112,7 +112,7 @@ async def test_deliveries_keep_dead_letters_apart(window: Window) -> None:
     assert states == {("hook", "delivered"), ("broken", "dead"), ("busy", "pending"), ("pager", "silenced")}
     dead = deliveries["dead_letters"]
     assert [d["channel"] for d in dead] == ["broken", "broken"]
-    assert all(set(d) == DELIVERY_KEYS and d["error"] == "HTTP 400" for d in dead)
+    assert all(set(d) == DELIVERY_KEYS and d["error"] == "Slack invalid_payload (HTTP 400)" for d in dead)
     busy = next(d for d in deliveries["recent"] if d["channel"] == "busy")
     assert busy["next_attempt_at"] is not None
     assert busy["attempts"] >= 1

@@ -107,7 +107,7 @@ async def test_dead_letters_and_silences_are_visible(window: Window) -> None:
     html = await page(window)
     dead = html.split('id="dead-letters"', 1)[1].split("<h3>", 1)[0]
     assert dead.count('<span class="tag tag-bad">dead</span>') == 2
-    assert "HTTP 400" in dead
+    assert "Slack invalid_payload (HTTP 400)" in dead
     silences = text_of(html.split('id="silences"', 1)[1])
     assert "channel=pager" in silences
     assert "pager maintenance" in silences
