@@ -1,8 +1,10 @@
 """One daemon per state file: a second `notifier run` on the same file would send every notification twice.
 
-The lock is an advisory `flock` on `<state file>.lock`, held for the life of the process; the kernel drops it
-when the process ends, however it ends, so a crash never leaves a stale lock behind (the file left by a crash
-is only a file: the next daemon takes the lock on it). A clean exit removes the file. Operator commands
+The lock is an advisory `flock` on the database file itself, held for the life of the process. It belongs to
+the file, not to the path that named it, so a symlink, a hard link or another spelling of the path finds it
+taken; the kernel drops it when the process ends, however it ends, so a crash never leaves a stale lock.
+(`flock` and SQLite's own POSIX locks do not interact on local file systems; the descriptor stays open
+until the store is closed, as SQLite requires of other descriptors on its file.) Operator commands
 (`outbox`, `silence`) do not take it: they are meant to run beside the daemon.
 """
 
@@ -21,41 +23,29 @@ class StateInUse(RuntimeError):
 
 @contextlib.contextmanager
 def exclusive(state: Path) -> Iterator[None]:
-    path = state.with_name(state.name + ".lock")
-    fd = _locked(path, state)
+    state.parent.mkdir(parents=True, exist_ok=True)
+    # An empty file is a valid empty database, so creating it here changes nothing for SQLite.
+    fd = os.open(state, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        yield
-    finally:
-        # Removed while still held: a daemon starting now either locked this file before us (and waits for
-        # nothing: we held it) or opens a fresh one after the unlink, which `_locked` tells apart by inode.
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-        os.close(fd)
-
-
-def _locked(path: Path, state: Path) -> int:
-    """A descriptor holding the lock on the file that is at `path` now (not one removed meanwhile)."""
-    while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = _holder(fd)
-            os.close(fd)
-            raise StateInUse(f"{state} is in use by another notifier (pid {holder})") from None
-        try:
-            same = os.fstat(fd).st_ino == os.stat(path).st_ino
-        except FileNotFoundError:
-            same = False
-        if same:
-            return fd
-        os.close(fd)  # the previous holder removed the file as we opened it: lock the new one instead
+            raise StateInUse(f"{state} is in use by another notifier (pid {holder(fd)})") from None
+        yield
+    finally:
+        os.close(fd)
 
 
-def _holder(fd: int) -> str:
+def holder(fd: int) -> str:
+    """The pid holding a `flock` on the open file `fd`, from /proc/locks (Linux); "unknown" elsewhere."""
+    st = os.fstat(fd)
+    where = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
     try:
-        return os.pread(fd, 32, 0).decode().strip() or "unknown"
+        lines = Path("/proc/locks").read_text(encoding="ascii", errors="replace").splitlines()
     except OSError:
         return "unknown"
+    for line in lines:
+        fields = line.split()  # "1: FLOCK  ADVISORY  WRITE 4242 fe:00:2153452 0 EOF"
+        if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == where:
+            return fields[4]
+    return "unknown"

@@ -1,0 +1,117 @@
+"""One daemon per database file, however the path to it is spelled: a symlink, a hard link, `./` or `..` in it.
+
+The lock sits on the database file itself, so every name of that file shares it; two daemons on one file
+would otherwise send every notification twice, under different webhook-ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from notifier.store.lock import StateInUse, exclusive
+from tests.channels.support import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+SPELLINGS: dict[str, Callable[[Path], Path]] = {
+    "a symlink to the file": lambda db: _link(db.parent.parent / "elsewhere" / "state.db", db),
+    "a symlink to its folder": lambda db: _link(db.parent.parent / "alias", db.parent) / db.name,
+    "a hard link": lambda db: _hard(db.parent.parent / "elsewhere" / "hard.db", db),
+    "a path with .. in it": lambda db: db.parent / ".." / db.parent.name / "." / db.name,
+}
+
+
+def _link(link: Path, target: Path) -> Path:
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(target)
+    return link
+
+
+def _hard(link: Path, target: Path) -> Path:
+    link.parent.mkdir(parents=True, exist_ok=True)
+    os.link(target, link)
+    return link
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_every_name_of_the_database_file_shares_its_lock(tmp_path: Path, spelling: str) -> None:
+    """Holding the lock through one name refuses it through any other name of the same file, naming the holder."""
+    db = tmp_path / "main" / "state.db"
+    with exclusive(db):
+        other = SPELLINGS[spelling](db)
+        with pytest.raises(StateInUse, match=rf"in use by another notifier \(pid {os.getpid()}\)"), exclusive(other):
+            pass
+
+
+def test_the_lock_is_released_with_its_holder(tmp_path: Path) -> None:
+    """Once the first holder lets go, another name of the same file can take the lock."""
+    db = tmp_path / "main" / "state.db"
+    with exclusive(db):
+        pass
+    with exclusive(SPELLINGS["a symlink to the file"](db)):
+        pass
+
+
+def write_config(folder: Path, state: Path, ips_port: int) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "notifier.yaml"
+    path.write_text(
+        f"""
+ips: {{endpoint: "http://127.0.0.1:{ips_port}/scene7/services/IpsApiService", user: u, password: p, timeout: 1s}}
+companies: [{{handle: "47"}}]
+state: sqlite:///{state}
+log: {{format: json, level: info}}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+async def run_notifier(config: Path, log: Path) -> asyncio.subprocess.Process:
+    with log.open("ab") as sink:  # a file, not a pipe: nobody reads the daemon's output while it runs
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "notifier", "run", "--config", str(config), cwd=REPO, stdout=sink, stderr=sink
+        )
+
+
+def read(log: Path) -> str:
+    return log.read_text(encoding="utf-8", errors="replace")
+
+
+async def wait_for_line(log: Path, text: str, proc: asyncio.subprocess.Process) -> None:
+    async with asyncio.timeout(20):
+        while text not in (output := await asyncio.to_thread(read, log)):
+            assert proc.returncode is None, output
+            await asyncio.sleep(0.02)
+
+
+async def test_a_second_daemon_through_a_symlink_or_hard_link_is_refused(tmp_path: Path) -> None:
+    """Real processes: while one daemon runs on a file, daemons configured with a symlink, a hard link or a
+    `..` spelling of it each exit 1 with one line naming the first one's pid; the first keeps running."""
+    db = tmp_path / "main" / "state.db"
+    ips_port = free_port()
+    first_log = tmp_path / "first.log"
+    first = await run_notifier(write_config(tmp_path / "main", db, ips_port), first_log)
+    try:
+        await wait_for_line(first_log, '"started"', first)
+        seconds = {}
+        for n, spelling in enumerate(("a symlink to the file", "a hard link", "a path with .. in it")):
+            config = write_config(tmp_path / f"second-{n}", SPELLINGS[spelling](db), ips_port)
+            seconds[spelling] = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "notifier", "run", "--config", str(config), cwd=REPO,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+        for spelling, proc in seconds.items():
+            _out, err = await asyncio.wait_for(proc.communicate(), 20)
+            assert proc.returncode == 1, (spelling, err.decode())
+            assert f"is in use by another notifier (pid {first.pid})" in err.decode(), spelling
+            assert "Traceback" not in err.decode()
+        assert first.returncode is None
+    finally:
+        first.terminate()
+        assert await asyncio.wait_for(first.wait(), 20) == 0
