@@ -38,6 +38,7 @@ from notifier.models import Event
 from notifier.render import Renderer
 from notifier.schedules.adopt import adopt_schedule_episodes
 from notifier.setup import Fresh, keep_restart_only, load_for_reload, load_ruleset
+from notifier.store.base import StoreError
 from notifier.store.lock import exclusive
 from notifier.store.sqlite import DeliveryRow, SqliteStore
 from notifier.supervise import supervise
@@ -94,6 +95,7 @@ class Daemon:
         self.delivering = delivering or session
         self.store = store
         self.metrics = Metrics()
+        store.health.on_failure = lambda operation: self.metrics.store_errors.labels(operation).inc()
         self.ingest = Ingest(config, clock, session, on_poll=self._observe_poll)
         self.lanes = build_lanes(config, self.delivering, clock)
         self.dispatcher = Dispatcher(
@@ -258,11 +260,13 @@ class Daemon:
     # ------------------------------------------------------------------------------------------ observers
 
     async def refresh_gauges(self) -> None:
-        stats = await self.store.stats()
         m = self.metrics
-        m.outbox_depth.set(stats.pending)
-        oldest = stats.oldest_pending_at
-        m.outbox_oldest.set(max(0.0, self.clock.now().timestamp() - oldest) if oldest else 0.0)
+        with contextlib.suppress(StoreError):  # a failing store keeps its last outbox figures, and says so
+            stats = await self.store.stats()
+            m.outbox_depth.set(stats.pending)
+            oldest = stats.oldest_pending_at
+            m.outbox_oldest.set(max(0.0, self.clock.now().timestamp() - oldest) if oldest else 0.0)
+        m.store_up.set(0 if self.store.health.failing else 1)
         m.queue_depth.set(self.ingest.queue.qsize())
         m.firing.set(sum(1 for a in self.alerts() if a.state == "firing"))
         m.company_up.clear()  # a company configured by name changes label once resolved; drop the old series

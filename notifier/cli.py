@@ -128,11 +128,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 1
     if command == "check":
         return cmd_check(path)
-    config = _load(path)
+    config = _load(path, verify_state=command == "run")
     if config is None:
         return 1
     if command in ("silence", "outbox"):
-        return asyncio.run(_admin(args, config))
+        return _run_cleanly(lambda: _admin(args, config))
     return cmd_daemon(config, watch_only=command == "watch")
 
 
@@ -151,13 +151,13 @@ def _config_path(given: Path | None) -> Path | None:
     return path
 
 
-def _load(path: Path) -> Config | None:
+def _load(path: Path, *, verify_state: bool = False) -> Config | None:
     """The validated config, or None after printing every problem as `file:line: message` on stderr."""
     from notifier.config import load_config
     from notifier.sourcemap import SourceErrors
 
     try:
-        return load_config(path)
+        return load_config(path, verify_state=verify_state)
     except SourceErrors as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)
@@ -202,21 +202,22 @@ def cmd_daemon(config: Config, *, watch_only: bool) -> int:
     return _run_cleanly(_main)
 
 
-def _run_cleanly(main: Callable[[], Coroutine[Any, Any, None]]) -> int:
-    """Run `main`; what an operator can fix (a port in use, a state file held by another daemon, an unusable
-    path) ends with one line on stderr and exit 1 instead of a traceback."""
+def _run_cleanly(main: Callable[[], Coroutine[Any, Any, int | None]]) -> int:
+    """Run `main` (its exit code, 0 when it returns none); what an operator can fix (a port in use, a state file
+    held by another daemon or damaged, an unusable path) ends with one line on stderr and exit 1 instead of a
+    traceback."""
+    from notifier.store.base import StoreError
     from notifier.store.lock import StateInUse
 
     try:
-        asyncio.run(main())
-    except StateInUse as exc:
+        return asyncio.run(main()) or 0
+    except (StateInUse, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""
         print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 1
-    return 0
 
 
 def cmd_test_rule(args: argparse.Namespace) -> int:

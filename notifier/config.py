@@ -479,8 +479,12 @@ class Config(Strict):
 # ------------------------------------------------------------------------------------------------ loading
 
 
-def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
-    """The validated config at `path`, or SourceErrors with every problem found."""
+def load_config(path: Path, environ: Mapping[str, str] | None = None, *, verify_state: bool = False) -> Config:
+    """The validated config at `path`, or SourceErrors with every problem found.
+
+    An existing state file must at least carry a sound SQLite header; with `verify_state` every page of it
+    is read too (read-only), as `notifier check` and `notifier run` do before they start.
+    """
     path = Path(path)
     doc = load_yaml(path)
     if not isinstance(doc.data, dict):
@@ -501,7 +505,7 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
     except ValidationError as exc:
         errors.extend(validation_errors(doc, exc, (), model=Config, ignore=values.broken))
     if config is not None:
-        errors.extend(_missing_paths(doc, config))
+        errors.extend(_missing_paths(doc, config, verify_state))
     if errors or config is None:
         raise SourceErrors(values.hide_secrets(sorted(errors, key=lambda e: e.line)))
     return config
@@ -534,18 +538,27 @@ def _duplicate_companies(doc: SourceDoc, companies: Any) -> list[SourceError]:
     return errors
 
 
-def _missing_paths(doc: SourceDoc, config: Config) -> list[SourceError]:
-    """`rules:` and `templates:` must name something that exists (relative paths are from the config file)."""
+def _missing_paths(doc: SourceDoc, config: Config, verify_state: bool) -> list[SourceError]:
+    """`rules:` and `templates:` must name something that exists (relative paths are from the config file);
+    `state:` a file that can be created, or a database that is not damaged."""
     errors = []
     for key, value in (("rules", config.rules), ("templates", config.templates)):
         if value is not None and not value.exists():
             errors.append(doc.error((key,), f"{key}: {value} does not exist"))
         elif key == "templates" and value is not None and not value.is_dir():
             errors.append(doc.error((key,), f"templates: {value} is not a directory"))
-    problem = _unwritable(config.state_path)
+    problem = _unwritable(config.state_path) or _damaged(config.state_path, verify_state)
     if problem:
         errors.append(doc.error(("state",), f"state: {problem}"))
     return errors
+
+
+def _damaged(path: Path, thorough: bool) -> str | None:
+    from notifier.store.base import StateFileError
+    from notifier.store.inspect import file_problem, header_problem
+
+    problem = file_problem(path) if thorough else header_problem(path)
+    return None if problem is None else str(StateFileError(path, problem))
 
 
 def _unwritable(path: Path) -> str | None:

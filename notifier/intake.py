@@ -21,11 +21,11 @@ from notifier.engine.evaluate import Decision, Engine, RuleError
 from notifier.engine.silences import Silence, silenced_by
 from notifier.models import Event
 from notifier.render import Renderer
+from notifier.store.base import StoreError, store_backoff
 from notifier.store.sqlite import Outgoing, SqliteStore, Target
 
 log = structlog.get_logger(__name__)
 BATCH = 256
-COMMIT_BACKOFF_CAP = 30.0
 RULE_ERROR_LOG_EVERY = timedelta(hours=1)
 T = TypeVar("T")
 
@@ -121,8 +121,8 @@ class Intake:
         for attempt in itertools.count(1):
             try:
                 return await operation()
-            except Exception as exc:
-                delay = min(COMMIT_BACKOFF_CAP, 0.5 * 2 ** min(attempt, 10))
+            except StoreError as exc:
+                delay = store_backoff(attempt)
                 log.error(f"state store failed {what}, retrying", error=str(exc), attempt=attempt, retry_in=delay)
                 await self.sleep(delay)
         raise AssertionError("unreachable")

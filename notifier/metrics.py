@@ -39,6 +39,10 @@ class Metrics:
         self.rule_errors = Counter(
             "notifier_rule_errors", "Rule expressions that failed at run time, by rule", ["rule"], registry=r
         )
+        self.store_errors = Counter(
+            "notifier_store_errors", "State store operations that failed (full disk, damaged file …), by operation",
+            ["operation"], registry=r,
+        )  # fmt: skip
         # ---- gauges: current state, refreshed before each scrape
         self.outbox_depth = Gauge("notifier_outbox_depth", "Deliveries waiting to be sent", registry=r)
         self.outbox_oldest = Gauge(
@@ -46,6 +50,9 @@ class Metrics:
         )
         self.queue_depth = Gauge("notifier_queue_depth", "Events waiting in the internal queue", registry=r)
         self.firing = Gauge("notifier_alerts_firing", "Alerts currently firing", registry=r)
+        self.store_up = Gauge(
+            "notifier_store_up", "1 while every state store operation succeeds, 0 while one keeps failing", registry=r
+        )
         self.company_up = Gauge(
             "notifier_company_up", "1 if the last poll of the company succeeded, 0 if it failed or none has yet",
             ["company"], registry=r,

@@ -55,7 +55,7 @@ def check_files(path: Path) -> list[str]:
     shows everything to fix rather than one file at a time.
     """
     try:
-        config = load_config(path)
+        config = load_config(path, verify_state=True)
     except SourceErrors as exc:
         return [str(e) for e in exc.errors] + _check_beside(path) + _catalog_problems()
     return check_all(config)

@@ -17,6 +17,7 @@ from notifier.engine.evaluate import Engine
 from notifier.intake import Intake
 from notifier.models import Event, ScheduledJob
 from notifier.render import Renderer
+from notifier.store.base import StoreError
 from notifier.store.sqlite import PENDING, SILENCED, SqliteStore
 from tests.engine.support import T0, RulesFactory, ended, job, make_rules
 
@@ -58,7 +59,7 @@ async def test_a_failing_store_is_retried_until_it_takes_the_batch(
 ) -> None:
     """A commit that fails (disk full, a lock) is retried with backoff; the batch is committed, not dropped."""
     real_commit = store.commit
-    failures = [OSError("disk full"), OSError("database is locked")]
+    failures = [StoreError("database or disk is full"), StoreError("database is locked")]
 
     async def flaky_commit(*args: Any) -> list[str]:
         if failures:
@@ -104,7 +105,7 @@ async def test_reading_silences_is_retried_not_fatal(
 ) -> None:
     """A failed read of the silences at the start of a batch is retried; the batch is not dropped."""
     real = store.silences
-    failures = [OSError("database is locked")]
+    failures = [StoreError("database is locked")]
 
     async def flaky() -> Any:
         if failures:

@@ -15,7 +15,7 @@ import contextlib
 import functools
 import itertools
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -27,12 +27,12 @@ from notifier.dispatch.lanes import Lane, attempt, outcome_mark
 from notifier.dispatch.ledger import Ledger
 from notifier.dispatch.policy import RetrySettings, Verdict, decide
 from notifier.models import Delivery
+from notifier.store.base import StoreError, store_backoff
 from notifier.store.sqlite import DeliveryRow, Mark, SqliteStore
 
 __all__ = ["IDLE_WAIT", "DispatchStats", "Dispatcher", "Lane"]
 log = structlog.get_logger(__name__)
 IDLE_WAIT = 1.0  # longest look-away from the outbox: rows re-queued by `notifier outbox retry` start this soon
-STORE_BACKOFF_CAP = 30.0
 
 
 @dataclass(slots=True)
@@ -64,6 +64,7 @@ class Dispatcher:
         rng: random.Random | None = None,
         batch: int = 200,
         on_outcome: Callable[[DeliveryRow, Verdict], None] = lambda _r, _v: None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.store = store
         self.lanes = dict(lanes)
@@ -72,6 +73,7 @@ class Dispatcher:
         self.rng = rng or random.Random()
         self.batch = batch  # rows of unconfigured channels handled per look
         self.on_outcome = on_outcome
+        self.sleep = sleep  # how a failing store is waited out
         self.stats = DispatchStats()
         self.ledger = Ledger(store, clock)
         self._wake = asyncio.Event()
@@ -92,13 +94,26 @@ class Dispatcher:
         self._wake.set()
 
     async def run(self) -> None:
-        """Start due sends whenever something changes: a commit, a finished send, a retry falling due."""
+        """Start due sends whenever something changes: a commit, a finished send, a retry falling due.
+
+        A store that cannot be read (a damaged page, a full disk) is waited out with backoff, logged once per
+        step; meanwhile rows stay where they are and readiness says why.
+        """
+        failures = 0
         while not self._stopping:
             self._wake.clear()
-            await self.dispatch_once()
-            if self._wake.is_set():
+            try:
+                await self.dispatch_once()
+                timeout = None if self._wake.is_set() else await self._idle_wait()
+            except StoreError as exc:
+                failures += 1
+                delay = store_backoff(failures)
+                log.error("state store failed; deliveries wait", error=str(exc), failures=failures, retry_in=delay)
+                await self.sleep(delay)
                 continue
-            timeout = await self._idle_wait()
+            failures = 0
+            if timeout is None:
+                continue
             # Not asyncio.wait_for: on Python 3.11 it drops a cancellation that arrives in the same tick as
             # the wake-up, and then stopping the daemon would wait for this loop for ever.
             with contextlib.suppress(TimeoutError):
@@ -289,10 +304,10 @@ class Dispatcher:
             try:
                 await self.ledger.write(mark)
                 return
-            except Exception as exc:
-                delay = min(STORE_BACKOFF_CAP, 0.5 * 2 ** min(failures, 10))
+            except StoreError as exc:
+                delay = store_backoff(failures)
                 log.error("recording a delivery outcome failed, retrying", error=str(exc), retry_in=delay)
-                await asyncio.sleep(delay)
+                await self.sleep(delay)
 
 
 def _log_outcome(row: DeliveryRow, verdict: Verdict, attempts: int, already_disabled: bool) -> None:

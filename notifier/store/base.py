@@ -3,16 +3,115 @@
 Every read and every transaction holds one lock: on a shared connection a transaction left open across an
 `await` would otherwise be committed by someone else's `commit` (half an intake batch), rolled back by
 someone else's error, or read before it is committed (a delivery sent that the outbox never kept).
+
+Every operation's failure (a full disk, a damaged page, a closed connection) is raised as a `StoreError` and
+remembered in `StoreHealth` until that operation succeeds again, so readiness and metrics say the store is
+failing while callers wait it out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import functools
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import aiosqlite
+
+P = ParamSpec("P")
+R = TypeVar("R")
+C = TypeVar("C", bound="Connection")
+# What SQLite and aiosqlite raise when the file, the disk or the connection fails (a closed connection is a
+# ValueError), and what a row that no longer decodes raises.
+FAILURES = (sqlite3.Error, OSError, ValueError)
+
+
+class StoreError(Exception):
+    """The state store could not do what was asked; the operation may succeed when tried again later."""
+
+
+class StateFileError(StoreError):
+    """The state file cannot be used at all (not a database, truncated, unreadable): an operator must act."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"state file {path} is not a valid database: {problem}; move it aside to start fresh")
+        self.path = path
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """An operation failing since `since` (monotonic seconds), `count` times in a row, last with `error`."""
+
+    error: str
+    since: float
+    count: int
+
+
+class StoreHealth:
+    """Which operations are failing now: set by a failure, cleared when the same operation next succeeds."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.failing: dict[str, Failure] = {}
+        self.errors = 0  # failures since the store was opened
+        self.on_failure: Callable[[str], None] = lambda _operation: None
+        self._monotonic = monotonic
+
+    def failed(self, operation: str, error: str) -> None:
+        self.errors += 1
+        earlier = self.failing.get(operation)
+        since = earlier.since if earlier else self._monotonic()
+        self.failing[operation] = Failure(error, since, (earlier.count if earlier else 0) + 1)
+        self.on_failure(operation)
+
+    def succeeded(self, operation: str) -> None:
+        self.failing.pop(operation, None)
+
+    @property
+    def problem(self) -> str | None:
+        """What an operator reads: each failing operation, its error and for how long, or None when healthy."""
+        if not self.failing:
+            return None
+        now = self._monotonic()
+        parts = [
+            f"{operation} failing for {now - f.since:.0f}s ({f.count}×): {f.error}"
+            for operation, f in sorted(self.failing.items())
+        ]
+        return "; ".join(parts)
+
+
+def store_backoff(failures: int) -> float:
+    """Seconds to wait out a store that failed `failures` times in a row: 1 s, doubling up to 30 s."""
+    return min(30.0, 0.5 * 2.0 ** min(failures, 10))
+
+
+def describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def operation(
+    method: Callable[Concatenate[C, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[C, P], Coroutine[Any, Any, R]]:
+    """A store operation: its failures become `StoreError`s and are recorded in the store's health under the
+    method's name, which its next success clears."""
+    name = method.__name__
+
+    @functools.wraps(method)
+    async def tracked(self: C, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            result = await method(self, *args, **kwargs)
+        except FAILURES as exc:
+            self.health.failed(name, describe(exc))
+            raise StoreError(f"state store: {name}: {describe(exc)}") from exc
+        self.health.succeeded(name)
+        return result
+
+    return tracked
 
 
 class Connection:
@@ -21,6 +120,7 @@ class Connection:
     def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
         self.db = db
         self.path = path
+        self.health = StoreHealth()
         self._lock = asyncio.Lock()
 
     async def close(self) -> None:
@@ -41,5 +141,6 @@ class Connection:
                 yield self.db
                 await self.db.commit()
             except BaseException:
-                await self.db.rollback()
+                with contextlib.suppress(*FAILURES):  # a rollback that fails too must not hide why
+                    await self.db.rollback()
                 raise

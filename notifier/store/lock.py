@@ -23,7 +23,6 @@ class StateInUse(RuntimeError):
 
 @contextlib.contextmanager
 def exclusive(state: Path) -> Iterator[None]:
-    state.parent.mkdir(parents=True, exist_ok=True)
     # An empty file is a valid empty database, so creating it here changes nothing for SQLite.
     fd = os.open(state, os.O_RDWR | os.O_CREAT, 0o600)
     try:

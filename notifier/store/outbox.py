@@ -18,7 +18,7 @@ import aiosqlite
 
 from notifier.codec import decode_notification
 from notifier.models import Notification
-from notifier.store.base import Connection
+from notifier.store.base import Connection, operation
 
 PENDING, DELIVERED, DEAD, SILENCED = "pending", "delivered", "dead", "silenced"
 ROW_COLUMNS = (
@@ -110,6 +110,7 @@ class OutboxStore(Connection):
 
     # ------------------------------------------------------------------------------------------ dispatch
 
+    @operation
     async def due(
         self,
         now: float,
@@ -134,6 +135,7 @@ class OutboxStore(Connection):
         sql = f"SELECT {ROW_COLUMNS} {ROW_SOURCE} WHERE {where} ORDER BY d.next_at, d.id LIMIT ?"
         return await self._rows(sql, (*params, limit))
 
+    @operation
     async def next_due_at(self, after: float | None = None) -> float | None:
         """The earliest `next_at` of a pending row (only those later than `after`, when given)."""
         sql = "SELECT MIN(next_at) FROM deliveries WHERE state = ?"
@@ -144,6 +146,7 @@ class OutboxStore(Connection):
             row = await cur.fetchone()
         return float(row[0]) if row and row[0] is not None else None
 
+    @operation
     async def record(self, marks: Sequence[Mark], now: datetime) -> None:
         """Many outcomes in one transaction (one fsync instead of one per row)."""
         updates = [(m.state, m.attempts, m.next_at, m.error, now.isoformat(), m.row_id) for m in marks]
@@ -155,22 +158,26 @@ class OutboxStore(Connection):
             if disables:
                 await db.executemany("INSERT OR REPLACE INTO disabled_channels VALUES (?, ?, ?)", disables)
 
+    @operation
     async def mark(
         self, row_id: int, state: str, *, attempts: int, next_at: float, error: str | None, now: datetime
     ) -> None:
         """One outcome, committed on its own (the dispatcher batches through `record`)."""
         await self.record([Mark(row_id, "", state, attempts, next_at, error)], now)
 
+    @operation
     async def disable_channel(self, channel: str, reason: str, now: datetime) -> None:
         async with self.transaction() as db:
             await db.execute(
                 "INSERT OR REPLACE INTO disabled_channels VALUES (?, ?, ?)", (channel, reason, now.isoformat())
             )
 
+    @operation
     async def disabled_channels(self) -> dict[str, str]:
         async with self.reading() as db, db.execute("SELECT channel, reason FROM disabled_channels") as cur:
             return {r[0]: r[1] for r in await cur.fetchall()}
 
+    @operation
     async def enable_channel(self, channel: str) -> bool:
         async with self.transaction() as db:
             cur = await db.execute("DELETE FROM disabled_channels WHERE channel=?", (channel,))
@@ -178,12 +185,14 @@ class OutboxStore(Connection):
 
     # -------------------------------------------------------------------------------- outbox operations
 
+    @operation
     async def list_deliveries(self, states: Sequence[str], limit: int = 100) -> list[DeliveryRow]:
         marks = ",".join("?" * len(states))
         order = "ORDER BY d.updated_at DESC, d.id DESC"
         sql = f"SELECT {ROW_COLUMNS} {ROW_SOURCE} WHERE d.state IN ({marks}) {order} LIMIT ?"
         return await self._rows(sql, (*states, limit))
 
+    @operation
     async def retry(self, row_id: int, now: datetime) -> Requeued | None:
         """Put an undelivered row back in line with a fresh retry budget, and re-enable its channel.
 
@@ -211,6 +220,7 @@ class OutboxStore(Connection):
                 )
         return Requeued(channel, enabled.rowcount > 0)
 
+    @operation
     async def retry_channel(self, channel: str, now: datetime) -> int:
         """Re-queue every dead delivery of `channel` (after its endpoint was fixed) and re-enable it."""
         stamp = now.timestamp()
@@ -223,6 +233,7 @@ class OutboxStore(Connection):
             await db.execute("DELETE FROM disabled_channels WHERE channel=?", (channel,))
         return cur.rowcount
 
+    @operation
     async def forget_before(self, cutoff: datetime) -> int:
         """Retention: drop delivered and silenced rows last touched before `cutoff`, notifications left with no
         rows that were created before it, and silences that ended before it. Dead letters wait for an operator.
@@ -242,6 +253,7 @@ class OutboxStore(Connection):
             await db.execute("DELETE FROM silences WHERE ends_at < ?", (cutoff.isoformat(),))
         return cur.rowcount
 
+    @operation
     async def purge(self, states: Sequence[str]) -> int:
         """Delete rows in `states`; a notification left without rows keeps only its key.
 
@@ -256,6 +268,7 @@ class OutboxStore(Connection):
             )
         return cur.rowcount
 
+    @operation
     async def stats(self) -> OutboxStats:
         """Rows per state, and since when the oldest pending row has waited: since its notification was created,
         or since an operator re-queued it (not its `next_at`, which every retry moves forward)."""

@@ -9,6 +9,7 @@ ignored rather than sent twice. WAL mode lets the status page read while the dis
 from __future__ import annotations
 
 import json
+import sqlite3
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from notifier.codec import encode_notification, event_from_dict, event_to_dict
 from notifier.engine.book import Alert, AlertId
 from notifier.engine.silences import Silence
 from notifier.models import Notification
+from notifier.store.base import StateFileError, StoreError, operation
+from notifier.store.inspect import header_problem
 from notifier.store.outbox import (
     DEAD,
     DELIVERED,
@@ -116,17 +119,32 @@ class SqliteStore(OutboxStore, ScheduleStore):
 
     @classmethod
     async def open(cls, path: Path) -> SqliteStore:
-        db = await aiosqlite.connect(path)
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA synchronous=FULL")  # a committed notification must survive power loss
-        await db.execute("PRAGMA busy_timeout=5000")
-        await db.executescript(SCHEMA + SCHEDULES_SCHEMA)
-        await _migrate(db)
-        await db.commit()
+        """The store in the file at `path`, created when missing; `StateFileError` when it is no usable database.
+
+        A connection that fails while being set up is closed before the error is raised: its worker thread
+        would otherwise keep the process alive after everything else has ended.
+        """
+        problem = header_problem(path)
+        if problem is not None:
+            raise StateFileError(path, problem)
+        try:
+            db = await aiosqlite.connect(path)
+        except sqlite3.Error as exc:
+            raise StoreError(f"state file {path} cannot be opened: {exc}") from None
+        try:
+            await _prepare(db)
+        except BaseException as exc:
+            await db.close()
+            if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+                raise StateFileError(path, str(exc)) from None
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"state file {path} cannot be used: {exc}") from None
+            raise
         return cls(db, path)
 
     # ------------------------------------------------------------------------------------- alerts + outbox
 
+    @operation
     async def load_alerts(self) -> list[Alert]:
         sql = "SELECT rule, company, job, state, active_since, last_sent, sends, event FROM alerts"
         async with self.reading() as db, db.execute(sql) as cur:
@@ -145,6 +163,7 @@ class SqliteStore(OutboxStore, ScheduleStore):
             for r in rows
         ]
 
+    @operation
     async def commit(
         self, outgoing: Sequence[Outgoing], upserts: Iterable[Alert], deletes: Iterable[AlertId], now: datetime
     ) -> list[str]:
@@ -172,6 +191,7 @@ class SqliteStore(OutboxStore, ScheduleStore):
 
     # ---------------------------------------------------------------------------------------- poll marks
 
+    @operation
     async def save_poll_marks(self, marks: Mapping[str, PollMark]) -> None:
         """What each company's tracker leaves for the next run: where a restarted daemon picks up."""
         rows = [
@@ -181,6 +201,7 @@ class SqliteStore(OutboxStore, ScheduleStore):
         async with self.transaction() as db:
             await db.executemany("INSERT OR REPLACE INTO poll_marks VALUES (?, ?, ?, ?)", rows)
 
+    @operation
     async def poll_marks(self) -> dict[str, PollMark]:
         sql = "SELECT company, polled_at, floor, locales FROM poll_marks"
         async with self.reading() as db, db.execute(sql) as cur:
@@ -188,6 +209,7 @@ class SqliteStore(OutboxStore, ScheduleStore):
 
     # ------------------------------------------------------------------------------------------ silences
 
+    @operation
     async def add_silence(
         self, matchers: Sequence[tuple[str, str]], starts_at: datetime, ends_at: datetime, comment: str, created_by: str
     ) -> Silence:
@@ -206,6 +228,7 @@ class SqliteStore(OutboxStore, ScheduleStore):
             )
         return silence
 
+    @operation
     async def silences(self) -> list[Silence]:
         sql = "SELECT id, matchers, starts_at, ends_at, comment, created_by FROM silences ORDER BY starts_at"
         async with self.reading() as db, db.execute(sql) as cur:
@@ -214,6 +237,7 @@ class SqliteStore(OutboxStore, ScheduleStore):
             Silence(r[0], tuple((m[0], m[1]) for m in json.loads(r[1])), _dt(r[2]), _dt(r[3]), r[4], r[5]) for r in rows
         ]
 
+    @operation
     async def expire_silence(self, silence_id: str, now: datetime) -> bool:
         async with self.transaction() as db:
             cur = await db.execute(
@@ -222,11 +246,21 @@ class SqliteStore(OutboxStore, ScheduleStore):
             )
         return cur.rowcount > 0
 
+    @operation
     async def silenced_counts(self) -> dict[str, int]:
         """Deliveries each silence held back, whether or not the notification's other targets went out."""
         sql = "SELECT silenced_by, COUNT(*) FROM deliveries WHERE silenced_by IS NOT NULL GROUP BY silenced_by"
         async with self.reading() as db, db.execute(sql) as cur:
             return {r[0]: r[1] for r in await cur.fetchall()}
+
+
+async def _prepare(db: aiosqlite.Connection) -> None:
+    await db.execute("PRAGMA journal_mode=WAL")
+    await db.execute("PRAGMA synchronous=FULL")  # a committed notification must survive power loss
+    await db.execute("PRAGMA busy_timeout=5000")
+    await db.executescript(SCHEMA + SCHEDULES_SCHEMA)
+    await _migrate(db)
+    await db.commit()
 
 
 async def _migrate(db: aiosqlite.Connection) -> None:

@@ -16,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from notifier import __version__
+from notifier.store.base import StoreError
 from notifier.web import present
 from notifier.web.ready import Readiness, readiness
 from notifier.web.sections import SECTIONS, jobs, section, snapshot
@@ -52,7 +53,12 @@ KINDS = {
 
 
 def page_environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined)
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        finalize=lambda value: "–" if value is None else value,  # a figure the store could not give
+    )
     env.filters.update(
         duration=present.duration,
         relative=present.relative,
@@ -133,7 +139,10 @@ async def api_section(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text=f"no section {name!r}; known: {', '.join(SECTIONS)}")
     if name == "jobs":
         return _jobs_response(daemon, request)
-    return web.json_response(await section(daemon, name, daemon.clock.now()), dumps=_dumps)
+    try:
+        return web.json_response(await section(daemon, name, daemon.clock.now()), dumps=_dumps)
+    except StoreError as exc:
+        return web.json_response({"error": str(exc)}, status=503, dumps=_dumps)
 
 
 def _jobs_response(daemon: Daemon, request: web.Request) -> web.Response:

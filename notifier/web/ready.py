@@ -1,8 +1,9 @@
 """Readiness: is this daemon doing its job right now? Each failed check says why, in words an operator can act on.
 
-Ready means: configuration and rules are loaded (the daemon has started), the state store answers a query,
-and every company has been polled successfully within the last STALE_INTERVALS of its poll interval, without
-its polls being skipped because the rules cannot keep up.
+Ready means: configuration and rules are loaded (the daemon has started), the state store answers a query and
+no store operation keeps failing (a full disk, a damaged page), and every company has been polled successfully
+within the last STALE_INTERVALS of its poll interval, without its polls being skipped because the rules cannot
+keep up.
 """
 
 from __future__ import annotations
@@ -36,9 +37,12 @@ async def readiness(daemon: Daemon) -> Readiness:
     if daemon.intake is None:
         reasons.append("daemon is starting: rules are not loaded yet")
     store_error = await _store_error(daemon)
-    checks["store"] = store_error or "ok"
+    failing = daemon.store.health.problem
+    checks["store"] = store_error or failing or "ok"
     if store_error:
         reasons.append(f"state store is not answering: {store_error}")
+    elif failing:
+        reasons.append(f"state store is failing: {failing}")
     companies = {}
     for poller in daemon.ingest.pollers:
         problem = company_problem(poller, now)

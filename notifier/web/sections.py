@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from notifier import __version__
 from notifier.poller import CompanyPoller
+from notifier.store.base import StoreError
 from notifier.store.sqlite import DEAD, DELIVERED, PENDING, SILENCED, DeliveryRow
 from notifier.web.ready import STALE_INTERVALS, company_label, readiness
 
@@ -199,10 +200,27 @@ async def section(daemon: Daemon, name: str, now: datetime) -> Any:
     raise KeyError(name)
 
 
+# What a section read from the state store shows while the store fails (readiness says why).
+UNKNOWN: dict[str, Any] = {
+    "deliveries": {"recent": [], "dead_letters": [], "disabled_channels": []},
+    "silences": [],
+    "outbox": dict.fromkeys(("pending", "dead", "silenced", "delivered", "oldest_pending_age_seconds")),
+}
+
+
 async def snapshot(daemon: Daemon) -> Json:
-    """Everything the status page shows, plus a summary line per concern for the tiles at its top."""
+    """Everything the status page shows, plus a summary line per concern for the tiles at its top.
+
+    A failing state store costs only the sections read from it: the companies, jobs and alerts are still
+    shown, and readiness names the failure.
+    """
     now = daemon.clock.now()
-    data: Json = {name: await section(daemon, name, now) for name in SECTIONS}
+    data: Json = {}
+    for name in SECTIONS:
+        try:
+            data[name] = await section(daemon, name, now)
+        except StoreError:
+            data[name] = UNKNOWN[name]
     ready = await readiness(daemon)
     data.update(generated_at=now.isoformat(), version=__version__, ready=ready.ready, reasons=list(ready.reasons))
     data["summary"] = summary(data)

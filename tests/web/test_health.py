@@ -3,6 +3,7 @@ keep succeeding; each reason for not being ready is spelled out."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import aiohttp
@@ -100,3 +101,39 @@ async def test_not_ready_before_the_daemon_has_started(start_sim: StartSim, rece
         assert response.status == 503
         body = await response.json()
     assert body["reasons"][0] == "daemon is starting: rules are not loaded yet"
+
+
+async def test_not_ready_while_the_disk_is_full_and_ready_again_once_there_is_room(window: Window) -> None:
+    """A commit refused with SQLite's own "database or disk is full" makes /readyz 503 naming it; once pages
+    can be written again the waiting batch is committed and the daemon is ready."""
+    await window.poll()
+    waits: list[float] = []
+    assert window.daemon.intake is not None
+    async with window.daemon.store.reading() as db:
+        (pages,) = await (await db.execute("PRAGMA page_count")).fetchone()  # type: ignore[misc]
+        (free,) = await (await db.execute("PRAGMA freelist_count")).fetchone()  # type: ignore[misc]
+        await db.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full: no page can be added
+    assert free == 0
+
+    room = asyncio.Event()
+
+    async def wait_for_room(seconds: float) -> None:
+        waits.append(seconds)
+        await room.wait()
+
+    window.daemon.intake.sleep = wait_for_room
+    window.add_job("Spring catalogue " + "x" * 900)  # its notification needs pages of its own
+    window.advance(INTERVAL)
+    await window.daemon.ingest.pollers[0].poll_once()
+    async with asyncio.timeout(10):
+        while not waits:  # noqa: ASYNC110 - the intake notes its first back-off step here
+            await asyncio.sleep(0.01)
+    body = await window.json("/readyz", status=503)
+    assert any(r.startswith("state store is failing: commit failing for") for r in body["reasons"])
+    assert "database or disk is full" in body["checks"]["store"]
+    async with window.daemon.store.reading() as db:
+        await db.execute("PRAGMA max_page_count = 1073741823")
+    room.set()
+    await window.daemon.settle()
+    await window.poll()
+    await window.json("/readyz", status=200)
