@@ -30,7 +30,7 @@ from notifier.dispatch.policy import RetrySettings, Verdict
 from notifier.engine.book import Alert
 from notifier.engine.evaluate import Engine
 from notifier.engine.reconcile import orphans
-from notifier.ingest import Ingest, delivery_session, http_session, schedule_marks
+from notifier.ingest import Ingest, delivery_session, first_marks, http_session
 from notifier.intake import Intake
 from notifier.logs import REDACTOR, configure_logging, secret_values
 from notifier.metrics import Metrics
@@ -110,8 +110,10 @@ class Daemon:
         """Start every task; `poll=False` leaves polling to the caller (`poller.poll_once()`), for embedding."""
         rules = load_ruleset(self.config)
         engine = Engine(rules, await self.store.load_alerts())
-        self.ingest.resume_marks.update(await self.store.poll_marks())
+        marks = await self.store.poll_marks()
+        self.ingest.resume_marks.update(marks)
         self.ingest.schedule_marks.update(await self.store.schedule_marks())
+        await self.store.save_poll_marks(first_marks(self.config, marks, self.clock.now()))
         self.intake = Intake(
             self.ingest.queue,
             engine,
@@ -210,10 +212,6 @@ class Daemon:
         for task in self._tasks.values():
             task.cancel()
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
-        try:
-            await self.save_poll_marks()
-        except Exception as exc:  # the store may be the thing that failed; stopping must still finish
-            log.warning("could not save poll marks; the next start catches up from an older mark", error=str(exc))
         for lane in self.lanes.values():
             await lane.channel.close()
         log.info("stopped", unfinished_sends=cut)
@@ -233,21 +231,8 @@ class Daemon:
             now = self.clock.now()
             if self.intake is not None:
                 self.intake.engine.prune(now)
-            await self.save_poll_marks()
             if minute % 60 == 0:
                 await self.forget_old(now)
-
-    async def save_poll_marks(self) -> None:
-        """Remember each company's last good poll and its schedules, so a restart announces what ended (or did
-        not run) while it was down."""
-        marks = {}
-        for poller in self.ingest.pollers:
-            when, tracker = poller.status.last_success, poller.tracker
-            mark = tracker.mark(when) if tracker is not None and when is not None else None
-            if mark is not None and poller.company.handle:
-                marks[poller.company.handle] = mark
-        await self.store.save_poll_marks(marks)
-        await self.store.save_schedule_marks(schedule_marks(self.ingest.pollers))
 
     async def forget_old(self, now: datetime) -> int:
         """Drop delivered and silenced notifications older than `retention` (dead letters stay)."""

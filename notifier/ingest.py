@@ -10,7 +10,8 @@ import asyncio
 import contextlib
 import dataclasses
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime
 
 import aiohttp
 import structlog
@@ -23,7 +24,7 @@ from notifier.models import CompanyRef, Event
 from notifier.poller import CompanyPoller, PollObserver, PollSettings
 from notifier.schedules.state import ScheduleState
 from notifier.supervise import supervise
-from notifier.tracking import PollMark
+from notifier.tracking import PollDone, PollMark
 
 log = structlog.get_logger(__name__)
 
@@ -86,6 +87,13 @@ async def delivery_session() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
+def first_marks(config: Config, stored: Mapping[str, PollMark], now: datetime) -> dict[str, PollMark]:
+    """Marks for companies (configured by handle) that have none yet: a run killed before its first poll has
+    still begun watching, and a restart then announces the endings since it began."""
+    fresh = PollMark(now, now, {})
+    return {c.handle: fresh for c in config.companies if c.handle and c.handle not in stored}
+
+
 class Ingest:
     """Pollers by company key, all feeding `queue`; `start`, `apply` (reload) and `stop` manage their tasks."""
 
@@ -100,7 +108,8 @@ class Ingest:
         self.clock = clock
         self.session = session
         self.on_poll = on_poll
-        self.queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=config.poll.queue_size)
+        # Events, and after each good poll its PollDone: the intake commits the mark with the poll's last events.
+        self.queue: asyncio.Queue[Event | PollDone] = asyncio.Queue(maxsize=config.poll.queue_size)
         self.resume_marks: dict[str, PollMark] = {}  # company handle → what the previous run left
         self.schedule_marks: dict[str, dict[str, ScheduleState]] = {}  # company handle → its schedules then
         self.client = self._client(config)
@@ -127,6 +136,7 @@ class Ingest:
             on_poll=self.on_poll,
             resume_marks=self.resume_marks,
             schedule_marks=self.schedule_marks,
+            checkpoint=self.queue.put,
         )
 
     def start(self) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -23,6 +23,7 @@ from notifier.models import Event
 from notifier.render import Renderer
 from notifier.store.base import StoreError, store_backoff
 from notifier.store.sqlite import Outgoing, SqliteStore, Target
+from notifier.tracking import PollDone
 
 log = structlog.get_logger(__name__)
 BATCH = 256
@@ -45,7 +46,7 @@ class Intake:
 
     def __init__(
         self,
-        queue: asyncio.Queue[Event],
+        queue: asyncio.Queue[Event | PollDone],
         engine: Engine,
         renderer: Renderer,
         store: SqliteStore,
@@ -82,8 +83,14 @@ class Intake:
                 for _ in batch:  # lets `queue.join()` say when everything queued has been committed
                     self.queue.task_done()
 
-    async def process(self, events: list[Event]) -> list[str]:
-        """Evaluate, render and commit a batch; returns the keys of new notifications."""
+    async def process(self, items: Sequence[Event | PollDone]) -> list[str]:
+        """Evaluate, render and commit a batch; returns the keys of new notifications.
+
+        A poll's mark comes after its events, so it is committed in the same transaction as the last of them
+        (or a later one): a crash never leaves a mark saying a poll is done whose endings were not committed.
+        """
+        events = [item for item in items if isinstance(item, Event)]
+        polls = [item for item in items if isinstance(item, PollDone)]
         self._silences = await self._retrying("reading silences", self.store.silences)
         outgoing: list[Outgoing] = []
         for event in events:
@@ -97,7 +104,7 @@ class Intake:
         upserts, deletes = self.engine.changes()
         now = self.clock.now()
         new = await self._retrying(
-            "committing notifications", lambda: self.store.commit(outgoing, upserts, deletes, now)
+            "committing notifications", lambda: self.store.commit(outgoing, upserts, deletes, now, polls)
         )
         self.stats.notifications += len(new)
         self.stats.duplicates += len(outgoing) - len(new)

@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import structlog
 
@@ -24,12 +25,21 @@ from notifier.ips.errors import IpsError, IpsFault
 from notifier.models import CompanyRef, Event, JobLog, JobLogDetail
 from notifier.schedules.polling import ScheduleWatch, settle_watch
 from notifier.schedules.state import ScheduleState
-from notifier.tracking import JobTracker, Outcome, PollMark, Resume, resume_from
+from notifier.tracking import JobTracker, Outcome, PollDone, PollMark, Resume, resume_from
 
 log = structlog.get_logger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 PollObserver = Callable[[str, str, float], None]  # company, outcome ("ok" or the error type), seconds
+Checkpoint = Callable[[PollDone], Awaitable[None]]  # what a restart needs, queued after a poll's events
+
+
+class EventSink(Protocol):
+    """Where a poller puts its events: the bounded queue, which pushes back when full."""
+
+    async def put(self, item: Event) -> None: ...
+
+
 NAME_RETRY = timedelta(minutes=10)  # a company's display name that could not be looked up is asked for again
 MAX_LOG_PAGES = 50  # a log scan reads at most this many pages per poll (50,000 logs at the default page size)
 
@@ -89,7 +99,7 @@ class CompanyPoller:
         self,
         client: IpsClient,
         company: CompanyRef,
-        queue: asyncio.Queue[Event],
+        queue: EventSink,
         clock: Clock,
         settings: PollSettings,
         *,
@@ -99,6 +109,7 @@ class CompanyPoller:
         on_poll: PollObserver | None = None,
         resume_marks: Mapping[str, PollMark] | None = None,
         schedule_marks: Mapping[str, Mapping[str, ScheduleState]] | None = None,
+        checkpoint: Checkpoint | None = None,
     ) -> None:
         self.client = client
         if company_name and not company.name:  # until it is resolved, events name the company as configured
@@ -113,6 +124,7 @@ class CompanyPoller:
         self.on_poll = on_poll
         self.resume_marks: Mapping[str, PollMark] = {} if resume_marks is None else resume_marks  # filled at start
         self.schedule_marks = {} if schedule_marks is None else schedule_marks  # by company handle, filled at start
+        self.checkpoint = checkpoint  # takes what a restart needs, after this poll's events
         self.tracker: JobTracker | None = None
         self.schedules: ScheduleWatch | None = None
         self.status = PollStatus()
@@ -211,12 +223,23 @@ class CompanyPoller:
             )
         if schedules is not None:
             await self._emit(schedules.runs(jobs, logs, scan_start, now))
+        await self._checkpoint(tracker, schedules, now)
 
     def _schedule_watch(self) -> ScheduleWatch | None:
         marks, settings = self.schedule_marks.get(self.company.handle), self.settings
         self.schedules = settle_watch(self.schedules, self.company, marks, interval=settings.schedules_interval,
                                       grace=settings.schedule_grace, refused_backoff=settings.auth_backoff)  # fmt: skip
         return self.schedules
+
+    async def _checkpoint(self, tracker: JobTracker, schedules: ScheduleWatch | None, now: datetime) -> None:
+        """What a restart needs (job endings' horizon and locales, schedule states), queued after this poll's
+        events: the intake commits it with them, so it never says more is known than is committed."""
+        mark = tracker.mark(now)
+        if self.checkpoint is None or mark is None or not self.company.handle:
+            return
+        listed = schedules is not None and schedules.tracker.listed
+        states = schedules.tracker.marks() if schedules is not None and listed else None
+        await self.checkpoint(PollDone(self.company.handle, mark, states))
 
     async def _start_tracking(self) -> JobTracker:
         """Names are resolved once, with getCompanyInfo; the handle is what every later call uses."""

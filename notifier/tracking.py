@@ -16,8 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from notifier.models import ActiveJob, CompanyRef, Event, JobLog, JobLogDetail
+
+if TYPE_CHECKING:
+    from notifier.schedules.state import ScheduleState
 
 # How far back a log scan reaches past the previous scan, to absorb clock skew between us and the server.
 LOG_SCAN_OVERLAP = timedelta(minutes=5)
@@ -27,12 +31,23 @@ MAX_SERVER_LEAD = timedelta(days=1)
 
 @dataclass(frozen=True, slots=True)
 class PollMark:
-    """What a run leaves for the next one, per company: its last good poll, the time before which everything
-    was already history for it, and the locales of the jobs it saw running (their logs carry none)."""
+    """What a run leaves for the next one, per company: its last good poll (moved back to the last sighting of
+    any job whose ending it has not announced yet), the time before which everything was already history for
+    it, and the locales of the jobs it saw running (their logs carry none)."""
 
     polled_at: datetime
     floor: datetime
     locales: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PollDone:
+    """Queued after a good poll's events: once they are committed, `mark` is where a restart picks up, and
+    `schedules` (when the company's schedules were listed) what its schedule watch knew."""
+
+    company: str
+    mark: PollMark
+    schedules: Mapping[str, ScheduleState] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +75,11 @@ class _Tracked:
 
 @dataclass(slots=True)
 class Departed:
-    """A job that left the active list and whose ending is not known yet."""
+    """A job that left the active list and whose ending is not known yet; it ended after `seen_until`."""
 
     job: ActiveJob
     stalled_seconds: float | None
+    seen_until: datetime
     polls_waited: int = 0
 
 
@@ -120,7 +136,7 @@ class JobTracker:
         for handle, tracked in self._jobs.items():
             if handle not in seen:
                 stalled = _stalled(tracked, now)
-                self.departed[handle] = Departed(tracked.job, stalled)
+                self.departed[handle] = Departed(tracked.job, stalled, self._since_floor)
                 # State rules resolve on this; how the job ended follows once its log is known.
                 events.append(self._event("job.departed", now, tracked.job, stalled=stalled))
         self._jobs = seen
@@ -183,7 +199,8 @@ class JobTracker:
                 continue
             if pending is None and (history or self._is_new(log)):
                 locale = self.resume.locales.get(handle) if self.resume else None
-                pending = self.departed[handle] = Departed(job_from_log(log, locale), None)
+                seen = min(log.start_date or now, now)
+                pending = self.departed[handle] = Departed(job_from_log(log, locale), None, seen)
             if pending is not None:
                 outcomes.append(Outcome(pending.job, log, pending.stalled_seconds))
         self._prune_resolved(scan_start)
@@ -265,12 +282,18 @@ class JobTracker:
         return self.resume.news_from if self.resume is not None else self.baseline
 
     def mark(self, polled_at: datetime) -> PollMark | None:
-        """What the next run needs from this one, or None before the first poll."""
+        """What the next run needs from this one, or None before the first poll.
+
+        A job that left the active list but whose ending is still to be announced (no log yet, or details
+        awaited) ended after it was last seen: the mark reaches back to then, so a restart announces it.
+        """
         floor = self.floor
         if floor is None:
             return None
+        horizon = min([polled_at, *(d.seen_until for d in self.departed.values())])
         locales = {handle: t.job.locale for handle, t in self._jobs.items() if t.job.locale}
-        return PollMark(polled_at, floor, locales)
+        locales.update((h, d.job.locale) for h, d in self.departed.items() if d.job.locale)
+        return PollMark(horizon, floor, locales)
 
     @property
     def active_count(self) -> int:

@@ -16,6 +16,7 @@ from notifier.codec import event_to_dict
 from notifier.config import Config
 from notifier.ingest import Ingest, http_session
 from notifier.models import Event
+from notifier.tracking import PollDone
 
 
 async def watch(config: Config, out: TextIO, *, clock: Clock | None = None, stop: asyncio.Event | None = None) -> None:
@@ -45,11 +46,13 @@ async def watch(config: Config, out: TextIO, *, clock: Clock | None = None, stop
         raise failure  # a bug while printing must not pass for a clean stop
 
 
-async def _print_events(queue: asyncio.Queue[Event], out: TextIO) -> None:
+async def _print_events(queue: asyncio.Queue[Event | PollDone], out: TextIO) -> None:
     while True:
         _print_event(await queue.get(), out)
 
 
-def _print_event(event: Event, out: TextIO) -> None:
+def _print_event(event: Event | PollDone, out: TextIO) -> None:
+    if isinstance(event, PollDone):
+        return  # what a daemon would remember of the poll; watching keeps nothing
     out.write(json.dumps(event_to_dict(event), ensure_ascii=False) + "\n")
     out.flush()

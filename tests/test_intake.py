@@ -19,6 +19,7 @@ from notifier.models import Event, ScheduledJob
 from notifier.render import Renderer
 from notifier.store.base import StoreError
 from notifier.store.sqlite import PENDING, SILENCED, SqliteStore
+from notifier.tracking import PollDone
 from tests.engine.support import T0, RulesFactory, ended, job, make_rules
 
 __all__ = ["make_rules"]  # the fixture
@@ -34,7 +35,7 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
 
 
 def intake(store: SqliteStore, make_rules: RulesFactory, renderer: Renderer, **kw: Any) -> Intake:
-    queue: asyncio.Queue[Event] = asyncio.Queue()
+    queue: asyncio.Queue[Event | PollDone] = asyncio.Queue()
     return Intake(queue, Engine(make_rules(FAILED)), renderer, store, ManualClock(T0), **kw)
 
 

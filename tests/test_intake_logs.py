@@ -16,6 +16,7 @@ from notifier.intake import Intake
 from notifier.models import Event
 from notifier.render import Renderer
 from notifier.store.sqlite import PENDING, SqliteStore
+from notifier.tracking import PollDone
 from tests.engine.support import T0, RulesFactory, ended, make_rules
 
 __all__ = ["make_rules"]  # the fixture
@@ -40,7 +41,7 @@ async def test_a_rule_failing_for_one_job_is_logged_with_rule_company_and_job(
     store: SqliteStore, make_rules: RulesFactory
 ) -> None:
     """A `where` that raises for one job logs one error naming rule, company, job and cause; the other job fires."""
-    queue: asyncio.Queue[Event] = asyncio.Queue()
+    queue: asyncio.Queue[Event | PollDone] = asyncio.Queue()
     taker = Intake(queue, Engine(make_rules(DIVIDING)), Renderer(), store, ManualClock(T0))
     fine = ended("job.failed", 1)
     assert fine.job is not None

@@ -327,3 +327,24 @@ def test_a_server_clock_behind_ours_does_not_make_moving_jobs_look_stalled() -> 
     events = tracker.observe_active([job(progress=20, last_progress_update=at(30) - skew)], at(30))
     active = next(e for e in events if e.kind == "job.active")
     assert active.stalled_seconds == 0.0
+
+
+def test_a_mark_reaches_back_to_the_last_sighting_of_a_job_whose_ending_is_not_announced() -> None:
+    """A job that left the active list without a log yet ended after it was last seen: the mark says so (with its
+    locale), so a restart an hour of polls later still announces it; once announced the mark moves on."""
+    tracker = JobTracker(COMPANY)
+    tracker.observe_active([job("c100||Ja", locale="ja-JP")], at(0))
+    tracker.observe_active([], at(600))
+    assert tracker.observe_logs([], at(0), at(600)) == []
+    mark = tracker.mark(at(600))
+    assert mark is not None
+    assert (mark.polled_at, dict(mark.locales)) == (at(0), {"c100||Ja": "ja-JP"})
+    restarted = JobTracker(COMPANY, resume=resume_from(mark, at(4000), timedelta(hours=6)))
+    restarted.observe_active([], at(4000))
+    [outcome] = restarted.observe_logs([log("c100||Ja", end_date=at(30))], at(-6 * 3600), at(4000))
+    assert outcome.job.locale == "ja-JP"
+    [outcome] = tracker.observe_logs([log("c100||Ja", end_date=at(30))], at(0), at(630))
+    tracker.resolve(outcome, (), at(630))
+    later = tracker.mark(at(630))
+    assert later is not None
+    assert later.polled_at == at(630)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+import aiosqlite
+
 from notifier.schedules.state import ScheduleState, mark_from_dict, mark_to_dict
 from notifier.store.base import Connection
 
@@ -22,15 +24,8 @@ class ScheduleStore(Connection):
     """Per company, the state of each of its schedules; a save replaces everything known of that company."""
 
     async def save_schedule_marks(self, marks: Mapping[str, Mapping[str, ScheduleState]]) -> None:
-        # Serialized before the first await: the trackers go on changing while the write waits for the lock.
-        rows = [
-            (company, key, json.dumps(mark_to_dict(state), ensure_ascii=False))
-            for company, states in marks.items()
-            for key, state in states.items()
-        ]
         async with self.transaction() as db:
-            await db.executemany("DELETE FROM schedule_marks WHERE company=?", [(c,) for c in marks])
-            await db.executemany("INSERT INTO schedule_marks VALUES (?, ?, ?)", rows)
+            await write_schedule_marks(db, marks)
 
     async def schedule_marks(self) -> dict[str, dict[str, ScheduleState]]:
         sql = "SELECT company, schedule, body FROM schedule_marks"
@@ -40,3 +35,14 @@ class ScheduleStore(Connection):
         for company, key, body in rows:
             marks.setdefault(company, {})[key] = mark_from_dict(json.loads(body))
         return marks
+
+
+async def write_schedule_marks(db: aiosqlite.Connection, marks: Mapping[str, Mapping[str, ScheduleState]]) -> None:
+    """Replace what is known of each company in `marks` with its schedules' states, inside a transaction."""
+    rows = [
+        (company, key, json.dumps(mark_to_dict(state), ensure_ascii=False))
+        for company, states in marks.items()
+        for key, state in states.items()
+    ]
+    await db.executemany("DELETE FROM schedule_marks WHERE company=?", [(c,) for c in marks])
+    await db.executemany("INSERT INTO schedule_marks VALUES (?, ?, ?)", rows)

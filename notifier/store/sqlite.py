@@ -36,8 +36,8 @@ from notifier.store.outbox import (
     Requeued,
 )
 from notifier.store.schedules import SCHEMA as SCHEDULES_SCHEMA
-from notifier.store.schedules import ScheduleStore
-from notifier.tracking import PollMark
+from notifier.store.schedules import ScheduleStore, write_schedule_marks
+from notifier.tracking import PollDone, PollMark
 
 __all__ = [
     "DEAD",
@@ -165,9 +165,15 @@ class SqliteStore(OutboxStore, ScheduleStore):
 
     @operation
     async def commit(
-        self, outgoing: Sequence[Outgoing], upserts: Iterable[Alert], deletes: Iterable[AlertId], now: datetime
+        self,
+        outgoing: Sequence[Outgoing],
+        upserts: Iterable[Alert],
+        deletes: Iterable[AlertId],
+        now: datetime,
+        polls: Sequence[PollDone] = (),
     ) -> list[str]:
-        """Alert state and new notifications in one transaction; returns the keys that were new.
+        """Alert state, new notifications and what `polls` leave for a restart, in one transaction; returns the
+        keys that were new.
 
         A notification whose key is stored already (or came earlier in the same batch) was decided before:
         it is left out, never sent twice. Each table gets one statement for the whole batch.
@@ -186,6 +192,10 @@ class SqliteStore(OutboxStore, ScheduleStore):
                 "silenced_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [row for item in new for row in _delivery_rows(item, now)],
             )
+            if polls:
+                await db.executemany(SAVE_MARK, _mark_rows({done.company: done.mark for done in polls}))
+                schedules = {done.company: done.schedules for done in polls if done.schedules is not None}
+                await write_schedule_marks(db, schedules)
         self.bodies.remember(item.notification for item in new)
         return [item.notification.key for item in new]
 
@@ -194,12 +204,8 @@ class SqliteStore(OutboxStore, ScheduleStore):
     @operation
     async def save_poll_marks(self, marks: Mapping[str, PollMark]) -> None:
         """What each company's tracker leaves for the next run: where a restarted daemon picks up."""
-        rows = [
-            (company, m.polled_at.isoformat(), m.floor.isoformat(), json.dumps(dict(m.locales)))
-            for company, m in marks.items()
-        ]
         async with self.transaction() as db:
-            await db.executemany("INSERT OR REPLACE INTO poll_marks VALUES (?, ?, ?, ?)", rows)
+            await db.executemany(SAVE_MARK, _mark_rows(marks))
 
     @operation
     async def poll_marks(self) -> dict[str, PollMark]:
@@ -271,6 +277,16 @@ async def _migrate(db: aiosqlite.Connection) -> None:
             await db.execute(alter)
             if backfill is not None:
                 await db.execute(backfill)
+
+
+SAVE_MARK = "INSERT OR REPLACE INTO poll_marks VALUES (?, ?, ?, ?)"
+
+
+def _mark_rows(marks: Mapping[str, PollMark]) -> list[tuple[str, str, str, str]]:
+    return [
+        (company, m.polled_at.isoformat(), m.floor.isoformat(), json.dumps(dict(m.locales)))
+        for company, m in marks.items()
+    ]
 
 
 def _alert_row(alert: Alert) -> tuple[object, ...]:

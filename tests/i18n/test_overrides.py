@@ -20,6 +20,7 @@ from notifier.intake import Intake
 from notifier.models import Event
 from notifier.render import Renderer
 from notifier.store.sqlite import PENDING, SqliteStore
+from notifier.tracking import PollDone
 from tests.i18n.support import T0, company, decision, failed_publish, job
 
 Files = dict[str, str | bytes]
@@ -204,7 +205,7 @@ async def test_intake_commits_the_notification_when_a_user_template_fails(tmp_pa
     renderer = Renderer(templates(tmp_path / "templates", {"title.j2": "{{ job.progress / 0 }}"}))
     store = await SqliteStore.open(tmp_path / "state.db")
     try:
-        queue: asyncio.Queue[Event] = asyncio.Queue()
+        queue: asyncio.Queue[Event | PollDone] = asyncio.Queue()
         intake = Intake(queue, Engine(load_rules(rules, channels=None)), renderer, store, ManualClock(T0))
         with capture_logs():
             new = await intake.process([failed_publish("ja-JP").event])

@@ -1,0 +1,137 @@
+"""kill -9 at any moment loses no job ending: a restarted `notifier run` announces what ended while it was down.
+
+Real processes on the simulator, whose time follows the wall clock here as a real IPS's would. The first
+daemon is killed as its first poll begins, the second as soon as one of its polls is committed, long before
+any periodic save could have happened; each restart must announce every ending it missed, once, in the job's own locale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import sqlite3
+import sys
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from notifier.ips.simulator.scenarios import JobSpec
+from notifier.ips.simulator.server import SERVICE_PATH, create_app, make_world
+from notifier.ips.simulator.world import World
+from tests.conftest import PASSWORD, USER
+
+REPO = Path(__file__).resolve().parents[1]
+RULES = """
+- name: job-ended
+  on: [job.completed, job.failed]
+  severity: info
+  notify: [{channel: console}]
+"""
+LOCALES = {"Katalog": "de-DE", "カタログ": "ja-JP", "Catalogue": "fr-FR"}
+
+
+@pytest.fixture
+async def live_sim() -> AsyncIterator[tuple[World, TestServer]]:
+    """The stall scenario on simulated time that follows the wall clock, plus three stalled jobs in locales."""
+    world = make_world("stall", speed=1.0, start=datetime.now(UTC))
+    for name, locale in LOCALES.items():
+        world.add_job(JobSpec("47", "ImageServingPublish", "stall", name, run=600, files=20, stall_files=5,
+                              locale=locale))  # fmt: skip
+    server = TestServer(create_app(world), host="127.0.0.1")
+    await server.start_server()
+    yield world, server
+    await server.close()
+
+
+def write_config(tmp_path: Path, server: TestServer) -> Path:
+    (tmp_path / "rules.yaml").write_text(RULES, encoding="utf-8")
+    path = tmp_path / "notifier.yaml"
+    path.write_text(
+        f"""
+ips: {{endpoint: "{server.make_url(SERVICE_PATH)}", user: {USER}, password: {PASSWORD}, timeout: 5s}}
+poll: {{interval: 1s, jitter: 0}}
+companies: [{{handle: "47"}}]
+rules: rules.yaml
+state: sqlite:///state.db
+channels: {{console: {{type: console}}}}
+log: {{format: json, level: warning}}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+async def start(config: Path, out: Path) -> asyncio.subprocess.Process:
+    # Files, not pipes: nothing reads them while the daemon runs.
+    with out.open("ab") as sink, out.with_suffix(".err").open("ab") as errors:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "notifier", "run", "--config", str(config), cwd=REPO, stdout=sink, stderr=errors
+        )
+
+
+def endings(out: Path) -> list[dict[str, Any]]:
+    lines = out.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line)["data"] for line in lines if line.startswith("{")]
+
+
+async def until(condition: Callable[[], bool], what: str, out: Path) -> None:
+    try:
+        async with asyncio.timeout(20):
+            while not condition():  # noqa: ASYNC110 - the simulator's counters and a file are plain state
+                await asyncio.sleep(0.02)
+    except TimeoutError:
+        errors = out.with_suffix(".err").read_text(encoding="utf-8", errors="replace")
+        pytest.fail(f"timed out waiting for {what}; daemon stderr:\n{errors[-3000:]}")
+
+
+def marked_locales(state: Path) -> set[str]:
+    """The job locales the state file's committed poll mark holds (read-only, beside the running daemon)."""
+    with contextlib.closing(sqlite3.connect(f"{state.as_uri()}?mode=ro", uri=True)) as db:
+        row = db.execute("SELECT locales FROM poll_marks WHERE company = '47'").fetchone()
+    return set(json.loads(row[0]).values()) if row else set()
+
+
+async def kill(proc: asyncio.subprocess.Process) -> None:
+    proc.send_signal(signal.SIGKILL)
+    assert await proc.wait() == -signal.SIGKILL
+
+
+def finish(world: World, name: str) -> None:
+    handle = next(j.job_handle for j in world.active_jobs("47", "en-US") if j.original_name == name)
+    world.finish(handle or "", "failure")
+
+
+async def test_endings_while_killed_are_announced_after_the_restart(
+    live_sim: tuple[World, TestServer], tmp_path: Path
+) -> None:
+    """Killed as its first poll began, then killed once a poll of its next run was committed: every job that ended while
+    a daemon was down is announced by the next one, exactly once, in the job's locale once a run saw it."""
+    world, server = live_sim
+    config, out = write_config(tmp_path, server), tmp_path / "out.jsonl"
+
+    first = await start(config, out)
+    await until(lambda: world.calls >= 1, "the first poll to begin", out)
+    await kill(first)
+    finish(world, "Supplier feed")  # ends while nothing runs: no run ever saw it, but the first had begun
+
+    second = await start(config, out)
+    await until(lambda: len(endings(out)) == 1, "the ending missed while down", out)
+    await until(lambda: marked_locales(tmp_path / "state.db") >= set(LOCALES.values()), "a poll's mark", out)
+    await kill(second)
+    for name in LOCALES:
+        finish(world, name)
+
+    third = await start(config, out)
+    await until(lambda: len(endings(out)) == 1 + len(LOCALES), "the endings missed while down", out)
+    third.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(third.wait(), 20) == 0
+
+    announced = {d["job"]["original_name"]: d["message"]["locale"] for d in endings(out)}
+    assert announced == {"Supplier feed": "en-US", **LOCALES}
+    assert len(endings(out)) == len(announced)
