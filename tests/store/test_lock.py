@@ -90,27 +90,25 @@ async def wait_for_line(log: Path, text: str, proc: asyncio.subprocess.Process) 
             await asyncio.sleep(0.02)
 
 
-async def test_a_second_daemon_through_a_symlink_or_hard_link_is_refused(tmp_path: Path) -> None:
-    """Real processes: while one daemon runs on a file, daemons configured with a symlink, a hard link or a
-    `..` spelling of it each exit 1 with one line naming the first one's pid; the first keeps running."""
+async def test_a_second_daemon_through_a_symlink_is_refused(tmp_path: Path) -> None:
+    """Real processes: while one daemon runs on a file, a daemon configured with a symlink to it exits 1 with
+    one line naming the first one's pid, and the first keeps running."""
     db = tmp_path / "main" / "state.db"
     ips_port = free_port()
     first_log = tmp_path / "first.log"
     first = await run_notifier(write_config(tmp_path / "main", db, ips_port), first_log)
     try:
         await wait_for_line(first_log, '"started"', first)
-        seconds = {}
-        for n, spelling in enumerate(("a symlink to the file", "a hard link", "a path with .. in it")):
-            config = write_config(tmp_path / f"second-{n}", SPELLINGS[spelling](db), ips_port)
-            seconds[spelling] = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "notifier", "run", "--config", str(config), cwd=REPO,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            )  # fmt: skip
-        for spelling, proc in seconds.items():
-            _out, err = await asyncio.wait_for(proc.communicate(), 20)
-            assert proc.returncode == 1, (spelling, err.decode())
-            assert f"is in use by another notifier (pid {first.pid})" in err.decode(), spelling
-            assert "Traceback" not in err.decode()
+        config = write_config(tmp_path / "second", SPELLINGS["a symlink to the file"](db), ips_port)
+        second = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "notifier", "run", "--config", str(config), cwd=REPO,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        _out, err = await asyncio.wait_for(second.communicate(), 20)
+        assert second.returncode == 1, err.decode()
+        assert err.decode().splitlines() == [
+            f"error: {tmp_path / 'elsewhere' / 'state.db'} is in use by another notifier (pid {first.pid})"
+        ]
         assert first.returncode is None
     finally:
         first.terminate()
