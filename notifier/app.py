@@ -32,10 +32,11 @@ from notifier.engine.evaluate import Engine
 from notifier.engine.reconcile import orphans
 from notifier.ingest import Ingest, delivery_session, first_marks, http_session
 from notifier.intake import Intake
-from notifier.logs import REDACTOR, configure_logging, secret_values
+from notifier.logs import configure_logging
 from notifier.metrics import Metrics
 from notifier.models import Event
 from notifier.render import Renderer
+from notifier.safety import learn
 from notifier.schedules.adopt import adopt_schedule_episodes
 from notifier.setup import Fresh, keep_restart_only, load_for_reload, load_ruleset
 from notifier.store.base import StoreError
@@ -94,6 +95,7 @@ class Daemon:
         self.session = session
         self.delivering = delivering or session
         self.store = store
+        learn(config)  # before anything can reach a log, the store or a channel
         self.metrics = Metrics()
         store.health.on_failure = lambda operation: self.metrics.store_errors.labels(operation).inc()
         self.ingest = Ingest(config, clock, session, on_poll=self._observe_poll)
@@ -169,9 +171,9 @@ class Daemon:
 
     async def _switch(self, config: Config, fresh: Fresh, lanes: dict[str, Lane] | None) -> None:
         # Channels first: a new rule may name a new channel, and its first notification must find it there.
-        REDACTOR.update([*REDACTOR.secrets, *secret_values(config)])
+        learn(config)
         if config.log != self.config.log:
-            configure_logging(config.log.format, config.log.level, REDACTOR.secrets)
+            configure_logging(config.log.format, config.log.level)
         if lanes is not None:
             await self._reenable_changed(config)
             await self.dispatcher.replace_lanes(lanes)

@@ -178,7 +178,8 @@ def cmd_check(path: Path) -> int:
 
 def cmd_daemon(config: Config, *, watch_only: bool) -> int:
     from notifier.app import install_reload_signal, install_stop_signals, run
-    from notifier.logs import configure_logging, secret_values
+    from notifier.logs import configure_logging
+    from notifier.safety.redact import secret_values
     from notifier.setup import check_all
     from notifier.watch import watch
 
@@ -236,7 +237,9 @@ def cmd_test_rule(args: argparse.Namespace) -> int:
 
 async def _admin(args: argparse.Namespace, config: Config) -> int:
     from notifier.commands import admin
+    from notifier.safety import learn
 
+    learn(config)  # stored text predating the scrubber, or a receiver's echo, must not print a secret
     now = datetime.now(UTC)
     if args.command == "silence":
         if args.action == "add":

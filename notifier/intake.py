@@ -8,6 +8,7 @@ produced are committed together, so a crash cannot leave one without the other.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from notifier.engine.evaluate import Decision, Engine, RuleError
 from notifier.engine.silences import Silence, silenced_by
 from notifier.models import Event
 from notifier.render import Renderer
+from notifier.safety import SCRUBBER
 from notifier.store.base import StoreError, store_backoff
 from notifier.store.sqlite import Outgoing, SqliteStore, Target
 from notifier.tracking import PollDone
@@ -155,6 +157,8 @@ class Intake:
         emit("rule failed", rule=error.rule, company=error.company, job=error.job, error=error.message)
 
     def _render(self, decision: Decision) -> Outgoing:
+        # Rendered from scrubbed data: a megabyte job name or an echoed password never reaches a template.
+        decision = dataclasses.replace(decision, event=SCRUBBER(decision.event))
         try:
             rendered = self.renderer.render(decision)
         except Exception:  # template faults are handled inside; this is a bug, and must not lose the alert

@@ -16,6 +16,7 @@ from notifier.codec import event_to_dict
 from notifier.config import Config
 from notifier.ingest import Ingest, http_session
 from notifier.models import Event
+from notifier.safety import SCRUBBER, learn
 from notifier.tracking import PollDone
 
 
@@ -26,6 +27,7 @@ async def watch(config: Config, out: TextIO, *, clock: Clock | None = None, stop
     ends instead of polling on with nowhere to print.
     """
     stop = stop or asyncio.Event()
+    learn(config)
     async with http_session(config) as session:
         ingest = Ingest(config, clock or SystemClock(), session)
         ingest.start()
@@ -54,5 +56,5 @@ async def _print_events(queue: asyncio.Queue[Event | PollDone], out: TextIO) -> 
 def _print_event(event: Event | PollDone, out: TextIO) -> None:
     if isinstance(event, PollDone):
         return  # what a daemon would remember of the poll; watching keeps nothing
-    out.write(json.dumps(event_to_dict(event), ensure_ascii=False) + "\n")
+    out.write(json.dumps(SCRUBBER(event_to_dict(event)), ensure_ascii=False) + "\n")
     out.flush()

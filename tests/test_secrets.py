@@ -24,10 +24,14 @@ from notifier.app import Daemon
 from notifier.cli import main
 from notifier.clock import ManualClock
 from notifier.config import load_config
+from notifier.ips.simulator.chaos import FaultSpec
 from notifier.ips.simulator.soap import SimUser
-from notifier.logs import REDACTOR, configure_logging, secret_values
+from notifier.logs import REDACTOR, configure_logging
+from notifier.safety.redact import secret_values, spellings
 from notifier.store.sqlite import SqliteStore
+from notifier.web import create_app
 from tests.conftest import START, Sim, StartSim
+from tests.i18n.receivers import config_yaml, receivers
 
 IPS_PASSWORD = "ips-Pa55-9f3kQz"
 SLACK_TOKEN = "xoxb-1234-5678-SeCrEtToKeN"
@@ -174,3 +178,84 @@ async def _api_status(daemon: Daemon) -> object:
     from notifier.web import snapshot
 
     return await snapshot(daemon)
+
+
+ECHOED_PASSWORD = "ips-Pa55&<9f3kQz-Echo"  # escaped when a server quotes the request it refused
+
+
+async def test_a_password_echoed_by_ips_reaches_no_channel_page_metric_or_stored_byte(
+    start_sim: StartSim, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """IPS faults that quote the request (the IPS password with it) become ips-unreachable: Slack, email,
+    webhook and console receive the error with the password redacted in every spelling, and neither the
+    state file, /status, /readyz, /api/status, /api/companies, /metrics nor `outbox list` holds it."""
+    users = {"ops@example.com": SimUser(ECHOED_PASSWORD)}
+    sim = await start_sim("failure", users=users)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "- name: ips-unreachable\n  on: company.unreachable\n  severity: critical\n"
+        "  notify: [{channel: ops-slack}, {channel: ops-email}, {channel: downstream}, {channel: console}]\n",
+        encoding="utf-8",
+    )
+    async with receivers() as endpoints:
+        text = config_yaml(endpoints, str(rules)).replace(
+            'endpoint: "http://127.0.0.1:9/scene7/services/IpsApiService", user: u@example.com, password: p',
+            f'endpoint: "{sim.endpoint}", user: ops@example.com, password: "{ECHOED_PASSWORD}", timeout: 5s',
+        )
+        path = tmp_path / "notifier.yaml"
+        path.write_text(text + "  console: {type: console}\npoll: {unreachable_after: 1}\n", encoding="utf-8")
+        config = load_config(path)
+        clock = ManualClock(START)
+        store = await SqliteStore.open(config.state_path)
+        async with aiohttp.ClientSession() as session:
+            daemon = Daemon(config, clock, session, store)
+            await daemon.start(poll=False)
+            web_server = TestServer(create_app(daemon), host="127.0.0.1")
+            await web_server.start_server()
+            try:
+                [poller] = daemon.ingest.pollers
+                await poller.poll_once()
+                sim.world.chaos.inject(FaultSpec("echo"), count=5)
+                await poller.poll_once()
+                await daemon.settle()
+                clock.advance(91)  # three intervals without a good poll: /readyz shows the last error too
+                pages = [await _get(session, web_server, p) for p in PAGES]
+            finally:
+                await web_server.close()
+                await daemon.stop(1)
+                await store.close()
+        received = endpoints.received
+        sent = [
+            json.dumps(received.slack),
+            *(b.decode() for b in received.raw_mail),
+            *(h[0].decode() for h in received.hooks),
+        ]
+    assert len(received.slack) == len(received.mail) == len(received.hooks) == 1
+    assert "Invalid request XML" in json.dumps(received.slack)  # the error was told, with the password redacted
+    assert "Invalid request XML" in pages[1]
+    console = capsys.readouterr().out  # the console channel's lines (and this test's unconfigured log lines)
+    await asyncio.to_thread(main, ["outbox", "list", "--state", "all", "--config", str(path)])
+    printed = capsys.readouterr().out
+    assert "ips-unreachable" in printed
+    console_lines = [line for line in console.splitlines() if line.startswith('{"channel":"console"')]
+    assert len(console_lines) == 1
+    sent.extend(console_lines)
+    stored = await asyncio.to_thread(_state_files, tmp_path)
+    places = {"sent": "\n".join(sent), "outbox list": printed, "state file": stored}
+    places.update(zip(PAGES, pages, strict=True))
+    for spelling in spellings(ECHOED_PASSWORD):
+        leaks = [place for place, text in places.items() if spelling in text]
+        assert leaks == [], f"the IPS password leaked as {spelling[:4]}… into {leaks}"
+
+
+def _state_files(folder: Path) -> str:
+    """The state file with its write-ahead log, as bytes read as text: whatever SQLite wrote anywhere."""
+    return b"".join(p.read_bytes() for p in sorted(folder.glob("state.db*"))).decode("utf-8", "replace")
+
+
+PAGES = ("/status", "/readyz", "/api/status", "/api/companies", "/metrics")
+
+
+async def _get(session: aiohttp.ClientSession, server: TestServer, path: str) -> str:
+    async with session.get(server.make_url(path)) as response:
+        return await response.text()

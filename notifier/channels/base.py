@@ -16,6 +16,8 @@ from urllib.parse import parse_qsl, urlsplit
 import aiohttp
 
 from notifier.models import Delivery
+from notifier.safety import SCRUBBER
+from notifier.safety.redact import Redactor
 
 if TYPE_CHECKING:
     from notifier.config import (
@@ -93,11 +95,9 @@ class ConfigurationError(SendError):
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """`text` with every secret blanked and cut to a loggable length: receivers sometimes echo what they got."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "[redacted]")
-    return text if len(text) <= DETAIL_LIMIT else text[: DETAIL_LIMIT - 1] + "…"
+    """`text` scrubbed, with this channel's own `secrets` redacted too (also in a process that has not learned
+    the config), cut to a loggable length: receivers sometimes echo what they got."""
+    return SCRUBBER.text(Redactor(s for s in secrets if s).text(text), DETAIL_LIMIT)
 
 
 def clip(text: str, limit: int) -> str:

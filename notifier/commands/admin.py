@@ -1,7 +1,8 @@
 """Operator commands against the state store: silences and the outbox (dead letters, retries, purge).
 
 They work on the state file directly, so they also work while the daemon runs: it re-reads silences with
-every batch and disabled channels every second. Output goes to `out`, or to whatever stdout is at call time.
+every batch and disabled channels every second. Output goes to `out`, or to whatever stdout is at call time,
+through the scrubber (stored text may predate it, and receivers' errors are untrusted).
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from typing import TextIO
 from notifier.config import Config
 from notifier.durations import format_duration, parse_duration
 from notifier.engine.silences import parse_matcher
+from notifier.safety import SCRUBBER
 from notifier.store.sqlite import DEAD, DELIVERED, PENDING, SILENCED, SqliteStore
 
+LINE = 3000  # characters per printed line: a title and an error fit, a megabyte of either does not
 STATES = {"pending": [PENDING], "dead": [DEAD], "silenced": [SILENCED], "delivered": [DELIVERED],
           "all": [PENDING, DEAD, SILENCED, DELIVERED]}  # fmt: skip
 
@@ -56,8 +59,11 @@ async def silence_list(config: Config, now: datetime, *, include_expired: bool, 
         state = "active" if s.active(now) else ("pending" if s.starts_at > now else "expired")
         left = format_duration(max(0.0, (s.ends_at - now).total_seconds())) if state == "active" else "-"
         print(
-            f"{s.id}  {state:8} left={left:8} suppressed={counts.get(s.id, 0):<5} {_matchers(s.matchers)}"
-            f"  by {s.created_by}: {s.comment}",
+            SCRUBBER(
+                f"{s.id}  {state:8} left={left:8} suppressed={counts.get(s.id, 0):<5} {_matchers(s.matchers)}"
+                f"  by {s.created_by}: {s.comment}",
+                LINE,
+            ),
             file=out,
         )
     if not shown:
@@ -86,15 +92,17 @@ async def outbox_list(config: Config, state: str, limit: int, out: TextIO | None
     for row in rows:
         n = row.notification
         due = f" next={_when(row.next_at)}" if row.state == PENDING else ""
-        print(
+        line = (
             f"{row.id:>6}  {row.state:9} {row.channel:14} attempts={row.attempts:<3} {n.status:8} {n.rule:20} "
-            f"{n.message.title}{due}" + (f"  ({row.last_error})" if row.last_error else ""),
-            file=out,
+            f"{n.message.title}{due}" + (f"  ({row.last_error})" if row.last_error else "")
         )
+        print(SCRUBBER(line, LINE), file=out)
     print(f"pending={stats.pending} dead={stats.dead} silenced={stats.silenced} delivered={stats.delivered}", file=out)
     for channel, reason in sorted(disabled.items()):
         print(
-            f"channel {channel} is disabled ({reason}); `notifier outbox retry ID` of its dead row re-enables it",
+            SCRUBBER(
+                f"channel {channel} is disabled ({reason}); `notifier outbox retry ID` of its dead row re-enables it"
+            ),
             file=out,
         )
     return 0

@@ -18,6 +18,7 @@ import aiosqlite
 
 from notifier.codec import decode_notification
 from notifier.models import Notification
+from notifier.safety import SCRUBBER
 from notifier.store.base import Connection, operation
 
 PENDING, DELIVERED, DEAD, SILENCED = "pending", "delivered", "dead", "silenced"
@@ -149,8 +150,9 @@ class OutboxStore(Connection):
     @operation
     async def record(self, marks: Sequence[Mark], now: datetime) -> None:
         """Many outcomes in one transaction (one fsync instead of one per row)."""
-        updates = [(m.state, m.attempts, m.next_at, m.error, now.isoformat(), m.row_id) for m in marks]
-        disables = [(m.channel, m.disable, now.isoformat()) for m in marks if m.disable is not None]
+        # A receiver's error text is untrusted: it may echo a credential or be a page long.
+        updates = [(m.state, m.attempts, m.next_at, SCRUBBER(m.error), now.isoformat(), m.row_id) for m in marks]
+        disables = [(m.channel, SCRUBBER(m.disable), now.isoformat()) for m in marks if m.disable is not None]
         async with self.transaction() as db:
             await db.executemany(
                 "UPDATE deliveries SET state=?, attempts=?, next_at=?, last_error=?, updated_at=? WHERE id=?", updates
@@ -169,7 +171,8 @@ class OutboxStore(Connection):
     async def disable_channel(self, channel: str, reason: str, now: datetime) -> None:
         async with self.transaction() as db:
             await db.execute(
-                "INSERT OR REPLACE INTO disabled_channels VALUES (?, ?, ?)", (channel, reason, now.isoformat())
+                "INSERT OR REPLACE INTO disabled_channels VALUES (?, ?, ?)",
+                (channel, SCRUBBER(reason), now.isoformat()),
             )
 
     @operation

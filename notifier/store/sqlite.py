@@ -1,5 +1,6 @@
 """The embedded state store: one SQLite file holding the alert book, the outbox and silences.
 
+Every text stored goes through the scrubber first (secrets redacted, controls neutralized, lengths capped).
 A notification and its deliveries are committed in the same transaction as the alert state that produced
 them, before anything is sent: a crash at any point either loses the decision entirely (it is made again
 from the next poll) or keeps it for delivery. Notification keys are primary keys, so a replayed decision is
@@ -12,7 +13,7 @@ import json
 import sqlite3
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from notifier.codec import encode_notification, event_from_dict, event_to_dict
 from notifier.engine.book import Alert, AlertId
 from notifier.engine.silences import Silence
 from notifier.models import Notification
+from notifier.safety import SCRUBBER
 from notifier.store.base import StateFileError, StoreError, operation
 from notifier.store.inspect import header_problem
 from notifier.store.outbox import (
@@ -183,7 +185,11 @@ class SqliteStore(OutboxStore, ScheduleStore):
                 "INSERT OR REPLACE INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?)", map(_alert_row, upserts)
             )
             await db.executemany("DELETE FROM alerts WHERE rule=? AND company=? AND job=?", list(deletes))
-            new = await _unseen(db, outgoing)
+            # What is stored is what every channel sends: scrubbed (secrets, controls, lengths) on the way in.
+            new = [
+                replace(item, notification=SCRUBBER.notification(item.notification))
+                for item in await _unseen(db, outgoing)
+            ]
             await db.executemany(
                 "INSERT OR IGNORE INTO notifications VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", map(_notification_row, new)
             )
@@ -228,7 +234,7 @@ class SqliteStore(OutboxStore, ScheduleStore):
                     json.dumps(list(silence.matchers)),
                     starts_at.isoformat(),
                     ends_at.isoformat(),
-                    comment,
+                    SCRUBBER(comment),
                     created_by,
                 ),
             )
@@ -298,7 +304,7 @@ def _alert_row(alert: Alert) -> tuple[object, ...]:
         alert.active_since.isoformat(),
         alert.last_sent.isoformat() if alert.last_sent else None,
         alert.sends,
-        json.dumps(event_to_dict(alert.event), ensure_ascii=False) if alert.event else None,
+        json.dumps(SCRUBBER(event_to_dict(alert.event)), ensure_ascii=False) if alert.event else None,
     )
 
 

@@ -1,6 +1,7 @@
 """The operator's window: /healthz, /readyz, /metrics, the /status page and the same data as JSON under /api/.
 
-Read-only: nothing here changes the daemon. Everything is served by the daemon itself, page assets included,
+Read-only: nothing here changes the daemon, and everything it answers goes through the scrubber (secrets,
+controls, lengths). Everything is served by the daemon itself, page assets included,
 because it runs on networks that reach nothing else; a strict Content-Security-Policy backs up the
 autoescaping, so a job named `<script>` is text on the page and could not run even if it slipped through.
 """
@@ -16,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from notifier import __version__
+from notifier.safety import SCRUBBER
 from notifier.store.base import StoreError
 from notifier.web import present
 from notifier.web.ready import Readiness, readiness
@@ -110,12 +112,13 @@ async def readyz(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     daemon = request.app[DAEMON_KEY]
     await daemon.refresh_gauges()
-    return web.Response(body=generate_latest(daemon.metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+    text = SCRUBBER.redactor.text(generate_latest(daemon.metrics.registry).decode())  # labels come from outside
+    return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 async def status_page(request: web.Request) -> web.Response:
     daemon = request.app[DAEMON_KEY]
-    data = await snapshot(daemon)
+    data = SCRUBBER(await snapshot(daemon))
     html = request.app[PAGE_KEY].render(data=data, now=daemon.clock.now(), refresh=REFRESH_SECONDS, max_rows=MAX_ROWS)
     return web.Response(text=html, content_type="text/html")
 
@@ -157,4 +160,5 @@ def _jobs_response(daemon: Daemon, request: web.Request) -> web.Response:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    """Every JSON answer goes out scrubbed: job data and errors come from IPS and receivers."""
+    return json.dumps(SCRUBBER(value), ensure_ascii=False)

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 
 # 5xx: a gateway error page; slow: answer after `delay` seconds; doctype/entity: XXE and billion-laughs
 # payloads; huge: `size` bytes of endless XML; bomb: a gzip body that inflates to `size` bytes; garbage: random
-# bytes; truncated: a genuine answer cut in half; reset: the connection is dropped; auth: authenticationFault.
-MODES = ("5xx", "slow", "doctype", "entity", "huge", "bomb", "garbage", "truncated", "reset", "auth")
+# bytes; truncated: a genuine answer cut in half; reset: the connection is dropped; auth: authenticationFault;
+# echo: an ipsApiFault whose reason quotes the whole request, credentials included.
+MODES = ("5xx", "slow", "doctype", "entity", "huge", "bomb", "garbage", "truncated", "reset", "auth", "echo")
 HUGE_DEFAULT = 50 * 1024 * 1024
 
 

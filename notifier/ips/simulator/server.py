@@ -37,6 +37,7 @@ WSDL_PATH = "/scene7/webservice/IpsApi-{version:[0-9]{4}-[0-9]{2}-[0-9]{2}(?:-be
 CHUNKED_ABOVE = 16 * 1024  # bodies larger than this are streamed with chunked transfer encoding
 _WRITE_CHUNK = 64 * 1024
 _MAX_REQUEST = 1024 * 1024
+ANSWERED_HERE = ("slow", "truncated", "auth", "echo")  # faults that need the request or a genuine answer
 
 log = structlog.get_logger(__name__)
 
@@ -51,7 +52,7 @@ class SoapEndpoint:
         self.world.calls += 1
         fault = self.world.chaos.next_fault()
         operation = soap.action_name(request.headers.get("SOAPAction")) or "getActiveJobs"
-        if fault is not None and fault.mode not in ("slow", "truncated", "auth"):
+        if fault is not None and fault.mode not in ANSWERED_HERE:
             return await hostile.respond(request, fault, operation, self.world.chaos.stream)
         try:
             body: bytes | None = await request.read()
@@ -77,6 +78,8 @@ class SoapEndpoint:
             call = soap.decode(body, request.headers.get("SOAPAction"))
             if fault is not None and fault.mode == "auth":
                 raise SimFault("authentication", 10001, "Invalid credentials")
+            if fault is not None and fault.mode == "echo":  # as servers do that quote what they refuse
+                raise SimFault("ipsApi", 30003, f"Invalid request XML: {body.decode('utf-8', 'replace')}")
             user = soap.authenticate(call, _basic(request), self.users)
             payload = soap.answer(self.world, call, request.headers.get("Accept-Language"), self.prefix)
             log.debug("ips call", operation=call.operation, user=user, bytes=len(payload))

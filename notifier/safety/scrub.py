@@ -1,0 +1,86 @@
+"""The one scrubber: secrets redacted, control and bidi-override characters neutralized, length capped.
+
+Line feeds and tabs are text; every other C0 or C1 control (ESC starts a terminal escape sequence, CR can
+overwrite a line), DEL, and the bidi embeddings, overrides and isolates that reorder what a reader sees
+(U+202A–U+202E, U+2066–U+2069: "Trojan Source") become U+FFFD, the mark for "a character was here". Strings
+longer than their cap end in "…" at the cap. Values of other types pass through; containers and frozen
+dataclasses are walked, and rebuilt only where something changed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any, TypeVar
+
+from notifier.models import Message, Notification
+from notifier.safety.redact import Redactor
+
+FIELD = 1000  # characters in one value: a name, a handle, a log line, an error
+TEXT = 32_000  # characters in a message's text, HTML or summary
+REPLACEMENT = "\ufffd"
+ELLIPSIS = "…"
+UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+T = TypeVar("T")
+
+
+def neutralize(text: str, limit: int) -> str:
+    """`text` without unsafe characters, at most `limit` characters long."""
+    if UNSAFE.search(text) is not None:
+        text = UNSAFE.sub(REPLACEMENT, text)
+    return text if len(text) <= limit else text[: limit - len(ELLIPSIS)] + ELLIPSIS
+
+
+class Scrubber:
+    """Redacts the secrets it was told about; neutralizes and caps everything it is given."""
+
+    def __init__(self) -> None:
+        self.redactor = Redactor()
+
+    def text(self, text: str, limit: int = FIELD) -> str:
+        # Redacted before capping, so a cap can never cut a secret in two and leave half of it readable.
+        return neutralize(self.redactor.text(text), limit)
+
+    def __call__(self, value: T, limit: int = FIELD, *, objects: bool = False) -> T:
+        """`value` with every string in it scrubbed (each at most `limit` characters). With `objects`, any other
+        object whose text needs scrubbing (an exception carrying a server's reply) is replaced by that text."""
+        return self._walk(value, limit, objects)  # type: ignore[no-any-return]
+
+    def _walk(self, value: Any, limit: int, objects: bool) -> Any:
+        if isinstance(value, str):
+            return self.text(value, limit)
+        if value is None or isinstance(value, int | float | bool):
+            return value
+        if isinstance(value, dict):
+            return {self._walk(k, limit, objects): self._walk(v, limit, objects) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            items = [self._walk(v, limit, objects) for v in value]
+            return items if isinstance(value, list) else tuple(items)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            changes = {}
+            for field in dataclasses.fields(value):
+                old = getattr(value, field.name)
+                new = self._walk(old, limit, objects)
+                if new is not old and new != old:
+                    changes[field.name] = new
+            return dataclasses.replace(value, **changes) if changes else value
+        if objects:
+            text = str(value)
+            cleaned = self.text(text, limit)
+            return value if cleaned == text else cleaned
+        return value
+
+    def notification(self, notification: Notification) -> Notification:
+        """A notification fit to store and send: its message parts capped at TEXT, every other string at FIELD."""
+        message = notification.message
+        scrubbed = self(dataclasses.replace(notification, message=Message(message.locale, "", "")))
+        text = self.text(message.text, TEXT)
+        html = None if message.html is None else self.text(message.html, TEXT)
+        summary = None if message.summary is None else self.text(message.summary, TEXT)
+        fields = self(message.fields)
+        clean = Message(self.text(message.locale), self.text(message.title), text, html, fields, summary)
+        return dataclasses.replace(scrubbed, message=clean)
+
+
+SCRUBBER = Scrubber()  # secrets are those of the configuration loaded last (and any loaded before it)
+scrub = SCRUBBER
