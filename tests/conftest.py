@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+
+
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -171,3 +174,27 @@ def subject_name(line: dict[str, Any]) -> str:
     data = line["data"]
     about = data["schedule"] if line["type"].startswith("schedule.") else data["job"]
     return str(about["original_name"])
+
+
+REPO = Path(__file__).resolve().parents[1]
+Spawn = Callable[..., Awaitable[asyncio.subprocess.Process]]
+
+
+@pytest.fixture
+async def notifier_process() -> AsyncIterator[Spawn]:
+    """Factory: `python -m notifier ARGS…` as a real process from the repository (output to the given files or
+    pipes); whatever is still running when the test ends, passed or failed, is killed."""
+    started: list[asyncio.subprocess.Process] = []
+
+    async def spawn(*args: str, stdout: Any = asyncio.subprocess.PIPE, stderr: Any = asyncio.subprocess.PIPE) -> Any:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "notifier", *args, cwd=REPO, stdout=stdout, stderr=stderr
+        )
+        started.append(proc)
+        return proc
+
+    yield spawn
+    for proc in started:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()

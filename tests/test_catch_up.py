@@ -12,7 +12,6 @@ import contextlib
 import json
 import signal
 import sqlite3
-import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,9 +23,8 @@ from aiohttp.test_utils import TestServer
 from notifier.ips.simulator.scenarios import JobSpec
 from notifier.ips.simulator.server import SERVICE_PATH, create_app, make_world
 from notifier.ips.simulator.world import World
-from tests.conftest import PASSWORD, USER
+from tests.conftest import PASSWORD, USER, Spawn
 
-REPO = Path(__file__).resolve().parents[1]
 RULES = """
 - name: job-ended
   on: [job.completed, job.failed]
@@ -67,12 +65,10 @@ log: {{format: json, level: warning}}
     return path
 
 
-async def start(config: Path, out: Path) -> asyncio.subprocess.Process:
+async def start(spawn: Spawn, config: Path, out: Path) -> asyncio.subprocess.Process:
     # Files, not pipes: nothing reads them while the daemon runs.
     with out.open("ab") as sink, out.with_suffix(".err").open("ab") as errors:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "notifier", "run", "--config", str(config), cwd=REPO, stdout=sink, stderr=errors
-        )
+        return await spawn("run", "--config", str(config), stdout=sink, stderr=errors)
 
 
 def endings(out: Path) -> list[dict[str, Any]]:
@@ -108,26 +104,26 @@ def finish(world: World, name: str) -> None:
 
 
 async def test_endings_while_killed_are_announced_after_the_restart(
-    live_sim: tuple[World, TestServer], tmp_path: Path
+    live_sim: tuple[World, TestServer], tmp_path: Path, notifier_process: Spawn
 ) -> None:
     """Killed as its first poll began, then killed once a poll of its next run was committed: every job that ended while
     a daemon was down is announced by the next one, exactly once, in the job's locale once a run saw it."""
     world, server = live_sim
     config, out = write_config(tmp_path, server), tmp_path / "out.jsonl"
 
-    first = await start(config, out)
+    first = await start(notifier_process, config, out)
     await until(lambda: world.calls >= 1, "the first poll to begin", out)
     await kill(first)
     finish(world, "Supplier feed")  # ends while nothing runs: no run ever saw it, but the first had begun
 
-    second = await start(config, out)
+    second = await start(notifier_process, config, out)
     await until(lambda: len(endings(out)) == 1, "the ending missed while down", out)
     await until(lambda: marked_locales(tmp_path / "state.db") >= set(LOCALES.values()), "a poll's mark", out)
     await kill(second)
     for name in LOCALES:
         finish(world, name)
 
-    third = await start(config, out)
+    third = await start(notifier_process, config, out)
     await until(lambda: len(endings(out)) == 1 + len(LOCALES), "the endings missed while down", out)
     third.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(third.wait(), 20) == 0

@@ -246,6 +246,25 @@ async def test_failed_job_details_come_in_the_jobs_locale(make_rig: MakeRig) -> 
     assert [d.log_message for d in failed.details] == [d.log_message for d in expected]
 
 
+@pytest.mark.parametrize("mode", ["5xx", "garbage"])
+async def test_a_job_whose_details_always_fail_is_announced_without_them_and_asked_no_more(
+    make_rig: MakeRig, mode: str
+) -> None:
+    """getJobLogDetails failing for good (an outage of that call, an answer nothing can read) is retried for
+    log_retry_polls polls only; then the failure is announced without details and never looked up again."""
+    rig = await make_rig(handle="203")
+    await rig.poll()
+    rig.sim.world.chaos.inject(FaultSpec(mode, operation="getJobLogDetails"), count=100)
+    await rig.poll(after=10)
+    events = [e for _ in range(SETTINGS.log_retry_polls + 3) for e in await rig.poll(after=30)]
+    failed = named(events, "job.failed", "秋の新作カタログ")
+    assert failed.details == ()
+    assert failed.job is not None
+    asked = [handle for handle, _ in rig.client.detail_locales if handle == failed.job.job_handle]
+    assert len(asked) == SETTINGS.log_retry_polls + 1
+    assert rig.errors.count(None) == len(rig.errors)  # the company's polls themselves never failed
+
+
 async def test_warnings_come_with_the_warning_lines(make_rig: MakeRig) -> None:
     """A job that finished with warnings is completed, then warned about with its warning lines (zh-CN)."""
     rig = await make_rig(handle="512")

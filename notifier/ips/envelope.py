@@ -8,6 +8,7 @@ returned elements is `fields`' job; which element becomes which model field is `
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -112,7 +113,12 @@ _PARSER = etree.XMLParser(
 
 
 def parse_xml(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
-    """Parse untrusted bytes; refuse DTDs (the door to entity expansion) and anything over `max_bytes`."""
+    """Parse untrusted bytes; refuse DTDs (the door to entity expansion) and anything over `max_bytes`.
+
+    A document that fails only because of what XML cannot carry (invalid UTF-8, a raw control character or a
+    reference to one, in one job's name) is read again with those characters replaced by U+FFFD: one bad
+    field must not blind a company to every other job. Anything still malformed after that is refused.
+    """
     if len(data) > max_bytes:
         raise IpsParseError(f"response body of {len(data)} bytes exceeds the {max_bytes}-byte cap")
     # A lone byte search is nearly free; the exact ones run only if a "!" appears at all.
@@ -121,12 +127,49 @@ def parse_xml(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element
     try:
         root = etree.fromstring(data, _PARSER)
     except (etree.XMLSyntaxError, ValueError) as exc:
-        raise IpsParseError(f"malformed XML: {exc}") from None
+        repaired = repair(data)
+        if repaired is None:
+            raise IpsParseError(f"malformed XML: {exc}") from None
+        try:
+            root = etree.fromstring(repaired, _PARSER)
+        except (etree.XMLSyntaxError, ValueError):
+            raise IpsParseError(f"malformed XML: {exc}") from None
     if root is None:
         raise IpsParseError("empty XML document")
     if getattr(root.getroottree().docinfo, "doctype", ""):
         raise IpsParseError("response contains a DTD, which SOAP forbids")
     return root
+
+
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+_DECLARED = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_DECLARATION = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"']*""")
+# What XML 1.0 cannot carry, raw: C0 controls but tab, LF and CR; U+FFFE and U+FFFF; lone surrogates.
+_UNCARRIABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_CHAR_REF = re.compile(r"&#(?:[xX]([0-9A-Fa-f]{1,8})|([0-9]{1,10}));")
+
+
+def repair(data: bytes) -> bytes | None:
+    """`data` decoded as it declares (invalid bytes → U+FFFD), with every character XML cannot carry, raw or as
+    a reference, replaced by U+FFFD, as UTF-8; None when that changes nothing (the fault lies elsewhere)."""
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), None)
+    declared = _DECLARED.match(data)
+    encoding = encoding or (declared.group(1).decode("ascii") if declared else "utf-8")
+    try:
+        text = data.decode(encoding, errors="replace")
+    except LookupError:  # an encoding Python does not know: read what it can as UTF-8
+        text = data.decode("utf-8", errors="replace")
+    text = _UNCARRIABLE.sub("\ufffd", text.removeprefix("\ufeff"))
+    text = _CHAR_REF.sub(_carriable_reference, text)
+    repaired = _DECLARATION.sub(r"\1UTF-8", text, count=1).encode("utf-8")
+    return None if repaired == data else repaired
+
+
+def _carriable_reference(match: re.Match[str]) -> str:
+    code = int(match.group(1), 16) if match.group(1) else int(match.group(2))
+    if code > 0x10FFFF or (code <= 0xFFFF and _UNCARRIABLE.match(chr(code))):
+        return "&#xFFFD;"
+    return match.group(0)
 
 
 def find_child(el: etree._Element, name: str) -> etree._Element | None:

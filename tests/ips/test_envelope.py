@@ -234,3 +234,39 @@ def test_non_soap_bodies_are_parse_errors(data: bytes) -> None:
     """Empty bodies, HTML error pages, binary junk and foreign XML are all IpsParseError."""
     with pytest.raises(IpsParseError):
         parse_active_jobs(data)
+
+
+# --------------------------------------------------------------------------------------- leniency
+
+HOSTILE = {
+    "a raw ESC": (b"\x1b[31mRed\x1b[0m", "\ufffd[31mRed\ufffd[0m"),
+    "invalid UTF-8": (b"caf\xe9 \xff\xfe", "caf\ufffd \ufffd\ufffd"),
+    "references to controls": (b"&#27;[2J&#x0;&#xFFFF;", "\ufffd[2J\ufffd\ufffd"),
+    "a bidi override, which XML carries": (b"\xe2\x80\xaegnp.exe", "\u202egnp.exe"),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+def test_one_unreadable_name_costs_nothing_but_its_characters(case: str) -> None:
+    """What XML cannot carry in one job's name becomes U+FFFD in that name; every job of the answer is read."""
+    raw, read = HOSTILE[case]
+    others = [JOB, *(ActiveJob(job_handle=f"47||job-{n}", name=f"job-{n}") for n in range(3))]
+    data = render_active_jobs([ActiveJob(job_handle="47||bad", name="PLACEHOLDER"), *others], VERSION)
+    jobs = parse_active_jobs(data.replace(b"PLACEHOLDER", raw))
+    assert [j.name for j in jobs] == [read, *(j.name for j in others)]
+
+
+def test_a_body_in_a_declared_single_byte_encoding_is_read_in_it() -> None:
+    """A Latin-1 body with a control character in it is decoded as Latin-1 when it is repaired."""
+    data = render_company_info(Company("47", "Café Ñ"), VERSION).decode().replace("Café Ñ", "Café\x01Ñ")
+    data = data.replace("encoding='UTF-8'", "encoding='ISO-8859-1'").replace(
+        'encoding="UTF-8"', 'encoding="ISO-8859-1"'
+    )
+    assert parse_company_info(data.encode("latin-1")).name == "Café\ufffdÑ"
+
+
+@pytest.mark.parametrize("data", [b"<a>unclosed\x1b", b"\x1b\x00 not xml at all"])
+def test_what_is_malformed_beyond_its_characters_is_still_refused(data: bytes) -> None:
+    """Repairing characters never makes a truncated or foreign body acceptable."""
+    with pytest.raises(IpsParseError, match="malformed XML"):
+        parse_xml(data)

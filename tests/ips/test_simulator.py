@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import string
 from datetime import UTC, datetime, timedelta
@@ -331,3 +332,34 @@ async def test_control_api_starts_jobs_and_rejects_nonsense(sim: Sim) -> None:
     sim.world.chaos.inject(FaultSpec("5xx"))
     async with sim.session.delete(sim.url("/_sim/fault")) as resp:
         assert (await resp.json())["pending"] == []
+
+
+async def test_control_api_targets_faults_at_one_operation(sim: Sim) -> None:
+    """A fault for getJobLogDetails waits for that call: the calls before it are answered as usual."""
+    client = sim.client()
+    body = {"mode": "5xx", "status": 503, "operation": "getJobLogDetails"}
+    await (await sim.session.post(sim.url("/_sim/fault"), json=body)).release()
+    await client.get_active_jobs("47")
+    with pytest.raises(Exception, match="503"):
+        await client.get_job_log_details("47", "47||x", locale=None)
+    assert sim.world.chaos.pending == []
+
+
+async def test_echo_fault_quotes_the_request_with_its_credentials(sim: Sim) -> None:
+    """An echo fault is an ipsApiFault whose reason repeats the request, as servers that quote bad input do."""
+    sim.world.chaos.inject(FaultSpec("echo"))
+    with pytest.raises(IpsFault) as caught:
+        await sim.client().get_active_jobs("47")
+    assert caught.value.code == 30003
+    assert "<auth:password>demo</auth:password>" in (caught.value.reason or "")
+
+
+async def test_control_api_taints_answers_with_raw_bytes(sim: Sim) -> None:
+    """After POST /_sim/taint every answer carries the raw bytes where the text was; bad base64 is a 400."""
+    raw = base64.b64encode(b"Spring\x1b[31m\xff").decode()
+    async with sim.session.post(sim.url("/_sim/taint"), json={"text": "Spring catalogue", "raw": raw}) as resp:
+        assert (await resp.json()) == {"taints": 1}
+    names = [j.original_name for j in await sim.client().get_active_jobs("47")]
+    assert "Spring\ufffd[31m\ufffd" in names
+    async with sim.session.post(sim.url("/_sim/taint"), json={"text": "x", "raw": "%%"}) as resp:
+        assert resp.status == 400

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -24,9 +23,8 @@ from notifier.store.base import StateFileError
 from notifier.store.sqlite import Outgoing, SqliteStore, Target
 from notifier.web import create_app
 from tests.channels.support import free_port, sample_notification
-from tests.conftest import START
+from tests.conftest import START, Spawn
 
-REPO = Path(__file__).resolve().parents[2]
 SECRET = "whsec_ZGFtYWdlZC1zdGF0ZS1maWxlLXRlc3Qta2V5"
 ADVICE = "move it aside to start fresh"
 
@@ -84,7 +82,9 @@ DAMAGE: dict[str, Callable[[Path], None]] = {
 }
 
 
-async def test_commands_on_a_damaged_state_file_end_at_once_with_one_line(tmp_path: Path) -> None:
+async def test_commands_on_a_damaged_state_file_end_at_once_with_one_line(
+    tmp_path: Path, notifier_process: Spawn
+) -> None:
     """Real processes: `run` and `outbox list` on a damaged file exit 1 with one line naming the file and what
     to do, instead of hanging with the connection's thread alive."""
     cases = [(random_header, ["run"]), (truncated, ["outbox", "list"])]
@@ -95,12 +95,7 @@ async def test_commands_on_a_damaged_state_file_end_at_once_with_one_line(tmp_pa
         config = write_config(folder)
         await seeded(folder / "state.db")
         damage(folder / "state.db")
-        runs.append(
-            await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "notifier", *command, "--config", str(config), cwd=REPO,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            )
-        )  # fmt: skip
+        runs.append(await notifier_process(*command, "--config", str(config)))
     for proc in runs:
         _out, err = await asyncio.wait_for(proc.communicate(), 20)
         lines = err.decode().splitlines()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,8 +15,8 @@ import pytest
 
 from notifier.store.lock import StateInUse, exclusive
 from tests.channels.support import free_port
+from tests.conftest import Spawn
 
-REPO = Path(__file__).resolve().parents[2]
 SPELLINGS: dict[str, Callable[[Path], Path]] = {
     "a symlink to the file": lambda db: _link(db.parent.parent / "elsewhere" / "state.db", db),
     "a symlink to its folder": lambda db: _link(db.parent.parent / "alias", db.parent) / db.name,
@@ -72,11 +71,9 @@ log: {{format: json, level: info}}
     return path
 
 
-async def run_notifier(config: Path, log: Path) -> asyncio.subprocess.Process:
+async def run_notifier(spawn: Spawn, config: Path, log: Path) -> asyncio.subprocess.Process:
     with log.open("ab") as sink:  # a file, not a pipe: nobody reads the daemon's output while it runs
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "notifier", "run", "--config", str(config), cwd=REPO, stdout=sink, stderr=sink
-        )
+        return await spawn("run", "--config", str(config), stdout=sink, stderr=sink)
 
 
 def read(log: Path) -> str:
@@ -90,20 +87,17 @@ async def wait_for_line(log: Path, text: str, proc: asyncio.subprocess.Process) 
             await asyncio.sleep(0.02)
 
 
-async def test_a_second_daemon_through_a_symlink_is_refused(tmp_path: Path) -> None:
+async def test_a_second_daemon_through_a_symlink_is_refused(tmp_path: Path, notifier_process: Spawn) -> None:
     """Real processes: while one daemon runs on a file, a daemon configured with a symlink to it exits 1 with
     one line naming the first one's pid, and the first keeps running."""
     db = tmp_path / "main" / "state.db"
     ips_port = free_port()
     first_log = tmp_path / "first.log"
-    first = await run_notifier(write_config(tmp_path / "main", db, ips_port), first_log)
+    first = await run_notifier(notifier_process, write_config(tmp_path / "main", db, ips_port), first_log)
     try:
         await wait_for_line(first_log, '"started"', first)
         config = write_config(tmp_path / "second", SPELLINGS["a symlink to the file"](db), ips_port)
-        second = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "notifier", "run", "--config", str(config), cwd=REPO,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+        second = await notifier_process("run", "--config", str(config))
         _out, err = await asyncio.wait_for(second.communicate(), 20)
         assert second.returncode == 1, err.decode()
         assert err.decode().splitlines() == [

@@ -27,6 +27,7 @@ class FaultSpec:
     status: int = 503
     size: int = HUGE_DEFAULT
     length: bool = False  # huge: announce Content-Length instead of streaming chunked
+    operation: str | None = None  # only calls of this operation (getJobLogDetails …); None: any call
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -82,12 +83,14 @@ class Chaos:
     def pending(self) -> list[str]:
         return [spec.mode for spec in self._queue]
 
-    def next_fault(self) -> FaultSpec | None:
-        """The misbehaviour for the call being answered now, if any."""
+    def next_fault(self, operation: str | None = None) -> FaultSpec | None:
+        """The misbehaviour for the call of `operation` being answered now, if any."""
         if self.down:
             return FaultSpec("5xx", status=503)
-        if self._queue:
-            return self._queue.popleft()
+        for spec in self._queue:
+            if spec.operation in (None, operation):
+                self._queue.remove(spec)
+                return spec
         if self.auth_failure:
             return FaultSpec("auth")
         return self._flaky() if self.flaky is not None else None

@@ -5,18 +5,21 @@ It has no authentication, like the rest of the simulator: serve it on 127.0.0.1 
 GET    /_sim/state                   scenario, simulated time, calls so far, per-company counts
 POST   /_sim/advance  {"seconds": N} move simulated time forward
 POST   /_sim/speed    {"speed": x}   change how fast simulated time follows wall time (0 = frozen)
-POST   /_sim/fault    {"mode": ..., "count": 1, "delay": s, "status": 503, "size": bytes, "length": false}
-                                     answer the next `count` SOAP calls with that misbehaviour
+POST   /_sim/fault    {"mode": ..., "count": 1, "delay": s, "status": 503, "size": bytes, "length": false,
+                       "operation": null}   answer the next `count` SOAP calls (of that operation) that way
 DELETE /_sim/fault                   forget queued faults
 POST   /_sim/down  |  /_sim/up       every SOAP call gets 503 until up again
 POST   /_sim/jobs     {"company": "47", "type": ..., "outcome": ..., "name": ..., "files": n, "run": s,
                        "locale": ..., "stall_files": n}   start a job now
 POST   /_sim/finish   {"jobHandle": "47||…", "outcome": "success"}   end a running (e.g. stalled) job now
 POST   /_sim/trigger  {"jobHandle": "47||…", "triggerState": "Paused"}   pause, resume or break a schedule now
+POST   /_sim/taint    {"text": "Spring", "raw": "<base64>"}   every answer carries those bytes instead of the text
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from typing import Any
 
@@ -47,6 +50,7 @@ class ControlApi:
             web.post("/_sim/jobs", self.add_job),
             web.post("/_sim/finish", self.finish),
             web.post("/_sim/trigger", self.trigger),
+            web.post("/_sim/taint", self.taint),
         ]
 
     async def state(self, request: web.Request) -> web.Response:
@@ -72,6 +76,7 @@ class ControlApi:
                 status=int(body.get("status", 503)),
                 size=int(body.get("size", FaultSpec("huge").size)),
                 length=bool(body.get("length", False)),
+                operation=str(body["operation"]) if body.get("operation") else None,
             )
             self.world.chaos.inject(spec, int(body.get("count", 1)))
         except (TypeError, ValueError) as exc:
@@ -133,6 +138,16 @@ class ControlApi:
         next_fire = view.next_fire_time.isoformat() if view.next_fire_time else None
         return web.json_response({"jobHandle": view.job_handle, "triggerState": view.trigger_state,
                                   "nextFireTime": next_fire})  # fmt: skip
+
+
+    async def taint(self, request: web.Request) -> web.Response:
+        body = await _json(request)
+        try:
+            raw = base64.b64decode(str(body.get("raw", "")), validate=True)
+            self.world.taint(str(body.get("text", "")), raw)
+        except (ValueError, binascii.Error) as exc:
+            raise _bad_request(str(exc)) from None
+        return web.json_response({"taints": len(self.world.taints)})
 
 
 async def _json(request: web.Request) -> dict[str, Any]:

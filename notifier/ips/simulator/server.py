@@ -50,8 +50,8 @@ class SoapEndpoint:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.world.calls += 1
-        fault = self.world.chaos.next_fault()
         operation = soap.action_name(request.headers.get("SOAPAction")) or "getActiveJobs"
+        fault = self.world.chaos.next_fault(operation)
         if fault is not None and fault.mode not in ANSWERED_HERE:
             return await hostile.respond(request, fault, operation, self.world.chaos.stream)
         try:
@@ -61,6 +61,7 @@ class SoapEndpoint:
         if fault is not None and fault.mode == "slow" and not await _linger(request, fault.delay):
             return web.Response(status=408)  # the client is gone; nobody will read this
         status, payload, call = self._answer(body, request, fault)
+        payload = self.world.tainted(payload)
         if fault is not None and fault.mode == "truncated":
             payload = payload[: len(payload) // 2]
         gzip_ok = "gzip" in request.headers.get("Accept-Encoding", "").lower()

@@ -92,6 +92,7 @@ class World:
         self.calls = 0
         # Answer as a server on an older WSDL would: getJobLogDetailsParam's paging members are unknown elements.
         self.older_detail_schema = False
+        self.taints: dict[bytes, bytes] = {}  # text in every answer → the raw bytes a broken server sends instead
         self._rng = random.Random(f"jobs:{seed}")
         self._spawn_rng = random.Random(f"spawn:{seed}")
         self._seq = itertools.count()
@@ -347,6 +348,19 @@ class World:
         heapq.heappush(self._ends, (now, next(self._seq), done))
         self.sync()
         return done
+
+    def taint(self, text: str, raw: bytes) -> None:
+        """From now on every answer carries `raw` where it would carry `text` (say, a job's name): bytes a
+        careless server lets through, which XML cannot carry (control characters, invalid UTF-8) or which
+        are absurdly long."""
+        if not text:
+            raise ValueError("the text to replace must not be empty")
+        self.taints[text.encode("utf-8")] = raw
+
+    def tainted(self, payload: bytes) -> bytes:
+        for text, raw in self.taints.items():
+            payload = payload.replace(text, raw)
+        return payload
 
     # ------------------------------------------------------------------------------------ inspection
 
