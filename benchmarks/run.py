@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# Cheapest first, so a broken setup shows early; the last three start processes of their own.
-BENCHMARKS = ("bench_parse", "bench_engine", "bench_memory", "bench_latency", "bench_e2e", "bench_cycle")
+# Cheapest first, so a broken setup shows early; the last four start servers or processes of their own.
+BENCHMARKS = ("bench_parse", "bench_engine", "bench_memory", "bench_latency", "bench_e2e", "bench_cycle", "bench_starve")
 
 
 def arguments() -> argparse.Namespace:

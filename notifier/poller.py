@@ -41,6 +41,7 @@ class EventSink(Protocol):
 
 
 NAME_RETRY = timedelta(minutes=10)  # a company's display name that could not be looked up is asked for again
+DIFF_IN_THREAD_ABOVE = 2000  # jobs; a bigger snapshot is diffed in a worker thread (the tracker is this task's)
 MAX_LOG_PAGES = 50  # a log scan reads at most this many pages per poll (50,000 logs at the default page size)
 
 
@@ -208,7 +209,10 @@ class CompanyPoller:
         if schedules is not None:
             await self._emit(await schedules.poll(self.client, self.company.handle, now, self.log))
         jobs = await self.client.get_active_jobs(self.company.handle)
-        await self._emit(tracker.observe_active(jobs, now))
+        if len(jobs) <= DIFF_IN_THREAD_ABOVE:
+            await self._emit(tracker.observe_active(jobs, now))
+        else:  # a second of work at 100,000 jobs: other companies' polls go on meanwhile
+            await self._emit(await asyncio.to_thread(tracker.observe_active, jobs, now))
         scan_start = tracker.log_scan_start(now)
         logs = await self._job_logs(scan_start)
         for outcome in tracker.observe_logs(logs, scan_start, now):

@@ -16,13 +16,24 @@ import aiohttp
 import structlog
 
 from notifier.ips import parse
-from notifier.ips.envelope import AuthHeader, build_request, find_child, local, parse_fault, parse_xml
+from notifier.ips.envelope import (
+    AuthHeader,
+    api_namespace,
+    build_request,
+    find_child,
+    html_page,
+    local,
+    parse_fault,
+    parse_xml,
+)
 from notifier.ips.errors import IpsError, IpsFault, IpsParseError, IpsTimeout, IpsTransportError
 from notifier.ips.schema import DETAIL_PAGING
 from notifier.models import ActiveJob, Company, JobLog, ScheduledJob
 
 T = TypeVar("T")
 _RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+PARSING_THREADS = 1
+PARSE_IN_THREAD_ABOVE = 256 * 1024  # bytes (some 250 jobs); bigger answers are parsed off the event loop
 log = structlog.get_logger(__name__)
 
 
@@ -40,6 +51,7 @@ class IpsSettings:
     timeout: float = 30.0
     max_response_bytes: int = 32 * 1024 * 1024
     gzip: bool = True
+    parse_in_thread_above: int = PARSE_IN_THREAD_ABOVE
 
     def __repr__(self) -> str:
         return f"IpsSettings(endpoint={self.endpoint!r}, user={self.user!r}, api_version={self.api_version!r})"
@@ -56,6 +68,8 @@ class IpsClient:
         self._limit = limit or asyncio.Semaphore(8)
         # Learnt from this endpoint: it refuses the paging members of getJobLogDetailsParam (an older schema).
         self.details_without_paging = False
+        # One big answer parsed at a time in a worker thread: each holds a whole body and its tree in memory.
+        self._parsing = asyncio.Semaphore(PARSING_THREADS)
 
     async def get_active_jobs(self, company_handle: str) -> list[ActiveJob]:
         params = [("companyHandle", company_handle)]
@@ -124,13 +138,25 @@ class IpsClient:
         self,
         operation: str,
         params: Iterable[tuple[str, Any]],
-        parser: Callable[[bytes, int], T],
+        parser: Callable[[bytes, int, str | None], T],
         locale: str | None = None,
     ) -> T:
+        """The parsed answer. A big one is parsed in a worker thread, so a company with a hundred thousand
+        jobs does not hold up every other company's polls (and the status page) while it is read."""
+        s = self._settings
         status, body = await self.post(operation, params, locale=locale)
         if status >= 300:
-            raise _http_error(status, body, self._settings.max_response_bytes)
-        return parser(body, self._settings.max_response_bytes)
+            raise _http_error(status, body, s.max_response_bytes)
+        page = html_page(body)
+        if page is not None:  # a proxy's login or error page, not the service: never a DTD complaint
+            raise IpsTransportError(
+                f"HTTP {status}: {_described(page)}, not a SOAP response", retryable=True, status=status
+            )
+        namespace = api_namespace(s.api_version)
+        if len(body) <= s.parse_in_thread_above:
+            return parser(body, s.max_response_bytes, namespace)
+        async with self._parsing:
+            return await asyncio.to_thread(parser, body, s.max_response_bytes, namespace)
 
     async def post(
         self, operation: str, params: Iterable[tuple[str, Any]], *, locale: str | None = None
@@ -196,6 +222,10 @@ def refuses_elements(fault: IpsFault, names: tuple[str, ...]) -> bool:
 
 def _http_error(status: int, body: bytes, max_bytes: int) -> IpsError:
     """A non-2xx answer: a SOAP fault if the body holds one, else a transport error by status."""
+    retryable = status in _RETRYABLE_STATUS or status >= 500
+    page = html_page(body)
+    if page is not None:
+        return IpsTransportError(f"HTTP {status}: {_described(page)}", retryable=retryable, status=status)
     try:
         root = parse_xml(body, max_bytes)
         body_el = find_child(root, "Body") if local(root.tag) == "Envelope" else None
@@ -204,5 +234,8 @@ def _http_error(status: int, body: bytes, max_bytes: int) -> IpsError:
             return parse_fault(fault, http_status=status)
     except IpsParseError:
         pass
-    retryable = status in _RETRYABLE_STATUS or status >= 500
     return IpsTransportError(f"HTTP {status} without a SOAP fault", retryable=retryable, status=status)
+
+
+def _described(page: str) -> str:
+    return f"an HTML page ({page!r})" if page else "an HTML page"

@@ -9,6 +9,7 @@ returned elements is `fields`' job; which element becomes which model field is `
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -101,15 +102,28 @@ def format_value(value: Any) -> str:
 
 # ---------------------------------------------------------------------------------------- safe parsing
 
-_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    dtd_validation=False,
-    huge_tree=False,
-    remove_comments=True,
-    remove_pis=True,
-)
+
+def _hardened_parser() -> etree.XMLParser:
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+
+
+class _Parsers(threading.local):
+    """One parser per thread: big answers are parsed in a worker thread, and an lxml parser is not to be
+    used by two threads at once."""
+
+    def __init__(self) -> None:
+        self.parser = _hardened_parser()
+
+
+_PARSERS = _Parsers()
 
 
 def parse_xml(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
@@ -125,13 +139,13 @@ def parse_xml(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element
     if b"!" in data and (b"<!DOCTYPE" in data or b"<!ENTITY" in data):
         raise IpsParseError("response contains a DTD, which SOAP forbids")
     try:
-        root = etree.fromstring(data, _PARSER)
+        root = etree.fromstring(data, _PARSERS.parser)
     except (etree.XMLSyntaxError, ValueError) as exc:
         repaired = repair(data)
         if repaired is None:
             raise IpsParseError(f"malformed XML: {exc}") from None
         try:
-            root = etree.fromstring(repaired, _PARSER)
+            root = etree.fromstring(repaired, _PARSERS.parser)
         except (etree.XMLSyntaxError, ValueError):
             raise IpsParseError(f"malformed XML: {exc}") from None
     if root is None:
@@ -179,8 +193,14 @@ def find_child(el: etree._Element, name: str) -> etree._Element | None:
     return None
 
 
-def response_element(data: bytes, operation: str, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
-    """The `<operationReturn>` element of a response, or the typed fault / parse error it stands for."""
+def response_element(
+    data: bytes, operation: str, max_bytes: int = DEFAULT_MAX_BYTES, namespace: str | None = None
+) -> etree._Element:
+    """The `<operationReturn>` element of a response, or the typed fault / parse error it stands for.
+
+    With `namespace` (the API version's), a return element in any other namespace is refused: it is another
+    API, or another version of it, whose fields may mean something else. Its prefix may be anything.
+    """
     root = parse_xml(data, max_bytes)
     if local(root.tag) != "Envelope":
         raise IpsParseError(f"expected a SOAP Envelope, got <{local(root.tag)}>")
@@ -194,7 +214,20 @@ def response_element(data: bytes, operation: str, max_bytes: int = DEFAULT_MAX_B
     if ret is None:
         first = next((local(c.tag) for c in body if local(c.tag)), "nothing")
         raise IpsParseError(f"expected <{operation}Return> in the SOAP Body, got <{first}>")
+    found = etree.QName(ret).namespace or ""
+    if namespace is not None and found != namespace:
+        raise IpsParseError(f"<{operation}Return> is in namespace {found!r}, not the configured API's {namespace!r}")
     return ret
+
+
+def html_page(data: bytes) -> str | None:
+    """What an HTML page (a proxy's error or login page) calls itself — its title, or "" — else None."""
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if not (head.startswith((b"<!doctype html", b"<html")) or (head.startswith(b"<") and b"<html" in head[:512])):
+        return None
+    title = re.search(rb"<title[^>]*>(.*?)</title", data[:8192], re.IGNORECASE | re.DOTALL)
+    text = title.group(1).decode("utf-8", "replace") if title else ""
+    return " ".join(text.split())[:100]
 
 
 _FAULT_KINDS = {"authenticationFault": "authentication", "authorizationFault": "authorization", "ipsApiFault": "ipsApi"}

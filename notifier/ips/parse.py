@@ -260,7 +260,9 @@ def _array(ret: etree._Element, wrapper: str) -> list[etree._Element]:
 M = TypeVar("M")
 
 
-def _parse_array(data: bytes, operation: str, wrapper: str, reader: FieldReader[M], max_bytes: int) -> list[M]:
+def _parse_array(
+    data: bytes, operation: str, wrapper: str, reader: FieldReader[M], max_bytes: int, namespace: str | None
+) -> list[M]:
     """Every item of the response's array, as models.
 
     The cyclic garbage collector is paused while one response is read (synchronously: never across an await)
@@ -271,7 +273,7 @@ def _parse_array(data: bytes, operation: str, wrapper: str, reader: FieldReader[
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        ret = response_element(data, operation, max_bytes)
+        ret = response_element(data, operation, max_bytes, namespace)
         models = reader.many(_array(ret, wrapper), may_have_nils(ret))
         del ret  # the tree and its proxies go while the collector is still paused
         return models
@@ -280,25 +282,29 @@ def _parse_array(data: bytes, operation: str, wrapper: str, reader: FieldReader[
             gc.enable()
 
 
-def parse_active_jobs(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> list[ActiveJob]:
-    return _parse_array(data, "getActiveJobs", "jobArray", _ACTIVE_JOB, max_bytes)
+def parse_active_jobs(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES, namespace: str | None = None) -> list[ActiveJob]:
+    return _parse_array(data, "getActiveJobs", "jobArray", _ACTIVE_JOB, max_bytes, namespace)
 
 
-def parse_job_logs(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> list[JobLog]:
-    return _parse_array(data, "getJobLogs", "jobLogArray", _JOB_LOG, max_bytes)
+def parse_job_logs(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES, namespace: str | None = None) -> list[JobLog]:
+    return _parse_array(data, "getJobLogs", "jobLogArray", _JOB_LOG, max_bytes, namespace)
 
 
-def parse_job_log_details(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> list[JobLog]:
-    return _parse_array(data, "getJobLogDetails", "jobLogArray", _JOB_LOG, max_bytes)
+def parse_job_log_details(
+    data: bytes, max_bytes: int = DEFAULT_MAX_BYTES, namespace: str | None = None
+) -> list[JobLog]:
+    return _parse_array(data, "getJobLogDetails", "jobLogArray", _JOB_LOG, max_bytes, namespace)
 
 
-def parse_company_info(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Company:
-    ret = response_element(data, "getCompanyInfo", max_bytes)
+def parse_company_info(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES, namespace: str | None = None) -> Company:
+    ret = response_element(data, "getCompanyInfo", max_bytes, namespace)
     info = find_child(ret, "companyInfo")
     if info is None:
         raise IpsParseError("getCompanyInfoReturn has no companyInfo")
     return _COMPANY(info, nils=True)
 
 
-def parse_scheduled_jobs(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> list[ScheduledJob]:
-    return _parse_array(data, "getScheduledJobs", "jobArray", _SCHEDULED_JOB, max_bytes)
+def parse_scheduled_jobs(
+    data: bytes, max_bytes: int = DEFAULT_MAX_BYTES, namespace: str | None = None
+) -> list[ScheduledJob]:
+    return _parse_array(data, "getScheduledJobs", "jobArray", _SCHEDULED_JOB, max_bytes, namespace)

@@ -359,3 +359,25 @@ async def test_default_namespace_answers_parse_the_same(start_sim: StartSim) -> 
     """A server using a default namespace instead of ns1: gives the same jobs."""
     prefixed, default = await start_sim(prefix="ns1"), await start_sim(prefix=None)
     assert await prefixed.client().get_active_jobs("47") == await default.client().get_active_jobs("47")
+
+
+@pytest.mark.parametrize(("status", "title"), [(200, "Sign in"), (502, "502 Bad Gateway")])
+async def test_an_html_page_is_reported_as_html_with_its_status(sim: Sim, status: int, title: str) -> None:
+    """A proxy's HTML page (with a doctype) is named for what it is, with the status and its title, and is
+    retryable; it is never mistaken for a DTD."""
+    sim.world.chaos.inject(FaultSpec("html", status=status))
+    with pytest.raises(IpsTransportError) as caught:
+        await sim.client().get_active_jobs("47")
+    assert str(caught.value).startswith(f"HTTP {status}: an HTML page ('{title}')")
+    assert "DTD" not in str(caught.value)
+    assert caught.value.retryable
+
+
+async def test_an_answer_in_another_api_namespace_is_refused(start_sim: StartSim) -> None:
+    """A body in another version's namespace is another API: refused, naming both namespaces."""
+    sim = await start_sim()
+    client = sim.client(api_version="2012-02-14")
+    assert await client.get_active_jobs("47")  # the simulator answers in the version asked for
+    sim.world.taint("xsd/2012-02-14", b"xsd/2014-04-03")  # …but this server answers in another one
+    with pytest.raises(IpsParseError, match=r"namespace '.*/2014-04-03', not the configured API's '.*/2012-02-14'"):
+        await client.get_active_jobs("47")

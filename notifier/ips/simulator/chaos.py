@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 # 5xx: a gateway error page; slow: answer after `delay` seconds; doctype/entity: XXE and billion-laughs
 # payloads; huge: `size` bytes of endless XML; bomb: a gzip body that inflates to `size` bytes; garbage: random
 # bytes; truncated: a genuine answer cut in half; reset: the connection is dropped; auth: authenticationFault;
-# echo: an ipsApiFault whose reason quotes the whole request, credentials included.
-MODES = ("5xx", "slow", "doctype", "entity", "huge", "bomb", "garbage", "truncated", "reset", "auth", "echo")
+# echo: an ipsApiFault whose reason quotes the whole request, credentials included; html: a proxy's full HTML page
+# (doctype and title) with `status` (200 for a login page).
+MODES = ("5xx", "slow", "doctype", "entity", "huge", "bomb", "garbage", "truncated", "reset", "auth", "echo", "html")
 HUGE_DEFAULT = 50 * 1024 * 1024
 
 
@@ -34,6 +35,8 @@ class FaultSpec:
             raise ValueError(f"unknown fault mode {self.mode!r}; known: {', '.join(MODES)}")
         if not 500 <= self.status <= 599 and self.mode == "5xx":
             raise ValueError(f"status {self.status} is not a 5xx status")
+        if not 200 <= self.status <= 599 and self.mode == "html":
+            raise ValueError(f"status {self.status} is not a final HTTP status")
         if self.delay < 0 or self.size < 0:
             raise ValueError("delay and size must not be negative")
 

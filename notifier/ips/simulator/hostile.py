@@ -70,8 +70,18 @@ def bomb_payload(size: int, operation: str) -> bytes:
     return b"".join(parts)
 
 
+def html_page(status: int) -> str:
+    """What a proxy in front of the service answers instead of it: a full HTML page, doctype and all."""
+    title = "Sign in" if status < 300 else f"{status} {gateway_reason(status)}"
+    return f"<!DOCTYPE html>\n<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
+
+
+def gateway_reason(status: int) -> str:
+    return {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}.get(status, "Server Error")
+
+
 def gateway_page(status: int) -> str:
-    reason = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}.get(status, "Server Error")
+    reason = gateway_reason(status)
     return f"<html><head><title>{status} {reason}</title></head><body><h1>{reason}</h1></body></html>"
 
 
@@ -79,6 +89,8 @@ async def respond(request: web.Request, spec: FaultSpec, operation: str, stats: 
     """The hostile answer for `spec` (every mode except slow, auth and truncated, which need a real answer)."""
     if spec.mode == "5xx":
         return web.Response(status=spec.status, text=gateway_page(spec.status), content_type="text/html")
+    if spec.mode == "html":
+        return web.Response(status=spec.status, text=html_page(spec.status), content_type="text/html")
     if spec.mode == "doctype":
         return web.Response(body=doctype_payload(operation), content_type=_XML, charset="utf-8")
     if spec.mode == "entity":
