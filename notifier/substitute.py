@@ -97,11 +97,7 @@ class Substitution:
 
     def hide_secrets(self, errors: list[SourceError]) -> list[SourceError]:
         """Second line of defence: no message may carry a value read from the environment or a secret file."""
-        hidden = sorted((s for s in self.secrets if len(s) >= 4), key=len, reverse=True)
-        out = []
-        for error in errors:
-            message = error.message
-            for secret in hidden:
-                message = message.replace(secret, "***")
-            out.append(SourceError(error.path, error.line, message))
-        return out
+        from notifier.safety.redact import Redactor
+
+        redactor = Redactor(self.secrets)
+        return [SourceError(error.path, error.line, redactor.text(error.message)) for error in errors]
