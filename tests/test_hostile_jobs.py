@@ -11,18 +11,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import aiohttp
-from aiohttp.test_utils import TestServer
-
-from notifier.app import Daemon
 from notifier.clock import ManualClock
 from notifier.config import load_config
 from notifier.ips.simulator.scenarios import JobSpec
 from notifier.safety import FIELD
-from notifier.store.sqlite import SqliteStore
-from notifier.web import create_app
 from tests.conftest import START, StartSim
 from tests.i18n.receivers import config_yaml, receivers
+from tests.web.conftest import serving
 
 RULES = """
 - name: job-ended
@@ -44,37 +39,21 @@ async def test_a_hostile_job_name_costs_no_poll_and_reaches_every_channel_neutra
     sim.world.taint("HOSTILE", HOSTILE)
     (tmp_path / "rules.yaml").write_text(RULES, encoding="utf-8")
     async with receivers() as endpoints:
-        text = config_yaml(endpoints, "rules.yaml").replace(
-            'endpoint: "http://127.0.0.1:9/scene7/services/IpsApiService", user: u@example.com, password: p',
-            f'endpoint: "{sim.endpoint}", user: demo@example.com, password: demo, timeout: 5s',
-        )
-        (tmp_path / "notifier.yaml").write_text(text, encoding="utf-8")
-        config = load_config(tmp_path / "notifier.yaml")
+        ips = f'endpoint: "{sim.endpoint}", user: demo@example.com, password: demo, timeout: 5s'
+        (tmp_path / "notifier.yaml").write_text(config_yaml(endpoints, "rules.yaml", ips), encoding="utf-8")
         clock = ManualClock(START)
-        store = await SqliteStore.open(config.state_path)
-        async with aiohttp.ClientSession() as session:
-            daemon = Daemon(config, clock, session, store)
-            await daemon.start(poll=False)
-            web_server = TestServer(create_app(daemon), host="127.0.0.1")
-            await web_server.start_server()
-            try:
-                [poller] = daemon.ingest.pollers
-                for _ in range(2):  # the baseline, then "Flash sale" has failed
-                    assert await poller.poll_once() is None
-                    sim.world.advance(30)
-                    clock.advance(30)
-                handle = next(
-                    j.job_handle for j in sim.world.active_jobs("47", "en-US") if j.original_name == "HOSTILE"
-                )
-                sim.world.finish(handle or "", "failure")
+        async with serving(load_config(tmp_path / "notifier.yaml"), clock) as (daemon, web_server, session):
+            [poller] = daemon.ingest.pollers
+            for _ in range(2):  # the baseline, then "Flash sale" has failed
                 assert await poller.poll_once() is None
-                await daemon.settle()
-                async with session.get(web_server.make_url("/status")) as response:
-                    page = await response.text()
-            finally:
-                await web_server.close()
-                await daemon.stop(1)
-                await store.close()
+                sim.world.advance(30)
+                clock.advance(30)
+            handle = next(j.job_handle for j in sim.world.active_jobs("47", "en-US") if j.original_name == "HOSTILE")
+            sim.world.finish(handle or "", "failure")
+            assert await poller.poll_once() is None
+            await daemon.settle()
+            async with session.get(web_server.make_url("/status")) as response:
+                page = await response.text()
         received = endpoints.received
     assert poller.status.consecutive_failures == 0
     hooks = [json.loads(body) for body, _headers in received.hooks]

@@ -29,9 +29,9 @@ from notifier.ips.simulator.soap import SimUser
 from notifier.logs import REDACTOR, configure_logging
 from notifier.safety.redact import secret_values, spellings
 from notifier.store.sqlite import SqliteStore
-from notifier.web import create_app
 from tests.conftest import START, Sim, StartSim
 from tests.i18n.receivers import config_yaml, receivers
+from tests.web.conftest import serving
 
 IPS_PASSWORD = "ips-Pa55-9f3kQz"
 SLACK_TOKEN = "xoxb-1234-5678-SeCrEtToKeN"
@@ -198,32 +198,19 @@ async def test_a_password_echoed_by_ips_reaches_no_channel_page_metric_or_stored
         encoding="utf-8",
     )
     async with receivers() as endpoints:
-        text = config_yaml(endpoints, str(rules)).replace(
-            'endpoint: "http://127.0.0.1:9/scene7/services/IpsApiService", user: u@example.com, password: p',
-            f'endpoint: "{sim.endpoint}", user: ops@example.com, password: "{ECHOED_PASSWORD}", timeout: 5s',
-        )
+        ips = f'endpoint: "{sim.endpoint}", user: ops@example.com, password: "{ECHOED_PASSWORD}", timeout: 5s'
         path = tmp_path / "notifier.yaml"
-        path.write_text(text + "  console: {type: console}\npoll: {unreachable_after: 1}\n", encoding="utf-8")
-        config = load_config(path)
+        text = config_yaml(endpoints, str(rules), ips) + "  console: {type: console}\npoll: {unreachable_after: 1}\n"
+        path.write_text(text, encoding="utf-8")
         clock = ManualClock(START)
-        store = await SqliteStore.open(config.state_path)
-        async with aiohttp.ClientSession() as session:
-            daemon = Daemon(config, clock, session, store)
-            await daemon.start(poll=False)
-            web_server = TestServer(create_app(daemon), host="127.0.0.1")
-            await web_server.start_server()
-            try:
-                [poller] = daemon.ingest.pollers
-                await poller.poll_once()
-                sim.world.chaos.inject(FaultSpec("echo"), count=5)
-                await poller.poll_once()
-                await daemon.settle()
-                clock.advance(91)  # three intervals without a good poll: /readyz shows the last error too
-                pages = [await _get(session, web_server, p) for p in PAGES]
-            finally:
-                await web_server.close()
-                await daemon.stop(1)
-                await store.close()
+        async with serving(load_config(path), clock) as (daemon, web_server, session):
+            [poller] = daemon.ingest.pollers
+            await poller.poll_once()
+            sim.world.chaos.inject(FaultSpec("echo"), count=5)
+            await poller.poll_once()
+            await daemon.settle()
+            clock.advance(91)  # three intervals without a good poll: /readyz shows the last error too
+            pages = [await _get(session, web_server, p) for p in PAGES]
         received = endpoints.received
         sent = [
             json.dumps(received.slack),

@@ -116,10 +116,13 @@ async def receivers() -> AsyncIterator[Receivers]:
         await http.close()
 
 
-def config_yaml(endpoints: Receivers, rules: str) -> str:
-    """A config whose channels point at the receivers; the IPS endpoint is never called here."""
+NO_IPS = 'endpoint: "http://127.0.0.1:9/scene7/services/IpsApiService", user: u@example.com, password: p'
+
+
+def config_yaml(endpoints: Receivers, rules: str, ips: str = NO_IPS) -> str:
+    """A config whose channels point at the receivers; by default the IPS endpoint is never called."""
     return f"""
-ips: {{endpoint: "http://127.0.0.1:9/scene7/services/IpsApiService", user: u@example.com, password: p}}
+ips: {{{ips}}}
 companies: [{{handle: "47"}}]
 rules: {rules}
 state: sqlite:///state.db

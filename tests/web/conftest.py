@@ -161,12 +161,12 @@ async def receiver() -> AsyncIterator[Receiver]:
     await server.close()
 
 
-@pytest.fixture
-async def window(start_sim: StartSim, receiver: Receiver, tmp_path: Path) -> AsyncIterator[Window]:
-    """A started daemon (polling left to the test) on the demo scenario, nothing polled yet."""
-    sim = await start_sim("demo")
-    config = write_config(tmp_path, sim, receiver)
-    clock = ManualClock(START)
+@asynccontextmanager
+async def serving(
+    config: Config, clock: ManualClock
+) -> AsyncIterator[tuple[Daemon, TestServer, aiohttp.ClientSession]]:
+    """A started daemon (polling left to the test) with its window served, and a session to ask it; everything
+    is stopped afterwards."""
     store = await SqliteStore.open(config.state_path)
     async with aiohttp.ClientSession() as session:
         daemon = Daemon(config, clock, session, store)
@@ -174,8 +174,17 @@ async def window(start_sim: StartSim, receiver: Receiver, tmp_path: Path) -> Asy
         server = TestServer(create_app(daemon), host="127.0.0.1")
         await server.start_server()
         try:
-            yield Window(daemon, sim, clock, server, session, receiver)
+            yield daemon, server, session
         finally:
             await server.close()
             await daemon.stop(config.shutdown_grace)
             await store.close()
+
+
+@pytest.fixture
+async def window(start_sim: StartSim, receiver: Receiver, tmp_path: Path) -> AsyncIterator[Window]:
+    """A started daemon (polling left to the test) on the demo scenario, nothing polled yet."""
+    sim = await start_sim("demo")
+    clock = ManualClock(START)
+    async with serving(write_config(tmp_path, sim, receiver), clock) as (daemon, server, session):
+        yield Window(daemon, sim, clock, server, session, receiver)
