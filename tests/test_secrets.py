@@ -200,7 +200,8 @@ async def test_a_password_echoed_by_ips_reaches_no_channel_page_metric_or_stored
     async with receivers() as endpoints:
         ips = f'endpoint: "{sim.endpoint}", user: ops@example.com, password: "{ECHOED_PASSWORD}", timeout: 5s'
         path = tmp_path / "notifier.yaml"
-        text = config_yaml(endpoints, str(rules), ips) + "  console: {type: console}\npoll: {unreachable_after: 1}\n"
+        text = config_yaml(endpoints, str(rules), ips).replace("channels:\n", "channels:\n  console: {type: console}\n")
+        text += "poll: {unreachable_after: 1}\n"
         path.write_text(text, encoding="utf-8")
         clock = ManualClock(START)
         async with serving(load_config(path), clock) as (daemon, web_server, session):

@@ -53,13 +53,18 @@ class SendError(Exception):
 class HttpStatusError(SendError):
     """The receiver answered with a non-2xx status (redirects included: they are never followed), or with a
     2xx whose body reports the status it really meant (Teams' older connectors). `detail` is the receiver's
-    own explanation, already redacted and short: it goes into the dead letter for the operator to read."""
+    own explanation, already redacted and short: it goes into the dead letter for the operator to read.
+    `final` says the receiver's API defines this status as final for this very request (PagerDuty's 400: the
+    event is invalid and never will be valid); any other non-2xx may pass, and is retried."""
 
-    def __init__(self, status: int, retry_after: str | None = None, detail: str | None = None) -> None:
+    def __init__(
+        self, status: int, retry_after: str | None = None, detail: str | None = None, *, final: bool = False
+    ) -> None:
         super().__init__(f"HTTP {status}" + (f": {detail}" if detail else ""))
         self.status = status
         self.retry_after = retry_after
         self.detail = detail
+        self.final = final
 
 
 class TransportFailure(SendError):

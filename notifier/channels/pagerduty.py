@@ -122,7 +122,7 @@ class PagerDutySender:
         reply = await post_json(self.session, self.url, body, {"user-agent": USER_AGENT}, self.timeout)
         if not 200 <= reply.status < 300:
             detail = rejection(reply.text, [self._routing_key]) or None
-            raise HttpStatusError(reply.status, reply.retry_after, detail)
+            raise HttpStatusError(reply.status, reply.retry_after, detail, final=reply.status == 400)
 
     async def close(self) -> None:
         """Nothing to release: the session belongs to the application."""

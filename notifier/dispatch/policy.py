@@ -140,6 +140,8 @@ def decide(
 def classify(error: SendError) -> _Outcome:
     """The action an outcome calls for, before attempt and age limits are applied."""
     if isinstance(error, HttpStatusError):
+        if error.final and not 200 <= error.status < 300:
+            return _explained(_Outcome("dead", f"HTTP {error.status}"), error.detail)
         return _explained(classify_http(error.status, error.retry_after), error.detail)
     if isinstance(error, TransportFailure):
         return classify_transport(error)

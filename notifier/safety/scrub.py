@@ -13,7 +13,7 @@ import dataclasses
 import re
 from typing import Any, TypeVar
 
-from notifier.models import Message, Notification
+from notifier.models import Notification
 from notifier.safety.redact import Redactor
 
 FIELD = 1000  # characters in one value: a name, a handle, a log line, an error
@@ -71,14 +71,17 @@ class Scrubber:
         return value
 
     def notification(self, notification: Notification) -> Notification:
-        """A notification fit to store and send: its message parts capped at TEXT, every other string at FIELD."""
+        """A notification fit to store and send: its message's text, HTML and summary capped at TEXT, every
+        other string (title, fields, links, job data …) at FIELD."""
         message = notification.message
-        scrubbed = self(dataclasses.replace(notification, message=Message(message.locale, "", "")))
-        text = self.text(message.text, TEXT)
-        html = None if message.html is None else self.text(message.html, TEXT)
-        summary = None if message.summary is None else self.text(message.summary, TEXT)
-        fields = self(message.fields)
-        clean = Message(self.text(message.locale), self.text(message.title), text, html, fields, summary)
+        long_parts = dataclasses.replace(message, text="", html=None, summary=None)
+        scrubbed = self(dataclasses.replace(notification, message=long_parts))
+        clean = dataclasses.replace(
+            scrubbed.message,
+            text=self.text(message.text, TEXT),
+            html=None if message.html is None else self.text(message.html, TEXT),
+            summary=None if message.summary is None else self.text(message.summary, TEXT),
+        )
         return dataclasses.replace(scrubbed, message=clean)
 
 

@@ -238,7 +238,7 @@ async def test_a_refusal_carries_the_workflows_reason_and_never_the_url(
     finally:
         await server.close()
     assert caught.value.status == 409
-    assert "WorkflowTriggerIsNotEnabled: The workflow at [redacted] is disabled." in str(caught.value)
+    assert "WorkflowTriggerIsNotEnabled: The workflow at *** is disabled." in str(caught.value)
     assert TEAMS_SIG not in str(caught.value)
 
 

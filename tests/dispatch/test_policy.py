@@ -57,10 +57,14 @@ def test_every_http_status(status: int) -> None:
     assert str(status) in result.reason
 
 
-@pytest.mark.parametrize(("status", "action"), [(400, "dead"), (429, "retry"), (503, "retry")])
-def test_the_receivers_reason_follows_ours(status: int, action: str) -> None:
-    """A receiver's own explanation is kept in the reason (the dead letter's error), after the status."""
-    result = verdict(HttpStatusError(status, None, "invalid event: Event object is invalid"))
+@pytest.mark.parametrize(
+    ("status", "final", "action"),
+    [(400, True, "dead"), (400, False, "retry"), (429, False, "retry"), (503, False, "retry")],
+)
+def test_the_receivers_reason_follows_ours(status: int, final: bool, action: str) -> None:
+    """A receiver's own explanation is kept in the reason (the dead letter's error), after the status; a status
+    the receiver's API defines as final for the request (PagerDuty's 400) is dead at once."""
+    result = verdict(HttpStatusError(status, None, "invalid event: Event object is invalid", final=final))
     assert (result.action, result.reason) == (action, f"HTTP {status} (invalid event: Event object is invalid)")
 
 

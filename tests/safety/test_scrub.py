@@ -137,11 +137,13 @@ def test_frozen_dataclasses_are_rebuilt_only_where_something_changed() -> None:
 def test_a_notification_is_capped_part_by_part() -> None:
     """A megabyte job name stays a megabyte nowhere: fields at FIELD, the message's text and HTML at TEXT."""
     huge = "n" * 1_000_000
-    message = Message("en-US", f"Job {huge} failed", huge, f"<p>{huge}</p>", (("Job", huge),), huge)
+    link = (("Open status page", "https://status.example.com/status"),)
+    message = Message("en-US", f"Job {huge} failed", huge, f"<p>{huge}</p>", (("Job", huge),), huge, link)
     notification = sample_notification(message=message, job={"name": huge, "progress": 40})
     scrubbed = Scrubber().notification(notification)
     assert scrubbed.job is not None
     assert len(scrubbed.message.title) == len(scrubbed.message.fields[0][1]) == len(scrubbed.job["name"]) == FIELD
     assert len(scrubbed.message.text) == len(scrubbed.message.html or "") == len(scrubbed.message.summary or "") == TEXT
     assert scrubbed.job["progress"] == 40
+    assert scrubbed.message.links == link
     assert scrubbed.key == notification.key
