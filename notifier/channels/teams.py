@@ -158,7 +158,9 @@ def check_reply(status: int, text: str, retry_after: str | None, secrets: list[s
         if embedded is None:
             raise SendError(f"Teams reported a failure: {detail}")
         raise HttpStatusError(int(embedded.group(1)), retry_after, detail)
-    raise HttpStatusError(status, retry_after, _reason(text, secrets) or None)
+    # A 400 is Teams refusing this card's content: it never will be valid. Anything else (a disabled workflow's
+    # 409, a 404 while it is being recreated) may pass and is retried.
+    raise HttpStatusError(status, retry_after, _reason(text, secrets) or None, final=status == 400)
 
 
 def _reason(text: str, secrets: list[str]) -> str:

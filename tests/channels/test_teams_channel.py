@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestServer
 from pydantic import ValidationError
 
 from notifier.channels.base import HttpStatusError, SendError, TransportFailure
-from notifier.channels.teams import MAX_MESSAGE_BYTES, TeamsSender, escape_markdown, teams_body
+from notifier.channels.teams import MAX_MESSAGE_BYTES, TeamsSender, check_reply, escape_markdown, teams_body
 from notifier.config import TeamsChannel
 from notifier.dispatch.policy import RetrySettings, decide
 from tests.channels.support import (
@@ -237,9 +237,17 @@ async def test_a_refusal_carries_the_workflows_reason_and_never_the_url(
             await sender(url, session).send(sample_delivery())
     finally:
         await server.close()
-    assert caught.value.status == 409
+    assert (caught.value.status, caught.value.final) == (409, False)  # an operator may enable it again
     assert "WorkflowTriggerIsNotEnabled: The workflow at *** is disabled." in str(caught.value)
     assert TEAMS_SIG not in str(caught.value)
+
+
+def test_a_refused_card_is_final_and_nothing_else_is() -> None:
+    """Teams' 400 (the card's content refused) never will pass; a 404 or 409 may, once the workflow is back."""
+    for status, final in ((400, True), (404, False), (409, False), (429, False)):
+        with pytest.raises(HttpStatusError) as caught:
+            check_reply(status, '{"error": {"code": "X", "message": "y"}}', None, [])
+        assert caught.value.final is final
 
 
 async def test_redirects_are_not_followed(session: aiohttp.ClientSession) -> None:
