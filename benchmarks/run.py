@@ -23,7 +23,15 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 # Cheapest first, so a broken setup shows early; the last four start servers or processes of their own.
-BENCHMARKS = ("bench_parse", "bench_engine", "bench_memory", "bench_latency", "bench_e2e", "bench_cycle", "bench_starve")
+BENCHMARKS = (
+    "bench_parse",
+    "bench_engine",
+    "bench_memory",
+    "bench_latency",
+    "bench_e2e",
+    "bench_cycle",
+    "bench_starve",
+)
 
 
 def arguments() -> argparse.Namespace:

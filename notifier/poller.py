@@ -39,6 +39,10 @@ class EventSink(Protocol):
 
     async def put(self, item: Event) -> None: ...
 
+    def put_nowait(self, item: Event) -> None: ...
+
+    def full(self) -> bool: ...
+
 
 NAME_RETRY = timedelta(minutes=10)  # a company's display name that could not be looked up is asked for again
 DIFF_IN_THREAD_ABOVE = 2000  # jobs; a bigger snapshot is diffed in a worker thread (the tracker is this task's)

@@ -25,6 +25,7 @@ from notifier.web import create_app
 from tests.channels.support import free_port, sample_notification
 from tests.conftest import START, Spawn
 
+GUARD = 45.0  # seconds before a wait on a real process is a failure; about one on an idle machine
 SECRET = "whsec_ZGFtYWdlZC1zdGF0ZS1maWxlLXRlc3Qta2V5"
 ADVICE = "move it aside to start fresh"
 
@@ -97,7 +98,7 @@ async def test_commands_on_a_damaged_state_file_end_at_once_with_one_line(
         damage(folder / "state.db")
         runs.append(await notifier_process(*command, "--config", str(config)))
     for proc in runs:
-        _out, err = await asyncio.wait_for(proc.communicate(), 20)
+        _out, err = await asyncio.wait_for(proc.communicate(), GUARD)
         lines = err.decode().splitlines()
         assert proc.returncode == 1, lines
         assert len(lines) == 1, lines

@@ -17,6 +17,7 @@ from notifier.store.lock import StateInUse, exclusive
 from tests.channels.support import free_port
 from tests.conftest import Spawn
 
+GUARD = 45.0  # seconds before a wait on a real process is a failure; about one on an idle machine
 SPELLINGS: dict[str, Callable[[Path], Path]] = {
     "a symlink to the file": lambda db: _link(db.parent.parent / "elsewhere" / "state.db", db),
     "a symlink to its folder": lambda db: _link(db.parent.parent / "alias", db.parent) / db.name,
@@ -81,12 +82,13 @@ def read(log: Path) -> str:
 
 
 async def wait_for_line(log: Path, text: str, proc: asyncio.subprocess.Process) -> None:
-    async with asyncio.timeout(20):
+    async with asyncio.timeout(GUARD):
         while text not in (output := await asyncio.to_thread(read, log)):
             assert proc.returncode is None, output
             await asyncio.sleep(0.02)
 
 
+@pytest.mark.timeout(3 * GUARD)
 async def test_a_second_daemon_through_a_symlink_is_refused(tmp_path: Path, notifier_process: Spawn) -> None:
     """Real processes: while one daemon runs on a file, a daemon configured with a symlink to it exits 1 with
     one line naming the first one's pid, and the first keeps running."""
@@ -98,7 +100,7 @@ async def test_a_second_daemon_through_a_symlink_is_refused(tmp_path: Path, noti
         await wait_for_line(first_log, '"started"', first)
         config = write_config(tmp_path / "second", SPELLINGS["a symlink to the file"](db), ips_port)
         second = await notifier_process("run", "--config", str(config))
-        _out, err = await asyncio.wait_for(second.communicate(), 20)
+        _out, err = await asyncio.wait_for(second.communicate(), GUARD)
         assert second.returncode == 1, err.decode()
         assert err.decode().splitlines() == [
             f"error: {tmp_path / 'elsewhere' / 'state.db'} is in use by another notifier (pid {first.pid})"
@@ -106,4 +108,4 @@ async def test_a_second_daemon_through_a_symlink_is_refused(tmp_path: Path, noti
         assert first.returncode is None
     finally:
         first.terminate()
-        assert await asyncio.wait_for(first.wait(), 20) == 0
+        assert await asyncio.wait_for(first.wait(), GUARD) == 0
