@@ -78,7 +78,8 @@ def endings(out: Path) -> dict[str, set[tuple[str, str]]]:
     recording that it was sent sends it again after the restart, as the outbox promises — never a second one.
     """
     found: dict[str, set[tuple[str, str]]] = {}
-    for line in out.read_text(encoding="utf-8").splitlines():
+    complete = out.read_text(encoding="utf-8").split("\n")[:-1]  # a line still being written is not read yet
+    for line in complete:
         if line.startswith("{"):
             body = json.loads(line)
             data = body["data"]
