@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-
-
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager

@@ -139,7 +139,6 @@ class ControlApi:
         return web.json_response({"jobHandle": view.job_handle, "triggerState": view.trigger_state,
                                   "nextFireTime": next_fire})  # fmt: skip
 
-
     async def taint(self, request: web.Request) -> web.Response:
         body = await _json(request)
         try:
