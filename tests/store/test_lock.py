@@ -42,6 +42,7 @@ def _hard(link: Path, target: Path) -> Path:
 def test_every_name_of_the_database_file_shares_its_lock(tmp_path: Path, spelling: str) -> None:
     """Holding the lock through one name refuses it through any other name of the same file, naming the holder."""
     db = tmp_path / "main" / "state.db"
+    db.parent.mkdir()
     with exclusive(db):
         other = SPELLINGS[spelling](db)
         with pytest.raises(StateInUse, match=rf"in use by another notifier \(pid {os.getpid()}\)"), exclusive(other):
@@ -51,6 +52,7 @@ def test_every_name_of_the_database_file_shares_its_lock(tmp_path: Path, spellin
 def test_the_lock_is_released_with_its_holder(tmp_path: Path) -> None:
     """Once the first holder lets go, another name of the same file can take the lock."""
     db = tmp_path / "main" / "state.db"
+    db.parent.mkdir()
     with exclusive(db):
         pass
     with exclusive(SPELLINGS["a symlink to the file"](db)):
