@@ -33,14 +33,14 @@ import structlog
 from harness import RULES, Row, machine, median, options, report
 from procs import SERVICE_PATH, cpu_seconds, free_port, simulator_command, started, wait_until_answering
 
-from notifier.clock import ManualClock
+from notifier.compose.composer import Intake
+from notifier.compose.render import Renderer
 from notifier.config import Config
 from notifier.engine.evaluate import Engine
 from notifier.engine.rules import load_rules
-from notifier.ingest import Ingest, http_session
-from notifier.intake import Intake
-from notifier.render import Renderer
-from notifier.store.sqlite import SqliteStore
+from notifier.ingest.pollers import Ingest, http_session
+from notifier.runtime.clock import ManualClock
+from notifier.store.sqlite.store import SqliteStore
 
 PER_COMPANY = 250
 SIZES = (10_000, 50_000, 100_000, 200_000)

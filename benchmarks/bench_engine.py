@@ -18,9 +18,9 @@ from harness import JOBS, RULES, Row, best_of, fleet, machine, options, polls, r
 from notifier.engine.context import event_context
 from notifier.engine.evaluate import Engine
 from notifier.engine.rules import RuleSet, load_rules
+from notifier.ingest.tracker import JobTracker
 from notifier.ips.parse import parse_active_jobs
 from notifier.models import CompanyRef, Event
-from notifier.tracking import JobTracker
 
 TARGET = 200_000.0
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_latency.py [--quick]
 
-The daemon (`notifier.app.Daemon`, as `notifier run` builds it, with a real SQLite state file and the webhook
+The daemon (`notifier.app.daemon.Daemon`, as `notifier run` builds it, with a real SQLite state file and the webhook
 channel) runs embedded here without its pollers; events are put on its queue at a steady 200/s, as pollers
 would, each making one notification for a receiver in its own process that verifies every signature with
 `standardwebhooks`. Creation is the event's time (it enters the queue); receipt is the receiver's clock (the
@@ -33,14 +33,14 @@ import structlog
 from harness import Row, machine, options, report
 from procs import free_port, started, wait_until_answering
 
-from notifier.app import Daemon
+from notifier.app.daemon import Daemon
 from notifier.channels.webhook import decode_secret, signed_headers
-from notifier.clock import SystemClock
 from notifier.config import load_config
 from notifier.dispatch.policy import Verdict
-from notifier.ingest import delivery_session, http_session
+from notifier.ingest.pollers import delivery_session, http_session
 from notifier.models import ActiveJob, CompanyRef, Event, JobLog
-from notifier.store.sqlite import DeliveryRow, SqliteStore
+from notifier.runtime.clock import SystemClock
+from notifier.store.sqlite.store import DeliveryRow, SqliteStore
 
 SECRET = "whsec_" + base64.b64encode(b"benchmark-signing-key-0123456789").decode()
 RATE = 200.0

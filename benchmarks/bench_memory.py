@@ -49,9 +49,9 @@ def settled_rss() -> int:
 def child(path: Path, traced: bool) -> None:
     """Parse and track the polls in `path` (our own file); print what they cost, as JSON: RSS, or with `traced`,
     tracemalloc's count (which would inflate RSS with its own bookkeeping, so it is measured in another run)."""
+    from notifier.ingest.tracker import JobTracker
     from notifier.ips.parse import parse_active_jobs
     from notifier.models import CompanyRef
-    from notifier.tracking import JobTracker
 
     rounds = pickle.loads(path.read_bytes())  # noqa: S301 - written by the parent process a moment ago
     trackers = {handle: JobTracker(CompanyRef(handle)) for handle in rounds[0][1]}

@@ -20,12 +20,12 @@ import aiohttp
 from aiohttp import web
 from harness import API_VERSION, Row, fleet, machine, options, report, settle
 
-from notifier import poller
-from notifier.clock import SystemClock
+from notifier.ingest import poller
+from notifier.ingest.poller import DIFF_IN_THREAD_ABOVE, CompanyPoller, PollSettings
 from notifier.ips.client import PARSE_IN_THREAD_ABOVE, IpsClient, IpsSettings
-from notifier.ips.render import render_active_jobs, render_company_info, render_job_logs
+from notifier.ips.simulator.answers import render_active_jobs, render_company_info, render_job_logs
 from notifier.models import Company, CompanyRef, Event
-from notifier.poller import DIFF_IN_THREAD_ABOVE, CompanyPoller, PollSettings
+from notifier.runtime.clock import SystemClock
 
 INTERVAL = 2.0
 BIG_POLLS = 3

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from notifier.ips.render import render_active_jobs
+from notifier.ips.simulator.answers import render_active_jobs
 from notifier.ips.simulator.server import make_world
 from notifier.ips.simulator.world import World
 

@@ -154,7 +154,7 @@ def _config_path(given: Path | None) -> Path | None:
 def _load(path: Path, *, verify_state: bool = False) -> Config | None:
     """The validated config, or None after printing every problem as `file:line: message` on stderr."""
     from notifier.config import load_config
-    from notifier.sourcemap import SourceErrors
+    from notifier.sources.sourcemap import SourceErrors
 
     try:
         return load_config(path, verify_state=verify_state)
@@ -165,7 +165,7 @@ def _load(path: Path, *, verify_state: bool = False) -> Config | None:
 
 
 def cmd_check(path: Path) -> int:
-    from notifier.setup import check_files
+    from notifier.app.setup import check_files
 
     problems = check_files(path)
     for problem in problems:
@@ -177,11 +177,11 @@ def cmd_check(path: Path) -> int:
 
 
 def cmd_daemon(config: Config, *, watch_only: bool) -> int:
-    from notifier.app import install_reload_signal, install_stop_signals, run
-    from notifier.logs import configure_logging
+    from notifier.app.daemon import install_reload_signal, install_stop_signals, run
+    from notifier.app.logs import configure_logging
+    from notifier.app.setup import check_all
+    from notifier.commands.watch import watch
     from notifier.safety.redact import secret_values
-    from notifier.setup import check_all
-    from notifier.watch import watch
 
     configure_logging(config.log.format, config.log.level, secrets=secret_values(config))
     if not watch_only:
@@ -207,8 +207,8 @@ def _run_cleanly(main: Callable[[], Coroutine[Any, Any, int | None]]) -> int:
     """Run `main` (its exit code, 0 when it returns none); what an operator can fix (a port in use, a state file
     held by another daemon or damaged, an unusable path) ends with one line on stderr and exit 1 instead of a
     traceback."""
-    from notifier.store.base import StoreError
-    from notifier.store.lock import StateInUse
+    from notifier.store.sqlite.connection import StoreError
+    from notifier.store.sqlite.lock import StateInUse
 
     try:
         return asyncio.run(main()) or 0
@@ -223,7 +223,7 @@ def _run_cleanly(main: Callable[[], Coroutine[Any, Any, int | None]]) -> int:
 
 def cmd_test_rule(args: argparse.Namespace) -> int:
     from notifier.commands.rules import read_events, resolve_locales, run_test_rule
-    from notifier.sourcemap import SourceErrors
+    from notifier.sources.sourcemap import SourceErrors
 
     try:
         events = read_events(args.event, args.replay)
@@ -257,9 +257,9 @@ async def _admin(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    from notifier.app.logs import configure_logging
     from notifier.ips.simulator.scenarios import build_scenario
     from notifier.ips.simulator.server import run_simulator
-    from notifier.logs import configure_logging
 
     host, _, port = args.listen.rpartition(":")
     options = {k: v for k, v in (("companies", args.companies), ("jobs", args.jobs)) if v is not None}

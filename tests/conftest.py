@@ -19,14 +19,14 @@ import pytest
 from aiohttp.test_utils import TestServer
 from hypothesis import HealthCheck, settings
 
-from notifier.app import Daemon
-from notifier.clock import ManualClock
+from notifier.app.daemon import Daemon
 from notifier.config import Config, load_config
 from notifier.ips.client import IpsClient, IpsSettings
 from notifier.ips.simulator.server import SERVICE_PATH, create_app, make_world
 from notifier.ips.simulator.soap import SimUser
 from notifier.ips.simulator.world import World
-from notifier.store.sqlite import SqliteStore
+from notifier.runtime.clock import ManualClock
+from notifier.store.sqlite.store import SqliteStore
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SHIPPED_RULES = Path(__file__).resolve().parents[1] / "rules"

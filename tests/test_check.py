@@ -17,7 +17,7 @@ from notifier import i18n
 from notifier.cli import main
 from notifier.config import load_config
 from notifier.i18n import LOCALES_DIR
-from notifier.sourcemap import parse_yaml
+from notifier.sources.sourcemap import parse_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "notifier.yaml"

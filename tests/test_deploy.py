@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from notifier.app.setup import check_all
 from notifier.config import load_config
-from notifier.setup import check_all
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {"IPS_USER": "ops@example.com", "IPS_PASSWORD": "secret-password", "DMC_COMPANY": "47"}
@@ -105,7 +105,9 @@ def test_the_wheel_the_systemd_steps_build_carries_rules_templates_and_catalogs(
     (wheel,) = tmp_path.glob("dmc_notifier-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     rules = {f"notifier/shipped_rules/{p.name}" for p in (ROOT / "rules").glob("*.yaml")}
-    templates = {f"notifier/{p.relative_to(ROOT / 'notifier')}" for p in (ROOT / "notifier/templates").rglob("*.j2")}
+    templates = {
+        f"notifier/{p.relative_to(ROOT / 'notifier')}" for p in (ROOT / "notifier/compose/templates").rglob("*.j2")
+    }
     catalogs = {f"notifier/{p.relative_to(ROOT / 'notifier')}" for p in (ROOT / "notifier/i18n/locales").rglob("*.po")}
     assert rules  # every shipped rule file, whatever their number
     assert templates

@@ -19,8 +19,8 @@ import aiohttp
 
 from notifier import __version__
 from notifier.channels.base import ConfigurationError, HttpStatusError, transport_failure
-from notifier.clock import Clock, SystemClock
 from notifier.models import Delivery, Notification
+from notifier.runtime.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
     from notifier.config import WebhookChannel

@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 from notifier.config import Config
-from notifier.durations import format_duration, parse_duration
 from notifier.engine.silences import parse_matcher
 from notifier.safety import SCRUBBER
-from notifier.store.sqlite import DEAD, DELIVERED, PENDING, SILENCED, SqliteStore
+from notifier.sources.durations import format_duration, parse_duration
+from notifier.store.sqlite.store import DEAD, DELIVERED, PENDING, SILENCED, SqliteStore
 
 LINE = 3000  # characters per printed line: a title and an error fit, a megabyte of either does not
 STATES = {"pending": [PENDING], "dead": [DEAD], "silenced": [SILENCED], "delivered": [DELIVERED],

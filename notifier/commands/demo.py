@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from notifier.sourcemap import Loader
+from notifier.sources.sourcemap import Loader
 
 DEMO_USER, DEMO_PASSWORD = "demo@example.com", "demo"
 
@@ -149,10 +149,10 @@ async def receiver(port: int, secret: str) -> AsyncIterator[None]:
 
 
 async def demo(port: int, speed: float, *, as_json: bool = False) -> None:
-    from notifier.app import install_stop_signals, run
+    from notifier.app.daemon import install_stop_signals, run
+    from notifier.app.logs import configure_logging
     from notifier.config import load_config
     from notifier.ips.simulator.server import serve_simulator
-    from notifier.logs import configure_logging
 
     ips_port, hook_port = free_port(), free_port()
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()

@@ -8,13 +8,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
-from notifier.codec import event_from_dict
+from notifier.compose.render import Rendered, Renderer
 from notifier.engine.evaluate import Engine
 from notifier.engine.rules import RuleSpec, load_rules
 from notifier.i18n import DEFAULT, SUPPORTED, choose, normalize, resolve
 from notifier.models import Event
-from notifier.render import Rendered, Renderer
-from notifier.sourcemap import SourceError, SourceErrors
+from notifier.models.codec import event_from_dict
+from notifier.sources.sourcemap import SourceError, SourceErrors
 
 
 def read_events(event_file: Path | None, replay: Path | None) -> list[Event]:

@@ -13,7 +13,7 @@ from notifier.channels.base import Channel, SendError
 from notifier.dispatch.limits import CircuitBreaker, RateLimiter
 from notifier.dispatch.policy import Verdict
 from notifier.models import Delivery
-from notifier.store.outbox import DEAD, DELIVERED, PENDING, DeliveryRow, Mark
+from notifier.store.sqlite.deliveries import DEAD, DELIVERED, PENDING, DeliveryRow, Mark
 
 log = structlog.get_logger(__name__)
 BACKLOG = 64  # rows one lane holds in memory (on the wire or waiting for a slot); the rest wait in the outbox

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from notifier.clock import Clock
-from notifier.store.outbox import Mark
+from notifier.runtime.clock import Clock
+from notifier.store.sqlite.deliveries import Mark
 
 
 class Recorder(Protocol):

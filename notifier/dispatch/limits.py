@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Literal
 
-from notifier.clock import Clock
+from notifier.runtime.clock import Clock
 
 Sleep = Callable[[float], Awaitable[None]]
 BreakerState = Literal["closed", "open", "half_open"]

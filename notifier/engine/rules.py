@@ -17,10 +17,10 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator
 
-from notifier.durations import Duration
 from notifier.engine.context import ROOTS
 from notifier.models import EVENT_KINDS
-from notifier.sourcemap import SourceDoc, SourceError, SourceErrors, load_yaml, validation_errors
+from notifier.sources.durations import Duration
+from notifier.sources.sourcemap import SourceDoc, SourceError, SourceErrors, load_yaml, validation_errors
 
 STATE_KINDS = frozenset({"job.active"})
 # Episode rules: opened by one of these events, closed by the event it maps to (for the same company or schedule).

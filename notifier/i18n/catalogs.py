@@ -22,7 +22,7 @@ from babel.messages.pofile import PoFileError, read_po
 
 from notifier import i18n
 from notifier.i18n import DEFAULT, SUPPORTED
-from notifier.sourcemap import SourceError, SourceErrors
+from notifier.sources.sourcemap import SourceError, SourceErrors
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 

@@ -18,9 +18,9 @@ from typing import Any
 from lxml import etree
 
 from notifier.ips.errors import IpsFault, IpsParseError
-from notifier.ips.fields import element_text
-from notifier.ips.fields import local as local  # re-exported: callers split tags with it
-from notifier.ips.fields import to_datetime as to_datetime  # re-exported: the simulator reads requests with it
+from notifier.ips.values import element_text
+from notifier.ips.values import local as local  # re-exported: callers split tags with it
+from notifier.ips.values import to_datetime as to_datetime  # re-exported: the simulator reads requests with it
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 AUTH_NS = "http://www.scene7.com/IpsApi/xsd"

@@ -15,7 +15,8 @@ from lxml import etree
 
 from notifier.ips.envelope import DEFAULT_MAX_BYTES, find_child, response_element
 from notifier.ips.errors import IpsParseError
-from notifier.ips.fields import (
+from notifier.ips.reader import FieldReader
+from notifier.ips.values import (
     bool_value,
     datetime_value,
     float_value,
@@ -27,7 +28,6 @@ from notifier.ips.fields import (
     size_value,
     str_value,
 )
-from notifier.ips.reader import FieldReader
 from notifier.models import (
     JOB_DETAIL_KINDS,
     ActiveJob,

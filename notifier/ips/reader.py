@@ -24,7 +24,7 @@ from typing import Any, Generic, TypeVar
 from lxml import etree
 
 from notifier.ips.errors import IpsParseError
-from notifier.ips.fields import (
+from notifier.ips.values import (
     BadValue,
     TextConverter,
     datetime_value,

@@ -18,13 +18,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from notifier import __version__
 from notifier.safety import SCRUBBER
-from notifier.store.base import StoreError
+from notifier.store.sqlite.connection import StoreError
 from notifier.web import present
 from notifier.web.ready import Readiness, readiness
 from notifier.web.sections import SECTIONS, jobs, section, snapshot
 
 if TYPE_CHECKING:
-    from notifier.app import Daemon
+    from notifier.app.daemon import Daemon
 
 __all__ = ["Readiness", "create_app", "readiness", "snapshot"]
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from notifier.poller import CompanyPoller
+from notifier.ingest.poller import CompanyPoller
 from notifier.web.present import duration
 
 if TYPE_CHECKING:
-    from notifier.app import Daemon
+    from notifier.app.daemon import Daemon
 
 STALE_INTERVALS = 3  # a company is "not ready" when its last good poll is older than this many intervals
 STORE_TIMEOUT = 2.0  # a store that cannot answer `SELECT 1` this fast cannot take notifications either

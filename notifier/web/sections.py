@@ -12,13 +12,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from notifier import __version__
-from notifier.poller import CompanyPoller
-from notifier.store.base import StoreError
-from notifier.store.sqlite import DEAD, DELIVERED, PENDING, SILENCED, DeliveryRow
+from notifier.ingest.poller import CompanyPoller
+from notifier.store.sqlite.connection import StoreError
+from notifier.store.sqlite.store import DEAD, DELIVERED, PENDING, SILENCED, DeliveryRow
 from notifier.web.ready import STALE_INTERVALS, company_label, readiness
 
 if TYPE_CHECKING:
-    from notifier.app import Daemon
+    from notifier.app.daemon import Daemon
 
 STALLED_AFTER = 900.0  # seconds without progress before a job is flagged; the shipped stalled-progress rule's
 RECENT_DELIVERIES = 25

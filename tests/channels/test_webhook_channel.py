@@ -19,8 +19,8 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from notifier.channels.base import ConfigurationError, HttpStatusError, TransportFailure
 from notifier.channels.webhook import USER_AGENT, WebhookSender, decode_secret, sign, webhook_body
-from notifier.clock import ManualClock
 from notifier.config import WebhookChannel
+from notifier.runtime.clock import ManualClock
 from tests.channels.support import CREATED, free_port, sample_delivery, sample_notification
 
 OLD_SECRET = "whsec_" + base64.b64encode(b"old-signing-key-0123456789abcdef").decode()

@@ -13,13 +13,13 @@ from typing import TypeVar
 import pytest
 
 from notifier.cli import main
-from notifier.clock import SystemClock
+from notifier.compose.composer import Intake
+from notifier.compose.render import Renderer
 from notifier.engine.evaluate import Engine
 from notifier.engine.rules import load_rules
-from notifier.intake import Intake
 from notifier.models import Event, JobLog
-from notifier.render import Renderer
-from notifier.store.sqlite import DEAD, DELIVERED, PENDING, DeliveryRow, Outgoing, SqliteStore, Target
+from notifier.runtime.clock import SystemClock
+from notifier.store.sqlite.store import DEAD, DELIVERED, PENDING, DeliveryRow, Outgoing, SqliteStore, Target
 from tests.engine.support import COMPANY, at, job
 from tests.store.test_sqlite import notification
 

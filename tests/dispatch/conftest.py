@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from notifier.clock import ManualClock
-from notifier.store.sqlite import SqliteStore
+from notifier.runtime.clock import ManualClock
+from notifier.store.sqlite.store import SqliteStore
 from tests.dispatch.support import start_clock
 
 

@@ -13,12 +13,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from notifier.channels.base import SendError
-from notifier.clock import ManualClock
+from notifier.dispatch.dispatcher import Dispatcher, Lane
 from notifier.dispatch.limits import CircuitBreaker, RateLimiter
-from notifier.dispatch.outbox import Dispatcher, Lane
 from notifier.dispatch.policy import RetrySettings
 from notifier.models import Delivery, Notification
-from notifier.store.sqlite import DeliveryRow, Outgoing, SqliteStore, Target
+from notifier.runtime.clock import ManualClock
+from notifier.store.sqlite.store import DeliveryRow, Outgoing, SqliteStore, Target
 from tests.channels.support import CREATED, sample_notification
 
 SECRET = "whsec_" + base64.b64encode(b"dispatch-test-signing-key-0123").decode()

@@ -9,9 +9,9 @@ from datetime import datetime
 
 import pytest
 
-from notifier.clock import ManualClock
 from notifier.dispatch.ledger import Ledger
-from notifier.store.sqlite import DELIVERED, Mark, SqliteStore
+from notifier.runtime.clock import ManualClock
+from notifier.store.sqlite.store import DELIVERED, Mark, SqliteStore
 from tests.dispatch.support import commit, rows
 
 

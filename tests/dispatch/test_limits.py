@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from notifier.clock import ManualClock
 from notifier.dispatch.limits import CircuitBreaker, RateLimiter
+from notifier.runtime.clock import ManualClock
 from tests.dispatch.support import AdvancingSleep
 
 

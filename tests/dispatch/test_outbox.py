@@ -14,10 +14,10 @@ from standardwebhooks.webhooks import Webhook
 
 from notifier.channels.base import HttpStatusError, SmtpReplyError, TransportFailure
 from notifier.channels.webhook import WebhookSender, webhook_body
-from notifier.clock import ManualClock
 from notifier.config import WebhookChannel
 from notifier.dispatch.policy import RetrySettings, backoff
-from notifier.store.sqlite import DEAD, DELIVERED, PENDING, SqliteStore
+from notifier.runtime.clock import ManualClock
+from notifier.store.sqlite.store import DEAD, DELIVERED, PENDING, SqliteStore
 from tests.dispatch.support import (
     SECRET,
     SETTINGS,

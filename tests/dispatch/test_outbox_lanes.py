@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 
 from notifier.channels.base import HttpStatusError, TransportFailure
-from notifier.clock import ManualClock
 from notifier.config import SlackChannel
 from notifier.dispatch.policy import RetrySettings
-from notifier.store.sqlite import DEAD, DELIVERED, PENDING, SqliteStore
+from notifier.runtime.clock import ManualClock
+from notifier.store.sqlite.store import DEAD, DELIVERED, PENDING, SqliteStore
 from tests.dispatch.support import Scripted, advance_to, commit, dispatcher, lane, rows, settle_loop, until
 
 DOWN = TransportFailure("connection", "refused")

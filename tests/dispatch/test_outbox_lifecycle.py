@@ -8,9 +8,9 @@ import aiohttp
 from standardwebhooks.webhooks import Webhook
 
 from notifier.channels.webhook import WebhookSender
-from notifier.clock import ManualClock
 from notifier.config import WebhookChannel
-from notifier.store.sqlite import DELIVERED, PENDING, SqliteStore
+from notifier.runtime.clock import ManualClock
+from notifier.store.sqlite.store import DELIVERED, PENDING, SqliteStore
 from tests.dispatch.support import (
     SECRET,
     Receiver,

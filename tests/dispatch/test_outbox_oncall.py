@@ -13,9 +13,9 @@ from aiohttp.test_utils import TestServer
 
 from notifier.channels.pagerduty import PagerDutySender
 from notifier.channels.teams import TeamsSender
-from notifier.clock import ManualClock
 from notifier.config import PagerDutyChannel, TeamsChannel
-from notifier.store.sqlite import DEAD, DELIVERED, PENDING, Outgoing, SqliteStore, Target
+from notifier.runtime.clock import ManualClock
+from notifier.store.sqlite.store import DEAD, DELIVERED, PENDING, Outgoing, SqliteStore, Target
 from tests.channels.support import (
     PAGERDUTY_PATH,
     ROUTING_KEY,

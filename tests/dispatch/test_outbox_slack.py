@@ -11,9 +11,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from notifier.channels.slack import SlackSender
-from notifier.clock import ManualClock
 from notifier.config import SlackChannel
-from notifier.store.sqlite import DEAD, DELIVERED, PENDING, SqliteStore
+from notifier.runtime.clock import ManualClock
+from notifier.store.sqlite.store import DEAD, DELIVERED, PENDING, SqliteStore
 from tests.dispatch.support import SETTINGS, at, commit, dispatcher, lane, rows
 
 Reply = tuple[int, dict[str, Any], dict[str, str]]

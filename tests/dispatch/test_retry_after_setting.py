@@ -10,10 +10,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from notifier.app import Daemon
-from notifier.clock import ManualClock
+from notifier.app.daemon import Daemon
 from notifier.config import load_config
-from notifier.store.sqlite import PENDING, Outgoing, SqliteStore, Target
+from notifier.runtime.clock import ManualClock
+from notifier.store.sqlite.store import PENDING, Outgoing, SqliteStore, Target
 from tests.channels.support import free_port, sample_notification
 from tests.conftest import START
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from notifier.engine.rules import load_rules
-from notifier.sourcemap import SourceErrors
+from notifier.sources.sourcemap import SourceErrors
 from tests.engine.support import CHANNELS
 
 SHIPPED = Path(__file__).resolve().parents[2] / "rules"

@@ -12,12 +12,12 @@ from babel.messages.catalog import Catalog
 from babel.messages.catalog import Message as Entry
 from babel.messages.pofile import read_po
 
+from notifier.compose.render import Renderer
 from notifier.engine.evaluate import Decision, Engine
 from notifier.engine.rules import Rule, Target, load_rules
 from notifier.i18n import DEFAULT, LOCALES_DIR, SUPPORTED
 from notifier.i18n.catalogs import catalog_dir
 from notifier.models import ActiveJob, CompanyRef, Event, JobLog, JobLogDetail, Message, ScheduledJob
-from notifier.render import Renderer
 
 TRANSLATED = tuple(locale for locale in SUPPORTED if locale != DEFAULT)
 POT = LOCALES_DIR / "messages.pot"

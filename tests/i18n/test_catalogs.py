@@ -26,7 +26,7 @@ from tests.i18n.support import (
     sources,
 )
 
-TEMPLATES = PROJECT / "notifier" / "templates"
+TEMPLATES = PROJECT / "notifier" / "compose" / "templates"
 # The gettext plural rule each language needs (CLDR, as GNU gettext writes it).
 PLURAL_FORMS = {
     "de-DE": "nplurals=2; plural=(n != 1);",

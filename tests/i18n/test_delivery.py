@@ -18,17 +18,17 @@ import aiohttp
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from notifier.app import build_lanes
-from notifier.clock import ManualClock
+from notifier.app.daemon import build_lanes
+from notifier.compose.composer import Intake
+from notifier.compose.render import Renderer
 from notifier.config import load_config
-from notifier.dispatch.outbox import Dispatcher
+from notifier.dispatch.dispatcher import Dispatcher
 from notifier.engine.evaluate import Engine
 from notifier.engine.rules import load_rules
 from notifier.i18n import SUPPORTED, negotiate
-from notifier.intake import Intake
 from notifier.models import Event, JobLogDetail
-from notifier.render import Renderer
-from notifier.store.sqlite import DELIVERED, SqliteStore
+from notifier.runtime.clock import ManualClock
+from notifier.store.sqlite.store import DELIVERED, SqliteStore
 from tests.i18n.receivers import WEBHOOK_SECRET, Received, Receivers, config_yaml, receivers
 from tests.i18n.support import SHIPPED_RULES, TIMEZONES, company, failed_log, job
 

@@ -6,10 +6,10 @@ import gettext
 
 import pytest
 
+from notifier.compose.render import locale_for
 from notifier.i18n import Choice, choose, lookups, negotiate
 from notifier.i18n.catalogs import translations
 from notifier.models import Event
-from notifier.render import locale_for
 from tests.i18n.support import T0, company, decision, job, render
 
 

@@ -10,17 +10,17 @@ import pytest
 from jinja2 import DictLoader
 from structlog.testing import capture_logs
 
-from notifier import render as render_module
 from notifier.cli import main
-from notifier.clock import ManualClock
+from notifier.compose import render as render_module
+from notifier.compose.composer import Intake
+from notifier.compose.render import Renderer
 from notifier.engine.evaluate import Decision, Engine
 from notifier.engine.rules import load_rules
 from notifier.i18n import SUPPORTED
-from notifier.intake import Intake
+from notifier.ingest.tracker import PollDone
 from notifier.models import Event
-from notifier.render import Renderer
-from notifier.store.sqlite import PENDING, SqliteStore
-from notifier.tracking import PollDone
+from notifier.runtime.clock import ManualClock
+from notifier.store.sqlite.store import PENDING, SqliteStore
 from tests.i18n.support import T0, company, decision, failed_publish, job
 
 Files = dict[str, str | bytes]

@@ -11,10 +11,10 @@ import pytest
 from jinja2 import Environment, Template
 from jinja2.runtime import Context
 
+from notifier.compose.render import PARTS, Renderer, candidates
 from notifier.i18n import SUPPORTED
 from notifier.i18n.parts import Parts
 from notifier.models import Event
-from notifier.render import PARTS, Renderer, candidates
 from tests.i18n.support import T0, company, decision, failed_publish, job, warning_decision
 
 RENDERER = Renderer()

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from notifier.cli import main
-from notifier.codec import event_to_dict
 from notifier.i18n import SUPPORTED
+from notifier.models.codec import event_to_dict
 from tests.i18n.support import SHIPPED_RULES, failed_publish
 
 Capture = pytest.CaptureFixture[str]

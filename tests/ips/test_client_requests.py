@@ -19,12 +19,12 @@ from aiohttp.test_utils import TestServer
 from aiohttp.typedefs import Middleware
 from multidict import CIMultiDict
 
-from notifier.clock import ManualClock
 from notifier.config import load_config
-from notifier.ingest import Ingest, http_session
+from notifier.ingest.pollers import Ingest, http_session
 from notifier.ips.client import IpsClient, IpsSettings
 from notifier.ips.envelope import AUTH_NS, find_child, local, parse_xml
 from notifier.ips.simulator.server import SERVICE_PATH, create_app, make_world
+from notifier.runtime.clock import ManualClock
 from tests.conftest import PASSWORD, START, USER
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -14,7 +14,7 @@ from notifier.ips.client import IpsClient, IpsSettings
 from notifier.ips.envelope import AUTH_NS, SOAP_ENV, AuthHeader, build_request, parse_xml
 from notifier.ips.errors import IpsFault, IpsParseError
 from notifier.ips.parse import parse_active_jobs, parse_company_info, parse_job_logs
-from notifier.ips.render import render_active_jobs, render_company_info, render_fault, render_job_logs
+from notifier.ips.simulator.answers import render_active_jobs, render_company_info, render_fault, render_job_logs
 from notifier.models import ActiveJob, Company, JobDetail, JobLog
 
 VERSION = "2014-04-03"

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from notifier.clock import ManualClock
+from notifier.ingest.poller import CompanyPoller, PollSettings
 from notifier.ips import parse
 from notifier.ips.simulator.scenarios import JobSpec
 from notifier.models import ActiveJob, CompanyRef, Event
-from notifier.poller import CompanyPoller, PollSettings
+from notifier.runtime.clock import ManualClock
 from tests.conftest import START, StartSim
 
 THRESHOLD = 16 * 1024  # bytes above which the client parses in a worker thread (lowered for the test)

@@ -12,12 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notifier.ips import parse, render
+from notifier.ips import parse
 from notifier.ips.envelope import response_element
 from notifier.ips.errors import IpsParseError
-from notifier.ips.fields import BadValue, datetime_value, float_value, int_value, items
 from notifier.ips.reader import FieldReader, _convert, column_builder, positional_builder
+from notifier.ips.simulator import answers as render
 from notifier.ips.simulator.server import make_world
+from notifier.ips.values import BadValue, datetime_value, float_value, int_value, items
 from notifier.models import ActiveJob, JobDetail, JobLog, TaskProgress
 from tests.conftest import START
 from tests.ips.test_roundtrip import active_jobs, job_logs

@@ -10,8 +10,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notifier.ips import parse, render
+from notifier.ips import parse
 from notifier.ips.errors import IpsFault, IpsParseError
+from notifier.ips.simulator import answers as render
 from notifier.models import (
     JOB_DETAIL_KINDS,
     ActiveJob,

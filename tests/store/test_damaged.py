@@ -15,12 +15,12 @@ import pytest
 from aiohttp.test_utils import TestServer
 from structlog.testing import capture_logs
 
-from notifier.app import Daemon
+from notifier.app.daemon import Daemon
 from notifier.cli import main
-from notifier.clock import ManualClock
 from notifier.config import load_config
-from notifier.store.base import StateFileError
-from notifier.store.sqlite import Outgoing, SqliteStore, Target
+from notifier.runtime.clock import ManualClock
+from notifier.store.sqlite.connection import StateFileError
+from notifier.store.sqlite.store import Outgoing, SqliteStore, Target
 from notifier.web import create_app
 from tests.channels.support import free_port, sample_notification
 from tests.conftest import START, Spawn

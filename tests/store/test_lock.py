@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from notifier.store.lock import StateInUse, exclusive
+from notifier.store.sqlite.lock import StateInUse, exclusive
 from tests.channels.support import free_port
 from tests.conftest import Spawn
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from notifier.engine.book import Alert
-from notifier.store.sqlite import DEAD, DELIVERED, PENDING, SILENCED, Mark, Outgoing, SqliteStore, Target
+from notifier.store.sqlite.store import DEAD, DELIVERED, PENDING, SILENCED, Mark, Outgoing, SqliteStore, Target
 from tests.store.test_sqlite import notification
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

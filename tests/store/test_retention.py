@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from notifier.store.sqlite import DEAD, DELIVERED, PENDING, SILENCED, Outgoing, SqliteStore, Target
+from notifier.store.sqlite.store import DEAD, DELIVERED, PENDING, SILENCED, Outgoing, SqliteStore, Target
 from tests.store.test_sqlite import NOW, notification
 
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from notifier.codec import encode_notification
 from notifier.engine.book import Alert
+from notifier.ingest.schedules.state import ScheduleState
 from notifier.models import ActiveJob, CompanyRef, Event, Message, Notification, ScheduledJob
-from notifier.schedules.state import ScheduleState
-from notifier.store.outbox import Bodies
-from notifier.store.sqlite import DEAD, PENDING, SILENCED, Outgoing, SqliteStore, Target
+from notifier.models.codec import encode_notification
+from notifier.store.sqlite.deliveries import Bodies
+from notifier.store.sqlite.store import DEAD, PENDING, SILENCED, Outgoing, SqliteStore, Target
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

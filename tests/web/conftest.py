@@ -18,11 +18,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from notifier.app import Daemon
-from notifier.clock import ManualClock
+from notifier.app.daemon import Daemon
 from notifier.config import Config, load_config
 from notifier.ips.simulator.scenarios import JobSpec
-from notifier.store.sqlite import SqliteStore
+from notifier.runtime.clock import ManualClock
+from notifier.store.sqlite.store import SqliteStore
 from notifier.web import create_app
 from tests.conftest import PASSWORD, START, USER, Sim, StartSim
 

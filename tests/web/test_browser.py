@@ -20,7 +20,7 @@ import pytest
 from aiohttp import web
 
 import notifier.web
-from notifier.app import Daemon
+from notifier.app.daemon import Daemon
 from tests.web.conftest import INTERVAL, Window
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

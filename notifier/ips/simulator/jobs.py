@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple
 
-from notifier.ips.render import ActiveJobTemplate, format_lexical
+from notifier.ips.simulator.answers import ActiveJobTemplate, format_lexical
 from notifier.ips.simulator.messages import message
 from notifier.models import ActiveJob, AuxLogEntry, JobDetail, JobLog, JobLogDetail, TaskItemProgress, TaskProgress
 

@@ -13,10 +13,10 @@ from datetime import datetime
 
 from lxml import etree
 
-from notifier.ips import render
 from notifier.ips.envelope import AUTH_NS, AuthHeader, find_child, local, parse_xml, to_datetime
 from notifier.ips.errors import IpsParseError
 from notifier.ips.schema import DETAIL_PAGING
+from notifier.ips.simulator import answers as render
 from notifier.ips.simulator.messages import operation_locale
 from notifier.ips.simulator.world import LOG_SORT_FIELDS, World
 

@@ -1,0 +1,1 @@
+"""The compose stage: events → rule decisions → rendered, silenced notifications committed to the outbox."""

@@ -1,0 +1,324 @@
+"""The dispatcher: drains the outbox, one send per delivery row, and records what the retry policy decides.
+
+Each (notification, channel) row lives on its own: Slack succeeding never marks the webhook delivered.
+Each channel has a lane: a semaphore bounds concurrency, a token bucket bounds the rate, a circuit breaker
+stops a dead endpoint from taking attempts, and a backlog cap keeps a slow channel from filling memory or
+starving the others. Nothing is retried here by sleeping: a failed row gets a `next_at` and comes back when
+due, so retries survive restarts like everything else. A row stays "in flight" until its outcome is
+committed, so it is never picked twice; a crash before that commit re-sends it later with the same id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import itertools
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import structlog
+
+from notifier.channels.base import SendError
+from notifier.dispatch.lanes import Lane, attempt, outcome_mark
+from notifier.dispatch.ledger import Ledger
+from notifier.dispatch.policy import RetrySettings, Verdict, decide
+from notifier.models import Delivery
+from notifier.runtime.clock import Clock
+from notifier.store.sqlite.connection import StoreError, store_backoff
+from notifier.store.sqlite.store import DeliveryRow, Mark, SqliteStore
+
+__all__ = ["IDLE_WAIT", "DispatchStats", "Dispatcher", "Lane"]
+log = structlog.get_logger(__name__)
+IDLE_WAIT = 1.0  # longest look-away from the outbox: rows re-queued by `notifier outbox retry` start this soon
+
+
+@dataclass(slots=True)
+class DispatchStats:
+    outcomes: dict[tuple[str, str], int] = field(default_factory=dict)  # (channel, action) → count
+
+    def count(self, channel: str, action: str) -> None:
+        self.outcomes[(channel, action)] = self.outcomes.get((channel, action), 0) + 1
+
+
+@dataclass(slots=True, eq=False)
+class _Send:
+    row: DeliveryRow
+    lane: Lane
+    task: asyncio.Task[None] | None = None
+    sending: bool = False  # past the slot, the rate limit and the breaker: an attempt is on the wire
+
+
+class Dispatcher:
+    """Turns due outbox rows into sends on their channel's lane and their outcomes into row states."""
+
+    def __init__(
+        self,
+        store: SqliteStore,
+        lanes: Mapping[str, Lane],
+        clock: Clock,
+        *,
+        retry: RetrySettings | None = None,
+        rng: random.Random | None = None,
+        batch: int = 200,
+        on_outcome: Callable[[DeliveryRow, Verdict], None] = lambda _r, _v: None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.store = store
+        self.lanes = dict(lanes)
+        self.clock = clock
+        self.retry = retry or RetrySettings()
+        self.rng = rng or random.Random()
+        self.batch = batch  # rows of unconfigured channels handled per look
+        self.on_outcome = on_outcome
+        self.sleep = sleep  # how a failing store is waited out
+        self.stats = DispatchStats()
+        self.ledger = Ledger(store, clock)
+        self._wake = asyncio.Event()
+        self._picking = asyncio.Lock()
+        self._sends: dict[int, _Send] = {}
+        self._disabled: dict[str, str] = {}
+        self._disabling: set[str] = set()  # disabled here, not committed yet: a refresh must not undo it
+        self._looked_at = float("-inf")  # loop time of the last look at disabled channels and orphan rows
+        self._stopping = False
+
+    @property
+    def disabled(self) -> Mapping[str, str]:
+        """Channels disabled by their endpoint (410, revoked token …), with the reason."""
+        return dict(self._disabled)
+
+    def wake(self) -> None:
+        """New notifications were committed: look at the outbox now rather than at the next tick."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Start due sends whenever something changes: a commit, a finished send, a retry falling due.
+
+        A store that cannot be read (a damaged page, a full disk) is waited out with backoff, logged once per
+        step; meanwhile rows stay where they are and readiness says why.
+        """
+        failures = 0
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                await self.dispatch_once()
+                timeout = None if self._wake.is_set() else await self._idle_wait()
+            except StoreError as exc:
+                failures += 1
+                delay = store_backoff(failures)
+                log.error("state store failed; deliveries wait", error=str(exc), failures=failures, retry_in=delay)
+                await self.sleep(delay)
+                continue
+            failures = 0
+            if timeout is None:
+                continue
+            # Not asyncio.wait_for: on Python 3.11 it drops a cancellation that arrives in the same tick as
+            # the wake-up, and then stopping the daemon would wait for this loop for ever.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
+
+    async def dispatch_once(self) -> int:
+        """Start sends for due rows, as far as each lane has room; returns how many were started."""
+        return len(await self._pick(frozenset(), look=False))
+
+    async def flush(self) -> None:
+        """Attempt every delivery due now and wait until each outcome is committed (tests, embedding).
+
+        Retries scheduled for later are not awaited, and no row is attempted twice by one flush.
+        """
+        attempted: set[int] = set()
+        while True:
+            started = await self._pick(frozenset(attempted), look=True)
+            attempted.update(started)
+            tasks = [send.task for send in self._sends.values() if send.task is not None]
+            if not tasks and not started:
+                return
+            if tasks:
+                await asyncio.wait(tasks)
+
+    async def replace_lanes(self, lanes: Mapping[str, Lane]) -> None:
+        """Switch to reconfigured channels; sends on the wire finish on the old ones, which are closed after.
+
+        Rows that were only waiting for a slot on an old lane are let go and picked up by the new lanes.
+        """
+        async with self._picking:
+            old, self.lanes = self.lanes, dict(lanes)
+        current = set(map(id, self.lanes.values()))
+        retired = [send for send in self._sends.values() if id(send.lane) not in current]
+        await self._finish(retired, grace=None)
+        for lane in old.values():
+            if id(lane) not in current:
+                await lane.channel.close()
+        self._wake.set()
+
+    def halt(self) -> None:
+        """Start nothing new from now on (the run loop ends at its next turn)."""
+        self._stopping = True
+        self._wake.set()
+
+    async def drain(self, grace: float) -> int:
+        """Start nothing new; give sends on the wire `grace` seconds; what is cut off stays pending."""
+        self.halt()
+        async with self._picking:  # a pick in progress finishes registering what it started
+            cut = await self._finish(list(self._sends.values()), grace=grace)
+        await self.ledger.close()
+        return cut
+
+    # ------------------------------------------------------------------------------------------- picking
+
+    async def _pick(self, skip: frozenset[int], *, look: bool) -> list[int]:
+        # One picker at a time, and rows in flight before the query are skipped: a row whose outcome was
+        # committed while the query ran must not be started again from the query's older answer.
+        async with self._picking:
+            if self._stopping:
+                return []
+            await self._look(force=look)
+            now = self.clock.now()
+            started: list[int] = []
+            for name, lane in list(self.lanes.items()):
+                room = self._room(name, lane, now)
+                if room <= 0:
+                    continue
+                busy = [i for i, send in self._sends.items() if send.row.channel == name]  # ≤ backlog ids
+                rows = await self.store.due(now.timestamp(), room + len(skip), channel=name, exclude_ids=busy)
+                for row in [r for r in rows if r.id not in skip and r.id not in self._sends][:room]:
+                    self._start(row, lane)
+                    started.append(row.id)
+            return started
+
+    def _room(self, name: str, lane: Lane, now: datetime) -> int:
+        """How many more rows this lane may hold now; one trial when its breaker is half-open."""
+        if name in self._disabled:
+            return 0
+        state = lane.breaker.state(now)
+        held = sum(1 for send in self._sends.values() if send.row.channel == name)
+        if state == "open":
+            return 0
+        if state == "half_open":
+            return 0 if held or lane.breaker.trial_pending else 1
+        return lane.backlog - held
+
+    async def _look(self, *, force: bool) -> None:
+        """Now and then: pick up channels re-enabled from outside, dead-letter rows of unknown channels."""
+        loop_now = asyncio.get_running_loop().time()
+        if not force and loop_now - self._looked_at < IDLE_WAIT:
+            return
+        self._looked_at = loop_now
+        stored = await self.store.disabled_channels()
+        for channel in set(self._disabled) - set(stored) - self._disabling:
+            log.info("channel re-enabled", channel=channel)
+        self._disabled = {**stored, **{c: r for c, r in self._disabled.items() if c in self._disabling}}
+        now = self.clock.now()
+        for row in await self.store.due(now.timestamp(), self.batch, exclude_channels=list(self.lanes)):
+            if row.id not in self._sends:
+                reason = f"channel {row.channel!r} is not configured; `notifier outbox retry {row.id}` once it is"
+                await self._record(row, Verdict("dead", None, reason), attempted=False)
+
+    def _start(self, row: DeliveryRow, lane: Lane) -> None:
+        send = _Send(row, lane)
+        send.task = asyncio.create_task(self._deliver(send), name=f"deliver:{row.channel}:{row.id}")
+        self._sends[row.id] = send
+        send.task.add_done_callback(functools.partial(self._finished, row.id))
+
+    def _finished(self, row_id: int, task: asyncio.Task[None]) -> None:
+        self._sends.pop(row_id, None)
+        self._wake.set()  # a lane has room again
+        if not task.cancelled() and task.exception() is not None:
+            log.error("delivery task failed", row=row_id, error=repr(task.exception()))
+
+    async def _idle_wait(self) -> float:
+        """Seconds until something could be due: a scheduled retry, or an open breaker's cooldown ending."""
+        now = self.clock.now()
+        waits = [IDLE_WAIT]
+        due = await self.store.next_due_at(after=now.timestamp())
+        if due is not None:
+            waits.append(due - now.timestamp())
+        waits.extend(r for lane in self.lanes.values() if (r := lane.breaker.retry_in(now)) > 0)
+        return max(0.0, min(waits))
+
+    async def _finish(self, sends: list[_Send], grace: float | None) -> int:
+        """Let go of sends still waiting for a slot; wait for those on the wire (up to `grace`); returns the cut."""
+        waiting = [s.task for s in sends if s.task is not None and not s.sending]
+        wired = [s.task for s in sends if s.task is not None and s.sending]
+        for task in waiting:
+            task.cancel()
+        cut: set[asyncio.Task[None]] = set()
+        if wired:
+            _done, cut = await asyncio.wait(wired, timeout=grace)
+        for task in cut:
+            task.cancel()
+        await asyncio.gather(*waiting, *cut, return_exceptions=True)
+        return len(cut)
+
+    # ------------------------------------------------------------------------------------------ delivery
+
+    async def _deliver(self, send: _Send) -> None:
+        row, lane = send.row, send.lane
+        async with lane.slots:
+            if lane.limiter is not None:
+                await lane.limiter.acquire()
+            if not self._may_send(row.channel, lane):
+                return  # held back (breaker, disabled, stopping, replaced): stays pending, no attempt counted
+            send.sending = True
+            try:
+                error = await attempt(
+                    lane.channel, Delivery(row.notification, row.channel, row.recipients, row.attempts + 1)
+                )
+            except BaseException:
+                lane.breaker.abandon()
+                raise
+            verdict = self._verdict(row, error)
+            lane.breaker.record(verdict.action != "retry", self.clock.now())
+        await self._record(row, verdict)
+
+    def _may_send(self, channel: str, lane: Lane) -> bool:
+        if self._stopping or channel in self._disabled or self.lanes.get(channel) is not lane:
+            return False
+        return lane.breaker.allows(self.clock.now())
+
+    def _verdict(self, row: DeliveryRow, error: SendError | None) -> Verdict:
+        since = row.notification.created_at
+        if row.requeued_at is not None:  # re-queued by hand: the give-up clock starts again there
+            since = max(since, datetime.fromtimestamp(row.requeued_at, UTC))
+        return decide(error, row.attempts + 1, now=self.clock.now(), rng=self.rng, settings=self.retry, since=since)
+
+    async def _record(self, row: DeliveryRow, verdict: Verdict, *, attempted: bool = True) -> None:
+        now = self.clock.now()
+        already_disabled = row.channel in self._disabled
+        mark = outcome_mark(row, verdict, now.timestamp(), attempted=attempted, channel_disabled=already_disabled)
+        if mark.disable is not None:
+            self._disabled[row.channel] = mark.disable
+            self._disabling.add(row.channel)
+        self.stats.count(row.channel, verdict.action)
+        self.on_outcome(row, verdict)
+        _log_outcome(row, verdict, mark.attempts, already_disabled)
+        await self._commit(mark)
+        self._disabling.discard(row.channel)
+
+    async def _commit(self, mark: Mark) -> None:
+        """Write the outcome, waiting out a store that refuses (disk full, locked): the row stays in flight."""
+        for failures in itertools.count(1):
+            try:
+                await self.ledger.write(mark)
+                return
+            except StoreError as exc:
+                delay = store_backoff(failures)
+                log.error("recording a delivery outcome failed, retrying", error=str(exc), retry_in=delay)
+                await self.sleep(delay)
+
+
+def _log_outcome(row: DeliveryRow, verdict: Verdict, attempts: int, already_disabled: bool) -> None:
+    bound = log.bind(channel=row.channel, rule=row.notification.rule, key=row.notification.key, attempt=attempts)
+    if verdict.action == "delivered":
+        bound.info("delivered")
+    elif verdict.action == "retry":
+        bound.warning("delivery failed, will retry", reason=verdict.reason, retry_in=round(verdict.delay or 0.0, 1))
+    elif verdict.action == "disable" and not already_disabled:
+        bound.error("channel disabled; its deliveries wait for `notifier outbox retry`", reason=verdict.reason)
+    elif verdict.action == "disable":
+        bound.warning("channel already disabled; delivery waits", reason=verdict.reason)
+    else:
+        bound.error("delivery dead-lettered", reason=verdict.reason)

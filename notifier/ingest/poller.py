@@ -1,0 +1,390 @@
+"""One asyncio task per company: poll IPS on a jittered schedule, back off on failure, queue the events.
+
+The poller owns the I/O around the pure trackers: it asks for active jobs, for the logs of jobs that left
+the active list, for failure details in each job's own locale and, on their own interval, for the company's
+scheduled jobs. Company-level health (unreachable after N consecutive failures, recovered on the next
+success) is decided here: only the poller sees calls fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import structlog
+
+from notifier.ingest.schedules.polling import ScheduleWatch, settle_watch
+from notifier.ingest.schedules.state import ScheduleState
+from notifier.ingest.tracker import JobTracker, Outcome, PollDone, PollMark, Resume, resume_from
+from notifier.ips.client import IpsClient
+from notifier.ips.errors import IpsError, IpsFault
+from notifier.models import CompanyRef, Event, JobLog, JobLogDetail
+from notifier.runtime.clock import Clock
+
+log = structlog.get_logger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+PollObserver = Callable[[str, str, float], None]  # company, outcome ("ok" or the error type), seconds
+Checkpoint = Callable[[PollDone], Awaitable[None]]  # what a restart needs, queued after a poll's events
+
+
+class EventSink(Protocol):
+    """Where a poller puts its events: the bounded queue, which pushes back when full."""
+
+    async def put(self, item: Event) -> None: ...
+
+    def put_nowait(self, item: Event) -> None: ...
+
+    def full(self) -> bool: ...
+
+
+NAME_RETRY = timedelta(minutes=10)  # a company's display name that could not be looked up is asked for again
+DIFF_IN_THREAD_ABOVE = 2000  # jobs; a bigger snapshot is diffed in a worker thread (the tracker is this task's)
+MAX_LOG_PAGES = 50  # a log scan reads at most this many pages per poll (50,000 logs at the default page size)
+
+
+@dataclass(frozen=True, slots=True)
+class PollSettings:
+    """Scheduling knobs of one company's poller (derived from config)."""
+
+    interval: float = 30.0
+    jitter: float = 0.1
+    max_backoff: float = 300.0
+    auth_backoff: float = 900.0
+    unreachable_after: int = 3
+    log_retry_polls: int = 5
+    details_limit: int = 20
+    min_delay: float = 1.0
+    log_page_size: int = 1000
+    catch_up: float = 6 * 3600.0  # after a restart, announce job endings of up to this much downtime
+    schedules_interval: float = 300.0  # getScheduledJobs every so often (0: schedules are not watched)
+    schedule_grace: float = 600.0  # a fire time without a run this long is a missed run
+
+
+def next_delay(settings: PollSettings, failures: int, error: IpsError | None, rng: random.Random) -> float:
+    """Seconds until the next poll.
+
+    Healthy: the interval ± jitter, so hundreds of companies do not poll in lock-step. Failing: full-jitter
+    exponential backoff capped at max_backoff. Authentication/authorization faults cannot heal by retrying
+    soon, so they wait auth_backoff (± jitter) instead of hammering the service with bad credentials.
+    """
+    if failures == 0:
+        spread = settings.interval * settings.jitter
+        return max(settings.min_delay, settings.interval + rng.uniform(-spread, spread))
+    if isinstance(error, IpsFault) and error.is_auth:
+        return max(settings.min_delay, settings.auth_backoff * rng.uniform(0.9, 1.1))
+    ceiling = min(settings.max_backoff, settings.interval * 2.0 ** min(failures, 30))
+    return max(settings.min_delay, rng.uniform(0, ceiling))
+
+
+@dataclass(slots=True)
+class PollStatus:
+    """What the outside world may want to know about a poller (readiness, status page)."""
+
+    last_success: datetime | None = None
+    last_attempt: datetime | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    unreachable: bool = False
+    queue_wait: float = 0.0  # seconds the last poll's events waited for room in the event queue
+    skipped: int = 0  # polls skipped because the rules were falling behind, since start
+    behind_since: datetime | None = None  # when polls started being skipped (None: keeping up)
+
+
+class CompanyPoller:
+    """Polls one company until cancelled."""
+
+    def __init__(
+        self,
+        client: IpsClient,
+        company: CompanyRef,
+        queue: EventSink,
+        clock: Clock,
+        settings: PollSettings,
+        *,
+        company_name: str | None = None,
+        rng: random.Random | None = None,
+        sleep: Sleep = asyncio.sleep,
+        on_poll: PollObserver | None = None,
+        resume_marks: Mapping[str, PollMark] | None = None,
+        schedule_marks: Mapping[str, Mapping[str, ScheduleState]] | None = None,
+        checkpoint: Checkpoint | None = None,
+    ) -> None:
+        self.client = client
+        if company_name and not company.name:  # until it is resolved, events name the company as configured
+            company = dataclasses.replace(company, name=company_name)
+        self.company = company
+        self.company_name = company_name
+        self.queue = queue
+        self.clock = clock
+        self.settings = settings
+        self.rng = rng or random.Random()
+        self.sleep = sleep
+        self.on_poll = on_poll
+        self.resume_marks: Mapping[str, PollMark] = {} if resume_marks is None else resume_marks  # filled at start
+        self.schedule_marks = {} if schedule_marks is None else schedule_marks  # by company handle, filled at start
+        self.checkpoint = checkpoint  # takes what a restart needs, after this poll's events
+        self.tracker: JobTracker | None = None
+        self.schedules: ScheduleWatch | None = None
+        self.status = PollStatus()
+        self.log = log.bind(company=company.handle or company_name)
+        self._name_due: datetime | None = None  # when to look up a handle-only company's name (None: now)
+        self._waited = 0.0  # seconds this poll has waited for room in the queue so far
+        self._skips = 0  # polls still to skip
+
+    @property
+    def label(self) -> str:
+        """What logs and metrics call the company: its handle once known, its configured name until then."""
+        return self.company.handle or self.company_name or ""
+
+    async def run(self) -> None:
+        """Poll forever; every failure is logged and backed off, none ends the loop."""
+        while True:
+            error = await self.poll_once()
+            await self.sleep(next_delay(self.settings, self.status.consecutive_failures, error, self.rng))
+
+    async def poll_once(self) -> IpsError | None:
+        """One complete cycle; returns the error that made it fail, if any.
+
+        An unexpected exception (a bug, not an IPS failure) still counts as a failed poll, so a company that
+        can never be polled becomes unreachable and says so; it is then raised for the supervisor to log
+        and restart the loop.
+        """
+        now = self.clock.now()
+        if self._skips:
+            self._skip()
+            return None
+        self.status.last_attempt = now
+        started = time.perf_counter()
+        try:
+            await self._cycle(now)
+        except IpsError as exc:
+            await self._failed(exc, now)
+            self._observe(type(exc).__name__, started)
+            return exc
+        except Exception as exc:
+            await self._failed(exc, now, expected=False)
+            self._observe(type(exc).__name__, started)
+            raise
+        finally:
+            self._pace(now)
+        await self._succeeded(now)
+        self._observe("ok", started)
+        return None
+
+    def _pace(self, now: datetime) -> None:
+        """When this poll's events waited longer than an interval for room in the queue, the rules are falling
+        behind: the next polls are skipped (one per interval waited) rather than adding to what waits. Memory
+        stays bounded and the company is simply polled less often until the rules catch up."""
+        waited, self._waited = self._waited, 0.0
+        status = self.status
+        status.queue_wait = waited
+        self._skips = int(waited // self.settings.interval) if self.settings.interval > 0 else 0
+        if self._skips and status.behind_since is None:
+            status.behind_since = now
+            self.log.warning("the rules are falling behind: skipping polls until they catch up",
+                             queue_wait=round(waited, 1), skipping=self._skips)  # fmt: skip
+        elif not self._skips and status.behind_since is not None:
+            self.log.info("the rules caught up: polling as usual", skipped=status.skipped,
+                          since=status.behind_since.isoformat())  # fmt: skip
+            status.behind_since = None
+
+    def _skip(self) -> None:
+        self._skips -= 1
+        self.status.skipped += 1
+        if self.on_poll is not None:
+            self.on_poll(self.label, "skipped", 0.0)
+
+    def _observe(self, outcome: str, started: float) -> None:
+        if self.on_poll is not None:
+            self.on_poll(self.label, outcome, time.perf_counter() - started)
+
+    async def _cycle(self, now: datetime) -> None:
+        """Events are queued as soon as they are known, so a later failing call cannot lose them."""
+        tracker = self.tracker or await self._start_tracking()
+        await self._learn_name(tracker, now)
+        schedules = self._schedule_watch()
+        if schedules is not None:
+            await self._emit(await schedules.poll(self.client, self.company.handle, now, self.log))
+        jobs = await self.client.get_active_jobs(self.company.handle)
+        if len(jobs) <= DIFF_IN_THREAD_ABOVE:
+            await self._emit(tracker.observe_active(jobs, now))
+        else:  # a second of work at 100,000 jobs: other companies' polls go on meanwhile
+            await self._emit(await asyncio.to_thread(tracker.observe_active, jobs, now))
+        scan_start = tracker.log_scan_start(now)
+        logs = await self._job_logs(scan_start)
+        for outcome in tracker.observe_logs(logs, scan_start, now):
+            details = await self._details(tracker, outcome) if outcome.needs_details else ()
+            if details is not None:
+                await self._emit(tracker.resolve(outcome, details, now))
+        for expired in tracker.end_poll():
+            self.log.warning(
+                "job left the active list but no job log appeared",
+                job=expired.job.job_handle,
+                polls=expired.polls_waited,
+            )
+        if schedules is not None:
+            await self._emit(schedules.runs(jobs, logs, scan_start, now))
+        await self._checkpoint(tracker, schedules, now)
+
+    def _schedule_watch(self) -> ScheduleWatch | None:
+        marks, settings = self.schedule_marks.get(self.company.handle), self.settings
+        self.schedules = settle_watch(self.schedules, self.company, marks, interval=settings.schedules_interval,
+                                      grace=settings.schedule_grace, refused_backoff=settings.auth_backoff)  # fmt: skip
+        return self.schedules
+
+    async def _checkpoint(self, tracker: JobTracker, schedules: ScheduleWatch | None, now: datetime) -> None:
+        """What a restart needs (job endings' horizon and locales, schedule states), queued after this poll's
+        events: the intake commits it with them, so it never says more is known than is committed."""
+        mark = tracker.mark(now)
+        if self.checkpoint is None or mark is None or not self.company.handle:
+            return
+        listed = schedules is not None and schedules.tracker.listed
+        states = schedules.tracker.marks() if schedules is not None and listed else None
+        await self.checkpoint(PollDone(self.company.handle, mark, states))
+
+    async def _start_tracking(self) -> JobTracker:
+        """Names are resolved once, with getCompanyInfo; the handle is what every later call uses."""
+        if not self.company.handle and self.company_name:
+            info = await self.client.get_company_info(company_name=self.company_name)
+            if not info.company_handle:
+                raise IpsError(f"getCompanyInfo returned no handle for company {self.company_name!r}")
+            self.company = CompanyRef(
+                handle=info.company_handle,
+                name=info.name or self.company_name,
+                locale=self.company.locale,
+                timezone=self.company.timezone,
+            )
+            self.log = log.bind(company=self.company.handle, company_name=self.company.name)
+            self.log.info("company resolved")
+        self.tracker = JobTracker(
+            self.company, log_retry_polls=self.settings.log_retry_polls, resume=self._resume(self.clock.now())
+        )
+        return self.tracker
+
+    def _resume(self, now: datetime) -> Resume | None:
+        """Where a restarted daemon picks up: from the previous run's last good poll, at most `catch_up` ago."""
+        mark = self.resume_marks.get(self.company.handle)
+        if mark is None or self.settings.catch_up <= 0:
+            return None
+        resume = resume_from(mark, now, timedelta(seconds=self.settings.catch_up))
+        if resume.news_from > max(mark.floor, mark.polled_at):
+            self.log.warning("down longer than catch_up: older job endings are not announced",
+                             since=resume.news_from.isoformat())  # fmt: skip
+        return resume
+
+    async def _learn_name(self, tracker: JobTracker, now: datetime) -> None:
+        """A company configured by handle gets its name from getCompanyInfo, so people read "Sakura Interiors"
+        rather than "203". Never fatal: on failure the handle is shown and the name is asked for again later.
+        """
+        if self.company.name or (self._name_due is not None and now < self._name_due):
+            return
+        try:
+            info = await self.client.get_company_info(company_handle=self.company.handle)
+        except IpsError as exc:
+            self._name_due = now + NAME_RETRY
+            self.log.info("company name unavailable, showing the handle", error=str(exc))
+            return
+        if not info.name:
+            self._name_due = now + NAME_RETRY
+            return
+        self.company = tracker.company = dataclasses.replace(self.company, name=info.name)
+        if self.schedules is not None:
+            self.schedules.tracker.company = self.company
+        self.log = log.bind(company=self.company.handle, company_name=self.company.name)
+        self.log.info("company name looked up")
+
+    async def _job_logs(self, start: datetime) -> list[JobLog]:
+        """Every finished-job log from `start` on, page by page, oldest first.
+
+        One page would silently drop the newest logs whenever more than a page's worth fall in the window
+        (a long outage, a busy company, a server clock far ahead of ours); their jobs' endings would be lost.
+        Pages are sorted by startDate and overlap at their boundary, so logs are de-duplicated by job handle.
+        """
+        size = self.settings.log_page_size
+        found: dict[str, JobLog] = {}
+        for _ in range(MAX_LOG_PAGES):
+            page = await self.client.get_job_logs(self.company.handle, start_date=start, num_rows=size)
+            found.update((entry.job_handle, entry) for entry in page if entry.job_handle)
+            last = page[-1].start_date if page else None
+            if len(page) < size:
+                return list(found.values())
+            if last is None or last <= start:  # a whole page started in the same instant: cannot page past it
+                break
+            start = last
+        self.log.warning("job log scan truncated; some job endings may be missed", logs=len(found))
+        return list(found.values())
+
+    async def _emit(self, events: list[Event]) -> None:
+        if self.schedules is not None:
+            events = self.schedules.attribute(events)
+        for event in events:
+            if self.queue.full():  # a full queue pushes back on polling instead of growing; how long is measured
+                waiting = self.clock.now()
+                await self.queue.put(event)
+                self._waited += (self.clock.now() - waiting).total_seconds()
+            else:
+                self.queue.put_nowait(event)
+
+    async def _details(self, tracker: JobTracker, outcome: Outcome) -> tuple[JobLogDetail, ...] | None:
+        """First error/warning lines, asked in the job's locale so IPS localizes them for us.
+
+        A transient failure leaves the job pending for the next poll (None); once its retries are spent,
+        or when retrying cannot help (no permission), the event goes out without details rather than never.
+        """
+        if self.settings.details_limit == 0:
+            return ()
+        locale = outcome.job.locale or self.company.locale
+        try:
+            logs = await self.client.get_job_log_details(
+                self.company.handle, outcome.job.job_handle or "", locale=locale
+            )
+        except IpsError as exc:
+            if exc.retryable and tracker.may_wait(outcome):
+                self.log.info("job log details unavailable, retrying next poll", job=outcome.job.job_handle)
+                return None
+            self.log.warning("job log details unavailable", job=outcome.job.job_handle, error=str(exc))
+            return ()
+        lines = [d for entry in logs for d in entry.details if _notable(d)]
+        return tuple(lines[: self.settings.details_limit])
+
+    async def _failed(self, exc: Exception, now: datetime, *, expected: bool = True) -> None:
+        status = self.status
+        status.consecutive_failures += 1
+        status.last_error = str(exc) if expected else f"internal error: {type(exc).__name__}: {exc}"
+        if expected:  # an unexpected one is logged with its traceback by the supervisor
+            self.log.warning(
+                "poll failed", error=str(exc), error_type=type(exc).__name__, failures=status.consecutive_failures
+            )
+        if not status.unreachable and status.consecutive_failures >= self.settings.unreachable_after:
+            status.unreachable = True
+            await self.queue.put(self._company_event("company.unreachable", now, status.last_error))
+
+    async def _succeeded(self, now: datetime) -> None:
+        status = self.status
+        if status.unreachable:
+            status.unreachable = False
+            await self.queue.put(self._company_event("company.recovered", now, None))
+        status.consecutive_failures = 0
+        status.last_error = None
+        status.last_success = now
+
+    def _company_event(self, kind: str, now: datetime, error: str | None) -> Event:
+        return Event(
+            kind=kind,
+            at=now,
+            company=self.company,
+            error=error,
+            consecutive_failures=self.status.consecutive_failures,
+        )
+
+
+def _notable(detail: JobLogDetail) -> bool:
+    log_type = detail.log_type or ""
+    return any(marker in log_type for marker in ("Error", "Failure", "Fatal", "Warning"))

@@ -1,0 +1,53 @@
+"""Schedule alerts a previous run left open, handed to the company's schedule watch after a restart.
+
+The engine's alert book survives a restart exactly; the watch's own marks may be a minute older. So after the
+first good poll of a company, each open `schedule.*` episode is given to its watch, which closes it when the
+schedule recovers (or at once, when the schedule is gone). Where schedules are no longer watched for the company
+(`schedules_interval: 0`), nothing could ever close them: they are forgotten, and the log says so.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import structlog
+
+from notifier.engine.book import Alert
+from notifier.engine.evaluate import SCHEDULE_SUBJECT, Engine
+from notifier.ingest.schedules.polling import ScheduleWatch
+from notifier.models import CompanyRef, Event, ScheduledJob
+
+log = structlog.get_logger(__name__)
+
+
+def adopt_schedule_episodes(
+    engine: Engine, company: CompanyRef, watch: ScheduleWatch | None, now: datetime
+) -> list[Event]:
+    """Events that close what is already over; the rest is left to the watch (see the module docstring)."""
+    open_episodes: dict[str, tuple[ScheduledJob, frozenset[str]]] = {}
+    for alert in engine.alerts.values():
+        schedule = _schedule_episode(engine, alert, company)
+        if schedule is not None:
+            rule = engine.rules.by_name(alert.rule)
+            kinds = open_episodes.get(schedule.key, (schedule, frozenset()))[1] | (rule.on if rule else frozenset())
+            open_episodes[schedule.key] = (schedule, kinds)
+    if not open_episodes:
+        return []
+    if watch is None:
+        keys = {SCHEDULE_SUBJECT + key for key in open_episodes}
+        for alert in engine.forget(lambda a: not (a.job in keys and company.is_known_as(a.company))):
+            log.info("alert of a schedule no longer watched forgotten", rule=alert.rule, company=alert.company,
+                     schedule=alert.job)  # fmt: skip
+        return []
+    if not watch.tracker.listed:
+        return []  # its schedules were not seen yet (refused for now): nothing to compare with
+    return watch.tracker.reconcile(open_episodes, now)
+
+
+def _schedule_episode(engine: Engine, alert: Alert, company: CompanyRef) -> ScheduledJob | None:
+    """The schedule an open episode alert of this company is about, if it is one."""
+    rule = engine.rules.by_name(alert.rule)
+    event = alert.event
+    if rule is None or rule.closer != "schedule.recovered" or not company.is_known_as(alert.company):
+        return None
+    return event.schedule if event is not None and alert.job.startswith(SCHEDULE_SUBJECT) else None

@@ -1,0 +1,1 @@
+"""What every long-running stage shares: the injected clock, the one backoff, and supervised tasks."""

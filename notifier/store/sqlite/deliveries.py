@@ -1,0 +1,308 @@
+"""The outbox half of the state store: delivery rows, what the dispatcher asks of them and what operators do.
+
+A delivery row is one (notification, channel) target. The dispatcher reads due rows per channel and writes
+outcomes in batches (`record`: one transaction for many rows); operators list, re-queue and purge rows.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from notifier.models import Notification
+from notifier.models.codec import decode_notification
+from notifier.safety import SCRUBBER
+from notifier.store.sqlite.connection import Connection, operation
+
+PENDING, DELIVERED, DEAD, SILENCED = "pending", "delivered", "dead", "silenced"
+ROW_COLUMNS = (
+    "d.id, n.body, d.channel, d.recipients, d.state, d.attempts, d.next_at, d.last_error, d.requeued_at, d.key"
+)
+REMEMBERED = 1024  # notifications kept decoded after their commit (a second or so of a busy outbox)
+ROW_SOURCE = "FROM deliveries d JOIN notifications n ON n.key = d.key"
+# A resolution never overtakes its alert's firing on the same channel: while an earlier firing of the same rule,
+# company and job is still pending there (being retried, or on the wire), the resolution waits. Otherwise a
+# resolve could reach PagerDuty before its trigger, and the incident the trigger then opens would never close.
+FIRING_FIRST = (
+    "NOT (n.status = 'resolved' AND EXISTS (SELECT 1 FROM notifications f JOIN deliveries fd ON fd.key = f.key"
+    " WHERE f.rule = n.rule AND f.company = n.company AND f.job = n.job AND f.status = 'firing'"
+    " AND f.created_at <= n.created_at AND fd.channel = d.channel AND fd.state = 'pending'))"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRow:
+    id: int
+    notification: Notification
+    channel: str
+    recipients: tuple[str, ...]
+    state: str
+    attempts: int
+    next_at: float
+    last_error: str | None
+    requeued_at: float | None = None  # when an operator last re-queued it: its retry budget starts again there
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """The outcome of one attempt as it is written to a row; `disable` also disables the channel, atomically."""
+
+    row_id: int
+    channel: str
+    state: str
+    attempts: int
+    next_at: float
+    error: str | None
+    disable: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Requeued:
+    """What `retry` did: the row's channel, and whether that channel had been disabled until now."""
+
+    channel: str
+    reenabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStats:
+    pending: int
+    dead: int
+    silenced: int
+    delivered: int
+    oldest_pending_at: float | None
+
+
+class Bodies:
+    """Stored notification bodies → notifications, decoding each once: those committed by this process are
+    remembered as they were committed (the last `capacity` of them), so the dispatcher's first reading of a
+    fresh delivery costs no decoding. `decode_notification` of the stored text is the reference."""
+
+    def __init__(self, capacity: int = REMEMBERED) -> None:
+        self.capacity = capacity
+        self._recent: dict[str, Notification] = {}
+
+    def remember(self, notifications: Iterable[Notification]) -> None:
+        """Call once they are committed (never before: a rolled-back notification must not be found)."""
+        recent = self._recent
+        for notification in notifications:
+            recent[notification.key] = notification
+        for key in list(itertools.islice(recent, max(0, len(recent) - self.capacity))):
+            del recent[key]  # the oldest first: dicts keep insertion order
+
+    def read(self, key: str, body: str) -> Notification:
+        found = self._recent.get(key)
+        return found if found is not None else decode_notification(body)
+
+
+class OutboxStore(Connection):
+    """Delivery rows: due rows for the dispatcher, batched outcomes, disabled channels, operator commands."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
+        super().__init__(db, path)
+        self.bodies = Bodies()
+
+    # ------------------------------------------------------------------------------------------ dispatch
+
+    @operation
+    async def due(
+        self,
+        now: float,
+        limit: int,
+        exclude_channels: Iterable[str] = (),
+        *,
+        channel: str | None = None,
+        exclude_ids: Collection[int] = (),
+    ) -> list[DeliveryRow]:
+        """Pending rows due at `now`, oldest first: of one `channel`, or of every channel not excluded; a
+        resolution whose firing is still pending on the same channel is not due yet (`FIRING_FIRST`).
+
+        `exclude_ids` (rows already in flight) are left out in the query, so their bodies are not decoded.
+        """
+        where, params = f"d.state = ? AND d.next_at <= ? AND {FIRING_FIRST}", [PENDING, now]
+        if channel is not None:
+            where, params = where + " AND d.channel = ?", [*params, channel]
+        for column, values in (("d.channel", list(exclude_channels)), ("d.id", list(exclude_ids))):
+            if values:  # placeholders only: the values themselves are bound parameters
+                where += f" AND {column} NOT IN ({','.join('?' * len(values))})"
+                params.extend(values)
+        sql = f"SELECT {ROW_COLUMNS} {ROW_SOURCE} WHERE {where} ORDER BY d.next_at, d.id LIMIT ?"
+        return await self._rows(sql, (*params, limit))
+
+    @operation
+    async def next_due_at(self, after: float | None = None) -> float | None:
+        """The earliest `next_at` of a pending row (only those later than `after`, when given)."""
+        sql = "SELECT MIN(next_at) FROM deliveries WHERE state = ?"
+        params: tuple[object, ...] = (PENDING,)
+        if after is not None:
+            sql, params = sql + " AND next_at > ?", (PENDING, after)
+        async with self.reading() as db, db.execute(sql, params) as cur:
+            row = await cur.fetchone()
+        return float(row[0]) if row and row[0] is not None else None
+
+    @operation
+    async def record(self, marks: Sequence[Mark], now: datetime) -> None:
+        """Many outcomes in one transaction (one fsync instead of one per row)."""
+        # A receiver's error text is untrusted: it may echo a credential or be a page long.
+        updates = [(m.state, m.attempts, m.next_at, SCRUBBER(m.error), now.isoformat(), m.row_id) for m in marks]
+        disables = [(m.channel, SCRUBBER(m.disable), now.isoformat()) for m in marks if m.disable is not None]
+        async with self.transaction() as db:
+            await db.executemany(
+                "UPDATE deliveries SET state=?, attempts=?, next_at=?, last_error=?, updated_at=? WHERE id=?", updates
+            )
+            if disables:
+                await db.executemany("INSERT OR REPLACE INTO disabled_channels VALUES (?, ?, ?)", disables)
+
+    @operation
+    async def mark(
+        self, row_id: int, state: str, *, attempts: int, next_at: float, error: str | None, now: datetime
+    ) -> None:
+        """One outcome, committed on its own (the dispatcher batches through `record`)."""
+        await self.record([Mark(row_id, "", state, attempts, next_at, error)], now)
+
+    @operation
+    async def disable_channel(self, channel: str, reason: str, now: datetime) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT OR REPLACE INTO disabled_channels VALUES (?, ?, ?)",
+                (channel, SCRUBBER(reason), now.isoformat()),
+            )
+
+    @operation
+    async def disabled_channels(self) -> dict[str, str]:
+        async with self.reading() as db, db.execute("SELECT channel, reason FROM disabled_channels") as cur:
+            return {r[0]: r[1] for r in await cur.fetchall()}
+
+    @operation
+    async def enable_channel(self, channel: str) -> bool:
+        async with self.transaction() as db:
+            cur = await db.execute("DELETE FROM disabled_channels WHERE channel=?", (channel,))
+        return cur.rowcount > 0
+
+    # -------------------------------------------------------------------------------- outbox operations
+
+    @operation
+    async def list_deliveries(self, states: Sequence[str], limit: int = 100) -> list[DeliveryRow]:
+        marks = ",".join("?" * len(states))
+        order = "ORDER BY d.updated_at DESC, d.id DESC"
+        sql = f"SELECT {ROW_COLUMNS} {ROW_SOURCE} WHERE d.state IN ({marks}) {order} LIMIT ?"
+        return await self._rows(sql, (*states, limit))
+
+    @operation
+    async def retry(self, row_id: int, now: datetime) -> Requeued | None:
+        """Put an undelivered row back in line with a fresh retry budget, and re-enable its channel.
+
+        Re-queuing by hand says the operator fixed the endpoint, so the rows that waited behind the disabled
+        channel get a fresh budget too: they were held back, not failing. None when there is no such row.
+        """
+        stamp = now.timestamp()
+        async with self.transaction() as db:
+            async with db.execute(
+                "SELECT channel FROM deliveries WHERE id=? AND state != ?", (row_id, DELIVERED)
+            ) as cur:
+                found = await cur.fetchone()
+            if found is None:
+                return None
+            channel: str = found[0]
+            await db.execute(
+                "UPDATE deliveries SET state=?, attempts=0, next_at=?, requeued_at=?, updated_at=? WHERE id=?",
+                (PENDING, stamp, stamp, now.isoformat(), row_id),
+            )
+            enabled = await db.execute("DELETE FROM disabled_channels WHERE channel=?", (channel,))
+            if enabled.rowcount > 0:
+                await db.execute(
+                    "UPDATE deliveries SET requeued_at=?, next_at=MIN(next_at, ?) WHERE channel=? AND state=?",
+                    (stamp, stamp, channel, PENDING),
+                )
+        return Requeued(channel, enabled.rowcount > 0)
+
+    @operation
+    async def retry_channel(self, channel: str, now: datetime) -> int:
+        """Re-queue every dead delivery of `channel` (after its endpoint was fixed) and re-enable it."""
+        stamp = now.timestamp()
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "UPDATE deliveries SET state=?, attempts=0, next_at=?, requeued_at=?, updated_at=? "
+                "WHERE channel=? AND state=?",
+                (PENDING, stamp, stamp, now.isoformat(), channel, DEAD),
+            )
+            await db.execute("DELETE FROM disabled_channels WHERE channel=?", (channel,))
+        return cur.rowcount
+
+    @operation
+    async def forget_before(self, cutoff: datetime) -> int:
+        """Retention: drop delivered and silenced rows last touched before `cutoff`, notifications left with no
+        rows that were created before it, and silences that ended before it. Dead letters wait for an operator.
+
+        Dropping a key entirely (not keeping a tombstone) is safe this long after the fact: nothing can make
+        the engine decide the same notification again once its job and scan window are that far behind.
+        """
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "DELETE FROM deliveries WHERE state IN (?, ?) AND updated_at < ?",
+                (DELIVERED, SILENCED, cutoff.isoformat()),
+            )
+            await db.execute(
+                "DELETE FROM notifications WHERE created_at < ? AND key NOT IN (SELECT key FROM deliveries)",
+                (cutoff.isoformat(),),
+            )
+            await db.execute("DELETE FROM silences WHERE ends_at < ?", (cutoff.isoformat(),))
+        return cur.rowcount
+
+    @operation
+    async def purge(self, states: Sequence[str]) -> int:
+        """Delete rows in `states`; a notification left without rows keeps only its key.
+
+        The key stays as a tombstone because it is what makes a replayed decision a no-op: purging must
+        free the space of old bodies without ever letting the same notification be sent again.
+        """
+        marks = ",".join("?" * len(states))
+        async with self.transaction() as db:
+            cur = await db.execute(f"DELETE FROM deliveries WHERE state IN ({marks})", tuple(states))
+            await db.execute(
+                "UPDATE notifications SET body='{}' WHERE body != '{}' AND key NOT IN (SELECT key FROM deliveries)"
+            )
+        return cur.rowcount
+
+    @operation
+    async def stats(self) -> OutboxStats:
+        """Rows per state, and since when the oldest pending row has waited: since its notification was created,
+        or since an operator re-queued it (not its `next_at`, which every retry moves forward)."""
+        waiting = "COALESCE(d.requeued_at, (julianday(n.created_at) - 2440587.5) * 86400.0)"  # epoch seconds
+        async with self.reading() as db:
+            async with db.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state") as cur:
+                rows = {r[0]: r[1] for r in await cur.fetchall()}
+            async with db.execute(f"SELECT MIN({waiting}) {ROW_SOURCE} WHERE d.state = ?", (PENDING,)) as cur:
+                oldest = await cur.fetchone()
+        return OutboxStats(
+            pending=rows.get(PENDING, 0),
+            dead=rows.get(DEAD, 0),
+            silenced=rows.get(SILENCED, 0),
+            delivered=rows.get(DELIVERED, 0),
+            oldest_pending_at=oldest[0] if oldest else None,
+        )
+
+    async def _rows(self, sql: str, params: tuple[Any, ...]) -> list[DeliveryRow]:
+        async with self.reading() as db, db.execute(sql, params) as cur:
+            rows = await cur.fetchall()
+        return [
+            DeliveryRow(
+                r[0],
+                self.bodies.read(r[9], r[1]),
+                r[2],
+                tuple(json.loads(r[3])),
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                r[8],
+            )
+            for r in rows
+        ]
