@@ -23,7 +23,8 @@ def read_events(event_file: Path | None, replay: Path | None) -> list[Event]:
     Raises SourceErrors (`file:line: message`) for unreadable files, bad JSON and objects that are not events.
     """
     path = event_file or replay
-    assert path is not None
+    if path is None:
+        raise ValueError("give --event or --replay")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -47,7 +48,7 @@ def _events(path: Path, chunks: list[tuple[int, str]], *, whole: bool) -> list[E
         for item in data if whole and isinstance(data, list) else [data]:
             try:
                 events.append(_event(item))
-            except (TypeError, ValueError, KeyError, AttributeError, AssertionError) as exc:
+            except (TypeError, ValueError, KeyError, AttributeError) as exc:
                 errors.append(SourceError(str(path), number, f"not an event ({type(exc).__name__}: {exc})"))
     if errors:
         raise SourceErrors(errors)

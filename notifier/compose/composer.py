@@ -22,9 +22,10 @@ from notifier.engine.evaluate import Decision, Engine, RuleError
 from notifier.engine.silences import Silence, silenced_by
 from notifier.ingest.tracker import PollDone
 from notifier.models import Event
+from notifier.runtime.backoff import STORE_BACKOFF
 from notifier.runtime.clock import Clock
 from notifier.safety import SCRUBBER
-from notifier.store.sqlite.connection import StoreError, store_backoff
+from notifier.store.sqlite.connection import StoreError
 from notifier.store.sqlite.store import Outgoing, SqliteStore, Target
 
 log = structlog.get_logger(__name__)
@@ -131,7 +132,7 @@ class Intake:
             try:
                 return await operation()
             except StoreError as exc:
-                delay = store_backoff(attempt)
+                delay = STORE_BACKOFF.delay(attempt)
                 log.error(f"state store failed {what}, retrying", error=str(exc), attempt=attempt, retry_in=delay)
                 await self.sleep(delay)
         raise AssertionError("unreachable")

@@ -26,8 +26,9 @@ from notifier.dispatch.lanes import Lane, attempt, outcome_mark
 from notifier.dispatch.ledger import Ledger
 from notifier.dispatch.policy import RetrySettings, Verdict, decide
 from notifier.models import Delivery
+from notifier.runtime.backoff import STORE_BACKOFF
 from notifier.runtime.clock import Clock
-from notifier.store.sqlite.connection import StoreError, store_backoff
+from notifier.store.sqlite.connection import StoreError
 from notifier.store.sqlite.store import DeliveryRow, Mark, SqliteStore
 
 __all__ = ["IDLE_WAIT", "DispatchStats", "Dispatcher", "Lane"]
@@ -107,7 +108,7 @@ class Dispatcher:
                 timeout = None if self._wake.is_set() else await self._idle_wait()
             except StoreError as exc:
                 failures += 1
-                delay = store_backoff(failures)
+                delay = STORE_BACKOFF.delay(failures)
                 log.error("state store failed; deliveries wait", error=str(exc), failures=failures, retry_in=delay)
                 await self.sleep(delay)
                 continue
@@ -305,7 +306,7 @@ class Dispatcher:
                 await self.ledger.write(mark)
                 return
             except StoreError as exc:
-                delay = store_backoff(failures)
+                delay = STORE_BACKOFF.delay(failures)
                 log.error("recording a delivery outcome failed, retrying", error=str(exc), retry_in=delay)
                 await self.sleep(delay)
 

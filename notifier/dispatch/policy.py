@@ -20,6 +20,7 @@ from notifier.channels.base import (
     SmtpReplyError,
     TransportFailure,
 )
+from notifier.runtime.backoff import Backoff
 
 Action = Literal["delivered", "retry", "dead", "disable"]
 
@@ -227,8 +228,7 @@ def retry_delay(
 
 def backoff(attempt: int, *, rng: random.Random, settings: RetrySettings) -> float:
     """Full jitter (uniform between 0 and the exponential window) keeps retries from synchronising."""
-    exponent = min(max(attempt - 1, 0), 60)  # 2**60 s is far past any cap; avoids float overflow
-    return rng.uniform(0.0, min(settings.cap, settings.base * 2.0**exponent))
+    return Backoff(base=settings.base, cap=settings.cap).delay(attempt, rng)
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:

@@ -25,6 +25,7 @@ from notifier.ingest.tracker import JobTracker, Outcome, PollDone, PollMark, Res
 from notifier.ips.client import IpsClient
 from notifier.ips.errors import IpsError, IpsFault
 from notifier.models import CompanyRef, Event, JobLog, JobLogDetail
+from notifier.runtime.backoff import Backoff
 from notifier.runtime.clock import Clock
 
 log = structlog.get_logger(__name__)
@@ -79,8 +80,8 @@ def next_delay(settings: PollSettings, failures: int, error: IpsError | None, rn
         return max(settings.min_delay, settings.interval + rng.uniform(-spread, spread))
     if isinstance(error, IpsFault) and error.is_auth:
         return max(settings.min_delay, settings.auth_backoff * rng.uniform(0.9, 1.1))
-    ceiling = min(settings.max_backoff, settings.interval * 2.0 ** min(failures, 30))
-    return max(settings.min_delay, rng.uniform(0, ceiling))
+    failing = Backoff(base=settings.interval * 2.0, cap=settings.max_backoff, floor=settings.min_delay)
+    return failing.delay(failures, rng)
 
 
 @dataclass(slots=True)

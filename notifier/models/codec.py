@@ -44,9 +44,14 @@ def event_from_dict(data: dict[str, Any]) -> Event:
 
 
 def decode_as(cls: type[T], data: dict[str, Any]) -> T:
-    """The inverse of `to_jsonable` for a dataclass type: nested dataclasses, tuples and datetimes rebuilt."""
+    """The inverse of `to_jsonable` for a dataclass type: nested dataclasses, tuples and datetimes rebuilt.
+
+    Anything that is not the shape of `cls` raises `ValueError` (or `TypeError` for a value of the wrong type
+    where an object's field is built), never an `AssertionError`: this is validation, and it must hold under
+    `python -O` too."""
     value = _decode(cls, data)
-    assert isinstance(value, cls)
+    if not isinstance(value, cls):
+        raise ValueError(f"expected an object for {cls.__name__}, got {type(data).__name__}")
     return value
 
 
@@ -68,6 +73,8 @@ def _decode(tp: Any, value: Any) -> Any:
             return tuple(_decode(args[0], v) for v in value)
         return tuple(_decode(a, v) for a, v in zip(args, value, strict=False))
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        if not isinstance(value, dict):
+            raise ValueError(f"expected an object for {tp.__name__}, got {type(value).__name__}")
         hints = _hints(tp)
         names = {f.name for f in dataclasses.fields(tp)}
         return tp(**{k: _decode(hints[k], v) for k, v in value.items() if k in names})

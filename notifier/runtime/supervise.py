@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
+from notifier.runtime.backoff import Backoff
+
 log = structlog.get_logger(__name__)
 
 
@@ -25,6 +27,7 @@ async def supervise(
     spin, and a task that ran for a while before crashing starts again quickly.
     """
     rng = rng or random.Random()
+    restarts = Backoff(base=2.0, cap=max_backoff, floor=0.5)
     crashes = 0
     loop = asyncio.get_running_loop()
     while True:
@@ -36,6 +39,6 @@ async def supervise(
             raise
         except Exception:
             crashes = 1 if loop.time() - started > max_backoff else crashes + 1
-            delay = rng.uniform(0.5, min(max_backoff, 2.0**crashes))
+            delay = restarts.delay(crashes, rng)
             log.exception("task crashed; restarting", task=name, crashes=crashes, restart_in=round(delay, 2))
             await sleep(delay)

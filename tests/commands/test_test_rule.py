@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -139,3 +141,19 @@ def test_a_hand_written_schedule_event_fires_the_shipped_rule_in_the_schedule_s_
     )
     assert out[1] == "  [ja-JP] スケジュールジョブ「夜間公開」の 2026/03/02 2:00 JST の実行が開始されていません"
     assert "    cron 式：0 0 2 * * ?" in out
+
+
+def test_events_of_the_wrong_shape_are_refused_under_python_o(tmp_path: Path) -> None:
+    """Validation does not rely on `assert`: under `python -O` a wrong shape is still a file:line error."""
+    replay = tmp_path / "events.jsonl"
+    bad = {"kind": "job.failed", "at": "2026-03-02T09:00:00Z", "company": "47"}
+    replay.write_text(json.dumps(bad) + "\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-O", "-m", "notifier", "test-rule", str(SHIPPED_RULES), "--replay", str(replay)],
+        capture_output=True,
+        text=True,
+        timeout=50,
+        cwd=SHIPPED_RULES.parent,
+    )
+    assert done.returncode == 1
+    assert f"{replay}:1: not an event (ValueError: expected an object for CompanyRef, got str)" in done.stderr

@@ -152,3 +152,22 @@ async def test_a_silence_on_a_schedule_holds_back_its_runs_notifications(
     assert sorted((r.notification.job or {}).get("job_handle", "") + " " + r.state for r in rows) == [
         "47||Other pending", "47||Publish_1 silenced"
     ]  # fmt: skip
+
+
+async def test_a_bug_behind_the_store_surfaces_instead_of_being_waited_out(
+    store: SqliteStore, make_rules: RulesFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A TypeError from the commit is a bug, not a full disk: it is raised at once and never retried."""
+
+    async def broken_commit(*args: Any) -> list[str]:
+        raise TypeError("unhashable type: 'dict'")
+
+    monkeypatch.setattr(store, "commit", broken_commit)
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    with pytest.raises(TypeError):
+        await intake(store, make_rules, Renderer(), sleep=sleep).process([ended("job.failed", 1, fatal_error=True)])
+    assert waits == []

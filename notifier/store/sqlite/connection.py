@@ -26,9 +26,30 @@ import aiosqlite
 P = ParamSpec("P")
 R = TypeVar("R")
 C = TypeVar("C", bound="Connection")
-# What SQLite and aiosqlite raise when the file, the disk or the connection fails (a closed connection is a
-# ValueError), and what a row that no longer decodes raises.
-FAILURES = (sqlite3.Error, OSError, ValueError)
+# What SQLite and the file system raise when the file, the disk or the connection fails. Nothing else is a
+# store failure: a TypeError or a ValueError raised by our own code is a bug and must surface, never be waited
+# out for ever as if the disk were full.
+FAILURES = (sqlite3.Error, OSError)
+CLOSED = frozenset({"Connection closed", "no active connection"})  # what aiosqlite raises (as ValueError) then
+
+
+class DamagedRow(Exception):
+    """A stored value that no longer decodes: damage SQLite did not notice, or a hand-edited file."""
+
+
+def failed(exc: BaseException) -> bool:
+    """Whether `exc` says the state store failed (and may heal), rather than that our own code is wrong."""
+    if isinstance(exc, (*FAILURES, DamagedRow)):
+        return True
+    return type(exc) is ValueError and str(exc) in CLOSED
+
+
+def decoded(decode: Callable[[], R]) -> R:
+    """`decode()` of values read from a row; what a damaged row makes it raise becomes `DamagedRow`."""
+    try:
+        return decode()
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        raise DamagedRow(f"a stored row does not decode ({describe(exc)})") from exc
 
 
 class StoreError(Exception):
@@ -85,11 +106,6 @@ class StoreHealth:
         return "; ".join(parts)
 
 
-def store_backoff(failures: int) -> float:
-    """Seconds to wait out a store that failed `failures` times in a row: 1 s, doubling up to 30 s."""
-    return min(30.0, 0.5 * 2.0 ** min(failures, 10))
-
-
 def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
@@ -105,7 +121,9 @@ def operation(
     async def tracked(self: C, /, *args: P.args, **kwargs: P.kwargs) -> R:
         try:
             result = await method(self, *args, **kwargs)
-        except FAILURES as exc:
+        except Exception as exc:
+            if not failed(exc):
+                raise
             self.health.failed(name, describe(exc))
             raise StoreError(f"state store: {name}: {describe(exc)}") from exc
         self.health.succeeded(name)
@@ -141,6 +159,6 @@ class Connection:
                 yield self.db
                 await self.db.commit()
             except BaseException:
-                with contextlib.suppress(*FAILURES):  # a rollback that fails too must not hide why
+                with contextlib.suppress(*FAILURES, ValueError):  # a rollback that fails too must not hide why
                     await self.db.rollback()
                 raise

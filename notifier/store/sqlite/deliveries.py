@@ -19,7 +19,7 @@ import aiosqlite
 from notifier.models import Notification
 from notifier.models.codec import decode_notification
 from notifier.safety import SCRUBBER
-from notifier.store.sqlite.connection import Connection, operation
+from notifier.store.sqlite.connection import Connection, decoded, operation
 
 PENDING, DELIVERED, DEAD, SILENCED = "pending", "delivered", "dead", "silenced"
 ROW_COLUMNS = (
@@ -292,17 +292,8 @@ class OutboxStore(Connection):
     async def _rows(self, sql: str, params: tuple[Any, ...]) -> list[DeliveryRow]:
         async with self.reading() as db, db.execute(sql, params) as cur:
             rows = await cur.fetchall()
-        return [
-            DeliveryRow(
-                r[0],
-                self.bodies.read(r[9], r[1]),
-                r[2],
-                tuple(json.loads(r[3])),
-                r[4],
-                r[5],
-                r[6],
-                r[7],
-                r[8],
-            )
-            for r in rows
-        ]
+        return decoded(lambda: [self._row(r) for r in rows])
+
+    def _row(self, r: Sequence[Any]) -> DeliveryRow:
+        recipients = tuple(json.loads(r[3]))
+        return DeliveryRow(r[0], self.bodies.read(r[9], r[1]), r[2], recipients, r[4], r[5], r[6], r[7], r[8])

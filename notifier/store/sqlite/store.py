@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -25,7 +26,7 @@ from notifier.ingest.tracker import PollDone, PollMark
 from notifier.models import Notification
 from notifier.models.codec import encode_notification, event_from_dict, event_to_dict
 from notifier.safety import SCRUBBER
-from notifier.store.sqlite.connection import StateFileError, StoreError, operation
+from notifier.store.sqlite.connection import StateFileError, StoreError, decoded, operation
 from notifier.store.sqlite.deliveries import (
     DEAD,
     DELIVERED,
@@ -151,19 +152,7 @@ class SqliteStore(OutboxStore, ScheduleStore):
         sql = "SELECT rule, company, job, state, active_since, last_sent, sends, event FROM alerts"
         async with self.reading() as db, db.execute(sql) as cur:
             rows = await cur.fetchall()
-        return [
-            Alert(
-                rule=r[0],
-                company=r[1],
-                job=r[2],
-                state=r[3],
-                active_since=_dt(r[4]),
-                last_sent=_dt(r[5]) if r[5] else None,
-                sends=r[6],
-                event=event_from_dict(json.loads(r[7])) if r[7] else None,
-            )
-            for r in rows
-        ]
+        return decoded(lambda: [_alert(r) for r in rows])
 
     @operation
     async def commit(
@@ -217,7 +206,8 @@ class SqliteStore(OutboxStore, ScheduleStore):
     async def poll_marks(self) -> dict[str, PollMark]:
         sql = "SELECT company, polled_at, floor, locales FROM poll_marks"
         async with self.reading() as db, db.execute(sql) as cur:
-            return {r[0]: PollMark(_dt(r[1]), _dt(r[2]), json.loads(r[3])) for r in await cur.fetchall()}
+            rows = await cur.fetchall()
+        return decoded(lambda: {r[0]: PollMark(_dt(r[1]), _dt(r[2]), json.loads(r[3])) for r in rows})
 
     # ------------------------------------------------------------------------------------------ silences
 
@@ -245,9 +235,7 @@ class SqliteStore(OutboxStore, ScheduleStore):
         sql = "SELECT id, matchers, starts_at, ends_at, comment, created_by FROM silences ORDER BY starts_at"
         async with self.reading() as db, db.execute(sql) as cur:
             rows = await cur.fetchall()
-        return [
-            Silence(r[0], tuple((m[0], m[1]) for m in json.loads(r[1])), _dt(r[2]), _dt(r[3]), r[4], r[5]) for r in rows
-        ]
+        return decoded(lambda: [_silence(r) for r in rows])
 
     @operation
     async def expire_silence(self, silence_id: str, now: datetime) -> bool:
@@ -354,6 +342,23 @@ def _delivery_rows(item: Outgoing, now: datetime) -> list[tuple[object, ...]]:
         )
         for t in item.targets
     ]
+
+
+def _alert(r: Sequence[Any]) -> Alert:
+    return Alert(
+        rule=r[0],
+        company=r[1],
+        job=r[2],
+        state=r[3],
+        active_since=_dt(r[4]),
+        last_sent=_dt(r[5]) if r[5] else None,
+        sends=r[6],
+        event=event_from_dict(json.loads(r[7])) if r[7] else None,
+    )
+
+
+def _silence(r: Sequence[Any]) -> Silence:
+    return Silence(r[0], tuple((m[0], m[1]) for m in json.loads(r[1])), _dt(r[2]), _dt(r[3]), r[4], r[5])
 
 
 def _dt(text: str) -> datetime:
