@@ -207,8 +207,7 @@ def _run_cleanly(main: Callable[[], Coroutine[Any, Any, int | None]]) -> int:
     """Run `main` (its exit code, 0 when it returns none); what an operator can fix (a port in use, a state file
     held by another daemon or damaged, an unusable path) ends with one line on stderr and exit 1 instead of a
     traceback."""
-    from notifier.store.sqlite.connection import StoreError
-    from notifier.store.sqlite.lock import StateInUse
+    from notifier.store.errors import StateInUse, StoreError
 
     try:
         return asyncio.run(main()) or 0

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from notifier.cli import main
-from notifier.store.sqlite.lock import StateInUse, exclusive
+from notifier.store.errors import StateInUse
+from notifier.store.sqlite.lock import exclusive
 
 CONFIG = """\
 ips: {endpoint: "http://127.0.0.1:9/scene7/services/IpsApiService", user: u, password: p}

@@ -24,7 +24,7 @@ from aiohttp import web
 from notifier.app.logs import configure_logging
 from notifier.app.metrics import Metrics
 from notifier.app.setup import Fresh, keep_restart_only, load_for_reload, load_ruleset
-from notifier.channels.base import build_channel
+from notifier.channels.registry import build_channel
 from notifier.compose.composer import Intake
 from notifier.compose.render import Renderer
 from notifier.config import Config
@@ -40,7 +40,7 @@ from notifier.models import Event
 from notifier.runtime.clock import Clock, SystemClock
 from notifier.runtime.supervise import supervise
 from notifier.safety import learn
-from notifier.store.sqlite.connection import StoreError
+from notifier.store.errors import StoreError
 from notifier.store.sqlite.lock import exclusive
 from notifier.store.sqlite.store import DeliveryRow, SqliteStore
 from notifier.web import create_app

@@ -8,9 +8,9 @@ No error message may carry a secret: tokens, webhook URLs, passwords and signing
 from __future__ import annotations
 
 import ssl
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Literal, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
@@ -18,18 +18,6 @@ import aiohttp
 from notifier.models import Delivery
 from notifier.safety import SCRUBBER
 from notifier.safety.redact import Redactor
-
-if TYPE_CHECKING:
-    from notifier.config import (
-        ConsoleChannel,
-        EmailChannel,
-        PagerDutyChannel,
-        SlackChannel,
-        TeamsChannel,
-        WebhookChannel,
-    )
-
-    AnyChannelConfig = SlackChannel | EmailChannel | WebhookChannel | ConsoleChannel | TeamsChannel | PagerDutyChannel
 
 TransportKind = Literal["timeout", "connection", "tls", "protocol"]
 DETAIL_LIMIT = 300  # a receiver's error text is evidence, not a payload: keep what we store and log short
@@ -166,34 +154,3 @@ def describe(exc: BaseException) -> str:
     os_error = getattr(exc, "os_error", None) or cause
     reason = getattr(os_error, "strerror", None) or getattr(os_error, "reason", None)
     return f"{name}: {reason}" if isinstance(reason, str) and reason else name
-
-
-ChannelFactory = Callable[[str, Any, aiohttp.ClientSession], Channel]
-
-
-def _registry() -> dict[type, ChannelFactory]:
-    # Imported here: the implementations import this module for their errors.
-    from notifier import config
-    from notifier.channels.console import ConsoleSender
-    from notifier.channels.email import EmailSender
-    from notifier.channels.pagerduty import PagerDutySender
-    from notifier.channels.slack import SlackSender
-    from notifier.channels.teams import TeamsSender
-    from notifier.channels.webhook import WebhookSender
-
-    return {
-        config.ConsoleChannel: lambda name, cfg, _session: ConsoleSender(name, summary=cfg.format == "summary"),
-        config.EmailChannel: lambda name, cfg, _session: EmailSender(name, cfg),
-        config.SlackChannel: lambda name, cfg, session: SlackSender(name, cfg, session),
-        config.WebhookChannel: lambda name, cfg, session: WebhookSender(name, cfg, session),
-        config.TeamsChannel: lambda name, cfg, session: TeamsSender(name, cfg, session),
-        config.PagerDutyChannel: lambda name, cfg, session: PagerDutySender(name, cfg, session),
-    }
-
-
-def build_channel(name: str, config: AnyChannelConfig, session: aiohttp.ClientSession) -> Channel:
-    """The channel implementation for one validated config entry; `session` is the shared keep-alive session."""
-    factory = _registry().get(type(config))
-    if factory is None:
-        raise TypeError(f"channel {name!r}: no implementation for {type(config).__name__}")
-    return factory(name, config, session)

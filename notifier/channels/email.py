@@ -17,7 +17,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.policy import Policy
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime
 from typing import TYPE_CHECKING, Literal
 
 import aiosmtplib
@@ -31,6 +31,7 @@ from notifier.channels.base import (
     describe,
     redact,
 )
+from notifier.config.channels import sender_address, valid_address
 from notifier.models import Delivery, Notification
 
 if TYPE_CHECKING:
@@ -38,18 +39,12 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 TlsMode = Literal["starttls", "implicit", "none"]
-# A deliberately plain addr-spec: printable ASCII without spaces, quotes, brackets or separators, one `@`.
-ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 MESSAGE_ID_DOMAIN = "dmc-notifier"
 
 
 def message_id(key: str) -> str:
     """Stable across retries and restarts: mail clients thread or de-duplicate repeats of one notification."""
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{MESSAGE_ID_DOMAIN}>"
-
-
-def valid_address(address: str) -> bool:
-    return len(address) <= 254 and ADDRESS.fullmatch(address) is not None
 
 
 def recipients(configured: Iterable[str], extra: Iterable[str]) -> tuple[list[str], list[str]]:
@@ -130,12 +125,11 @@ def _date(notification: Notification) -> str:
 
 
 def parse_sender(sender: str) -> Address:
-    """`Name <addr>` or a bare address, validated like any recipient."""
-    if "\r" in sender or "\n" in sender:
-        raise ConfigurationError("email 'from' contains a line break")
-    name, addr = parseaddr(sender)
-    if not valid_address(addr):
-        raise ConfigurationError("email 'from' is not a valid address")
+    """`Name <addr>` or a bare address, validated like any recipient (as the config validated it)."""
+    try:
+        name, addr = sender_address(sender)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
     return Address(display_name=one_line(name), addr_spec=addr)
 
 

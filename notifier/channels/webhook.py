@@ -7,7 +7,6 @@ or a restart sends byte-identical content that a receiver can de-duplicate; only
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import json
@@ -19,13 +18,13 @@ import aiohttp
 
 from notifier import __version__
 from notifier.channels.base import ConfigurationError, HttpStatusError, transport_failure
+from notifier.config.channels import decode_secret as secret_key
 from notifier.models import Delivery, Notification
 from notifier.runtime.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
     from notifier.config import WebhookChannel
 
-SECRET_PREFIX = "whsec_"  # noqa: S105 - the scheme prefix of a secret, not a secret
 USER_AGENT = f"dmc-notifier/{__version__}"
 MAX_ERROR_BODY = 64 * 1024  # read this much of a reply so the connection can be reused, and no more
 
@@ -72,15 +71,11 @@ def webhook_body(notification: Notification) -> bytes:
 
 
 def decode_secret(secret: str) -> bytes:
-    """The HMAC key of a `whsec_<base64>` secret; padding may be omitted, as the reference libraries allow."""
-    encoded = secret.removeprefix(SECRET_PREFIX)
+    """The HMAC key of a `whsec_<base64>` secret (checked by the config already; `ConfigurationError` if not)."""
     try:
-        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        raise ConfigurationError("webhook secret is not whsec_ followed by base64") from None
-    if not key:
-        raise ConfigurationError("webhook secret is empty")
-    return key
+        return secret_key(secret)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
 
 
 def sign(keys: Iterable[bytes], msg_id: str, timestamp: int, body: bytes) -> str:

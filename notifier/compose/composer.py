@@ -25,7 +25,7 @@ from notifier.models import Event
 from notifier.runtime.backoff import STORE_BACKOFF
 from notifier.runtime.clock import Clock
 from notifier.safety import SCRUBBER
-from notifier.store.sqlite.connection import StoreError
+from notifier.store.errors import StoreError
 from notifier.store.sqlite.store import Outgoing, SqliteStore, Target
 
 log = structlog.get_logger(__name__)

@@ -28,7 +28,7 @@ from notifier.dispatch.policy import RetrySettings, Verdict, decide
 from notifier.models import Delivery
 from notifier.runtime.backoff import STORE_BACKOFF
 from notifier.runtime.clock import Clock
-from notifier.store.sqlite.connection import StoreError
+from notifier.store.errors import StoreError
 from notifier.store.sqlite.store import DeliveryRow, Mark, SqliteStore
 
 __all__ = ["IDLE_WAIT", "DispatchStats", "Dispatcher", "Lane"]

@@ -1,322 +1,43 @@
-"""Domain types shared by every stage of the pipeline: what the IPS API returns and the events we derive.
-
-Everything here is frozen and slotted: tens of thousands of jobs are held per poll cycle, so the objects
-must be cheap, and no stage may mutate what an earlier stage produced. This module imports nothing internal.
+"""Domain types shared by every stage of the pipeline: what the IPS API returns, the events derived from it
+and the notifications rules decide on. Frozen, slotted and free of I/O; nothing here imports another stage.
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Literal
-
-ACTIVE_JOB_STATES = ("Unknown", "New", "WaitingClient", "WaitingCoordinator", "Running", "Stopping", "Done")
-JOB_TYPES = (
-    "ImageServingPublish",
-    "ImageRenderingPublish",
-    "ServerDirectoryPublish",
-    "ServerDirectoryPublishWithTemplate",
-    "VideoPublish",
-    "UploadFromServerDirectory",
-    "UrlUpload",
-    "MetadataUpload",
-    "ImageOptimization",
-    "Cleanup",
+from notifier.models.events import EVENT_KINDS, CompanyId, CompanyRef, Event, EventKind
+from notifier.models.ips import (
+    ACTIVE_JOB_STATES,
+    JOB_DETAIL_KINDS,
+    JOB_TYPES,
+    ActiveJob,
+    AuxLogEntry,
+    Company,
+    JobDetail,
+    JobLog,
+    JobLogDetail,
+    ScheduledJob,
+    TaskItemProgress,
+    TaskProgress,
 )
-# Element names of the job-type detail inside an ActiveJob, in schema order.
-JOB_DETAIL_KINDS = (
-    "imageServingPublishJob",
-    "imageRenderingPublishJob",
-    "videoPublishJob",
-    "serverDirectoryPublishJob",
-    "uploadDirectoryJob",
-    "uploadUrlsJob",
-    "ripPdfsJob",
-    "optimizeImagesJob",
-    "reprocessAssetsJob",
-    "uploadPostJob",
-    "exportJob",
-    "metadataPublishJob",
-    "createVideoSitemapJob",
-    "automatedSetGenerationJob",
-)
+from notifier.models.notifications import Delivery, Message, Notification
 
-EventKind = Literal[
-    "job.started",
-    "job.progressed",
-    "job.state_changed",
-    "job.active",
-    "job.departed",
-    "job.completed",
-    "job.failed",
-    "job.warning",
-    "company.unreachable",
-    "company.recovered",
-    "schedule.missed",
-    "schedule.failed",
-    "schedule.recovered",
+__all__ = [
+    "ACTIVE_JOB_STATES",
+    "EVENT_KINDS",
+    "JOB_DETAIL_KINDS",
+    "JOB_TYPES",
+    "ActiveJob",
+    "AuxLogEntry",
+    "Company",
+    "CompanyId",
+    "CompanyRef",
+    "Delivery",
+    "Event",
+    "EventKind",
+    "JobDetail",
+    "JobLog",
+    "JobLogDetail",
+    "Message",
+    "Notification",
+    "ScheduledJob",
+    "TaskItemProgress",
+    "TaskProgress",
 ]
-EVENT_KINDS: tuple[str, ...] = EventKind.__args__  # type: ignore[attr-defined]
-
-
-@dataclass(frozen=True, slots=True)
-class TaskItemProgress:
-    """One item of an asynchronous task (e.g. one rendition being transcoded); children kept as given."""
-
-    fields: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class TaskProgress:
-    """Progress of one asynchronous task of a job, such as video transcoding."""
-
-    task_type: str | None = None
-    num_processed: int | None = None
-    num_processing: int | None = None
-    num_pending: int | None = None
-    progress: float | None = None
-    progress_message: str | None = None
-    last_progress_update: datetime | None = None
-    task_item_progress: tuple[TaskItemProgress, ...] = ()
-    task_state: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class JobDetail:
-    """The job-type detail of an ActiveJob (`imageServingPublishJob`, `uploadUrlsJob`, …).
-
-    Publish jobs carry publishType, emailSetting and httpCompletionUrl; other simple children vary by type
-    and version, so they are kept as ordered name/text pairs rather than guessed at.
-    """
-
-    kind: str
-    publish_type: str | None = None
-    email_setting: str | None = None
-    http_completion_url: str | None = None
-    other: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class ActiveJob:
-    """A job the server is running or about to run (IPS `ActiveJob`)."""
-
-    company_handle: str | None = None
-    job_handle: str | None = None
-    name: str | None = None
-    original_name: str | None = None
-    type: str | None = None
-    state: str | None = None
-    submit_user_email: str | None = None
-    locale: str | None = None
-    description: str | None = None
-    server_name: str | None = None
-    start_date: datetime | None = None
-    trigger_time: datetime | None = None  # when the job was set off (its schedule's fire time, or its submission)
-    total_size: int | None = None
-    progress: int | None = None
-    progress_message: str | None = None
-    last_progress_update: datetime | None = None
-    task_progress: tuple[TaskProgress, ...] = ()
-    detail: JobDetail | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AuxLogEntry:
-    """A secondary message attached to a log detail."""
-
-    log_message: str | None = None
-    log_type: str | None = None
-    date_created: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class JobLogDetail:
-    """One line of a job's log; `log_message` is localized in the locale the request was made in."""
-
-    log_message: str | None = None
-    log_type: str | None = None
-    asset_name: str | None = None
-    asset_type: str | None = None
-    asset_handle: str | None = None
-    aux: tuple[AuxLogEntry, ...] = ()
-    date_created: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class JobLog:
-    """The record a job leaves behind; it says how a job that left the active list ended."""
-
-    company_handle: str | None = None
-    job_handle: str | None = None
-    job_name: str | None = None
-    original_job_name: str | None = None
-    submit_user_email: str | None = None
-    log_type: str | None = None
-    job_sub_type: str | None = None
-    start_date: datetime | None = None
-    end_date: datetime | None = None
-    description: str | None = None
-    file_success_count: int | None = None
-    file_error_count: int | None = None
-    file_warning_count: int | None = None
-    file_duplicate_count: int | None = None
-    file_update_count: int | None = None
-    total_file_count: int | None = None
-    transfer_success_count: int | None = None
-    transfer_error_count: int | None = None
-    transfer_warning_count: int | None = None
-    fatal_error: bool | None = None
-    detail_total_rows: int | None = None
-    details: tuple[JobLogDetail, ...] = ()
-
-    @property
-    def failed(self) -> bool:
-        """A fatal error or any file/transfer error means the job did not do all it was asked."""
-        return bool(self.fatal_error) or bool(self.file_error_count) or bool(self.transfer_error_count)
-
-    @property
-    def has_warnings(self) -> bool:
-        return bool(self.file_warning_count) or bool(self.transfer_warning_count)
-
-
-@dataclass(frozen=True, slots=True)
-class Company:
-    """`getCompanyInfo`'s answer: how a company name maps to its handle."""
-
-    company_handle: str | None = None
-    name: str | None = None
-    root_path: str | None = None
-    expires: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ScheduledJob:
-    """A job scheduled to run later or repeatedly (IPS `ScheduledJob`)."""
-
-    company_handle: str | None = None
-    job_handle: str | None = None
-    name: str | None = None
-    original_name: str | None = None
-    type: str | None = None
-    submit_user_email: str | None = None
-    locale: str | None = None
-    description: str | None = None
-    exec_schedule: str | None = None
-    next_fire_time: datetime | None = None
-    time_zone: str | None = None
-    trigger_state: str | None = None
-
-    @property
-    def key(self) -> str:
-        """What the schedule is known by across polls: its handle, else its name."""
-        return self.job_handle or self.name or self.original_name or ""
-
-    @property
-    def label(self) -> str:
-        """What people call it: the name it was submitted with."""
-        return self.original_name or self.name or self.job_handle or ""
-
-
-@dataclass(frozen=True, slots=True)
-class CompanyRef:
-    """The company an event belongs to, as configured (handle resolved, name when known)."""
-
-    handle: str
-    name: str | None = None
-    locale: str | None = None
-    timezone: str = "UTC"
-
-    @property
-    def key(self) -> str:
-        """What alerts are kept under: the handle, or the configured name while the handle is not known yet
-        (an IPS that is down at start-up cannot resolve it, and several such companies must stay apart)."""
-        return self.handle or f"name:{self.name}"
-
-    def is_known_as(self, key: str) -> bool:
-        """Whether `key` (an alert's company) means this company, by handle or by the name it started with."""
-        return key in (self.handle, f"name:{self.name}") and bool(key)
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """Something that happened to a job or a company, as seen by one poller at time `at`.
-
-    `stalled_seconds` is derived by the tracker: time since the job's progress last changed.
-    `previous` holds what changed for job.progressed / job.state_changed (e.g. {"state": "New"}).
-    `details` are the first error or warning lines of the job's log, localized in the job's locale.
-    `schedule` is the scheduled job a `schedule.*` event is about, or the one a job's run belongs to.
-    `fire_time`, `late_seconds`, `last_run` and `reason` describe a schedule's run: the fire time missed, how
-    long ago it passed, when a run last started, and why the event came (see the schedules tracker).
-    """
-
-    kind: str
-    at: datetime
-    company: CompanyRef
-    job: ActiveJob | None = None
-    log: JobLog | None = None
-    stalled_seconds: float | None = None
-    previous: dict[str, Any] = field(default_factory=dict)
-    details: tuple[JobLogDetail, ...] = ()
-    error: str | None = None
-    consecutive_failures: int | None = None
-    schedule: ScheduledJob | None = None
-    fire_time: datetime | None = None
-    late_seconds: float | None = None
-    last_run: datetime | None = None
-    reason: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """A notification's text, rendered once in one locale; every channel sends from this.
-
-    `fields` are localized label/value pairs (company, job, progress …) that channels lay out their own way
-    (Slack section fields, an email table). `html` is the email's HTML alternative. `summary` is what the
-    text says besides the title, the fields and the job-log lines, for channels that lay those out themselves
-    (Slack); None for messages rendered before it existed. `links` are localized label/URL pairs (the status
-    page, when its public address is configured) for channels that can show a link or a button.
-    """
-
-    locale: str
-    title: str
-    text: str
-    html: str | None = None
-    fields: tuple[tuple[str, str], ...] = ()
-    summary: str | None = None
-    links: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Notification:
-    """What a rule decided to tell people, stored in the outbox before anything is sent.
-
-    `key` is stable for (rule, company, job, status, episode): it is the webhook-id and the email Message-ID,
-    so a receiver can recognise a retry or a replay as the same notification. `alert_key` is stable for
-    (rule, company, job, episode) alone: the firing and the resolved notification of one alert share it, so
-    an incident tool can open and close one incident with it ("" for notifications stored before it existed).
-    `company`, `job`, `log` and `schedule` are JSON-ready snapshots, so what is stored is exactly what is sent.
-    """
-
-    key: str
-    rule: str
-    severity: str
-    status: str
-    event_kind: str
-    created_at: datetime
-    company: dict[str, Any]
-    job: dict[str, Any] | None
-    log: dict[str, Any] | None
-    message: Message
-    details: tuple[str, ...] = ()
-    alert_key: str = ""
-    schedule: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One channel target of a notification; each target succeeds or retries on its own."""
-
-    notification: Notification
-    channel: str
-    recipients: tuple[str, ...] = ()
-    attempt: int = 1

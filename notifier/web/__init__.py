@@ -18,7 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from notifier import __version__
 from notifier.safety import SCRUBBER
-from notifier.store.sqlite.connection import StoreError
+from notifier.store.errors import StoreError
 from notifier.web import present
 from notifier.web.ready import Readiness, readiness
 from notifier.web.sections import SECTIONS, jobs, section, snapshot

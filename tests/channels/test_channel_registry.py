@@ -1,4 +1,4 @@
-"""build_channel: each validated config class maps to its implementation, which satisfies the Channel protocol."""
+"""`build_channel`: each validated config class maps to its implementation, which satisfies the Channel protocol."""
 
 from __future__ import annotations
 
@@ -12,16 +12,17 @@ import pytest
 from pydantic import BaseModel
 
 from notifier import config
-from notifier.channels.base import Channel, build_channel
+from notifier.channels.base import Channel
 from notifier.channels.console import ConsoleSender
 from notifier.channels.email import EmailSender
 from notifier.channels.pagerduty import PagerDutySender
+from notifier.channels.registry import build_channel
 from notifier.channels.slack import SlackSender
 from notifier.channels.teams import TeamsSender
 from notifier.channels.webhook import WebhookSender
 
 if TYPE_CHECKING:
-    from notifier.channels.base import AnyChannelConfig
+    from notifier.config import AnyChannelConfig
 
 SECRET = "whsec_" + base64.b64encode(b"registry-test-key").decode()
 CONFIGS: dict[str, tuple[dict[str, Any], type[BaseModel], type]] = {

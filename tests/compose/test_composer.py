@@ -18,7 +18,7 @@ from notifier.engine.evaluate import Engine
 from notifier.ingest.tracker import PollDone
 from notifier.models import Event, ScheduledJob
 from notifier.runtime.clock import ManualClock
-from notifier.store.sqlite.connection import StoreError
+from notifier.store.errors import StoreError
 from notifier.store.sqlite.store import PENDING, SILENCED, SqliteStore
 from tests.engine.support import T0, RulesFactory, ended, job, make_rules
 

@@ -19,7 +19,7 @@ from notifier.app.daemon import Daemon
 from notifier.cli import main
 from notifier.config import load_config
 from notifier.runtime.clock import ManualClock
-from notifier.store.sqlite.connection import StateFileError
+from notifier.store.errors import StateFileError
 from notifier.store.sqlite.store import Outgoing, SqliteStore, Target
 from notifier.web import create_app
 from tests.channels.support import free_port, sample_notification

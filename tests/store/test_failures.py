@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from notifier.ingest.tracker import PollMark
+from notifier.store.errors import StoreError
 from notifier.store.sqlite import store as sqlite_store
-from notifier.store.sqlite.connection import StoreError
 from notifier.store.sqlite.store import SqliteStore
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from notifier.store.sqlite.lock import StateInUse, exclusive
+from notifier.store.errors import StateInUse
+from notifier.store.sqlite.lock import exclusive
 from tests.channels.support import free_port
 from tests.conftest import Spawn
 

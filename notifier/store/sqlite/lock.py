@@ -16,9 +16,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-
-class StateInUse(RuntimeError):
-    """Another process holds the state file."""
+from notifier.store.errors import StateInUse
 
 
 @contextlib.contextmanager

@@ -26,7 +26,8 @@ from notifier.ingest.tracker import PollDone, PollMark
 from notifier.models import Notification
 from notifier.models.codec import encode_notification, event_from_dict, event_to_dict
 from notifier.safety import SCRUBBER
-from notifier.store.sqlite.connection import StateFileError, StoreError, decoded, operation
+from notifier.store.errors import StateFileError, StoreError
+from notifier.store.sqlite.connection import decoded, operation
 from notifier.store.sqlite.deliveries import (
     DEAD,
     DELIVERED,
