@@ -42,8 +42,8 @@ class ConsoleSender:
 def summary_line(notification: Notification) -> str:
     """`09:05:00  FIRING    critical  failed-publish  47 Planetary  [de-DE] Veröffentlichungsauftrag „…“ …`:
     when (UTC), status, severity, rule, company, and the title every channel leads with, in its locale."""
-    company = notification.company or {}
-    who = " ".join(str(company[key]) for key in ("handle", "name") if company.get(key))
+    company = notification.company
+    who = " ".join(str(value) for value in (company.get("handle"), company.get("name")) if value)
     return (
         f"{notification.created_at:%H:%M:%S}  {notification.status.upper():8}  {notification.severity:8}  "
         f"{notification.rule}  {who}  [{notification.message.locale}] {notification.message.title}"

@@ -17,6 +17,7 @@ from notifier import __version__
 from notifier.channels.base import HttpStatusError, clip, post_json, redact
 from notifier.channels.webhook import rfc3339
 from notifier.models import Delivery, Notification
+from notifier.models.notifications import CompanyJson
 
 if TYPE_CHECKING:
     from notifier.config import PagerDutyChannel
@@ -50,14 +51,16 @@ def pagerduty_event(notification: Notification, routing_key: str) -> dict[str, A
 
 def _payload(notification: Notification) -> dict[str, Any]:
     message = notification.message
-    job = notification.job or notification.schedule or {}  # a schedule's own notification: the schedule
+    # A schedule's own notification is about the schedule: it names the component and the group.
+    about = notification.job or notification.schedule or {}
+    name, kind = about.get("original_name") or about.get("name"), about.get("type")
     payload: dict[str, Any] = {
         "summary": clip(" ".join(message.title.split()) or notification.rule, MAX_SUMMARY),
         "source": clip(_source(notification.company), MAX_FIELD),
         "severity": SEVERITIES.get(notification.severity, "warning"),
         "timestamp": rfc3339(notification.created_at),
-        "component": clip(str(job.get("original_name") or job.get("name") or ""), MAX_FIELD),
-        "group": clip(str(job.get("type") or ""), MAX_FIELD),
+        "component": clip(str(name or ""), MAX_FIELD),
+        "group": clip(str(kind or ""), MAX_FIELD),
         "class": notification.event_kind,
         "custom_details": custom_details(notification),
     }
@@ -73,15 +76,16 @@ def custom_details(notification: Notification) -> dict[str, Any]:
         details["log_lines"] = lines
     details["rule"] = notification.rule
     details["event"] = notification.event_kind
-    details["company"] = str(notification.company.get("handle") or "")
-    if notification.job and notification.job.get("job_handle"):
-        details["job"] = str(notification.job["job_handle"])
-    if notification.schedule and notification.schedule.get("job_handle"):
-        details["schedule"] = str(notification.schedule["job_handle"])
+    details["company"] = notification.company_handle
+    if notification.job_handle:
+        details["job"] = notification.job_handle
+    schedule = (notification.schedule or {}).get("job_handle")
+    if schedule:
+        details["schedule"] = str(schedule)
     return details
 
 
-def _source(company: dict[str, Any]) -> str:
+def _source(company: CompanyJson) -> str:
     """The affected system as PagerDuty shows it: the DMC company, by name and handle."""
     name, handle = company.get("name"), company.get("handle")
     if name and handle and name != handle:

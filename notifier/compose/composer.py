@@ -167,12 +167,11 @@ class Intake:
                           company=decision.event.company.handle)  # fmt: skip
             rendered = self.renderer.render_bare(decision)
         n = rendered.notification
-        schedule = n.schedule or {}
         labels = {
             "rule": n.rule,
-            "company": str(n.company.get("handle", "")),
-            "job": str((n.job or {}).get("job_handle") or ""),
-            "schedule": str(schedule.get("original_name") or schedule.get("name") or ""),
+            "company": n.company_handle,
+            "job": n.job_handle,
+            "schedule": n.schedule_name,
             "severity": n.severity,
             "status": n.status,
         }

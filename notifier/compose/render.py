@@ -37,6 +37,7 @@ from notifier.i18n.overrides import Overrides, SnapshotLoader, load_overrides, u
 from notifier.i18n.parts import Parts
 from notifier.models import Event, Message, Notification
 from notifier.models.codec import Snapshots, to_jsonable
+from notifier.models.notifications import JobJson
 
 log = structlog.get_logger(__name__)
 # Rendered in this order; each part sees the ones before it (`title` builds on `headline`, `text` on both).
@@ -268,7 +269,7 @@ def _minimal(part: str, context: Mapping[str, Any]) -> str:
 
 
 def _notification(
-    decision: Decision, message: Message, job: dict[str, Any] | None, snapshot: Callable[[Any], Any] = to_jsonable
+    decision: Decision, message: Message, job: JobJson | None, snapshot: Callable[[Any], Any] = to_jsonable
 ) -> Notification:
     event = decision.event
     return Notification(
@@ -366,6 +367,6 @@ def _schedule_zone(event: Event) -> str:
     return zone if zone and is_zone(zone) else event.company.timezone or "UTC"
 
 
-def _job_json(context: Mapping[str, Any], snapshot: Callable[[Any], Any]) -> dict[str, Any] | None:
+def _job_json(context: Mapping[str, Any], snapshot: Callable[[Any], Any]) -> JobJson | None:
     job = context["job"]
     return snapshot(job) if job is not None else None

@@ -5,7 +5,91 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NotRequired, TypedDict
+
+# What a notification says about its company, job, log and schedule: JSON-ready snapshots taken when it was
+# decided, so what is stored is exactly what every channel sends. Their keys are the models' field names;
+# bodies stored by older versions may lack fields added since, hence every key but the company's handle is
+# optional to readers (`.get`).
+
+
+class CompanyJson(TypedDict):
+    """`CompanyRef` as JSON."""
+
+    handle: str
+    name: NotRequired[str | None]
+    locale: NotRequired[str | None]
+    timezone: NotRequired[str]
+
+
+class ScheduleJson(TypedDict, total=False):
+    """`ScheduledJob` as JSON."""
+
+    company_handle: str | None
+    job_handle: str | None
+    name: str | None
+    original_name: str | None
+    type: str | None
+    submit_user_email: str | None
+    locale: str | None
+    description: str | None
+    exec_schedule: str | None
+    next_fire_time: str | None
+    time_zone: str | None
+    trigger_state: str | None
+
+
+class JobJson(TypedDict, total=False):
+    """`ActiveJob` as JSON, with what rules see besides: stalled and running time, and its schedule."""
+
+    company_handle: str | None
+    job_handle: str | None
+    name: str | None
+    original_name: str | None
+    type: str | None
+    state: str | None
+    submit_user_email: str | None
+    locale: str | None
+    description: str | None
+    server_name: str | None
+    start_date: str | None
+    trigger_time: str | None
+    total_size: int | None
+    progress: int | None
+    progress_message: str | None
+    last_progress_update: str | None
+    task_progress: list[dict[str, Any]]
+    detail: dict[str, Any] | None
+    stalled_seconds: float | None
+    running_seconds: float | None
+    schedule: ScheduleJson | None
+
+
+class LogJson(TypedDict, total=False):
+    """`JobLog` as JSON."""
+
+    company_handle: str | None
+    job_handle: str | None
+    job_name: str | None
+    original_job_name: str | None
+    submit_user_email: str | None
+    log_type: str | None
+    job_sub_type: str | None
+    start_date: str | None
+    end_date: str | None
+    description: str | None
+    file_success_count: int | None
+    file_error_count: int | None
+    file_warning_count: int | None
+    file_duplicate_count: int | None
+    file_update_count: int | None
+    total_file_count: int | None
+    transfer_success_count: int | None
+    transfer_error_count: int | None
+    transfer_warning_count: int | None
+    fatal_error: bool | None
+    detail_total_rows: int | None
+    details: list[dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +129,33 @@ class Notification:
     status: str
     event_kind: str
     created_at: datetime
-    company: dict[str, Any]
-    job: dict[str, Any] | None
-    log: dict[str, Any] | None
+    company: CompanyJson
+    job: JobJson | None
+    log: LogJson | None
     message: Message
     details: tuple[str, ...] = ()
     alert_key: str = ""
-    schedule: dict[str, Any] | None = None
+    schedule: ScheduleJson | None = None
+
+    @property
+    def company_handle(self) -> str:
+        return self.company.get("handle") or ""
+
+    @property
+    def job_handle(self) -> str:
+        return (self.job or {}).get("job_handle") or ""
+
+    @property
+    def job_name(self) -> str | None:
+        """What people call the job: the name it was submitted with."""
+        job = self.job or {}
+        return job.get("original_name") or job.get("name")
+
+    @property
+    def schedule_name(self) -> str:
+        """The scheduled job it is about (or whose run it is about), by the name people gave it."""
+        schedule = self.schedule or {}
+        return schedule.get("original_name") or schedule.get("name") or ""
 
 
 @dataclass(frozen=True, slots=True)

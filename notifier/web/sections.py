@@ -139,12 +139,11 @@ def alerts(daemon: Daemon) -> list[Json]:
 
 def delivery(row: DeliveryRow) -> Json:
     n = row.notification
-    job = n.job or {}
     return {
         "id": row.id, "channel": row.channel, "state": row.state, "attempts": row.attempts,
         "rule": n.rule, "severity": n.severity, "status": n.status, "title": n.message.title,
-        "locale": n.message.locale, "company": n.company.get("handle"),
-        "job_name": job.get("original_name") or job.get("name"), "recipients": list(row.recipients),
+        "locale": n.message.locale, "company": n.company_handle or None,
+        "job_name": n.job_name, "recipients": list(row.recipients),
         "created_at": _iso(n.created_at), "error": row.last_error,
         "next_attempt_at": _iso(datetime.fromtimestamp(row.next_at, UTC)) if row.state == PENDING else None,
     }  # fmt: skip

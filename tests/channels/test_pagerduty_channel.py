@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from notifier.channels.base import HttpStatusError, TransportFailure
 from notifier.channels.pagerduty import PagerDutySender, pagerduty_event
 from notifier.config import PAGERDUTY_EVENTS_URL, PagerDutyChannel
+from notifier.models.notifications import ScheduleJson
 from tests.channels.support import (
     PAGERDUTY_PATH,
     ROUTING_KEY,
@@ -107,7 +108,7 @@ def test_custom_details_carry_the_localized_fields_and_identifiers() -> None:
 
 def test_a_schedule_s_notification_names_the_schedule_as_its_component() -> None:
     """A missed run has no job: the schedule is the component and its type the group, its handle a detail."""
-    schedule = {"job_handle": "c100||Nightly", "name": "Nightly", "original_name": "Nightly publish",
+    schedule: ScheduleJson = {"job_handle": "c100||Nightly", "name": "Nightly", "original_name": "Nightly publish",
                 "type": "ImageServingPublish"}  # fmt: skip
     notification = replace(sample_notification(), job=None, schedule=schedule, event_kind="schedule.missed")
     payload = pagerduty_event(notification, ROUTING_KEY)["payload"]

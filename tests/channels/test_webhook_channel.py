@@ -8,7 +8,7 @@ import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import pytest
@@ -20,6 +20,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from notifier.channels.base import ConfigurationError, HttpStatusError, TransportFailure
 from notifier.channels.webhook import USER_AGENT, WebhookSender, decode_secret, sign, webhook_body
 from notifier.config import WebhookChannel
+from notifier.models.notifications import JobJson
 from notifier.runtime.clock import ManualClock
 from tests.channels.support import CREATED, free_port, sample_delivery, sample_notification
 
@@ -176,7 +177,7 @@ def test_body_independent_of_snapshot_key_order() -> None:
     """Snapshots stored with keys in another order still produce the same bytes."""
     original = sample_notification()
     assert original.job is not None
-    shuffled = replace(original, job=dict(reversed(list(original.job.items()))))
+    shuffled = replace(original, job=cast("JobJson", dict(reversed(list(original.job.items())))))
     assert webhook_body(shuffled) == webhook_body(original)
 
 

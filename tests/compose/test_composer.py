@@ -149,7 +149,7 @@ async def test_a_silence_on_a_schedule_holds_back_its_runs_notifications(
     other = replace(failed, job=job("47||Other"), log=replace(failed.log, job_handle="47||Other"))  # type: ignore[type-var]
     await intake(store, make_rules, Renderer()).process([run, other])
     rows = await store.list_deliveries([PENDING, SILENCED])
-    assert sorted((r.notification.job or {}).get("job_handle", "") + " " + r.state for r in rows) == [
+    assert sorted(r.notification.job_handle + " " + r.state for r in rows) == [
         "47||Other pending", "47||Publish_1 silenced"
     ]  # fmt: skip
 

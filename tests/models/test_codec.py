@@ -96,9 +96,9 @@ def test_snapshots_of_a_job_event_match_to_jsonable() -> None:
 def test_the_fast_codec_knows_every_field_of_the_models() -> None:
     """The fast encoder and decoder name each field: one added to the models must be added to them too."""
     full = Notification(
-        "k", "r", "info", "firing", "job.completed", datetime(2026, 3, 2, tzinfo=UTC), {"handle": "47"}, {"a": 1},
-        {"b": 2}, Message("en-US", "t", "x", "<p>x</p>", (("a", "b"),), "s", (("Status", "https://x"),)), ("d",),
-        "alert_1",
+        "k", "r", "info", "firing", "job.completed", datetime(2026, 3, 2, tzinfo=UTC), {"handle": "47"},
+        {"job_handle": "47||a"}, {"job_handle": "47||a"},
+        Message("en-US", "t", "x", "<p>x</p>", (("a", "b"),), "s", (("Status", "https://x"),)), ("d",), "alert_1",
     )  # fmt: skip
     assert {f.name for f in dataclasses.fields(Notification)} == set(notification_to_dict(full))
     assert set(json.loads(encode_notification(full))) == set(notification_to_dict(full))

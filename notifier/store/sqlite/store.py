@@ -319,8 +319,8 @@ def _notification_row(item: Outgoing) -> tuple[object, ...]:
     return (
         n.key,
         n.rule,
-        str(n.company.get("handle", "")),
-        str((n.job or {}).get("job_handle") or ""),
+        n.company_handle,
+        n.job_handle,
         n.status,
         n.severity,
         n.created_at.isoformat(),
