@@ -27,6 +27,7 @@ from notifier.ips.simulator.soap import SimUser
 from notifier.ips.simulator.world import World
 from notifier.runtime.clock import ManualClock
 from notifier.store.sqlite.store import SqliteStore
+from tests.support.store import sqlite_store
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SHIPPED_RULES = Path(__file__).resolve().parents[1] / "rules"
@@ -96,6 +97,13 @@ async def start_sim() -> AsyncIterator[StartSim]:
     for sim in started:
         await sim.session.close()
         await sim.server.close()
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    """A real SQLite state store in the test's directory, closed afterwards."""
+    async with sqlite_store(tmp_path / "state.db") as opened:
+        yield opened
 
 
 @pytest.fixture

@@ -40,9 +40,10 @@ from notifier.models import Event
 from notifier.runtime.clock import Clock, SystemClock
 from notifier.runtime.supervise import supervise
 from notifier.safety import learn
+from notifier.store.backends import open_store
 from notifier.store.errors import StoreError
-from notifier.store.sqlite.lock import exclusive
-from notifier.store.sqlite.store import DeliveryRow, SqliteStore
+from notifier.store.protocol import Store
+from notifier.store.records import DeliveryRow
 from notifier.web import create_app
 
 log = structlog.get_logger(__name__)
@@ -67,7 +68,7 @@ def build_lanes(config: Config, session: aiohttp.ClientSession, clock: Clock) ->
     for name, channel in config.channels.items():
         lanes[name] = Lane(
             channel=build_channel(name, channel, session),
-            slots=asyncio.Semaphore(channel.concurrency),
+            concurrency=channel.concurrency,
             limiter=RateLimiter(rate=channel.rate_limit, burst=1, clock=clock) if channel.rate_limit else None,
             breaker=CircuitBreaker(threshold=5, cooldown=60.0, clock=clock),
         )
@@ -86,7 +87,7 @@ class Daemon:
         config: Config,
         clock: Clock,
         session: aiohttp.ClientSession,
-        store: SqliteStore,
+        store: Store,
         delivering: aiohttp.ClientSession | None = None,
     ) -> None:
         """`session` carries IPS calls; `delivering` (default: the same) carries webhooks and Slack."""
@@ -344,34 +345,31 @@ async def run(
     clock = clock or SystemClock()
     stop = stop or asyncio.Event()
     reload = reload or asyncio.Event()
-    with exclusive(config.state_path):
-        await _run_locked(config, clock, stop, reload, started)
+    async with open_store(config.state_location, daemon=True) as store:
+        await _run_locked(config, store, clock, stop, reload, started)
 
 
 async def _run_locked(
     config: Config,
+    store: Store,
     clock: Clock,
     stop: asyncio.Event,
     reload: asyncio.Event,
     started: Callable[[Daemon], None] | None,
 ) -> None:
-    store = await SqliteStore.open(config.state_path)
-    try:
-        async with http_session(config) as session, delivery_session() as delivering:
-            daemon = Daemon(config, clock, session, store, delivering)
-            await daemon.start()
-            # What exists now (modules, rules, templates) lives as long as the process: keep the collector
-            # from walking it again on every full collection, which at tens of thousands of jobs adds up.
-            gc.freeze()
-            try:
-                async with serve_http(daemon):
-                    if started is not None:
-                        started(daemon)
-                    await _serve(daemon, config.source, stop, reload)
-            finally:
-                await daemon.stop(daemon.config.shutdown_grace)
-    finally:
-        await store.close()
+    async with http_session(config) as session, delivery_session() as delivering:
+        daemon = Daemon(config, clock, session, store, delivering)
+        await daemon.start()
+        # What exists now (modules, rules, templates) lives as long as the process: keep the collector
+        # from walking it again on every full collection, which at tens of thousands of jobs adds up.
+        gc.freeze()
+        try:
+            async with serve_http(daemon):
+                if started is not None:
+                    started(daemon)
+                await _serve(daemon, config.source, stop, reload)
+        finally:
+            await daemon.stop(daemon.config.shutdown_grace)
 
 
 async def _serve(daemon: Daemon, source: Path, stop: asyncio.Event, reload: asyncio.Event) -> None:

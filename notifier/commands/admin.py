@@ -1,8 +1,9 @@
 """Operator commands against the state store: silences and the outbox (dead letters, retries, purge).
 
-They work on the state file directly, so they also work while the daemon runs: it re-reads silences with
-every batch and disabled channels every second. Output goes to `out`, or to whatever stdout is at call time,
-through the scrubber (stored text may predate it, and receivers' errors are untrusted).
+They work on the state store directly (through `open_store`, whatever the backend), so they also work while
+the daemon runs: it re-reads silences with every batch and disabled channels every second. Output goes to
+`out`, or to whatever stdout is at call time, through the scrubber (stored text may predate it, and receivers'
+errors are untrusted).
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from notifier.config import Config
 from notifier.engine.silences import parse_matcher
 from notifier.safety import SCRUBBER
 from notifier.sources.durations import format_duration, parse_duration
-from notifier.store.sqlite.store import DEAD, DELIVERED, PENDING, SILENCED, SqliteStore
+from notifier.store.backends import open_store
+from notifier.store.records import DEAD, DELIVERED, PENDING, SILENCED, DeliveryState
 
 LINE = 3000  # characters per printed line: a title and an error fit, a megabyte of either does not
-STATES = {"pending": [PENDING], "dead": [DEAD], "silenced": [SILENCED], "delivered": [DELIVERED],
-          "all": [PENDING, DEAD, SILENCED, DELIVERED]}  # fmt: skip
+STATES: dict[str, list[DeliveryState]] = {
+    "pending": [PENDING], "dead": [DEAD], "silenced": [SILENCED], "delivered": [DELIVERED],
+    "all": [PENDING, DEAD, SILENCED, DELIVERED],
+}  # fmt: skip
 
 
 async def silence_add(
@@ -38,22 +42,16 @@ async def silence_add(
     if seconds <= 0:
         print("error: --for must be longer than 0s", file=sys.stderr)
         return 2
-    store = await SqliteStore.open(config.state_path)
-    try:
+    async with open_store(config.state_location) as store:
         silence = await store.add_silence(parsed, now, now + timedelta(seconds=seconds), comment, _user())
-    finally:
-        await store.close()
     print(f"{silence.id}  until {silence.ends_at.isoformat()}  {_matchers(silence.matchers)}", file=out)
     return 0
 
 
 async def silence_list(config: Config, now: datetime, *, include_expired: bool, out: TextIO | None = None) -> int:
-    store = await SqliteStore.open(config.state_path)
-    try:
+    async with open_store(config.state_location) as store:
         silences = await store.silences()
         counts = await store.silenced_counts()
-    finally:
-        await store.close()
     shown = [s for s in silences if include_expired or s.ends_at > now]
     for s in shown:
         state = "active" if s.active(now) else ("pending" if s.starts_at > now else "expired")
@@ -72,23 +70,17 @@ async def silence_list(config: Config, now: datetime, *, include_expired: bool, 
 
 
 async def silence_expire(config: Config, silence_id: str, now: datetime, out: TextIO | None = None) -> int:
-    store = await SqliteStore.open(config.state_path)
-    try:
+    async with open_store(config.state_location) as store:
         done = await store.expire_silence(silence_id, now)
-    finally:
-        await store.close()
     print(f"{silence_id} expired" if done else f"no active silence {silence_id}", file=out if done else sys.stderr)
     return 0 if done else 1
 
 
 async def outbox_list(config: Config, state: str, limit: int, out: TextIO | None = None) -> int:
-    store = await SqliteStore.open(config.state_path)
-    try:
+    async with open_store(config.state_location) as store:
         rows = await store.list_deliveries(STATES[state], limit)
         stats = await store.stats()
         disabled = await store.disabled_channels()
-    finally:
-        await store.close()
     for row in rows:
         n = row.notification
         due = f" next={_when(row.next_at)}" if row.state == PENDING else ""
@@ -110,11 +102,8 @@ async def outbox_list(config: Config, state: str, limit: int, out: TextIO | None
 
 async def outbox_retry(config: Config, row_id: int, now: datetime, out: TextIO | None = None) -> int:
     """Re-queue a dead or silenced delivery; retrying by hand also says the operator fixed its channel."""
-    store = await SqliteStore.open(config.state_path)
-    try:
+    async with open_store(config.state_location) as store:
         requeued = await store.retry(row_id, now)
-    finally:
-        await store.close()
     if requeued is None:
         print(f"error: no undelivered delivery {row_id} (see `notifier outbox list --state all`)", file=sys.stderr)
         return 1
@@ -126,21 +115,15 @@ async def outbox_retry(config: Config, row_id: int, now: datetime, out: TextIO |
 
 async def outbox_retry_channel(config: Config, channel: str, now: datetime, out: TextIO | None = None) -> int:
     """Re-queue every dead delivery of one channel and re-enable it: its endpoint has been fixed."""
-    store = await SqliteStore.open(config.state_path)
-    try:
+    async with open_store(config.state_location) as store:
         count = await store.retry_channel(channel, now)
-    finally:
-        await store.close()
     print(f"{count} dead deliveries of {channel} queued again; the channel is enabled", file=out)
     return 0
 
 
 async def outbox_purge(config: Config, state: str, out: TextIO | None = None) -> int:
-    store = await SqliteStore.open(config.state_path)
-    try:
+    async with open_store(config.state_location) as store:
         count = await store.purge(STATES[state])
-    finally:
-        await store.close()
     print(f"purged {count} {state} deliveries", file=out)
     return 0
 

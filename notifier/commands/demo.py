@@ -103,7 +103,6 @@ def demo_config(
             {"handle": "512", "locale": "zh-CN", "timezone": "Asia/Shanghai"},
         ],
         "rules": "rules",
-        "state": "sqlite:///state.db",
         "channels": {
             "console": {"type": "console", "format": "json" if as_json else "summary"},
             "demo-webhook": {"type": "webhook", "url": f"http://127.0.0.1:{hook_port}/hook", "secret": secret},

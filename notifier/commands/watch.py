@@ -12,8 +12,8 @@ import json
 from typing import TextIO
 
 from notifier.config import Config
+from notifier.ingest.marks import PollDone
 from notifier.ingest.pollers import Ingest, http_session
-from notifier.ingest.tracker import PollDone
 from notifier.models import Event
 from notifier.models.codec import event_to_dict
 from notifier.runtime.clock import Clock, SystemClock

@@ -13,25 +13,30 @@ import itertools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import structlog
 
 from notifier.compose.render import Renderer
 from notifier.engine.evaluate import Decision, Engine, RuleError
 from notifier.engine.silences import Silence, silenced_by
-from notifier.ingest.tracker import PollDone
+from notifier.ingest.marks import PollDone
 from notifier.models import Event
 from notifier.runtime.backoff import STORE_BACKOFF
 from notifier.runtime.clock import Clock
 from notifier.safety import SCRUBBER
 from notifier.store.errors import StoreError
-from notifier.store.sqlite.store import Outgoing, SqliteStore, Target
+from notifier.store.protocol import AlertStore, SilenceStore
+from notifier.store.records import Destination, Outgoing
 
 log = structlog.get_logger(__name__)
 BATCH = 256
 RULE_ERROR_LOG_EVERY = timedelta(hours=1)
 T = TypeVar("T")
+
+
+class ComposeStore(AlertStore, SilenceStore, Protocol):
+    """What the compose stage asks of the state store: the silences in force, and commits."""
 
 
 @dataclass(slots=True)
@@ -52,7 +57,7 @@ class Intake:
         queue: asyncio.Queue[Event | PollDone],
         engine: Engine,
         renderer: Renderer,
-        store: SqliteStore,
+        store: ComposeStore,
         clock: Clock,
         *,
         on_commit: Callable[[], None] = lambda: None,
@@ -120,9 +125,9 @@ class Intake:
         """Report each stored target a silence holds back; a replayed (duplicate) one was reported before."""
         for item in outgoing:
             if item.notification.key in new:
-                for target in item.targets:
-                    if target.silenced_by:
-                        self.on_silenced(item.notification.rule, target.channel)
+                for destination in item.destinations:
+                    if destination.silenced_by:
+                        self.on_silenced(item.notification.rule, destination.channel)
 
     async def _retrying(self, what: str, operation: Callable[[], Awaitable[T]]) -> T:
         """The store's answer, waiting out failures (disk full, a file locked by a backup …): the engine already
@@ -182,5 +187,5 @@ class Intake:
             if silence is not None:
                 self.stats.silenced += 1
                 log.info("notification silenced", rule=n.rule, channel=channel, job=labels["job"], silence=silence.id)
-            targets.append(Target(channel, recipients, silence.id if silence else None))
+            targets.append(Destination(channel, recipients, silence.id if silence else None))
         return Outgoing(n, tuple(targets))

@@ -20,7 +20,7 @@ from notifier.config.values import (
 )
 from notifier.models import CompanyId
 from notifier.sources.durations import Duration
-from notifier.store.location import StateLocation, locate
+from notifier.store.location import DEFAULT_STATE, StateLocation, locate
 
 
 def company_key(handle: object, name: object) -> str:
@@ -179,7 +179,7 @@ class Config(Strict):
     companies: tuple[CompanyConfig, ...]
     rules: Path | None = None
     templates: Path | None = None
-    state: str = Field(default="sqlite:///notifier-state.db", validate_default=True)  # relative to the file too
+    state: str = Field(default=DEFAULT_STATE, validate_default=True)  # relative to the file too
     shutdown_grace: Duration = 10.0
     retention: Duration = Field(default=30 * 86400.0, ge=3600.0, description="keep delivered notifications this long")
     channels: dict[Annotated[str, AfterValidator(channel_name)], AnyChannel] = Field(default_factory=dict)

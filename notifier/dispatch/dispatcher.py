@@ -4,8 +4,10 @@ Each (notification, channel) row lives on its own: Slack succeeding never marks 
 Each channel has a lane: a semaphore bounds concurrency, a token bucket bounds the rate, a circuit breaker
 stops a dead endpoint from taking attempts, and a backlog cap keeps a slow channel from filling memory or
 starving the others. Nothing is retried here by sleeping: a failed row gets a `next_at` and comes back when
-due, so retries survive restarts like everything else. A row stays "in flight" until its outcome is
-committed, so it is never picked twice; a crash before that commit re-sends it later with the same id.
+due, so retries survive restarts like everything else. A row is claimed from the store before it is started
+and stays claimed until its outcome is committed (or the claim is released, when no attempt was made), so it
+is never picked twice, here or by another replica; a crash before that commit re-sends it later with the
+same id.
 """
 
 from __future__ import annotations
@@ -22,18 +24,22 @@ from datetime import UTC, datetime
 import structlog
 
 from notifier.channels.base import SendError
-from notifier.dispatch.lanes import Lane, attempt, outcome_mark
+from notifier.dispatch.lanes import Lane, attempt, outcome
 from notifier.dispatch.ledger import Ledger
 from notifier.dispatch.policy import RetrySettings, Verdict, decide
 from notifier.models import Delivery
 from notifier.runtime.backoff import STORE_BACKOFF
 from notifier.runtime.clock import Clock
 from notifier.store.errors import StoreError
-from notifier.store.sqlite.store import DeliveryRow, Mark, SqliteStore
+from notifier.store.protocol import DeliveryStore
+from notifier.store.records import DeliveryOutcome, DeliveryRow
 
 __all__ = ["IDLE_WAIT", "DispatchStats", "Dispatcher", "Lane"]
 log = structlog.get_logger(__name__)
 IDLE_WAIT = 1.0  # longest look-away from the outbox: rows re-queued by `notifier outbox retry` start this soon
+# How long a claim on a row holds: longer than a row waits in a lane's backlog and is sent, so a live replica
+# never loses a claim it is still working on; a dead one's claims lapse after it.
+CLAIM_LEASE = 600.0
 
 
 @dataclass(slots=True)
@@ -50,6 +56,7 @@ class _Send:
     lane: Lane
     task: asyncio.Task[None] | None = None
     sending: bool = False  # past the slot, the rate limit and the breaker: an attempt is on the wire
+    recorded: bool = False  # its outcome is handed to the ledger, which ends the claim
 
 
 class Dispatcher:
@@ -57,10 +64,11 @@ class Dispatcher:
 
     def __init__(
         self,
-        store: SqliteStore,
+        store: DeliveryStore,
         lanes: Mapping[str, Lane],
         clock: Clock,
         *,
+        owner: str = "dispatcher",
         retry: RetrySettings | None = None,
         rng: random.Random | None = None,
         batch: int = 200,
@@ -68,6 +76,7 @@ class Dispatcher:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.store = store
+        self.owner = owner  # whose claims these are (the replica)
         self.lanes = dict(lanes)
         self.clock = clock
         self.retry = retry or RetrySettings()
@@ -183,9 +192,10 @@ class Dispatcher:
                 room = self._room(name, lane, now)
                 if room <= 0:
                     continue
-                busy = [i for i, send in self._sends.items() if send.row.channel == name]  # ≤ backlog ids
-                rows = await self.store.due(now.timestamp(), room + len(skip), channel=name, exclude_ids=busy)
-                for row in [r for r in rows if r.id not in skip and r.id not in self._sends][:room]:
+                claimed = await self.store.claim_due(
+                    self.owner, now.timestamp(), room, lease=CLAIM_LEASE, channel=name, exclude_ids=skip
+                )
+                for row in claimed:
                     self._start(row, lane)
                     started.append(row.id)
             return started
@@ -213,10 +223,12 @@ class Dispatcher:
             log.info("channel re-enabled", channel=channel)
         self._disabled = {**stored, **{c: r for c, r in self._disabled.items() if c in self._disabling}}
         now = self.clock.now()
-        for row in await self.store.due(now.timestamp(), self.batch, exclude_channels=list(self.lanes)):
-            if row.id not in self._sends:
-                reason = f"channel {row.channel!r} is not configured; `notifier outbox retry {row.id}` once it is"
-                await self._record(row, Verdict("dead", None, reason), attempted=False)
+        orphans = await self.store.claim_due(
+            self.owner, now.timestamp(), self.batch, lease=CLAIM_LEASE, exclude_channels=list(self.lanes)
+        )
+        for row in orphans:
+            reason = f"channel {row.channel!r} is not configured; `notifier outbox retry {row.id}` once it is"
+            await self._record(row, Verdict("dead", None, reason), attempted=False)
 
     def _start(self, row: DeliveryRow, lane: Lane) -> None:
         send = _Send(row, lane)
@@ -257,6 +269,13 @@ class Dispatcher:
     # ------------------------------------------------------------------------------------------ delivery
 
     async def _deliver(self, send: _Send) -> None:
+        try:
+            await self._attempt(send)
+        finally:
+            if not send.recorded:  # held back or cancelled before an attempt: the row is due again for anyone
+                await self.store.release(self.owner, [send.row.id])
+
+    async def _attempt(self, send: _Send) -> None:
         row, lane = send.row, send.lane
         async with lane.slots:
             if lane.limiter is not None:
@@ -273,6 +292,7 @@ class Dispatcher:
                 raise
             verdict = self._verdict(row, error)
             lane.breaker.record(verdict.action != "retry", self.clock.now())
+        send.recorded = True
         await self._record(row, verdict)
 
     def _may_send(self, channel: str, lane: Lane) -> bool:
@@ -289,21 +309,21 @@ class Dispatcher:
     async def _record(self, row: DeliveryRow, verdict: Verdict, *, attempted: bool = True) -> None:
         now = self.clock.now()
         already_disabled = row.channel in self._disabled
-        mark = outcome_mark(row, verdict, now.timestamp(), attempted=attempted, channel_disabled=already_disabled)
-        if mark.disable is not None:
-            self._disabled[row.channel] = mark.disable
+        result = outcome(row, verdict, now.timestamp(), attempted=attempted, channel_disabled=already_disabled)
+        if result.disable is not None:
+            self._disabled[row.channel] = result.disable
             self._disabling.add(row.channel)
         self.stats.count(row.channel, verdict.action)
         self.on_outcome(row, verdict)
-        _log_outcome(row, verdict, mark.attempts, already_disabled)
-        await self._commit(mark)
+        _log_outcome(row, verdict, result.attempts, already_disabled)
+        await self._commit(result)
         self._disabling.discard(row.channel)
 
-    async def _commit(self, mark: Mark) -> None:
-        """Write the outcome, waiting out a store that refuses (disk full, locked): the row stays in flight."""
+    async def _commit(self, result: DeliveryOutcome) -> None:
+        """Write the outcome, waiting out a store that refuses (disk full, locked): the row stays claimed."""
         for failures in itertools.count(1):
             try:
-                await self.ledger.write(mark)
+                await self.ledger.write(result)
                 return
             except StoreError as exc:
                 delay = STORE_BACKOFF.delay(failures)

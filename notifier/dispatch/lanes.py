@@ -5,7 +5,7 @@ calling the channel (any failure becomes a `SendError`) and turning a verdict in
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 
@@ -13,7 +13,7 @@ from notifier.channels.base import Channel, SendError
 from notifier.dispatch.limits import CircuitBreaker, RateLimiter
 from notifier.dispatch.policy import Verdict
 from notifier.models import Delivery
-from notifier.store.sqlite.deliveries import DEAD, DELIVERED, PENDING, DeliveryRow, Mark
+from notifier.store.records import DEAD, DELIVERED, PENDING, DeliveryOutcome, DeliveryRow
 
 log = structlog.get_logger(__name__)
 BACKLOG = 64  # rows one lane holds in memory (on the wire or waiting for a slot); the rest wait in the outbox
@@ -24,10 +24,14 @@ class Lane:
     """One channel and its throttles: concurrency (`slots`), rate, circuit breaker and in-memory backlog."""
 
     channel: Channel
-    slots: asyncio.Semaphore
+    concurrency: int
     limiter: RateLimiter | None
     breaker: CircuitBreaker
     backlog: int = BACKLOG
+    slots: asyncio.Semaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.slots = asyncio.Semaphore(self.concurrency)
 
 
 async def attempt(channel: Channel, delivery: Delivery) -> SendError | None:
@@ -43,17 +47,19 @@ async def attempt(channel: Channel, delivery: Delivery) -> SendError | None:
     return None
 
 
-def outcome_mark(row: DeliveryRow, verdict: Verdict, now: float, *, attempted: bool, channel_disabled: bool) -> Mark:
+def outcome(
+    row: DeliveryRow, verdict: Verdict, now: float, *, attempted: bool, channel_disabled: bool
+) -> DeliveryOutcome:
     """The row's state after `verdict`: delivered, pending again at `next_at`, or dead (maybe disabling)."""
     attempts = row.attempts + 1 if attempted else row.attempts
     if verdict.action == "delivered":
-        return Mark(row.id, row.channel, DELIVERED, attempts, now, None)
+        return DeliveryOutcome(row.id, row.channel, DELIVERED, attempts, now, None)
     if verdict.action == "retry":
-        return Mark(row.id, row.channel, PENDING, attempts, now + (verdict.delay or 0.0), verdict.reason)
+        return DeliveryOutcome(row.id, row.channel, PENDING, attempts, now + (verdict.delay or 0.0), verdict.reason)
     if verdict.action == "disable":
         if channel_disabled:
             # Another send already disabled the channel: this row waits with the others instead of dying.
-            return Mark(row.id, row.channel, PENDING, attempts, now, verdict.reason)
+            return DeliveryOutcome(row.id, row.channel, PENDING, attempts, now, verdict.reason)
         # The endpoint said it is gone for good: stop using it; this row is the one `outbox retry` takes.
-        return Mark(row.id, row.channel, DEAD, attempts, now, verdict.reason, disable=verdict.reason)
-    return Mark(row.id, row.channel, DEAD, attempts, now, verdict.reason)
+        return DeliveryOutcome(row.id, row.channel, DEAD, attempts, now, verdict.reason, disable=verdict.reason)
+    return DeliveryOutcome(row.id, row.channel, DEAD, attempts, now, verdict.reason)

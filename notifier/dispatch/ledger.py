@@ -14,31 +14,31 @@ from datetime import datetime
 from typing import Protocol
 
 from notifier.runtime.clock import Clock
-from notifier.store.sqlite.deliveries import Mark
+from notifier.store.records import DeliveryOutcome
 
 
 class Recorder(Protocol):
-    """The part of the store the ledger writes through (`OutboxStore.record`)."""
+    """The part of the store the ledger writes through (`Store.record`)."""
 
-    async def record(self, marks: Sequence[Mark], now: datetime) -> None: ...
+    async def record(self, outcomes: Sequence[DeliveryOutcome], now: datetime) -> None: ...
 
 
 class Ledger:
-    """Writes `Mark`s to the store in batches; one writer task at a time, started on demand."""
+    """Writes `DeliveryOutcome`s to the store in batches; one writer task at a time, started on demand."""
 
     def __init__(self, store: Recorder, clock: Clock) -> None:
         self.store = store
         self.clock = clock
-        self._queue: list[tuple[Mark, asyncio.Future[None]]] = []
+        self._queue: list[tuple[DeliveryOutcome, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def write(self, mark: Mark) -> None:
-        """Queue `mark` and return once it is committed; raises what the store raised for its batch.
+    async def write(self, outcome: DeliveryOutcome) -> None:
+        """Queue `outcome` and return once it is committed; raises what the store raised for its batch.
 
-        Cancelling the caller does not take the mark back: it is written with its batch all the same.
+        Cancelling the caller does not take the outcome back: it is written with its batch all the same.
         """
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append((mark, done))
+        self._queue.append((outcome, done))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_queued(), name="outbox-ledger")
         await done
@@ -52,7 +52,7 @@ class Ledger:
         while self._queue:
             batch, self._queue = self._queue, []
             try:
-                await self.store.record([mark for mark, _ in batch], self.clock.now())
+                await self.store.record([outcome for outcome, _ in batch], self.clock.now())
             except Exception as exc:  # each waiter decides whether to try again
                 for _, done in batch:
                     if not done.done():

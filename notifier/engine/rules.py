@@ -103,7 +103,9 @@ class RuleSpec(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
-class Target:
+class RuleChannel:
+    """A channel a rule notifies, and the recipients its `to:` templates add there."""
+
     channel: str
     to: tuple[Expression, ...] = ()
 
@@ -120,7 +122,7 @@ class Rule:
     severity: str
     send_resolved: bool
     repeat: float | None
-    notify: tuple[Target, ...]
+    notify: tuple[RuleChannel, ...]
     source: str
     description: str | None = None
 
@@ -253,7 +255,7 @@ def _compile(
                 ("notify", i, "channel"), f"unknown channel {target.channel!r}{_channel_hint(target.channel, channels)}"
             )
         to = tuple(_template(env, t, _reporter(error, ("notify", i, "to", j))) for j, t in enumerate(target.to))
-        targets.append(Target(target.channel, to))
+        targets.append(RuleChannel(target.channel, to))
     return Rule(
         name=spec.name,
         on=frozenset(spec.on),

@@ -19,9 +19,10 @@ from typing import Protocol
 
 import structlog
 
+from notifier.ingest.marks import PollDone, PollMark
 from notifier.ingest.schedules.polling import ScheduleWatch, settle_watch
 from notifier.ingest.schedules.state import ScheduleState
-from notifier.ingest.tracker import JobTracker, Outcome, PollDone, PollMark, Resume, resume_from
+from notifier.ingest.tracker import JobTracker, Outcome, Resume, resume_from
 from notifier.ips.client import IpsClient
 from notifier.ips.errors import IpsError, IpsFault
 from notifier.models import CompanyRef, Event, JobLog, JobLogDetail

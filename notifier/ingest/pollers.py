@@ -18,9 +18,9 @@ import structlog
 
 from notifier import __version__
 from notifier.config import CompanyConfig, Config
+from notifier.ingest.marks import PollDone, PollMark
 from notifier.ingest.poller import CompanyPoller, PollObserver, PollSettings
 from notifier.ingest.schedules.state import ScheduleState
-from notifier.ingest.tracker import PollDone, PollMark
 from notifier.ips.client import IpsClient, IpsSettings
 from notifier.models import CompanyRef, Event
 from notifier.runtime.clock import Clock

@@ -16,38 +16,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
+from notifier.ingest.marks import PollMark
 from notifier.models import ActiveJob, CompanyRef, Event, JobLog, JobLogDetail
-
-if TYPE_CHECKING:
-    from notifier.ingest.schedules.state import ScheduleState
 
 # How far back a log scan reaches past the previous scan, to absorb clock skew between us and the server.
 LOG_SCAN_OVERLAP = timedelta(minutes=5)
 # Server times further ahead of ours than this are not believed (a corrupt date must not stop all scans).
 MAX_SERVER_LEAD = timedelta(days=1)
-
-
-@dataclass(frozen=True, slots=True)
-class PollMark:
-    """What a run leaves for the next one, per company: its last good poll (moved back to the last sighting of
-    any job whose ending it has not announced yet), the time before which everything was already history for
-    it, and the locales of the jobs it saw running (their logs carry none)."""
-
-    polled_at: datetime
-    floor: datetime
-    locales: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class PollDone:
-    """Queued after a good poll's events: once they are committed, `mark` is where a restart picks up, and
-    `schedules` (when the company's schedules were listed) what its schedule watch knew."""
-
-    company: str
-    mark: PollMark
-    schedules: Mapping[str, ScheduleState] | None = None
 
 
 @dataclass(frozen=True, slots=True)

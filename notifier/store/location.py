@@ -14,6 +14,7 @@ from pathlib import Path
 from notifier.sources.paths import expand
 
 SQLITE = "sqlite://"
+DEFAULT_STATE = "sqlite:///notifier-state.db"
 USAGE = "state must be sqlite:///PATH (relative to this file) or sqlite:////ABSOLUTE/PATH"
 
 

@@ -8,19 +8,18 @@ keep up.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from notifier.ingest.poller import CompanyPoller
+from notifier.store.errors import StoreError
 from notifier.web.present import duration
 
 if TYPE_CHECKING:
     from notifier.app.daemon import Daemon
 
 STALE_INTERVALS = 3  # a company is "not ready" when its last good poll is older than this many intervals
-STORE_TIMEOUT = 2.0  # a store that cannot answer `SELECT 1` this fast cannot take notifications either
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,13 +76,9 @@ def company_problem(poller: CompanyPoller, now: datetime) -> str | None:
 
 
 async def _store_error(daemon: Daemon) -> str | None:
-    """A real round trip to the state file: a closed or locked-up store is not ready, whatever flags say."""
+    """A real round trip to the store: a closed or locked-up store is not ready, whatever flags say."""
     try:
-        # Through the store's lock, as every reader goes: a transaction stuck holding it is caught too.
-        async with asyncio.timeout(STORE_TIMEOUT), daemon.store.reading() as db, db.execute("SELECT 1") as cursor:
-            await cursor.fetchone()
-    except TimeoutError:
-        return f"no answer within {STORE_TIMEOUT:g}s"
-    except Exception as exc:  # closed connection, I/O error …: all mean "cannot take notifications"
-        return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        await daemon.store.ping()
+    except StoreError as exc:
+        return str(exc)
     return None

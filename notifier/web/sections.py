@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from notifier import __version__
 from notifier.ingest.poller import CompanyPoller
 from notifier.store.errors import StoreError
-from notifier.store.sqlite.store import DEAD, DELIVERED, PENDING, SILENCED, DeliveryRow
+from notifier.store.records import DEAD, DELIVERED, PENDING, SILENCED, DeliveryRow
 from notifier.web.ready import STALE_INTERVALS, company_label, readiness
 
 if TYPE_CHECKING:

@@ -23,7 +23,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from standardwebhooks.webhooks import Webhook
 
-from notifier.store.sqlite.store import Outgoing, SqliteStore, Target
+from notifier.store.records import Destination, Outgoing
+from notifier.store.sqlite.store import SqliteStore
 from tests.channels.support import free_port, sample_notification
 
 SECRET = "whsec_" + base64.b64encode(b"crash-test-signing-key-0123456789").decode()
@@ -90,7 +91,9 @@ log: {{format: json, level: warning}}
 async def seed(path: Path) -> None:
     store = await SqliteStore.open(path)
     try:
-        items = [Outgoing(sample_notification(key=f"crash-{i:03d}"), (Target("downstream"),)) for i in range(TOTAL)]
+        items = [
+            Outgoing(sample_notification(key=f"crash-{i:03d}"), (Destination("downstream"),)) for i in range(TOTAL)
+        ]
         assert len(await store.commit(items, [], [], datetime.now(UTC))) == TOTAL
     finally:
         await store.close()

@@ -18,7 +18,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from notifier.store.sqlite.store import DELIVERED, PENDING, Outgoing, SqliteStore, Target
+from notifier.store.records import DELIVERED, PENDING, Destination, Outgoing
+from notifier.store.sqlite.store import SqliteStore
 from tests.channels.support import sample_notification
 from tests.conftest import PASSWORD, START, USER, Sim, StartSim, collect_lines
 
@@ -137,7 +138,7 @@ class SlowReceiver:
 async def seed_outbox(path: Path, count: int) -> None:
     store = await SqliteStore.open(path)
     try:
-        outgoing = [Outgoing(sample_notification(key=f"msg_{i:04d}"), (Target("hook"),)) for i in range(count)]
+        outgoing = [Outgoing(sample_notification(key=f"msg_{i:04d}"), (Destination("hook"),)) for i in range(count)]
         await store.commit(outgoing, [], [], START)
     finally:
         await store.close()

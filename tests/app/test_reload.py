@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from notifier.i18n import LOCALES_DIR
 from notifier.runtime.clock import ManualClock
 from tests.conftest import START, Harness, Sim, StartSim, console_lines, summary, write_config
 from tests.i18n.support import failed_publish
+from tests.support.store import disable_channel, sqlite_store
 
 
 @pytest.fixture
@@ -85,12 +85,14 @@ async def test_restart_only_settings_are_kept_and_said(sim: Sim, tmp_path: Path)
 async def test_fixed_channel_settings_re_enable_a_disabled_channel(sim: Sim, tmp_path: Path) -> None:
     """A channel disabled by its endpoint is enabled again when a reload changes its settings."""
     harness = Harness(sim, write_config(tmp_path, sim), ManualClock(START))
+    async with sqlite_store(harness.config.state_path) as store:
+        await disable_channel(store, "console", "HTTP 410", START)
     async with harness.running() as daemon:
-        await daemon.store.disable_channel("console", "HTTP 410", datetime.now(UTC))
+        assert await daemon.store.disabled_channels() == {"console": "HTTP 410"}
         path = rewrite(harness, "console: {type: console}", "console: {type: console, concurrency: 2}")
         assert await daemon.reload(path)
         assert await daemon.store.disabled_channels() == {}
-        assert daemon.lanes["console"].slots._value == 2
+        assert daemon.lanes["console"].concurrency == 2
 
 
 async def test_rules_swap_and_forget_alerts_of_removed_rules(sim: Sim, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from notifier.dispatch.dispatcher import Dispatcher
 from notifier.runtime.clock import ManualClock
-from notifier.store.sqlite.store import PENDING
+from notifier.store.records import PENDING
 from tests.conftest import START, Harness, StartSim, write_config
 
 

@@ -19,9 +19,10 @@ from notifier.engine.evaluate import Engine
 from notifier.engine.rules import load_rules
 from notifier.models import Event, JobLog
 from notifier.runtime.clock import SystemClock
-from notifier.store.sqlite.store import DEAD, DELIVERED, PENDING, DeliveryRow, Outgoing, SqliteStore, Target
+from notifier.store.records import DEAD, DELIVERED, PENDING, DeliveryRow, DeliveryState, Destination, Outgoing
+from notifier.store.sqlite.store import SqliteStore
 from tests.engine.support import COMPANY, at, job
-from tests.store.test_sqlite import notification
+from tests.support.store import due, notification, settle
 
 SECRET = "whsec_" + base64.b64encode(b"admin-command-test-key").decode()
 CONFIG = f"""
@@ -77,19 +78,21 @@ def with_store(config: Path, use: Callable[[SqliteStore], Awaitable[T]]) -> T:
     return asyncio.run(go())
 
 
-def seed(config: Path, states: dict[str, str]) -> dict[str, int]:
-    """One notification per key, to the hook, its row put in the given state; returns row ids by key."""
+def seed(config: Path, states: dict[str, DeliveryState], disable: str | None = None) -> dict[str, int]:
+    """One notification per key, to the hook, its row put in the given state; returns row ids by key. With
+    `disable`, the dead rows are those whose answer disabled the hook (as a 410 does)."""
 
     async def go(store: SqliteStore) -> dict[str, int]:
         now = datetime.now(UTC)
-        items = [Outgoing(notification(key, title=f"Job {key} failed"), (Target("hook"),)) for key in states]
+        items = [Outgoing(notification(key, title=f"Job {key} failed"), (Destination("hook"),)) for key in states]
         await store.commit(items, [], [], now)
         ids = {}
-        for row in await store.due(now.timestamp() + 1, 100):
+        for row in await due(store, now.timestamp() + 1, 100):
             ids[row.notification.key] = row.id
             state = states[row.notification.key]
             error = {DEAD: "HTTP 400", PENDING: "HTTP 503"}.get(state)
-            await store.mark(row.id, state, attempts=1, next_at=now.timestamp() + 60, error=error, now=now)
+            dead_by = disable if state == DEAD else None
+            await settle(store, row, state, next_at=now.timestamp() + 60, error=error, disable=dead_by, now=now)
         return ids
 
     return with_store(config, go)
@@ -120,8 +123,7 @@ def test_outbox_list_pending_shows_the_next_attempt(config: Path, cli: Cli) -> N
 
 def test_outbox_retry_requeues_and_re_enables_the_channel(config: Path, cli: Cli) -> None:
     """Retrying the dead row of a disabled channel re-queues it now, fresh, and re-enables the channel."""
-    ids = seed(config, {"a": DEAD})
-    with_store(config, lambda store: store.disable_channel("hook", "HTTP 410: the endpoint is gone", datetime.now(UTC)))
+    ids = seed(config, {"a": DEAD}, disable="HTTP 410: the endpoint is gone")
     _, listed, _ = cli("outbox", "list")
     assert "channel hook is disabled (HTTP 410: the endpoint is gone)" in listed
     code, out, _ = cli("outbox", "retry", str(ids["a"]))
@@ -138,8 +140,7 @@ def test_outbox_retry_requeues_and_re_enables_the_channel(config: Path, cli: Cli
 
 def test_outbox_retry_channel_requeues_its_dead_rows_only(config: Path, cli: Cli) -> None:
     """`retry --channel` re-queues every dead row of that channel, re-enables it and leaves other rows alone."""
-    seed(config, {"a": DEAD, "b": DEAD, "c": DELIVERED, "d": PENDING})
-    with_store(config, lambda store: store.disable_channel("hook", "HTTP 410", datetime.now(UTC)))
+    seed(config, {"a": DEAD, "b": DEAD, "c": DELIVERED, "d": PENDING}, disable="HTTP 410")
     code, out, _ = cli("outbox", "retry", "--channel", "hook")
     assert (code, out) == (0, "2 dead deliveries of hook queued again; the channel is enabled\n")
     rows = {r.notification.key: r for r in all_rows(config)}

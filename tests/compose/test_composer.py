@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,23 +13,17 @@ from structlog.testing import capture_logs
 from notifier.compose.composer import Intake
 from notifier.compose.render import Renderer
 from notifier.engine.evaluate import Engine
-from notifier.ingest.tracker import PollDone
+from notifier.ingest.marks import PollDone
 from notifier.models import Event, ScheduledJob
 from notifier.runtime.clock import ManualClock
 from notifier.store.errors import StoreError
-from notifier.store.sqlite.store import PENDING, SILENCED, SqliteStore
+from notifier.store.records import PENDING, SILENCED
+from notifier.store.sqlite.store import SqliteStore
 from tests.engine.support import T0, RulesFactory, ended, job, make_rules
 
 __all__ = ["make_rules"]  # the fixture
 
 FAILED = "- name: failed\n  on: job.failed\n  description: A job failed\n  notify: [{channel: downstream}]\n"
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    opened = await SqliteStore.open(tmp_path / "state.db")
-    yield opened
-    await opened.close()
 
 
 def intake(store: SqliteStore, make_rules: RulesFactory, renderer: Renderer, **kw: Any) -> Intake:

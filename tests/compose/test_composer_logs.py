@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import replace
-from pathlib import Path
 
-import pytest
 from structlog.testing import capture_logs
 
 from notifier.compose.composer import Intake
 from notifier.compose.render import Renderer
 from notifier.engine.evaluate import Engine
-from notifier.ingest.tracker import PollDone
+from notifier.ingest.marks import PollDone
 from notifier.models import Event
 from notifier.runtime.clock import ManualClock
-from notifier.store.sqlite.store import PENDING, SqliteStore
+from notifier.store.records import PENDING
+from notifier.store.sqlite.store import SqliteStore
 from tests.engine.support import T0, RulesFactory, ended, make_rules
 
 __all__ = ["make_rules"]  # the fixture
@@ -28,13 +26,6 @@ DIVIDING = """\
   where: 100 // job.progress > 1
   notify: [{channel: console}]
 """
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    opened = await SqliteStore.open(tmp_path / "state.db")
-    yield opened
-    await opened.close()
 
 
 async def test_a_rule_failing_for_one_job_is_logged_with_rule_company_and_job(

@@ -18,7 +18,8 @@ from notifier.dispatch.limits import CircuitBreaker, RateLimiter
 from notifier.dispatch.policy import RetrySettings
 from notifier.models import Delivery, Notification
 from notifier.runtime.clock import ManualClock
-from notifier.store.sqlite.store import DeliveryRow, Outgoing, SqliteStore, Target
+from notifier.store.records import DeliveryRow, Destination, Outgoing
+from notifier.store.sqlite.store import SqliteStore
 from tests.channels.support import CREATED, sample_notification
 
 SECRET = "whsec_" + base64.b64encode(b"dispatch-test-signing-key-0123").decode()
@@ -32,7 +33,7 @@ def notification(n: int = 1, **changes: Any) -> Notification:
 
 async def commit(store: SqliteStore, clock: ManualClock, *targets: str, n: int = 1, count: int = 1) -> None:
     """Commit `count` notifications (keys msg_<n> …), each going to every channel in `targets`."""
-    items = [Outgoing(notification(i), tuple(Target(t) for t in targets)) for i in range(n, n + count)]
+    items = [Outgoing(notification(i), tuple(Destination(t) for t in targets)) for i in range(n, n + count)]
     await store.commit(items, [], [], clock.now())
 
 
@@ -107,7 +108,7 @@ def lane(
 ) -> Lane:
     limiter = RateLimiter(rate, clock=clock, sleep=AdvancingSleep(clock)) if rate else None
     breaker = CircuitBreaker(threshold=threshold, cooldown=cooldown, clock=clock)
-    return Lane(channel, asyncio.Semaphore(concurrency), limiter, breaker, backlog)
+    return Lane(channel, concurrency, limiter, breaker, backlog)
 
 
 def dispatcher(store: SqliteStore, clock: ManualClock, lanes: dict[str, Lane], **kw: Any) -> Dispatcher:

@@ -11,7 +11,8 @@ import pytest
 
 from notifier.dispatch.ledger import Ledger
 from notifier.runtime.clock import ManualClock
-from notifier.store.sqlite.store import DELIVERED, Mark, SqliteStore
+from notifier.store.records import DELIVERED, DeliveryOutcome
+from notifier.store.sqlite.store import SqliteStore
 from tests.dispatch.support import commit, rows
 
 
@@ -23,16 +24,16 @@ class CountingStore:
         self.batches: list[int] = []
         self.fail_next = False
 
-    async def record(self, marks: Sequence[Mark], now: datetime) -> None:
-        self.batches.append(len(marks))
+    async def record(self, outcomes: Sequence[DeliveryOutcome], now: datetime) -> None:
+        self.batches.append(len(outcomes))
         if self.fail_next:
             self.fail_next = False
             raise sqlite3.OperationalError("database or disk is full")
-        await self.store.record(marks, now)
+        await self.store.record(outcomes, now)
 
 
-def delivered(row_id: int, now: float) -> Mark:
-    return Mark(row_id, "hook", DELIVERED, 1, now, None)
+def delivered(row_id: int, now: float) -> DeliveryOutcome:
+    return DeliveryOutcome(row_id, "hook", DELIVERED, 1, now, None)
 
 
 async def test_outcomes_arriving_together_share_one_transaction(store: SqliteStore, clock: ManualClock) -> None:

@@ -17,7 +17,8 @@ from notifier.channels.webhook import WebhookSender, webhook_body
 from notifier.config import WebhookChannel
 from notifier.dispatch.policy import RetrySettings, backoff
 from notifier.runtime.clock import ManualClock
-from notifier.store.sqlite.store import DEAD, DELIVERED, PENDING, SqliteStore
+from notifier.store.records import DEAD, DELIVERED, PENDING
+from notifier.store.sqlite.store import SqliteStore
 from tests.dispatch.support import (
     SECRET,
     SETTINGS,

@@ -8,7 +8,8 @@ from notifier.channels.base import HttpStatusError, TransportFailure
 from notifier.config import SlackChannel
 from notifier.dispatch.policy import RetrySettings
 from notifier.runtime.clock import ManualClock
-from notifier.store.sqlite.store import DEAD, DELIVERED, PENDING, SqliteStore
+from notifier.store.records import DEAD, DELIVERED, PENDING
+from notifier.store.sqlite.store import SqliteStore
 from tests.dispatch.support import Scripted, advance_to, commit, dispatcher, lane, rows, settle_loop, until
 
 DOWN = TransportFailure("connection", "refused")

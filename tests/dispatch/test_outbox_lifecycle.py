@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import aiohttp
 from standardwebhooks.webhooks import Webhook
@@ -10,7 +11,8 @@ from standardwebhooks.webhooks import Webhook
 from notifier.channels.webhook import WebhookSender
 from notifier.config import WebhookChannel
 from notifier.runtime.clock import ManualClock
-from notifier.store.sqlite.store import DELIVERED, PENDING, SqliteStore
+from notifier.store.records import DELIVERED, PENDING, DeliveryRow
+from notifier.store.sqlite.store import SqliteStore
 from tests.dispatch.support import (
     SECRET,
     Receiver,
@@ -48,14 +50,14 @@ async def test_idle_loop_does_not_spin_while_a_send_is_in_flight(store: SqliteSt
     hook = Scripted("hook", gate=gate)
     await commit(store, clock, "hook")
     queries = 0
-    real_due = store.due
+    real_claim = store.claim_due
 
-    async def counting_due(*args: object, **kwargs: object) -> object:
+    async def counting_claims(*args: Any, **kwargs: Any) -> list[DeliveryRow]:
         nonlocal queries
         queries += 1
-        return await real_due(*args, **kwargs)  # type: ignore[arg-type]
+        return await real_claim(*args, **kwargs)
 
-    store.due = counting_due  # type: ignore[method-assign,assignment]
+    store.claim_due = counting_claims  # type: ignore[method-assign]
     dispatch = dispatcher(store, clock, {"hook": lane(hook, clock)})
     runner = asyncio.create_task(dispatch.run())
     try:

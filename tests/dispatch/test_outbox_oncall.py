@@ -15,7 +15,8 @@ from notifier.channels.pagerduty import PagerDutySender
 from notifier.channels.teams import TeamsSender
 from notifier.config import PagerDutyChannel, TeamsChannel
 from notifier.runtime.clock import ManualClock
-from notifier.store.sqlite.store import DEAD, DELIVERED, PENDING, Outgoing, SqliteStore, Target
+from notifier.store.records import DEAD, DELIVERED, PENDING, Destination, Outgoing
+from notifier.store.sqlite.store import SqliteStore
 from tests.channels.support import (
     PAGERDUTY_PATH,
     ROUTING_KEY,
@@ -123,11 +124,11 @@ async def test_a_resolve_never_overtakes_its_trigger(
     _, pagerduty, server = fakes
     pagerduty.replies.append((503, "{}", {}))
     firing = notification(1, alert_key="alert_1")
-    await store.commit([Outgoing(firing, (Target("pd"),))], [], [], clock.now())
+    await store.commit([Outgoing(firing, (Destination("pd"),))], [], [], clock.now())
     await flush(store, clock, server)
     clock.advance(0.5)
     resolved = notification(2, alert_key="alert_1", status="resolved", created_at=firing.created_at + timedelta(1))
-    await store.commit([Outgoing(resolved, (Target("pd"),))], [], [], clock.now())
+    await store.commit([Outgoing(resolved, (Destination("pd"),))], [], [], clock.now())
     await flush(store, clock, server)
     assert (pagerduty.requests, [r.state for r in await rows(store)]) == (1, [PENDING, PENDING])
     advance_to(clock, max(r.next_at for r in await rows(store)))

@@ -13,7 +13,8 @@ from aiohttp.test_utils import TestServer
 from notifier.channels.slack import SlackSender
 from notifier.config import SlackChannel
 from notifier.runtime.clock import ManualClock
-from notifier.store.sqlite.store import DEAD, DELIVERED, PENDING, SqliteStore
+from notifier.store.records import DEAD, DELIVERED, PENDING
+from notifier.store.sqlite.store import SqliteStore
 from tests.dispatch.support import SETTINGS, at, commit, dispatcher, lane, rows
 
 Reply = tuple[int, dict[str, Any], dict[str, str]]

@@ -13,7 +13,8 @@ from aiohttp.test_utils import TestServer
 from notifier.app.daemon import Daemon
 from notifier.config import load_config
 from notifier.runtime.clock import ManualClock
-from notifier.store.sqlite.store import PENDING, Outgoing, SqliteStore, Target
+from notifier.store.records import PENDING, Destination, Outgoing
+from notifier.store.sqlite.store import SqliteStore
 from tests.channels.support import free_port, sample_notification
 from tests.conftest import START
 
@@ -68,7 +69,7 @@ async def test_retry_after_is_honoured_up_to_the_configured_cap_which_a_reload_c
     assert config.delivery.max_retry_after == 120
     clock = ManualClock(START)
     store = await SqliteStore.open(config.state_path)
-    await store.commit([Outgoing(sample_notification(created_at=START), (Target("hook"),))], [], [], START)
+    await store.commit([Outgoing(sample_notification(created_at=START), (Destination("hook"),))], [], [], START)
     async with aiohttp.ClientSession() as session:
         daemon = Daemon(config, clock, session, store)
         await daemon.start(poll=False)

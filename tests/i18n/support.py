@@ -14,7 +14,7 @@ from babel.messages.pofile import read_po
 
 from notifier.compose.render import Renderer
 from notifier.engine.evaluate import Decision, Engine
-from notifier.engine.rules import Rule, Target, load_rules
+from notifier.engine.rules import Rule, RuleChannel, load_rules
 from notifier.i18n import DEFAULT, LOCALES_DIR, SUPPORTED
 from notifier.i18n.catalogs import catalog_dir
 from notifier.models import ActiveJob, CompanyRef, Event, JobLog, JobLogDetail, Message, ScheduledJob
@@ -118,7 +118,7 @@ def rule(name: str = "failed-publish", kind: str = "job.failed", severity: str =
         severity=severity,
         send_resolved=False,
         repeat=None,
-        notify=(Target("console"),),
+        notify=(RuleChannel("console"),),
         source="tests/i18n/support.py:1",
         description=None,
     )

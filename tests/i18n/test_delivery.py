@@ -28,7 +28,8 @@ from notifier.engine.rules import load_rules
 from notifier.i18n import SUPPORTED, negotiate
 from notifier.models import Event, JobLogDetail
 from notifier.runtime.clock import ManualClock
-from notifier.store.sqlite.store import DELIVERED, SqliteStore
+from notifier.store.records import DELIVERED
+from notifier.store.sqlite.store import SqliteStore
 from tests.i18n.receivers import WEBHOOK_SECRET, Received, Receivers, config_yaml, receivers
 from tests.i18n.support import SHIPPED_RULES, TIMEZONES, company, failed_log, job
 

@@ -17,10 +17,11 @@ from notifier.compose.render import Renderer
 from notifier.engine.evaluate import Decision, Engine
 from notifier.engine.rules import load_rules
 from notifier.i18n import SUPPORTED
-from notifier.ingest.tracker import PollDone
+from notifier.ingest.marks import PollDone
 from notifier.models import Event
 from notifier.runtime.clock import ManualClock
-from notifier.store.sqlite.store import PENDING, SqliteStore
+from notifier.store.records import PENDING
+from notifier.store.sqlite.store import SqliteStore
 from tests.i18n.support import T0, company, decision, failed_publish, job
 
 Files = dict[str, str | bytes]

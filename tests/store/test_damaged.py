@@ -20,7 +20,8 @@ from notifier.cli import main
 from notifier.config import load_config
 from notifier.runtime.clock import ManualClock
 from notifier.store.errors import StateFileError
-from notifier.store.sqlite.store import Outgoing, SqliteStore, Target
+from notifier.store.records import Destination, Outgoing
+from notifier.store.sqlite.store import SqliteStore
 from notifier.web import create_app
 from tests.channels.support import free_port, sample_notification
 from tests.conftest import START, Spawn
@@ -49,7 +50,7 @@ async def seeded(path: Path, count: int = 300) -> None:
     """A state file holding `count` pending deliveries: its deliveries table spans many pages."""
     store = await SqliteStore.open(path)
     try:
-        items = [Outgoing(sample_notification(key=f"msg_{i:04d}"), (Target("hook"),)) for i in range(count)]
+        items = [Outgoing(sample_notification(key=f"msg_{i:04d}"), (Destination("hook"),)) for i in range(count)]
         await store.commit(items, [], [], START)
     finally:
         await store.close()
@@ -200,7 +201,7 @@ async def test_a_page_damaged_while_running_makes_the_daemon_not_ready(tmp_path:
     assert [e["retry_in"] for e in failures] == steps.delays == [1.0, 2.0, 4.0]
     assert all("database disk image is malformed" in e["error"] for e in failures)
     [reason] = [r for r in body["reasons"] if r.startswith("state store is failing: ")]
-    assert "due failing for" in reason
+    assert "claim_due failing for" in reason
     assert "database disk image is malformed" in reason
     assert "notifier_store_up 0.0" in metrics
-    assert 'notifier_store_errors_total{operation="due"} 3.0' in metrics
+    assert 'notifier_store_errors_total{operation="claim_due"} 3.0' in metrics

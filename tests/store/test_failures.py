@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from notifier.ingest.tracker import PollMark
+from notifier.ingest.marks import PollMark
 from notifier.store.errors import StoreError
-from notifier.store.sqlite import store as sqlite_store
+from notifier.store.sqlite import marks as sqlite_marks
 from notifier.store.sqlite.store import SqliteStore
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    opened = await SqliteStore.open(tmp_path / "state.db")
-    yield opened
-    await opened.close()
 
 
 async def test_a_value_error_from_our_own_code_is_raised_as_it_is(
@@ -32,7 +24,7 @@ async def test_a_value_error_from_our_own_code_is_raised_as_it_is(
     def broken(*_args: object) -> list[tuple[str, str, str, str]]:
         raise ValueError("a bug, not a disk")
 
-    monkeypatch.setattr(sqlite_store, "_mark_rows", broken)
+    monkeypatch.setattr(sqlite_marks, "mark_rows", broken)
     with pytest.raises(ValueError, match="a bug, not a disk"):
         await store.save_poll_marks({"47": PollMark(NOW, NOW, {})})
     assert store.health.problem is None

@@ -4,35 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
 from notifier.engine.book import Alert
-from notifier.store.sqlite.store import DEAD, DELIVERED, PENDING, SILENCED, Mark, Outgoing, SqliteStore, Target
-from tests.store.test_sqlite import notification
+from notifier.store.records import DEAD, DELIVERED, PENDING, SILENCED, DeliveryOutcome, Destination, Outgoing
+from notifier.store.sqlite.store import SqliteStore
+from tests.support.store import due, notification, settle
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    opened = await SqliteStore.open(tmp_path / "state.db")
-    yield opened
-    await opened.close()
-
-
 async def test_record_writes_outcomes_and_a_disable_together(store: SqliteStore) -> None:
     """One `record` call updates every row and disables the channel a mark names, in one transaction."""
-    await store.commit([Outgoing(notification(), (Target("hook"), Target("slack")))], [], [], NOW)
-    hook, slack = sorted(await store.due(NOW.timestamp(), 10), key=lambda r: r.channel)
+    await store.commit([Outgoing(notification(), (Destination("hook"), Destination("slack")))], [], [], NOW)
+    hook, slack = sorted(await due(store, NOW.timestamp(), 10), key=lambda r: r.channel)
     stamp = NOW.timestamp()
     await store.record(
         [
-            Mark(hook.id, "hook", DEAD, 1, stamp, "HTTP 410", disable="HTTP 410"),
-            Mark(slack.id, "slack", DELIVERED, 1, stamp, None),
+            DeliveryOutcome(hook.id, "hook", DEAD, 1, stamp, "HTTP 410", disable="HTTP 410"),
+            DeliveryOutcome(slack.id, "slack", DELIVERED, 1, stamp, None),
         ],
         NOW,
     )
@@ -43,34 +34,33 @@ async def test_record_writes_outcomes_and_a_disable_together(store: SqliteStore)
 
 async def test_due_can_be_asked_per_channel(store: SqliteStore) -> None:
     """`due(channel=…)` returns only that channel's rows, so one busy channel cannot fill another's batch."""
-    await store.commit([Outgoing(notification(), (Target("hook"), Target("slack")))], [], [], NOW)
-    assert [r.channel for r in await store.due(NOW.timestamp(), 10, channel="slack")] == ["slack"]
-    assert [r.channel for r in await store.due(NOW.timestamp(), 10, exclude_channels=["slack"])] == ["hook"]
+    await store.commit([Outgoing(notification(), (Destination("hook"), Destination("slack")))], [], [], NOW)
+    assert [r.channel for r in await due(store, NOW.timestamp(), 10, channel="slack")] == ["slack"]
+    assert [r.channel for r in await due(store, NOW.timestamp(), 10, exclude_channels=["slack"])] == ["hook"]
 
 
 async def test_next_due_after_skips_rows_already_due(store: SqliteStore) -> None:
     """`next_due_at(after=now)` names the next future retry, ignoring rows that are due (maybe in flight)."""
-    await store.commit([Outgoing(notification(), (Target("hook"), Target("slack")))], [], [], NOW)
-    hook, _slack = sorted(await store.due(NOW.timestamp(), 10), key=lambda r: r.channel)
-    await store.mark(hook.id, PENDING, attempts=1, next_at=NOW.timestamp() + 30, error="HTTP 503", now=NOW)
+    await store.commit([Outgoing(notification(), (Destination("hook"), Destination("slack")))], [], [], NOW)
+    hook, _slack = sorted(await due(store, NOW.timestamp(), 10), key=lambda r: r.channel)
+    await settle(store, hook, PENDING, attempts=1, next_at=NOW.timestamp() + 30, error="HTTP 503", now=NOW)
     assert await store.next_due_at() == NOW.timestamp()
     assert await store.next_due_at(after=NOW.timestamp()) == NOW.timestamp() + 30
 
 
 async def test_retry_re_enables_and_refreshes_waiting_rows(store: SqliteStore) -> None:
     """Re-queuing a disabled channel's dead row re-enables it and brings its other rows forward."""
-    items = [Outgoing(notification(f"k{i}"), (Target("hook"),)) for i in range(3)]
+    items = [Outgoing(notification(f"k{i}"), (Destination("hook"),)) for i in range(3)]
     await store.commit(items, [], [], NOW)
-    first, second, _third = await store.due(NOW.timestamp(), 10)
-    await store.mark(first.id, DEAD, attempts=1, next_at=NOW.timestamp(), error="HTTP 410", now=NOW)
-    await store.mark(second.id, PENDING, attempts=1, next_at=NOW.timestamp() + 900, error="HTTP 503", now=NOW)
-    await store.disable_channel("hook", "HTTP 410", NOW)
+    first, second, _third = await due(store, NOW.timestamp(), 10)
+    await settle(store, first, DEAD, next_at=NOW.timestamp(), error="HTTP 410", disable="HTTP 410", now=NOW)
+    await settle(store, second, PENDING, next_at=NOW.timestamp() + 900, error="HTTP 503", now=NOW)
     later = datetime(2026, 11, 24, tzinfo=UTC)
     requeued = await store.retry(first.id, later)
     assert requeued is not None
     assert (requeued.channel, requeued.reenabled) == ("hook", True)
     assert await store.disabled_channels() == {}
-    rows = await store.due(later.timestamp(), 10)
+    rows = await due(store, later.timestamp(), 10)
     assert len(rows) == 3
     assert {r.requeued_at for r in rows} == {later.timestamp()}
     assert [r.attempts for r in rows if r.id == first.id] == [0]
@@ -78,41 +68,41 @@ async def test_retry_re_enables_and_refreshes_waiting_rows(store: SqliteStore) -
 
 async def test_retry_refuses_delivered_and_unknown_rows(store: SqliteStore) -> None:
     """A delivered row cannot be re-queued (that would send it twice), nor can a row that does not exist."""
-    await store.commit([Outgoing(notification(), (Target("hook"),))], [], [], NOW)
-    [row] = await store.due(NOW.timestamp(), 10)
-    await store.mark(row.id, DELIVERED, attempts=1, next_at=NOW.timestamp(), error=None, now=NOW)
+    await store.commit([Outgoing(notification(), (Destination("hook"),))], [], [], NOW)
+    [row] = await due(store, NOW.timestamp(), 10)
+    await settle(store, row, DELIVERED, attempts=1, next_at=NOW.timestamp(), error=None, now=NOW)
     assert await store.retry(row.id, NOW) is None
     assert await store.retry(9999, NOW) is None
 
 
 async def test_purge_keeps_the_key_so_a_replay_is_still_ignored(store: SqliteStore) -> None:
     """After purging a delivered notification, committing the same key again sends nothing."""
-    item = Outgoing(notification(), (Target("hook"),))
+    item = Outgoing(notification(), (Destination("hook"),))
     await store.commit([item], [], [], NOW)
-    [row] = await store.due(NOW.timestamp(), 10)
-    await store.mark(row.id, DELIVERED, attempts=1, next_at=NOW.timestamp(), error=None, now=NOW)
+    [row] = await due(store, NOW.timestamp(), 10)
+    await settle(store, row, DELIVERED, attempts=1, next_at=NOW.timestamp(), error=None, now=NOW)
     assert await store.purge([DELIVERED]) == 1
     assert await store.commit([item], [], [], NOW) == []
-    assert await store.due(NOW.timestamp(), 10) == []
+    assert await due(store, NOW.timestamp(), 10) == []
 
 
 async def test_silence_counts_deliveries_not_whole_notifications(store: SqliteStore) -> None:
     """A silence holding back only the Slack target of a notification is counted once, and the row listed."""
-    item = Outgoing(notification(), (Target("hook"), Target("slack", silenced_by="s1")))
+    item = Outgoing(notification(), (Destination("hook"), Destination("slack", silenced_by="s1")))
     await store.commit([item], [], [], NOW)
     assert await store.silenced_counts() == {"s1": 1}
     assert [r.channel for r in await store.list_deliveries([SILENCED])] == ["slack"]
-    assert [r.channel for r in await store.due(NOW.timestamp(), 10)] == ["hook"]
+    assert [r.channel for r in await due(store, NOW.timestamp(), 10)] == ["hook"]
 
 
 async def test_concurrent_transactions_do_not_interleave(store: SqliteStore) -> None:
     """An outcome written while an intake commit is under way neither commits nor rolls back part of it."""
-    await store.commit([Outgoing(notification("first"), (Target("hook"),))], [], [], NOW)
-    [row] = await store.due(NOW.timestamp(), 10)
+    await store.commit([Outgoing(notification("first"), (Destination("hook"),))], [], [], NOW)
+    [row] = await due(store, NOW.timestamp(), 10)
     alert = Alert("stalled", "47", "47||A", "firing", NOW, last_sent=NOW, sends=1)
-    items = [Outgoing(notification(f"k{i}"), (Target("hook"),)) for i in range(20)]
-    broken = [*items, Outgoing(notification("bad"), (Target("hook", recipients=(object(),)),))]  # type: ignore[arg-type]
-    outcome = store.mark(row.id, DELIVERED, attempts=1, next_at=NOW.timestamp(), error=None, now=NOW)
+    items = [Outgoing(notification(f"k{i}"), (Destination("hook"),)) for i in range(20)]
+    broken = [*items, Outgoing(notification("bad"), (Destination("hook", recipients=(object(),)),))]  # type: ignore[arg-type]
+    outcome = settle(store, row, DELIVERED, attempts=1, next_at=NOW.timestamp(), error=None, now=NOW)
     results = await asyncio.gather(store.commit(broken, [alert], [], NOW), outcome, return_exceptions=True)
     assert isinstance(results[0], TypeError)
     assert results[1] is None

@@ -2,33 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
-
-from notifier.store.sqlite.store import DEAD, DELIVERED, PENDING, SILENCED, Outgoing, SqliteStore, Target
-from tests.store.test_sqlite import NOW, notification
+from notifier.store.records import DEAD, DELIVERED, PENDING, SILENCED, DeliveryState, Destination, Outgoing
+from notifier.store.sqlite.store import SqliteStore
+from tests.support.store import NOW, due, notification, settle
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    opened = await SqliteStore.open(tmp_path / "state.db")
-    yield opened
-    await opened.close()
-
-
-async def settle(store: SqliteStore, key: str, state: str, days_ago: float) -> None:
+async def aged(store: SqliteStore, key: str, state: DeliveryState, days_ago: float) -> None:
     """A notification created and last touched `days_ago`, its one delivery left in `state`."""
     when = NOW - timedelta(days=days_ago)
     silenced = "silence-1" if state == SILENCED else None
-    item = Outgoing(replace(notification(key), created_at=when), (Target("hook", silenced_by=silenced),))
+    item = Outgoing(replace(notification(key), created_at=when), (Destination("hook", silenced_by=silenced),))
     await store.commit([item], [], [], when)
     if state in (DELIVERED, DEAD):
-        [row] = [r for r in await store.due(when.timestamp() + 1, 100) if r.notification.key == key]
-        await store.mark(row.id, state, attempts=1, next_at=when.timestamp(), error=None, now=when)
+        [row] = [r for r in await due(store, when.timestamp() + 1, 100) if r.notification.key == key]
+        await settle(store, row, state, attempts=1, next_at=when.timestamp(), error=None, now=when)
 
 
 async def test_old_delivered_and_silenced_rows_are_forgotten(store: SqliteStore) -> None:
@@ -37,7 +27,7 @@ async def test_old_delivered_and_silenced_rows_are_forgotten(store: SqliteStore)
         ("old-delivered", DELIVERED, 40), ("old-silenced", SILENCED, 40), ("old-dead", DEAD, 40),
         ("old-pending", PENDING, 40), ("new-delivered", DELIVERED, 5),
     ]:  # fmt: skip
-        await settle(store, key, state, age)
+        await aged(store, key, state, age)
     assert await store.forget_before(NOW - timedelta(days=30)) == 2
     left = await store.list_deliveries([PENDING, DELIVERED, DEAD, SILENCED], 100)
     assert sorted(r.notification.key for r in left) == ["new-delivered", "old-dead", "old-pending"]

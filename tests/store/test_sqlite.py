@@ -2,98 +2,72 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-
-import pytest
 
 from notifier.engine.book import Alert
 from notifier.ingest.schedules.state import ScheduleState
-from notifier.models import ActiveJob, CompanyRef, Event, Message, Notification, ScheduledJob
+from notifier.models import ActiveJob, CompanyRef, Event, ScheduledJob
 from notifier.models.codec import encode_notification
+from notifier.store.records import DEAD, PENDING, SILENCED, Destination, Outgoing
 from notifier.store.sqlite.deliveries import Bodies
-from notifier.store.sqlite.store import DEAD, PENDING, SILENCED, Outgoing, SqliteStore, Target
-
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-
-
-def notification(key: str = "msg_1", title: str = "Job A failed") -> Notification:
-    return Notification(
-        key=key,
-        rule="failed-publish",
-        severity="critical",
-        status="firing",
-        event_kind="job.failed",
-        created_at=NOW,
-        company={"handle": "47", "name": "Planetary"},
-        job={"job_handle": "47||A", "locale": "ja-JP"},
-        log=None,
-        message=Message("ja-JP", title, "本文", "<p>本文</p>", (("会社", "Planetary"),)),
-        details=("ファイルが見つかりません",),
-    )
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    opened = await SqliteStore.open(tmp_path / "state.db")
-    yield opened
-    await opened.close()
+from notifier.store.sqlite.store import SqliteStore
+from tests.support.store import NOW, due, notification, settle
 
 
 async def test_same_key_is_committed_once(store: SqliteStore) -> None:
     """Committing a notification whose key exists is ignored: a replayed decision never sends twice."""
-    item = Outgoing(notification(), (Target("hook"), Target("slack")))
+    item = Outgoing(notification(), (Destination("hook"), Destination("slack")))
     assert await store.commit([item], [], [], NOW) == ["msg_1"]
     assert await store.commit([item], [], [], NOW) == []
-    rows = await store.due(NOW.timestamp(), 10)
+    rows = await due(store, NOW.timestamp(), 10)
     assert sorted(r.channel for r in rows) == ["hook", "slack"]
 
 
 async def test_notification_round_trips_exactly(store: SqliteStore) -> None:
     """What is stored is what is sent: the notification read back equals the one committed."""
-    await store.commit([Outgoing(notification(), (Target("hook", ("a@example.com",)),))], [], [], NOW)
-    [row] = await store.due(NOW.timestamp(), 10)
+    await store.commit([Outgoing(notification(), (Destination("hook", ("a@example.com",)),))], [], [], NOW)
+    [row] = await due(store, NOW.timestamp(), 10)
     assert row.notification == notification()
     assert row.recipients == ("a@example.com",)
 
 
 async def test_deliveries_are_independent(store: SqliteStore) -> None:
     """Marking one channel delivered leaves the other pending."""
-    await store.commit([Outgoing(notification(), (Target("hook"), Target("slack")))], [], [], NOW)
-    hook, slack = sorted(await store.due(NOW.timestamp(), 10), key=lambda r: r.channel)
-    await store.mark(hook.id, "delivered", attempts=1, next_at=NOW.timestamp(), error=None, now=NOW)
-    assert [r.channel for r in await store.due(NOW.timestamp(), 10)] == [slack.channel]
+    await store.commit([Outgoing(notification(), (Destination("hook"), Destination("slack")))], [], [], NOW)
+    hook, slack = sorted(await due(store, NOW.timestamp(), 10), key=lambda r: r.channel)
+    await settle(store, hook, "delivered", attempts=1, next_at=NOW.timestamp(), error=None, now=NOW)
+    assert [r.channel for r in await due(store, NOW.timestamp(), 10)] == [slack.channel]
 
 
 async def test_retry_is_not_due_before_its_time(store: SqliteStore) -> None:
     """A row scheduled for later is not handed out early, and next_due_at says when it will be."""
-    await store.commit([Outgoing(notification(), (Target("hook"),))], [], [], NOW)
-    [row] = await store.due(NOW.timestamp(), 10)
+    await store.commit([Outgoing(notification(), (Destination("hook"),))], [], [], NOW)
+    [row] = await due(store, NOW.timestamp(), 10)
     later = NOW.timestamp() + 60
-    await store.mark(row.id, PENDING, attempts=1, next_at=later, error="HTTP 503", now=NOW)
-    assert await store.due(NOW.timestamp() + 59, 10) == []
+    await settle(store, row, PENDING, attempts=1, next_at=later, error="HTTP 503", now=NOW)
+    assert await due(store, NOW.timestamp() + 59, 10) == []
     assert await store.next_due_at() == later
-    assert len(await store.due(later, 10)) == 1
+    assert len(await due(store, later, 10)) == 1
 
 
 async def test_silenced_targets_are_kept_but_not_due(store: SqliteStore) -> None:
     """A silenced delivery is stored and listed, never handed to the dispatcher, and can be retried by hand."""
-    item = Outgoing(notification(), (Target("hook", silenced_by="s1"),))
+    item = Outgoing(notification(), (Destination("hook", silenced_by="s1"),))
     await store.commit([item], [], [], NOW)
-    assert await store.due(NOW.timestamp(), 10) == []
+    assert await due(store, NOW.timestamp(), 10) == []
     [row] = await store.list_deliveries([SILENCED])
     assert await store.silenced_counts() == {"s1": 1}
     assert await store.retry(row.id, NOW)
-    assert len(await store.due(NOW.timestamp(), 10)) == 1
+    assert len(await due(store, NOW.timestamp(), 10)) == 1
 
 
 async def test_dead_letters_list_retry_and_purge(store: SqliteStore) -> None:
     """Dead rows are listed, can be re-queued, and purged."""
-    await store.commit([Outgoing(notification(), (Target("hook"),))], [], [], NOW)
-    [row] = await store.due(NOW.timestamp(), 10)
-    await store.mark(row.id, DEAD, attempts=1, next_at=NOW.timestamp(), error="HTTP 400", now=NOW)
+    await store.commit([Outgoing(notification(), (Destination("hook"),))], [], [], NOW)
+    [row] = await due(store, NOW.timestamp(), 10)
+    await settle(store, row, DEAD, attempts=1, next_at=NOW.timestamp(), error="HTTP 400", now=NOW)
     assert [r.last_error for r in await store.list_deliveries([DEAD])] == ["HTTP 400"]
     assert (await store.stats()).dead == 1
     assert await store.purge([DEAD]) == 1
@@ -127,14 +101,14 @@ async def test_silences_add_list_expire(store: SqliteStore) -> None:
 
 async def test_one_batch_keeps_the_first_of_each_key_and_skips_stored_ones(store: SqliteStore) -> None:
     """In one commit, a key stored before and a key repeated within the batch are each left out once."""
-    await store.commit([Outgoing(notification("msg_old"), (Target("hook"),))], [], [], NOW)
+    await store.commit([Outgoing(notification("msg_old"), (Destination("hook"),))], [], [], NOW)
     batch = [
-        Outgoing(notification("msg_old", "again"), (Target("hook"),)),
-        Outgoing(notification("msg_new", "first"), (Target("hook"),)),
-        Outgoing(notification("msg_new", "second"), (Target("slack"),)),
+        Outgoing(notification("msg_old", "again"), (Destination("hook"),)),
+        Outgoing(notification("msg_new", "first"), (Destination("hook"),)),
+        Outgoing(notification("msg_new", "second"), (Destination("slack"),)),
     ]
     assert await store.commit(batch, [], [], NOW) == ["msg_new"]
-    rows = await store.due(NOW.timestamp(), 10)
+    rows = await due(store, NOW.timestamp(), 10)
     assert sorted((r.notification.key, r.notification.message.title, r.channel) for r in rows) == [
         ("msg_new", "first", "hook"),
         ("msg_old", "Job A failed", "hook"),
@@ -145,11 +119,11 @@ async def test_rows_read_the_same_whether_their_notification_was_remembered_or_d
     """The process that committed a notification reads it from memory; another decodes it: same rows."""
     committing = await SqliteStore.open(tmp_path / "state.db")
     try:
-        await committing.commit([Outgoing(notification(), (Target("hook"), Target("slack")))], [], [], NOW)
-        remembered = await committing.due(NOW.timestamp(), 10)
+        await committing.commit([Outgoing(notification(), (Destination("hook"), Destination("slack")))], [], [], NOW)
+        remembered = await due(committing, NOW.timestamp(), 10)
         reader = await SqliteStore.open(tmp_path / "state.db")
         try:
-            assert await reader.due(NOW.timestamp(), 10) == remembered
+            assert await due(reader, NOW.timestamp(), 10) == remembered
         finally:
             await reader.close()
     finally:

@@ -9,7 +9,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from notifier.web import ready
+from notifier.store.sqlite import store as sqlite_store_module
+from notifier.store.sqlite.store import SqliteStore
 from tests.conftest import StartSim
 from tests.web.conftest import INTERVAL, Receiver, Window, unstarted, write_config
 
@@ -83,8 +84,10 @@ async def test_not_ready_when_the_state_store_is_closed(window: Window) -> None:
 async def test_not_ready_while_the_store_is_stuck(window: Window, monkeypatch: pytest.MonkeyPatch) -> None:
     """A store whose lock a never-ending transaction holds makes the daemon not ready, after a bounded wait."""
     await window.poll()
-    monkeypatch.setattr(ready, "STORE_TIMEOUT", 0.05)
-    async with window.daemon.store.transaction():
+    monkeypatch.setattr(sqlite_store_module, "PING_TIMEOUT", 0.05)
+    store = window.daemon.store
+    assert isinstance(store, SqliteStore)
+    async with store.transaction():
         body = await window.json("/readyz", status=503)
     assert body["reasons"] == ["state store is not answering: no answer within 0.05s"]
     await window.json("/readyz", status=200)
@@ -109,7 +112,9 @@ async def test_not_ready_while_the_disk_is_full_and_ready_again_once_there_is_ro
     await window.poll()
     waits: list[float] = []
     assert window.daemon.intake is not None
-    async with window.daemon.store.reading() as db:
+    store = window.daemon.store
+    assert isinstance(store, SqliteStore)
+    async with store.reading() as db:
         (pages,) = await (await db.execute("PRAGMA page_count")).fetchone()  # type: ignore[misc]
         (free,) = await (await db.execute("PRAGMA freelist_count")).fetchone()  # type: ignore[misc]
         await db.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full: no page can be added
@@ -131,7 +136,7 @@ async def test_not_ready_while_the_disk_is_full_and_ready_again_once_there_is_ro
     body = await window.json("/readyz", status=503)
     assert any(r.startswith("state store is failing: commit failing for") for r in body["reasons"])
     assert "database or disk is full" in body["checks"]["store"]
-    async with window.daemon.store.reading() as db:
+    async with store.reading() as db:
         await db.execute("PRAGMA max_page_count = 1073741823")
     room.set()
     await window.daemon.settle()

@@ -1,7 +1,9 @@
-"""The outbox half of the state store: delivery rows, what the dispatcher asks of them and what operators do.
+"""The outbox half of the SQLite store: delivery rows, what the dispatcher asks of them and what operators do.
 
-A delivery row is one (notification, channel) target. The dispatcher reads due rows per channel and writes
+A delivery row is one (notification, channel) target. The dispatcher claims due rows per channel and writes
 outcomes in batches (`record`: one transaction for many rows); operators list, re-queue and purge rows.
+One process owns the file, so claims are kept in memory: a row claimed and not yet recorded or released is
+not due again here, and a crash forgets every claim with the process.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,19 @@ import aiosqlite
 from notifier.models import Notification
 from notifier.models.codec import decode_notification
 from notifier.safety import SCRUBBER
+from notifier.store.records import (
+    DEAD,
+    DELIVERED,
+    PENDING,
+    SILENCED,
+    DeliveryOutcome,
+    DeliveryRow,
+    DeliveryState,
+    OutboxStats,
+    Requeued,
+)
 from notifier.store.sqlite.connection import Connection, decoded, operation
 
-PENDING, DELIVERED, DEAD, SILENCED = "pending", "delivered", "dead", "silenced"
 ROW_COLUMNS = (
     "d.id, n.body, d.channel, d.recipients, d.state, d.attempts, d.next_at, d.last_error, d.requeued_at, d.key"
 )
@@ -35,49 +46,6 @@ FIRING_FIRST = (
     " WHERE f.rule = n.rule AND f.company = n.company AND f.job = n.job AND f.status = 'firing'"
     " AND f.created_at <= n.created_at AND fd.channel = d.channel AND fd.state = 'pending'))"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryRow:
-    id: int
-    notification: Notification
-    channel: str
-    recipients: tuple[str, ...]
-    state: str
-    attempts: int
-    next_at: float
-    last_error: str | None
-    requeued_at: float | None = None  # when an operator last re-queued it: its retry budget starts again there
-
-
-@dataclass(frozen=True, slots=True)
-class Mark:
-    """The outcome of one attempt as it is written to a row; `disable` also disables the channel, atomically."""
-
-    row_id: int
-    channel: str
-    state: str
-    attempts: int
-    next_at: float
-    error: str | None
-    disable: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Requeued:
-    """What `retry` did: the row's channel, and whether that channel had been disabled until now."""
-
-    channel: str
-    reenabled: bool
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxStats:
-    pending: int
-    dead: int
-    silenced: int
-    delivered: int
-    oldest_pending_at: float | None
 
 
 class Bodies:
@@ -102,39 +70,53 @@ class Bodies:
         return found if found is not None else decode_notification(body)
 
 
-class OutboxStore(Connection):
-    """Delivery rows: due rows for the dispatcher, batched outcomes, disabled channels, operator commands."""
+class DeliveryRows(Connection):
+    """Delivery rows: claims and batched outcomes for the dispatcher, disabled channels, operator commands."""
 
     def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
         super().__init__(db, path)
         self.bodies = Bodies()
+        self._claims: dict[int, str] = {}  # row id → its channel, while claimed and not recorded or released
 
     # ------------------------------------------------------------------------------------------ dispatch
 
     @operation
-    async def due(
+    async def claim_due(
         self,
+        owner: str,
         now: float,
         limit: int,
-        exclude_channels: Iterable[str] = (),
         *,
+        lease: float,
         channel: str | None = None,
+        exclude_channels: Collection[str] = (),
         exclude_ids: Collection[int] = (),
     ) -> list[DeliveryRow]:
-        """Pending rows due at `now`, oldest first: of one `channel`, or of every channel not excluded; a
-        resolution whose firing is still pending on the same channel is not due yet (`FIRING_FIRST`).
+        """Pending rows due at `now`, oldest first, claimed: of one `channel`, or of every channel not excluded;
+        a resolution whose firing is still pending on the same channel is not due yet (`FIRING_FIRST`).
 
-        `exclude_ids` (rows already in flight) are left out in the query, so their bodies are not decoded.
+        Claimed rows and `exclude_ids` are left out in the query, so their bodies are not decoded. The claim
+        holds until `record` or `release` (one process owns the file: `owner` and `lease` change nothing).
         """
-        where, params = f"d.state = ? AND d.next_at <= ? AND {FIRING_FIRST}", [PENDING, now]
+        claimed = [
+            i for i, c in self._claims.items() if (c == channel if channel is not None else c not in exclude_channels)
+        ]
+        where = f"d.state = ? AND d.next_at <= ? AND {FIRING_FIRST}"
+        params: list[object] = [PENDING, now]
         if channel is not None:
             where, params = where + " AND d.channel = ?", [*params, channel]
-        for column, values in (("d.channel", list(exclude_channels)), ("d.id", list(exclude_ids))):
+        for column, values in (("d.channel", list(exclude_channels)), ("d.id", [*claimed, *exclude_ids])):
             if values:  # placeholders only: the values themselves are bound parameters
                 where += f" AND {column} NOT IN ({','.join('?' * len(values))})"
                 params.extend(values)
         sql = f"SELECT {ROW_COLUMNS} {ROW_SOURCE} WHERE {where} ORDER BY d.next_at, d.id LIMIT ?"
-        return await self._rows(sql, (*params, limit))
+        rows = await self._rows(sql, (*params, limit))
+        self._claims.update((row.id, row.channel) for row in rows)
+        return rows
+
+    async def release(self, owner: str, row_ids: Collection[int]) -> None:
+        for row_id in row_ids:
+            self._claims.pop(row_id, None)
 
     @operation
     async def next_due_at(self, after: float | None = None) -> float | None:
@@ -148,32 +130,20 @@ class OutboxStore(Connection):
         return float(row[0]) if row and row[0] is not None else None
 
     @operation
-    async def record(self, marks: Sequence[Mark], now: datetime) -> None:
-        """Many outcomes in one transaction (one fsync instead of one per row)."""
+    async def record(self, outcomes: Sequence[DeliveryOutcome], now: datetime) -> None:
+        """Many outcomes in one transaction (one fsync instead of one per row); each ends its row's claim."""
         # A receiver's error text is untrusted: it may echo a credential or be a page long.
-        updates = [(m.state, m.attempts, m.next_at, SCRUBBER(m.error), now.isoformat(), m.row_id) for m in marks]
-        disables = [(m.channel, SCRUBBER(m.disable), now.isoformat()) for m in marks if m.disable is not None]
+        stamp = now.isoformat()
+        updates = [(o.state, o.attempts, o.next_at, SCRUBBER(o.error), stamp, o.row_id) for o in outcomes]
+        disables = [(o.channel, SCRUBBER(o.disable), stamp) for o in outcomes if o.disable is not None]
         async with self.transaction() as db:
             await db.executemany(
                 "UPDATE deliveries SET state=?, attempts=?, next_at=?, last_error=?, updated_at=? WHERE id=?", updates
             )
             if disables:
                 await db.executemany("INSERT OR REPLACE INTO disabled_channels VALUES (?, ?, ?)", disables)
-
-    @operation
-    async def mark(
-        self, row_id: int, state: str, *, attempts: int, next_at: float, error: str | None, now: datetime
-    ) -> None:
-        """One outcome, committed on its own (the dispatcher batches through `record`)."""
-        await self.record([Mark(row_id, "", state, attempts, next_at, error)], now)
-
-    @operation
-    async def disable_channel(self, channel: str, reason: str, now: datetime) -> None:
-        async with self.transaction() as db:
-            await db.execute(
-                "INSERT OR REPLACE INTO disabled_channels VALUES (?, ?, ?)",
-                (channel, SCRUBBER(reason), now.isoformat()),
-            )
+        for outcome in outcomes:
+            self._claims.pop(outcome.row_id, None)
 
     @operation
     async def disabled_channels(self) -> dict[str, str]:
@@ -189,7 +159,7 @@ class OutboxStore(Connection):
     # -------------------------------------------------------------------------------- outbox operations
 
     @operation
-    async def list_deliveries(self, states: Sequence[str], limit: int = 100) -> list[DeliveryRow]:
+    async def list_deliveries(self, states: Sequence[DeliveryState], limit: int = 100) -> list[DeliveryRow]:
         marks = ",".join("?" * len(states))
         order = "ORDER BY d.updated_at DESC, d.id DESC"
         sql = f"SELECT {ROW_COLUMNS} {ROW_SOURCE} WHERE d.state IN ({marks}) {order} LIMIT ?"
@@ -257,7 +227,7 @@ class OutboxStore(Connection):
         return cur.rowcount
 
     @operation
-    async def purge(self, states: Sequence[str]) -> int:
+    async def purge(self, states: Sequence[DeliveryState]) -> int:
         """Delete rows in `states`; a notification left without rows keeps only its key.
 
         The key stays as a tombstone because it is what makes a replayed decision a no-op: purging must

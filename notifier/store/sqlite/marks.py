@@ -1,28 +1,53 @@
-"""Schedule marks in the state store: what each company's schedule watch knew at its last save.
+"""What each company's trackers leave in the SQLite store: its poll mark and the state of each of its schedules.
 
-A restarted daemon reads them back, so a fire time that came while it was down is still judged, and a miss it
-had reported is neither reported again nor left open for ever.
+A restarted daemon reads them back, so a job that ended while it was down is still announced, a fire time that
+came meanwhile is still judged, and a miss it had reported is neither reported again nor left open for ever.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import aiosqlite
 
+from notifier.ingest.marks import PollMark, TrackerSeed
 from notifier.ingest.schedules.state import ScheduleState, mark_from_dict, mark_to_dict
 from notifier.store.sqlite.connection import Connection, decoded, operation
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS schedule_marks (
-    company TEXT NOT NULL, schedule TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (company, schedule));
-"""
+SAVE_MARK = "INSERT OR REPLACE INTO poll_marks VALUES (?, ?, ?, ?)"
+MARK_COLUMNS = "SELECT company, polled_at, floor, locales FROM poll_marks"
+SCHEDULE_COLUMNS = "SELECT company, schedule, body FROM schedule_marks"
 
 
-class ScheduleStore(Connection):
-    """Per company, the state of each of its schedules; a save replaces everything known of that company."""
+class TrackingRows(Connection):
+    """Per company, its poll mark and its schedules' states; a schedules save replaces all known of the company."""
+
+    @operation
+    async def seed(self, company: str, now: datetime, *, first_look: bool) -> TrackerSeed:
+        """The company's marks as stored; with `first_look`, a company without a mark gets one at `now`, in the
+        same transaction (what is returned is still what was stored before)."""
+        async with self.transaction() as db:
+            async with db.execute(MARK_COLUMNS + " WHERE company = ?", (company,)) as cur:
+                marks = await cur.fetchall()
+            async with db.execute(SCHEDULE_COLUMNS + " WHERE company = ?", (company,)) as cur:
+                schedules = await cur.fetchall()
+            if first_look and not marks:
+                await db.executemany(SAVE_MARK, mark_rows({company: PollMark(now, now, {})}))
+        return decoded(lambda: TrackerSeed(_poll_marks(marks).get(company), _schedule_marks(schedules).get(company)))
+
+    @operation
+    async def save_poll_marks(self, marks: Mapping[str, PollMark]) -> None:
+        async with self.transaction() as db:
+            await db.executemany(SAVE_MARK, mark_rows(marks))
+
+    @operation
+    async def poll_marks(self) -> dict[str, PollMark]:
+        async with self.reading() as db, db.execute(MARK_COLUMNS) as cur:
+            rows = await cur.fetchall()
+        return decoded(lambda: _poll_marks(rows))
 
     @operation
     async def save_schedule_marks(self, marks: Mapping[str, Mapping[str, ScheduleState]]) -> None:
@@ -31,17 +56,16 @@ class ScheduleStore(Connection):
 
     @operation
     async def schedule_marks(self) -> dict[str, dict[str, ScheduleState]]:
-        sql = "SELECT company, schedule, body FROM schedule_marks"
-        async with self.reading() as db, db.execute(sql) as cur:
+        async with self.reading() as db, db.execute(SCHEDULE_COLUMNS) as cur:
             rows = await cur.fetchall()
-        return decoded(lambda: _marks(rows))
+        return decoded(lambda: _schedule_marks(rows))
 
 
-def _marks(rows: Iterable[Sequence[Any]]) -> dict[str, dict[str, ScheduleState]]:
-    marks: dict[str, dict[str, ScheduleState]] = {}
-    for company, key, body in rows:
-        marks.setdefault(company, {})[key] = mark_from_dict(json.loads(body))
-    return marks
+def mark_rows(marks: Mapping[str, PollMark]) -> list[tuple[str, str, str, str]]:
+    return [
+        (company, m.polled_at.isoformat(), m.floor.isoformat(), json.dumps(dict(m.locales)))
+        for company, m in marks.items()
+    ]
 
 
 async def write_schedule_marks(db: aiosqlite.Connection, marks: Mapping[str, Mapping[str, ScheduleState]]) -> None:
@@ -53,3 +77,20 @@ async def write_schedule_marks(db: aiosqlite.Connection, marks: Mapping[str, Map
     ]
     await db.executemany("DELETE FROM schedule_marks WHERE company=?", [(c,) for c in marks])
     await db.executemany("INSERT INTO schedule_marks VALUES (?, ?, ?)", rows)
+
+
+def _poll_marks(rows: Iterable[Sequence[Any]]) -> dict[str, PollMark]:
+    return {r[0]: PollMark(stored_time(r[1]), stored_time(r[2]), json.loads(r[3])) for r in rows}
+
+
+def _schedule_marks(rows: Iterable[Sequence[Any]]) -> dict[str, dict[str, ScheduleState]]:
+    marks: dict[str, dict[str, ScheduleState]] = {}
+    for company, key, body in rows:
+        marks.setdefault(company, {})[key] = mark_from_dict(json.loads(body))
+    return marks
+
+
+def stored_time(text: str) -> datetime:
+    """A time as stored (ISO 8601); one stored without a zone is UTC."""
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,0 +1,31 @@
+"""`open_store`: the state store a `state:` URL names, by its scheme; the only place that picks a backend."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from notifier.store.errors import StoreError
+from notifier.store.location import StateLocation
+from notifier.store.protocol import Store
+
+
+@contextlib.asynccontextmanager
+async def open_store(location: StateLocation, *, daemon: bool = False) -> AsyncIterator[Store]:
+    """The store at `location`, closed when the block ends.
+
+    `daemon`: the caller is a daemon that will work on the store (operator commands are not). An embedded store
+    serves one daemon at a time: the SQLite file is locked for as long as the block runs, and a second daemon
+    on it is refused (`StateInUse`) before it could send anything twice.
+    """
+    if location.scheme != "sqlite":
+        raise StoreError(f"no state store for {location.scheme}:// (state: {location.url})")
+    from notifier.store.sqlite.lock import exclusive
+    from notifier.store.sqlite.store import SqliteStore
+
+    with exclusive(location.path) if daemon else contextlib.nullcontext():
+        store = await SqliteStore.open(location.path)
+        try:
+            yield store
+        finally:
+            await store.close()
