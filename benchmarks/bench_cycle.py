@@ -6,7 +6,7 @@
 its own process with simulated time frozen; this script drives it with `/_sim/advance`. The fleet first runs
 for half an hour unobserved, so jobs of every type have come and gone and stalled jobs have piled up. Then
 the daemon's own pipeline runs here as `notifier run` wires it (pollers and IPS client over HTTP, the bounded
-queue, the intake with the shipped rules, templates and a real SQLite state file): a baseline poll and
+queue, the compose stage with the shipped rules, templates and a real SQLite state file): a baseline poll and
 warm-up polls 30 simulated seconds apart, in which alerts accumulate (stalled jobs, repeat windows of failed
 publishes), then the measured polls. Each poll asks every company for its active jobs and its finished-job
 logs, fetches the log details of every job that failed or warned, and renders and commits every
@@ -33,12 +33,16 @@ import structlog
 from harness import RULES, Row, machine, median, options, report
 from procs import SERVICE_PATH, cpu_seconds, free_port, simulator_command, started, wait_until_answering
 
-from notifier.compose.composer import Intake
+from notifier.app.metrics import Metrics
+from notifier.app.observe import Listener, Observer
+from notifier.app.wiring import company_plans, ips_session, ips_settings
+from notifier.compose.composer import Composer
 from notifier.compose.render import Renderer
 from notifier.config import Config
 from notifier.engine.evaluate import Engine
 from notifier.engine.rules import load_rules
-from notifier.ingest.pollers import Ingest, http_session
+from notifier.ingest.pollers import EventQueue, Pollers
+from notifier.ips.client import IpsClient
 from notifier.runtime.clock import ManualClock
 from notifier.store.sqlite.store import SqliteStore
 
@@ -60,15 +64,32 @@ class Cycle:
     alerts: int
 
 
+class Counts(Listener):
+    """Events taken and notifications committed so far."""
+
+    def __init__(self) -> None:
+        self.events = self.notifications = 0
+
+    def event_taken(self, kind: str) -> None:
+        self.events += 1
+
+    def committed(self, new: int, duplicates: int) -> None:
+        self.notifications += new
+
+
 class Pipeline:
-    """The daemon's polling half and intake, on a clock that follows the simulator's frozen time."""
+    """The daemon's ingest and compose stages (no delivery), on a clock that follows the simulator's frozen time."""
 
     def __init__(self, url: str, config: Config, session: aiohttp.ClientSession, store: SqliteStore) -> None:
         self.url = url
         self.clock = ManualClock()
-        self.ingest = Ingest(config, self.clock, session)
+        self.queue: EventQueue = asyncio.Queue(maxsize=config.poll.queue_size)
+        self.client = IpsClient(session, ips_settings(config), asyncio.Semaphore(config.poll.concurrency))
+        self.pollers = Pollers(self.client, self.queue, self.clock, company_plans(config), seeds=store)
         self.engine = Engine(load_rules(RULES, None))
-        self.intake = Intake(self.ingest.queue, self.engine, Renderer(), store, self.clock)
+        self.counts = Counts()
+        observer = Observer(Metrics(), [self.counts])
+        self.composer = Composer(self.queue, self.engine, Renderer(), store, self.clock, observer=observer)
         self.session = session
 
     async def advance(self, seconds: float) -> None:
@@ -77,26 +98,25 @@ class Pipeline:
 
     async def cycle(self, sim_pid: int) -> Cycle:
         """One poll of every company, until every event it produced is committed."""
-        events, notifications = sum(self.intake.stats.events.values()), self.intake.stats.notifications
+        events, notifications = self.counts.events, self.counts.notifications
         sim = cpu_seconds(sim_pid)
         wall, cpu = time.perf_counter(), time.process_time()
-        outcomes = await asyncio.gather(*(poller.poll_once() for poller in self.ingest.pollers))
-        await self.ingest.queue.join()
+        outcomes = await asyncio.gather(*(poller.poll_once() for poller in self.pollers.pollers))
+        await self.queue.join()
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         failed = [error for error in outcomes if error is not None]
         if failed:
             raise RuntimeError(f"{len(failed)} polls failed, e.g. {failed[0]}")
         return Cycle(
-            cpu, wall, cpu_seconds(sim_pid) - sim, sum(self.intake.stats.events.values()) - events,
-            self.intake.stats.notifications - notifications, len(self.engine.alerts),
+            cpu, wall, cpu_seconds(sim_pid) - sim, self.counts.events - events,
+            self.counts.notifications - notifications, len(self.engine.alerts),
         )  # fmt: skip
 
     async def fetch_only(self) -> float:
         """The baseline: every company's getActiveJobs response, fetched and dropped."""
-        client = self.ingest.client
         started_at = time.process_time()
         await asyncio.gather(
-            *(client.post("getActiveJobs", [("companyHandle", p.company.handle)]) for p in self.ingest.pollers)
+            *(self.client.post("getActiveJobs", [("companyHandle", p.company.handle)]) for p in self.pollers.pollers)
         )
         return time.process_time() - started_at
 
@@ -111,9 +131,10 @@ async def measure(url: str, sim_pid: int, companies: int, warmups: int, cycles: 
             }
         )
         try:
-            async with http_session(config) as session:
+            async with ips_session(config) as session:
                 pipeline = Pipeline(url, config, session, store)
-                intake = asyncio.create_task(pipeline.intake.run())
+                await pipeline.pollers.own(list(pipeline.pollers.plans))
+                composer = asyncio.create_task(pipeline.composer.run())
                 await pipeline.advance(HISTORY)
                 for _ in range(warmups + 1):  # the first is each tracker's baseline
                     await pipeline.cycle(sim_pid)
@@ -123,8 +144,8 @@ async def measure(url: str, sim_pid: int, companies: int, warmups: int, cycles: 
                     measured.append(await pipeline.cycle(sim_pid))
                     await pipeline.advance(INTERVAL)
                 fetch = min([await pipeline.fetch_only() for _ in range(2)])
-                intake.cancel()
-                await asyncio.gather(intake, return_exceptions=True)
+                composer.cancel()
+                await asyncio.gather(composer, return_exceptions=True)
         finally:
             await store.close()
     return measured, fetch

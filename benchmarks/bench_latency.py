@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_latency.py [--quick]
 
-The daemon (`notifier.app.daemon.Daemon`, as `notifier run` builds it, with a real SQLite state file and the webhook
+The daemon (`Daemon.open`, as `notifier run` builds it, with a real SQLite state file and the webhook
 channel) runs embedded here without its pollers; events are put on its queue at a steady 200/s, as pollers
 would, each making one notification for a receiver in its own process that verifies every signature with
 `standardwebhooks`. Creation is the event's time (it enters the queue); receipt is the receiver's clock (the
@@ -34,13 +34,12 @@ from harness import Row, machine, options, report
 from procs import free_port, started, wait_until_answering
 
 from notifier.app.daemon import Daemon
+from notifier.app.observe import Listener
 from notifier.channels.webhook import decode_secret, signed_headers
 from notifier.config import load_config
 from notifier.dispatch.policy import Verdict
-from notifier.ingest.pollers import delivery_session, http_session
 from notifier.models import ActiveJob, CompanyRef, Event, JobLog
-from notifier.runtime.clock import SystemClock
-from notifier.store.sqlite.store import DeliveryRow, SqliteStore
+from notifier.store.records import DeliveryOutcome, DeliveryRow
 
 SECRET = "whsec_" + base64.b64encode(b"benchmark-signing-key-0123456789").decode()
 RATE = 200.0
@@ -74,7 +73,7 @@ async def steady(daemon: Daemon, seconds: float) -> int:
     start = time.perf_counter()
     for n in range(count):
         await asyncio.sleep(max(0.0, start + n / RATE - time.perf_counter()))
-        daemon.ingest.queue.put_nowait(event(n, company))
+        daemon.queue.put_nowait(event(n, company))
     await daemon.settle()
     return count
 
@@ -88,29 +87,25 @@ async def run_daemon(directory: Path, hook: str, seconds: float) -> dict[str, fl
         f"channels: {{hook: {{type: webhook, url: '{hook}', secret: '{SECRET}'}}}}\n"
     )
     config = load_config(path)
-    due: dict[str, float] = {}
-    store = await SqliteStore.open(directory / "state.db")
-    try:
-        async with http_session(config) as session, delivery_session() as delivering:
-            daemon = Daemon(config, SystemClock(), session, store, delivering)
-            observe = daemon.dispatcher.on_outcome
+    retries = Retries()
+    async with Daemon.open(config, polling=False, listeners=[retries]) as daemon:
+        await steady(daemon, 1.0)  # warm-up: templates compiled, connections open
+        retries.due.clear()
+        await steady(daemon, seconds)
+        await asyncio.sleep(2.5)  # the retries fall due a second later
+        await daemon.settle()
+    return retries.due
 
-            def outcome(row: DeliveryRow, verdict: Verdict) -> None:
-                if verdict.action == "retry":
-                    due[row.notification.key] = time.time() + (verdict.delay or 0.0)
-                observe(row, verdict)
 
-            daemon.dispatcher.on_outcome = outcome
-            await daemon.start(poll=False)
-            await steady(daemon, 1.0)  # warm-up: templates compiled, connections open
-            due.clear()
-            await steady(daemon, seconds)
-            await asyncio.sleep(2.5)  # the retries fall due a second later
-            await daemon.settle()
-            await daemon.stop(5.0)
-    finally:
-        await store.close()
-    return due
+class Retries(Listener):
+    """When each delivery the receiver refused falls due again."""
+
+    def __init__(self) -> None:
+        self.due: dict[str, float] = {}
+
+    def delivered(self, row: DeliveryRow, verdict: Verdict, outcome: DeliveryOutcome, already_disabled: bool) -> None:
+        if verdict.action == "retry":
+            self.due[row.notification.key] = time.time() + (verdict.delay or 0.0)
 
 
 async def bare(hook: str, seconds: float) -> list[float]:

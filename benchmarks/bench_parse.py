@@ -22,7 +22,8 @@ import zeep
 from harness import API_VERSION, START, Row, best_of_each, fmt, machine, options, report, settle
 from lxml import etree
 
-from notifier.ips import parse, render
+from notifier.ips import parse
+from notifier.ips.simulator import answers as render
 from notifier.ips.simulator.server import SERVICE_PATH, make_world
 from notifier.ips.simulator.wsdl import wsdl
 

@@ -24,7 +24,7 @@ from notifier.ingest import poller
 from notifier.ingest.poller import DIFF_IN_THREAD_ABOVE, CompanyPoller, PollSettings
 from notifier.ips.client import PARSE_IN_THREAD_ABOVE, IpsClient, IpsSettings
 from notifier.ips.simulator.answers import render_active_jobs, render_company_info, render_job_logs
-from notifier.models import Company, CompanyRef, Event
+from notifier.models import Company, CompanyId, CompanyRef, Event
 from notifier.runtime.clock import SystemClock
 
 INTERVAL = 2.0
@@ -60,6 +60,16 @@ def server(bodies: dict[bytes, bytes]) -> web.Application:
     return app
 
 
+class Done:
+    """When each company's polls completed."""
+
+    def __init__(self, done: dict[str, list[float]]) -> None:
+        self.done = done
+
+    def polled(self, company: CompanyId, outcome: str, seconds: float) -> None:
+        self.done[company.label].append(time.perf_counter())
+
+
 async def gap(url: str, *, on_loop: bool) -> float:
     """The longest gap between two completed polls of "small" while "big" completes BIG_POLLS polls; with
     `on_loop`, answers are parsed and snapshots diffed on the event loop, as before either went to a thread."""
@@ -79,7 +89,7 @@ async def gap(url: str, *, on_loop: bool) -> float:
             CompanyPoller(
                 client, CompanyRef(handle, handle), asyncio.Queue[Event](), SystemClock(),
                 PollSettings(interval=INTERVAL, jitter=0.0), rng=random.Random(0),
-                on_poll=lambda company, _outcome, _seconds: done[company].append(time.perf_counter()),
+                observer=Done(done),
             )
             for handle in ("big", "small")
         ]  # fmt: skip

@@ -177,8 +177,8 @@ def cmd_check(path: Path) -> int:
 
 
 def cmd_daemon(config: Config, *, watch_only: bool) -> int:
-    from notifier.app.daemon import install_reload_signal, install_stop_signals, run
     from notifier.app.logs import configure_logging
+    from notifier.app.run import install_reload_signal, install_stop_signals, run
     from notifier.app.setup import check_all
     from notifier.commands.watch import watch
     from notifier.safety.redact import secret_values

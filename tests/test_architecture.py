@@ -93,6 +93,11 @@ def test_config_and_channels_do_not_import_each_other() -> None:
     assert not [group for group in cycles(graph) if {"config", "channels"} <= set(group)]
 
 
+def test_no_package_imports_one_that_imports_it_back() -> None:
+    """The stages form layers: no two packages of `notifier` import each other, directly or round about."""
+    assert cycles(package_graph()) == []
+
+
 def test_the_cycle_finder_finds_cycles() -> None:
     """The check above could not pass by failing to see a cycle."""
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]

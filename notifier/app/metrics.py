@@ -1,7 +1,7 @@
 """Prometheus metrics, on a registry of our own so several daemons (tests) never share counters.
 
-Counters are incremented where the thing happens (poller, intake, dispatcher observers wired in `app`);
-gauges describe current state and are set from it just before each scrape (`Daemon.refresh_gauges`).
+Counters are incremented in one place, the observer every stage reports to (`app.observe`); gauges describe
+current state and are set from it just before each scrape (`app.status`).
 """
 
 from __future__ import annotations

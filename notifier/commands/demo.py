@@ -148,8 +148,8 @@ async def receiver(port: int, secret: str) -> AsyncIterator[None]:
 
 
 async def demo(port: int, speed: float, *, as_json: bool = False) -> None:
-    from notifier.app.daemon import install_stop_signals, run
     from notifier.app.logs import configure_logging
+    from notifier.app.run import install_stop_signals, run
     from notifier.config import load_config
     from notifier.ips.simulator.server import serve_simulator
 

@@ -1,8 +1,10 @@
-"""From the event queue to the outbox: evaluate rules, render what fired, commit it durably, wake delivery.
+"""The compose stage, from the event queue to the outbox: evaluate rules, render what fired, apply silences,
+commit it all durably, wake delivery.
 
 Events are taken in small batches so one commit covers many decisions (throughput), yet a batch is never
 held back waiting for more: whatever is queued is processed at once. Alert state and the notifications it
-produced are committed together, so a crash cannot leave one without the other.
+produced are committed together, so a crash cannot leave one without the other. What happened is told to an
+observer (metrics and logs are made there), never kept here.
 """
 
 from __future__ import annotations
@@ -11,27 +13,27 @@ import asyncio
 import dataclasses
 import itertools
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol, TypeVar
 
 import structlog
 
 from notifier.compose.render import Renderer
+from notifier.compose.silencing import silence
 from notifier.engine.evaluate import Decision, Engine, RuleError
-from notifier.engine.silences import Silence, silenced_by
+from notifier.engine.silences import Silence
 from notifier.ingest.marks import PollDone
-from notifier.models import Event
+from notifier.models import Event, Notification
 from notifier.runtime.backoff import STORE_BACKOFF
 from notifier.runtime.clock import Clock
+from notifier.runtime.tasks import Tasks
 from notifier.safety import SCRUBBER
 from notifier.store.errors import StoreError
 from notifier.store.protocol import AlertStore, SilenceStore
-from notifier.store.records import Destination, Outgoing
+from notifier.store.records import Outgoing
 
 log = structlog.get_logger(__name__)
 BATCH = 256
-RULE_ERROR_LOG_EVERY = timedelta(hours=1)
 T = TypeVar("T")
 
 
@@ -39,18 +41,31 @@ class ComposeStore(AlertStore, SilenceStore, Protocol):
     """What the compose stage asks of the state store: the silences in force, and commits."""
 
 
-@dataclass(slots=True)
-class IntakeStats:
-    events: dict[str, int] = field(default_factory=dict)
-    notifications: int = 0
-    duplicates: int = 0
-    silenced: int = 0
-    suppressed: int = 0
-    rule_errors: int = 0
+class ComposeObserver(Protocol):
+    """Told what the compose stage did: events taken, rules that failed, what silences held back, commits."""
+
+    def event_taken(self, kind: str) -> None: ...
+
+    def rule_failed(self, error: RuleError, at: datetime) -> None: ...
+
+    def silenced(self, notification: Notification, channel: str, silence: str) -> None:
+        """A stored delivery held back by `silence` (told once: a replayed notification is not stored again)."""
+        ...
+
+    def committed(self, new: int, duplicates: int) -> None:
+        """A batch is committed: `new` notifications, `duplicates` decided before and left out."""
+        ...
 
 
-class Intake:
-    """Owns the engine and renderer; swapped atomically on reload via `replace`."""
+class Waker(Protocol):
+    """Whoever delivers: told that new notifications wait in the outbox."""
+
+    def wake(self) -> None: ...
+
+
+class Composer:
+    """Owns the engine and the renderer (a reload swaps both); runs until cancelled, then `drain` commits what is
+    still queued."""
 
     def __init__(
         self,
@@ -60,36 +75,58 @@ class Intake:
         store: ComposeStore,
         clock: Clock,
         *,
-        on_commit: Callable[[], None] = lambda: None,
-        on_event: Callable[[str], None] = lambda _kind: None,
-        on_silenced: Callable[[str, str], None] = lambda _rule, _channel: None,
-        on_rule_error: Callable[[str], None] = lambda _rule: None,
+        observer: ComposeObserver | None = None,
+        waker: Waker | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self.sleep = sleep
         self.queue = queue
         self.engine = engine
         self.renderer = renderer
         self.store = store
         self.clock = clock
-        self.on_commit = on_commit
-        self.on_event = on_event
-        self.on_silenced = on_silenced
-        self.on_rule_error = on_rule_error
-        self.stats = IntakeStats()
+        self.observer = observer
+        self.waker = waker
+        self.sleep = sleep
         self._silences: list[Silence] = []
-        self._rule_errors_logged: dict[tuple[str, str], datetime] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._batch: asyncio.Task[None] | None = None  # the batch being committed
+
+    async def start(self, tasks: Tasks) -> None:
+        self._task = tasks.spawn("composer", self.run)
+
+    async def stop(self) -> None:
+        """Stop taking events; the batch being committed is finished and what is still queued committed too."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._batch is not None:
+            await asyncio.gather(self._batch, return_exceptions=True)
+        await self.drain()
 
     async def run(self) -> None:
         while True:
             batch = [await self.queue.get()]
             while len(batch) < BATCH and not self.queue.empty():
                 batch.append(self.queue.get_nowait())
-            try:
-                await self.process(batch)
-            finally:
-                for _ in batch:  # lets `queue.join()` say when everything queued has been committed
-                    self.queue.task_done()
+            # Shielded: events taken from the queue are committed even when stopping cancels this loop.
+            self._batch = asyncio.ensure_future(self._commit_batch(batch))
+            await asyncio.shield(self._batch)
+
+    async def _commit_batch(self, batch: list[Event | PollDone]) -> None:
+        try:
+            await self.process(batch)
+        finally:
+            for _ in batch:  # lets `queue.join()` say when everything queued has been committed
+                self.queue.task_done()
+
+    async def drain(self) -> None:
+        """Commit whatever is still queued (the stage's loop has stopped): nothing taken from IPS is lost."""
+        pending = []
+        while not self.queue.empty():
+            pending.append(self.queue.get_nowait())
+            self.queue.task_done()
+        if pending:
+            await self.process(pending)
 
     async def process(self, items: Sequence[Event | PollDone]) -> list[str]:
         """Evaluate, render and commit a batch; returns the keys of new notifications.
@@ -102,8 +139,8 @@ class Intake:
         self._silences = await self._retrying("reading silences", self.store.silences)
         outgoing: list[Outgoing] = []
         for event in events:
-            self.stats.events[event.kind] = self.stats.events.get(event.kind, 0) + 1
-            self.on_event(event.kind)
+            if self.observer is not None:
+                self.observer.event_taken(event.kind)
             try:
                 outgoing.extend(self._decide(event))
             except Exception:  # a bug met by one event must not cost the others in the batch theirs
@@ -114,25 +151,27 @@ class Intake:
         new = await self._retrying(
             "committing notifications", lambda: self.store.commit(outgoing, upserts, deletes, now, polls)
         )
-        self.stats.notifications += len(new)
-        self.stats.duplicates += len(outgoing) - len(new)
-        self._count_silenced(outgoing, set(new))
-        if new:
-            self.on_commit()
+        self._tell(outgoing, new)
+        if new and self.waker is not None:
+            self.waker.wake()
         return new
 
-    def _count_silenced(self, outgoing: list[Outgoing], new: set[str]) -> None:
-        """Report each stored target a silence holds back; a replayed (duplicate) one was reported before."""
+    def _tell(self, outgoing: list[Outgoing], new: list[str]) -> None:
+        """What this batch stored: each silenced delivery once (a replayed, duplicate one was told before)."""
+        if self.observer is None:
+            return
+        stored = set(new)
         for item in outgoing:
-            if item.notification.key in new:
+            if item.notification.key in stored:
                 for destination in item.destinations:
                     if destination.silenced_by:
-                        self.on_silenced(item.notification.rule, destination.channel)
+                        self.observer.silenced(item.notification, destination.channel, destination.silenced_by)
+        self.observer.committed(len(new), len(outgoing) - len(new))
 
     async def _retrying(self, what: str, operation: Callable[[], Awaitable[T]]) -> T:
         """The store's answer, waiting out failures (disk full, a file locked by a backup …): the engine already
         counts this batch's notifications as sent, so giving up would lose them. Meanwhile the queue fills and
-        pollers wait: back-pressure, not loss."""
+        pollers wait: back-pressure, not loss. Only a failing store is waited out: a bug surfaces."""
         for attempt in itertools.count(1):
             try:
                 return await operation()
@@ -144,23 +183,10 @@ class Intake:
 
     def _decide(self, event: Event) -> list[Outgoing]:
         result = self.engine.evaluate(event)
-        self.stats.suppressed += result.suppressed
-        for error in result.errors:
-            self.stats.rule_errors += 1
-            self.on_rule_error(error.rule)
-            self._log_rule_error(error, event.at)
+        if self.observer is not None:
+            for error in result.errors:
+                self.observer.rule_failed(error, event.at)
         return [self._render(d) for d in result.decisions]
-
-    def _log_rule_error(self, error: RuleError, at: datetime) -> None:
-        """The first failure of a kind per rule is an error in the log, repeats within an hour only debug: a
-        rule failing on every job.active of every job would otherwise flood the log (the metric counts all)."""
-        kind = (error.rule, error.message.split(":", 1)[0])
-        last = self._rule_errors_logged.get(kind)
-        fresh = last is None or at - last >= RULE_ERROR_LOG_EVERY
-        if fresh:
-            self._rule_errors_logged[kind] = at
-        emit = log.error if fresh else log.debug
-        emit("rule failed", rule=error.rule, company=error.company, job=error.job, error=error.message)
 
     def _render(self, decision: Decision) -> Outgoing:
         # Rendered from scrubbed data: a megabyte job name or an echoed password never reaches a template.
@@ -171,21 +197,4 @@ class Intake:
             log.exception("rendering failed, sending a plain message", rule=decision.rule.name,
                           company=decision.event.company.handle)  # fmt: skip
             rendered = self.renderer.render_bare(decision)
-        n = rendered.notification
-        labels = {
-            "rule": n.rule,
-            "company": n.company_handle,
-            "job": n.job_handle,
-            "schedule": n.schedule_name,
-            "severity": n.severity,
-            "status": n.status,
-        }
-        now = self.clock.now()
-        targets = []
-        for channel, recipients in rendered.targets:
-            silence = silenced_by(self._silences, {**labels, "channel": channel}, now)
-            if silence is not None:
-                self.stats.silenced += 1
-                log.info("notification silenced", rule=n.rule, channel=channel, job=labels["job"], silence=silence.id)
-            targets.append(Destination(channel, recipients, silence.id if silence else None))
-        return Outgoing(n, tuple(targets))
+        return silence(rendered.notification, rendered.targets, self._silences, self.clock.now())

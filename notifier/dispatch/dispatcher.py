@@ -18,8 +18,9 @@ import functools
 import itertools
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 import structlog
 
@@ -30,11 +31,12 @@ from notifier.dispatch.policy import RetrySettings, Verdict, decide
 from notifier.models import Delivery
 from notifier.runtime.backoff import STORE_BACKOFF
 from notifier.runtime.clock import Clock
+from notifier.runtime.tasks import Tasks
 from notifier.store.errors import StoreError
 from notifier.store.protocol import DeliveryStore
 from notifier.store.records import DeliveryOutcome, DeliveryRow
 
-__all__ = ["IDLE_WAIT", "DispatchStats", "Dispatcher", "Lane"]
+__all__ = ["IDLE_WAIT", "DeliveryObserver", "Dispatcher", "Lane"]
 log = structlog.get_logger(__name__)
 IDLE_WAIT = 1.0  # longest look-away from the outbox: rows re-queued by `notifier outbox retry` start this soon
 # How long a claim on a row holds: longer than a row waits in a lane's backlog and is sent, so a live replica
@@ -42,12 +44,13 @@ IDLE_WAIT = 1.0  # longest look-away from the outbox: rows re-queued by `notifie
 CLAIM_LEASE = 600.0
 
 
-@dataclass(slots=True)
-class DispatchStats:
-    outcomes: dict[tuple[str, str], int] = field(default_factory=dict)  # (channel, action) → count
+class DeliveryObserver(Protocol):
+    """Told each delivery's outcome: the policy's verdict and the row's state after it (`already_disabled`: the
+    channel was disabled before this attempt answered)."""
 
-    def count(self, channel: str, action: str) -> None:
-        self.outcomes[(channel, action)] = self.outcomes.get((channel, action), 0) + 1
+    def delivered(
+        self, row: DeliveryRow, verdict: Verdict, outcome: DeliveryOutcome, already_disabled: bool
+    ) -> None: ...
 
 
 @dataclass(slots=True, eq=False)
@@ -69,22 +72,23 @@ class Dispatcher:
         clock: Clock,
         *,
         owner: str = "dispatcher",
+        grace: float = 10.0,
         retry: RetrySettings | None = None,
         rng: random.Random | None = None,
         batch: int = 200,
-        on_outcome: Callable[[DeliveryRow, Verdict], None] = lambda _r, _v: None,
+        observer: DeliveryObserver | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.store = store
         self.owner = owner  # whose claims these are (the replica)
+        self.grace = grace  # how long stopping waits for sends on the wire
         self.lanes = dict(lanes)
         self.clock = clock
         self.retry = retry or RetrySettings()
         self.rng = rng or random.Random()
         self.batch = batch  # rows of unconfigured channels handled per look
-        self.on_outcome = on_outcome
+        self.observer = observer
         self.sleep = sleep  # how a failing store is waited out
-        self.stats = DispatchStats()
         self.ledger = Ledger(store, clock)
         self._wake = asyncio.Event()
         self._picking = asyncio.Lock()
@@ -93,6 +97,7 @@ class Dispatcher:
         self._disabling: set[str] = set()  # disabled here, not committed yet: a refresh must not undo it
         self._looked_at = float("-inf")  # loop time of the last look at disabled channels and orphan rows
         self._stopping = False
+        self._task: asyncio.Task[None] | None = None
 
     @property
     def disabled(self) -> Mapping[str, str]:
@@ -163,6 +168,21 @@ class Dispatcher:
             if id(lane) not in current:
                 await lane.channel.close()
         self._wake.set()
+
+    async def start(self, tasks: Tasks) -> None:
+        self._task = tasks.spawn("dispatcher", self.run)
+
+    async def stop(self) -> None:
+        """Start no new sends; give those on the wire `grace` seconds, then close the channels. What is cut off
+        stays pending in the outbox and goes out after the next start, under the same id."""
+        self.halt()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        cut = await self.drain(self.grace)
+        for lane in self.lanes.values():
+            await lane.channel.close()
+        log.info("stopped", unfinished_sends=cut)
 
     def halt(self) -> None:
         """Start nothing new from now on (the run loop ends at its next turn)."""
@@ -313,9 +333,8 @@ class Dispatcher:
         if result.disable is not None:
             self._disabled[row.channel] = result.disable
             self._disabling.add(row.channel)
-        self.stats.count(row.channel, verdict.action)
-        self.on_outcome(row, verdict)
-        _log_outcome(row, verdict, result.attempts, already_disabled)
+        if self.observer is not None:
+            self.observer.delivered(row, verdict, result, already_disabled)
         await self._commit(result)
         self._disabling.discard(row.channel)
 
@@ -329,17 +348,3 @@ class Dispatcher:
                 delay = STORE_BACKOFF.delay(failures)
                 log.error("recording a delivery outcome failed, retrying", error=str(exc), retry_in=delay)
                 await self.sleep(delay)
-
-
-def _log_outcome(row: DeliveryRow, verdict: Verdict, attempts: int, already_disabled: bool) -> None:
-    bound = log.bind(channel=row.channel, rule=row.notification.rule, key=row.notification.key, attempt=attempts)
-    if verdict.action == "delivered":
-        bound.info("delivered")
-    elif verdict.action == "retry":
-        bound.warning("delivery failed, will retry", reason=verdict.reason, retry_in=round(verdict.delay or 0.0, 1))
-    elif verdict.action == "disable" and not already_disabled:
-        bound.error("channel disabled; its deliveries wait for `notifier outbox retry`", reason=verdict.reason)
-    elif verdict.action == "disable":
-        bound.warning("channel already disabled; delivery waits", reason=verdict.reason)
-    else:
-        bound.error("delivery dead-lettered", reason=verdict.reason)

@@ -117,9 +117,3 @@ class CircuitBreaker:
     def abandon(self) -> None:
         """An admitted send ended without an outcome (cancelled): let the next trial through, count nothing."""
         self._trial_pending = False
-
-    async def wait_for_trial(self, sleep: Sleep = asyncio.sleep) -> None:
-        """Sleep until an open breaker would admit a trial; returns at once when it already would."""
-        delay = self.retry_in()
-        if delay > 0:
-            await sleep(delay)

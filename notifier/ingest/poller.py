@@ -12,28 +12,49 @@ import asyncio
 import dataclasses
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 import structlog
 
-from notifier.ingest.marks import PollDone, PollMark
+from notifier.ingest.health import PollStatus
+from notifier.ingest.marks import PollDone, TrackerSeed
 from notifier.ingest.schedules.polling import ScheduleWatch, settle_watch
-from notifier.ingest.schedules.state import ScheduleState
-from notifier.ingest.tracker import JobTracker, Outcome, Resume, resume_from
+from notifier.ingest.tracker import Ending, JobTracker, Resume, resume_from
+from notifier.ingest.views import CompanyView, SchedulesView
 from notifier.ips.client import IpsClient
 from notifier.ips.errors import IpsError, IpsFault
-from notifier.models import CompanyRef, Event, JobLog, JobLogDetail
+from notifier.models import CompanyId, CompanyRef, Event, JobLog, JobLogDetail
 from notifier.runtime.backoff import Backoff
 from notifier.runtime.clock import Clock
 
 log = structlog.get_logger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
-PollObserver = Callable[[str, str, float], None]  # company, outcome ("ok" or the error type), seconds
 Checkpoint = Callable[[PollDone], Awaitable[None]]  # what a restart needs, queued after a poll's events
+
+
+class PollObserver(Protocol):
+    """Told every poll's outcome: "ok", the error type that failed it, or "skipped" (the rules are behind)."""
+
+    def polled(self, company: CompanyId, outcome: str, seconds: float) -> None: ...
+
+
+class SeedSource(Protocol):
+    """Where what a company's trackers start from is kept (the state store)."""
+
+    async def seed(self, company: str, now: datetime, *, first_look: bool) -> TrackerSeed: ...
+
+
+class Takeover(Protocol):
+    """What a poller asks after its first good poll: events that end alerts whoever polled the company before
+    left open (a job that ended unseen, an outage that ended meanwhile), queued like its own."""
+
+    def left_open(
+        self, company: CompanyRef, active: Collection[str], schedules: ScheduleWatch | None, now: datetime
+    ) -> list[Event]: ...
 
 
 class EventSink(Protocol):
@@ -85,20 +106,6 @@ def next_delay(settings: PollSettings, failures: int, error: IpsError | None, rn
     return failing.delay(failures, rng)
 
 
-@dataclass(slots=True)
-class PollStatus:
-    """What the outside world may want to know about a poller (readiness, status page)."""
-
-    last_success: datetime | None = None
-    last_attempt: datetime | None = None
-    last_error: str | None = None
-    consecutive_failures: int = 0
-    unreachable: bool = False
-    queue_wait: float = 0.0  # seconds the last poll's events waited for room in the event queue
-    skipped: int = 0  # polls skipped because the rules were falling behind, since start
-    behind_since: datetime | None = None  # when polls started being skipped (None: keeping up)
-
-
 class CompanyPoller:
     """Polls one company until cancelled."""
 
@@ -113,11 +120,14 @@ class CompanyPoller:
         company_name: str | None = None,
         rng: random.Random | None = None,
         sleep: Sleep = asyncio.sleep,
-        on_poll: PollObserver | None = None,
-        resume_marks: Mapping[str, PollMark] | None = None,
-        schedule_marks: Mapping[str, Mapping[str, ScheduleState]] | None = None,
+        observer: PollObserver | None = None,
+        seed: TrackerSeed | None = None,
+        seeds: SeedSource | None = None,
+        takeover: Takeover | None = None,
         checkpoint: Checkpoint | None = None,
     ) -> None:
+        """`seed` is what the trackers start from (read when the company was taken); a company known only by name
+        asks `seeds` once its handle is resolved. `takeover` is asked after the first good poll."""
         self.client = client
         if company_name and not company.name:  # until it is resolved, events name the company as configured
             company = dataclasses.replace(company, name=company_name)
@@ -128,9 +138,10 @@ class CompanyPoller:
         self.settings = settings
         self.rng = rng or random.Random()
         self.sleep = sleep
-        self.on_poll = on_poll
-        self.resume_marks: Mapping[str, PollMark] = {} if resume_marks is None else resume_marks  # filled at start
-        self.schedule_marks = {} if schedule_marks is None else schedule_marks  # by company handle, filled at start
+        self.observer = observer
+        self.seed = seed
+        self.seeds = seeds
+        self.takeover = takeover
         self.checkpoint = checkpoint  # takes what a restart needs, after this poll's events
         self.tracker: JobTracker | None = None
         self.schedules: ScheduleWatch | None = None
@@ -139,11 +150,34 @@ class CompanyPoller:
         self._name_due: datetime | None = None  # when to look up a handle-only company's name (None: now)
         self._waited = 0.0  # seconds this poll has waited for room in the queue so far
         self._skips = 0  # polls still to skip
+        self._taken_over = False  # what a previous owner left open was looked at
+
+    @property
+    def id(self) -> CompanyId:
+        """Its handle once known, the name it is configured by until then."""
+        return CompanyId(self.company.handle, self.company.name or self.company_name)
 
     @property
     def label(self) -> str:
-        """What logs and metrics call the company: its handle once known, its configured name until then."""
-        return self.company.handle or self.company_name or ""
+        """What logs and metrics call the company (see `CompanyId.label`)."""
+        return self.id.label
+
+    def view(self, now: datetime) -> CompanyView:
+        """What the status page, readiness and metrics may know of this company now."""
+        interval = self.settings.interval
+        jobs = tuple(self.tracker.active_jobs()) if self.tracker is not None else ()
+        return CompanyView(
+            self.id, self.company.name or self.company_name, interval, self.status.copy(),
+            self.status.health(now, interval), self.status.ready(now, interval), jobs, self._schedules_view(now),
+        )  # fmt: skip
+
+    def _schedules_view(self, now: datetime) -> SchedulesView | None:
+        watch = self.schedules
+        if watch is None:
+            return None
+        tracker = watch.tracker
+        listed = tuple(state for state in tracker.states.values() if state.listed)
+        return SchedulesView(listed, tracker.server_now(now), tracker.grace, watch.polling.refused)
 
     async def run(self) -> None:
         """Poll forever; every failure is logged and backed off, none ends the loop."""
@@ -178,7 +212,18 @@ class CompanyPoller:
             self._pace(now)
         await self._succeeded(now)
         self._observe("ok", started)
+        await self._take_over(now)
         return None
+
+    async def _take_over(self, now: datetime) -> None:
+        """Once, after the first good poll: close what whoever polled the company before left open."""
+        if self._taken_over or self.takeover is None or self.tracker is None:
+            return
+        self._taken_over = True
+        active = {job.job_handle or "" for job, _since in self.tracker.active_jobs()}
+        for event in self.takeover.left_open(self.company, active, self.schedules, now):
+            self.log.info("closing an alert left open by the previous run", kind=event.kind)
+            await self.queue.put(event)
 
     def _pace(self, now: datetime) -> None:
         """When this poll's events waited longer than an interval for room in the queue, the rules are falling
@@ -200,12 +245,12 @@ class CompanyPoller:
     def _skip(self) -> None:
         self._skips -= 1
         self.status.skipped += 1
-        if self.on_poll is not None:
-            self.on_poll(self.label, "skipped", 0.0)
+        if self.observer is not None:
+            self.observer.polled(self.id, "skipped", 0.0)
 
     def _observe(self, outcome: str, started: float) -> None:
-        if self.on_poll is not None:
-            self.on_poll(self.label, outcome, time.perf_counter() - started)
+        if self.observer is not None:
+            self.observer.polled(self.id, outcome, time.perf_counter() - started)
 
     async def _cycle(self, now: datetime) -> None:
         """Events are queued as soon as they are known, so a later failing call cannot lose them."""
@@ -236,7 +281,7 @@ class CompanyPoller:
         await self._checkpoint(tracker, schedules, now)
 
     def _schedule_watch(self) -> ScheduleWatch | None:
-        marks, settings = self.schedule_marks.get(self.company.handle), self.settings
+        marks, settings = self.seed.schedules if self.seed is not None else None, self.settings
         self.schedules = settle_watch(self.schedules, self.company, marks, interval=settings.schedules_interval,
                                       grace=settings.schedule_grace, refused_backoff=settings.auth_backoff)  # fmt: skip
         return self.schedules
@@ -265,6 +310,8 @@ class CompanyPoller:
             )
             self.log = log.bind(company=self.company.handle, company_name=self.company.name)
             self.log.info("company resolved")
+        if self.seed is None and self.seeds is not None:
+            self.seed = await self.seeds.seed(self.company.handle, self.clock.now(), first_look=False)
         self.tracker = JobTracker(
             self.company, log_retry_polls=self.settings.log_retry_polls, resume=self._resume(self.clock.now())
         )
@@ -272,7 +319,7 @@ class CompanyPoller:
 
     def _resume(self, now: datetime) -> Resume | None:
         """Where a restarted daemon picks up: from the previous run's last good poll, at most `catch_up` ago."""
-        mark = self.resume_marks.get(self.company.handle)
+        mark = self.seed.mark if self.seed is not None else None
         if mark is None or self.settings.catch_up <= 0:
             return None
         resume = resume_from(mark, now, timedelta(seconds=self.settings.catch_up))
@@ -334,7 +381,7 @@ class CompanyPoller:
             else:
                 self.queue.put_nowait(event)
 
-    async def _details(self, tracker: JobTracker, outcome: Outcome) -> tuple[JobLogDetail, ...] | None:
+    async def _details(self, tracker: JobTracker, outcome: Ending) -> tuple[JobLogDetail, ...] | None:
         """First error/warning lines, asked in the job's locale so IPS localizes them for us.
 
         A transient failure leaves the job pending for the next poll (None); once its retries are spent,

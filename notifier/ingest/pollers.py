@@ -1,202 +1,176 @@
-"""The polling half of the daemon: one IPS client, one supervised poller per company, one bounded event queue.
+"""The pollers this daemon runs: one supervised task per company it owns, all feeding one bounded event queue.
 
-It can be reconfigured in place (SIGHUP): pollers of companies that stay configured keep their trackers, so
-a job that ends while the configuration changes is still seen leaving and its ending is still announced.
+Which companies it owns is not decided here (`ownership` does, today every configured company): `own` starts a
+poller for each company gained, its trackers seeded from the store, and stops those lost. The configured
+companies can change in place (SIGHUP, `configure`): a poller that stays keeps its trackers, so a job that
+ends while the configuration changes is still seen leaving and its ending is still announced.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import random
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-import aiohttp
 import structlog
 
-from notifier import __version__
-from notifier.config import CompanyConfig, Config
-from notifier.ingest.marks import PollDone, PollMark
-from notifier.ingest.poller import CompanyPoller, PollObserver, PollSettings
-from notifier.ingest.schedules.state import ScheduleState
-from notifier.ips.client import IpsClient, IpsSettings
-from notifier.models import CompanyRef, Event
+from notifier.ingest.marks import PollDone
+from notifier.ingest.poller import CompanyPoller, PollObserver, PollSettings, SeedSource, Takeover
+from notifier.ingest.views import CompanyView
+from notifier.ips.client import IpsClient
+from notifier.models import CompanyId, CompanyRef, Event
 from notifier.runtime.clock import Clock
-from notifier.runtime.supervise import supervise
+from notifier.runtime.tasks import Tasks
 
 log = structlog.get_logger(__name__)
+EventQueue = asyncio.Queue[Event | PollDone]  # events, and after each good poll its PollDone (committed with them)
 
 
-def ips_settings(config: Config) -> IpsSettings:
-    ips = config.ips
-    return IpsSettings(
-        endpoint=ips.endpoint,
-        user=ips.user,
-        password=ips.password.get_secret_value(),
-        api_version=ips.api_version,
-        app_name=ips.app_name,
-        app_version=ips.app_version or __version__,
-        locale=ips.locale,
-        timeout=ips.timeout,
-        max_response_bytes=ips.max_response_bytes,
-        gzip=ips.gzip,
-    )
+@dataclass(frozen=True, slots=True)
+class CompanyPlan:
+    """A configured company and how to poll it."""
+
+    id: CompanyId  # the handle when configured by handle, else the configured name
+    locale: str | None
+    timezone: str
+    settings: PollSettings
+
+    @property
+    def key(self) -> str:
+        """What tells configured companies apart across reloads, and what a company's lease is held on."""
+        return self.id.key
 
 
-def poll_settings(config: Config, company: CompanyConfig) -> PollSettings:
-    poll = config.poll
-    return PollSettings(
-        interval=company.interval or poll.interval,
-        jitter=poll.jitter,
-        max_backoff=poll.max_backoff,
-        auth_backoff=poll.auth_backoff,
-        unreachable_after=poll.unreachable_after,
-        log_retry_polls=poll.log_retry_polls,
-        details_limit=poll.details_limit,
-        catch_up=poll.catch_up,
-        schedules_interval=_first_set(company.schedules_interval, poll.schedules_interval),
-        schedule_grace=poll.schedule_grace,
-    )
-
-
-def _first_set(value: float | None, default: float) -> float:
-    return default if value is None else value  # 0 is a setting (off), not a missing one
-
-
-def company_key(company: CompanyConfig) -> str:
-    """What identifies a configured company across reloads: its handle, else its name."""
-    return company.handle or f"name:{company.name}"
-
-
-@contextlib.asynccontextmanager
-async def http_session(config: Config) -> AsyncIterator[aiohttp.ClientSession]:
-    """The keep-alive session for IPS calls; per-call timeouts are applied by the client."""
-    connector = aiohttp.TCPConnector(limit=max(config.poll.concurrency * 2, 16))
-    async with aiohttp.ClientSession(connector=connector, auto_decompress=True) as session:
-        yield session
-
-
-@contextlib.asynccontextmanager
-async def delivery_session() -> AsyncIterator[aiohttp.ClientSession]:
-    """The keep-alive session for webhooks and Slack, apart from IPS polling so neither waits for the other's
-    connections; each channel's own concurrency limit bounds what it opens."""
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        yield session
-
-
-def first_marks(config: Config, stored: Mapping[str, PollMark], now: datetime) -> dict[str, PollMark]:
-    """Marks for companies (configured by handle) that have none yet: a run killed before its first poll has
-    still begun watching, and a restart then announces the endings since it began."""
-    fresh = PollMark(now, now, {})
-    return {c.handle: fresh for c in config.companies if c.handle and c.handle not in stored}
-
-
-class Ingest:
-    """Pollers by company key, all feeding `queue`; `start`, `apply` (reload) and `stop` manage their tasks."""
+class Pollers:
+    """Pollers by company key, for the companies this daemon owns; started, stopped and retuned in place."""
 
     def __init__(
         self,
-        config: Config,
+        client: IpsClient,
+        queue: EventQueue,
         clock: Clock,
-        session: aiohttp.ClientSession,
-        on_poll: PollObserver | None = None,
+        plans: Sequence[CompanyPlan],
+        *,
+        seeds: SeedSource | None = None,
+        observer: PollObserver | None = None,
+        takeover: Takeover | None = None,
     ) -> None:
-        self.config = config
+        self.client = client
+        self.queue = queue
         self.clock = clock
-        self.session = session
-        self.on_poll = on_poll
-        # Events, and after each good poll its PollDone: the intake commits the mark with the poll's last events.
-        self.queue: asyncio.Queue[Event | PollDone] = asyncio.Queue(maxsize=config.poll.queue_size)
-        self.resume_marks: dict[str, PollMark] = {}  # company handle → what the previous run left
-        self.schedule_marks: dict[str, dict[str, ScheduleState]] = {}  # company handle → its schedules then
-        self.client = self._client(config)
-        self._pollers: dict[str, CompanyPoller] = {company_key(c): self._poller(c) for c in config.companies}
+        self.seeds = seeds
+        self.observer = observer
+        self.takeover = takeover
+        self.plans: dict[str, CompanyPlan] = {plan.key: plan for plan in plans}
+        self._pollers: dict[str, CompanyPoller] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._spawner: Tasks | None = None  # set while polling runs
 
     @property
     def pollers(self) -> list[CompanyPoller]:
-        return list(self._pollers.values())
+        """The pollers of the companies owned now, in the order they are configured."""
+        return [self._pollers[key] for key in self.plans if key in self._pollers]
 
-    def _client(self, config: Config) -> IpsClient:
-        return IpsClient(self.session, ips_settings(config), asyncio.Semaphore(config.poll.concurrency))
+    def get(self, key: str) -> CompanyPoller | None:
+        """The poller of the configured company `key`, if this daemon polls it."""
+        return self._pollers.get(key)
 
-    def _poller(self, company: CompanyConfig) -> CompanyPoller:
-        ref = CompanyRef(company.handle or "", company.name, company.locale, company.timezone)
+    def views(self, now: datetime) -> list[CompanyView]:
+        return [poller.view(now) for poller in self.pollers]
+
+    # ------------------------------------------------------------------------------------------ ownership
+
+    async def own(self, keys: Collection[str]) -> None:
+        """Poll exactly the configured companies among `keys`: start those gained (their trackers seeded from
+        the store), stop those lost."""
+        wanted = [key for key in self.plans if key in keys]
+        for key in [k for k in self._pollers if k not in wanted]:
+            await self._drop(key)
+        for key in wanted:
+            if key not in self._pollers:
+                self._pollers[key] = await self._poller(self.plans[key])
+                self._start(key)
+
+    async def _poller(self, plan: CompanyPlan) -> CompanyPoller:
+        seed = None
+        if plan.id.handle and self.seeds is not None:  # a company known by name is seeded once resolved
+            seed = await self.seeds.seed(plan.id.handle, self.clock.now(), first_look=True)
         return CompanyPoller(
             self.client,
-            ref,
+            CompanyRef(plan.id.handle, plan.id.name, plan.locale, plan.timezone),
             self.queue,
             self.clock,
-            poll_settings(self.config, company),
-            company_name=company.name,
+            plan.settings,
+            company_name=plan.id.name,
             rng=random.Random(),
-            on_poll=self.on_poll,
-            resume_marks=self.resume_marks,
-            schedule_marks=self.schedule_marks,
+            observer=self.observer,
+            seed=seed,
+            seeds=self.seeds,
+            takeover=self.takeover,
             checkpoint=self.queue.put,
         )
 
-    def start(self) -> None:
-        for key in self._pollers:
-            self._start(key)
-
-    def _start(self, key: str) -> None:
-        poller = self._pollers[key]
-        name = f"poller:{poller.label}"
-        self._tasks[key] = asyncio.create_task(supervise(name, poller.run), name=name)
-
-    async def stop(self) -> None:
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        self._tasks.clear()
-
-    async def apply(self, config: Config) -> None:
-        """Switch to `config`: new client if IPS settings changed, pollers added, removed or retuned."""
-        running = bool(self._tasks)
-        if (config.ips, config.poll.concurrency) != (self.config.ips, self.config.poll.concurrency):
-            self.client = self._client(config)
-            for poller in self._pollers.values():
-                poller.client = self.client
-        self.config = config
-        wanted = {company_key(c): c for c in config.companies}
-        for key in [k for k in self._pollers if k not in wanted]:
-            await self._remove(key)
-        for key, company in wanted.items():
-            if key in self._pollers:
-                self._retune(self._pollers[key], company)
-            else:
-                self._pollers[key] = self._poller(company)
-                if running:
-                    self._start(key)
-                log.info("company added", company=company.label)
-
-    async def _remove(self, key: str) -> None:
+    async def _drop(self, key: str) -> None:
         poller = self._pollers.pop(key)
         task = self._tasks.pop(key, None)
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-        log.info("company removed", company=poller.label)
+        if key in self.plans:  # still configured: another replica polls it now
+            log.info("company no longer polled here", company=poller.label)
 
-    def _retune(self, poller: CompanyPoller, company: CompanyConfig) -> None:
-        # The tracker stays: it remembers which jobs are active, so none of their endings is missed.
-        poller.settings = poll_settings(self.config, company)
-        poller.company = dataclasses.replace(poller.company, locale=company.locale, timezone=company.timezone)
-        if poller.tracker is not None:
-            poller.tracker.company = poller.company
-        if poller.schedules is not None:
-            poller.schedules.tracker.company = poller.company
+    # ------------------------------------------------------------------------------------------- running
+
+    def start(self, tasks: Tasks) -> None:
+        """Poll every owned company on its schedule, and each one gained from now on."""
+        self._spawner = tasks
+        for key in self._pollers:
+            self._start(key)
+
+    def _start(self, key: str) -> None:
+        if self._spawner is None or key in self._tasks:
+            return
+        poller = self._pollers[key]
+        self._tasks[key] = self._spawner.spawn(f"poller:{poller.label}", poller.run)
+
+    async def stop(self) -> None:
+        """Stop polling; what the pollers queued stays queued."""
+        self._spawner = None
+        tasks = list(self._tasks.values())
+        self._tasks.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # ------------------------------------------------------------------------------------- configuration
+
+    def configure(self, plans: Sequence[CompanyPlan], client: IpsClient | None = None) -> None:
+        """Switch to new plans (and a new client when IPS settings changed); `own` then adds or removes pollers.
+        Pollers that stay are retuned and keep their trackers."""
+        if client is not None:
+            self.client = client
+            for poller in self._pollers.values():
+                poller.client = client
+        added = [plan for plan in plans if plan.key not in self.plans]
+        removed = [key for key in self.plans if key not in {plan.key for plan in plans}]
+        self.plans = {plan.key: plan for plan in plans}
+        for key, poller in self._pollers.items():
+            if key in self.plans:
+                _retune(poller, self.plans[key])
+        for plan in added:
+            log.info("company added", company=plan.id.label)
+        for key in removed:
+            log.info("company removed", company=CompanyId.from_key(key).label)
 
 
-def schedule_marks(pollers: list[CompanyPoller]) -> dict[str, dict[str, ScheduleState]]:
-    """What each company's schedule watch leaves for the next run (companies whose schedules were seen)."""
-    return {
-        p.company.handle: p.schedules.tracker.marks()
-        for p in pollers
-        if p.schedules is not None and p.schedules.tracker.listed and p.company.handle
-    }
+def _retune(poller: CompanyPoller, plan: CompanyPlan) -> None:
+    # The tracker stays: it remembers which jobs are active, so none of their endings is missed.
+    poller.settings = plan.settings
+    poller.company = dataclasses.replace(poller.company, locale=plan.locale, timezone=plan.timezone)
+    if poller.tracker is not None:
+        poller.tracker.company = poller.company
+    if poller.schedules is not None:
+        poller.schedules.tracker.company = poller.company

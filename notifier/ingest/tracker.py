@@ -60,7 +60,7 @@ class Departed:
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class Ending:
     """How a finished job ended: the events to emit once its log details (if needed) are known."""
 
     job: ActiveJob
@@ -153,7 +153,7 @@ class JobTracker:
                 start = pending.job.start_date
         return start
 
-    def observe_logs(self, logs: Iterable[JobLog], scan_start: datetime, now: datetime) -> list[Outcome]:
+    def observe_logs(self, logs: Iterable[JobLog], scan_start: datetime, now: datetime) -> list[Ending]:
         """Match finished logs to departed jobs, and pick up jobs that ran entirely between two polls.
 
         A scan made in the baseline poll (`now` is the baseline) only records history: whatever had
@@ -164,7 +164,7 @@ class JobTracker:
         history = now == self.baseline and not self._history_scanned
         self._history_scanned = self._history_scanned or history
         self._last_scan = _scan_time(logs, now)
-        outcomes: list[Outcome] = []
+        outcomes: list[Ending] = []
         for log in logs:
             handle = log.job_handle
             if not handle or log.end_date is None or handle in self._resolved or handle in self._jobs:
@@ -178,11 +178,11 @@ class JobTracker:
                 seen = min(log.start_date or now, now)
                 pending = self.departed[handle] = Departed(job_from_log(log, locale), None, seen)
             if pending is not None:
-                outcomes.append(Outcome(pending.job, log, pending.stalled_seconds))
+                outcomes.append(Ending(pending.job, log, pending.stalled_seconds))
         self._prune_resolved(scan_start)
         return outcomes
 
-    def may_wait(self, outcome: Outcome) -> bool:
+    def may_wait(self, outcome: Ending) -> bool:
         """Whether a finished job may wait one more poll for its details instead of going out without."""
         pending = self.departed.get(outcome.job.job_handle or "")
         return pending is not None and pending.polls_waited < self.log_retry_polls
@@ -201,7 +201,7 @@ class JobTracker:
         floor = self.baseline - LOG_SCAN_OVERLAP if self._history_scanned else self.baseline
         return log.start_date >= floor
 
-    def resolve(self, outcome: Outcome, details: tuple[JobLogDetail, ...], now: datetime) -> list[Event]:
+    def resolve(self, outcome: Ending, details: tuple[JobLogDetail, ...], now: datetime) -> list[Event]:
         """Events for a finished job; call once its details are known (or given up on)."""
         handle = outcome.job.job_handle or ""
         self.departed.pop(handle, None)

@@ -38,6 +38,11 @@ class CompanyId:
     handle: str = ""
     name: str | None = None
 
+    @classmethod
+    def from_key(cls, key: str) -> CompanyId:
+        """The identity a stored `key` names."""
+        return cls(name=key.removeprefix("name:")) if key.startswith("name:") else cls(key)
+
     @property
     def key(self) -> str:
         """The handle, or `name:<name>` while the handle is not known yet (an IPS that is down at start-up cannot

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 
 class StoreError(Exception):
@@ -39,13 +40,19 @@ class Failure:
     count: int
 
 
+class StoreObserver(Protocol):
+    """Told each failure of a store operation (metrics count them)."""
+
+    def store_failed(self, operation: str) -> None: ...
+
+
 class StoreHealth:
     """Which operations are failing now: set by a failure, cleared when the same operation next succeeds."""
 
     def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.failing: dict[str, Failure] = {}
         self.errors = 0  # failures since the store was opened
-        self.on_failure: Callable[[str], None] = lambda _operation: None
+        self.observer: StoreObserver | None = None
         self._monotonic = monotonic
 
     def failed(self, operation: str, error: str) -> None:
@@ -53,7 +60,8 @@ class StoreHealth:
         earlier = self.failing.get(operation)
         since = earlier.since if earlier else self._monotonic()
         self.failing[operation] = Failure(error, since, (earlier.count if earlier else 0) + 1)
-        self.on_failure(operation)
+        if self.observer is not None:
+            self.observer.store_failed(operation)
 
     def succeeded(self, operation: str) -> None:
         self.failing.pop(operation, None)

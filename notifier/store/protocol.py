@@ -22,6 +22,7 @@ from typing import Protocol
 
 from notifier.engine.book import Alert, AlertId
 from notifier.engine.silences import Silence
+from notifier.ingest.leases import Lease, Member
 from notifier.ingest.marks import PollDone, PollMark, TrackerSeed
 from notifier.ingest.schedules.state import ScheduleState
 from notifier.store.errors import StoreHealth
@@ -29,8 +30,6 @@ from notifier.store.records import (
     DeliveryOutcome,
     DeliveryRow,
     DeliveryState,
-    Lease,
-    Member,
     OutboxStats,
     Outgoing,
     Requeued,

@@ -2,13 +2,12 @@
 
 An `Outgoing` notification is committed with its `Destination`s (one delivery per channel); the dispatcher
 claims due `DeliveryRow`s and records a `DeliveryOutcome` for each; operators see `OutboxStats` and get a
-`Requeued` back when they retry. `Member` and `Lease` describe a cluster of replicas sharing one store.
+`Requeued` back when they retry. (Who polls which company, `Member` and `Lease`, is the ingest stage's.)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Literal
 
 from notifier.models import Notification
@@ -89,22 +88,3 @@ class OutboxStats:
     silenced: int
     delivered: int
     oldest_pending_at: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class Member:
-    """A replica working on the store: who it is, where it runs, and when it last said it is alive."""
-
-    id: str
-    host: str
-    pid: int
-    heartbeat: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Lease:
-    """A company polled by one replica (`owner`) until `until`, unless renewed before."""
-
-    company: str
-    owner: str
-    until: datetime

@@ -1,20 +1,21 @@
 """The operator's window: /healthz, /readyz, /metrics, the /status page and the same data as JSON under /api/.
 
-Read-only: nothing here changes the daemon, and everything it answers goes through the scrubber (secrets,
-controls, lengths). Everything is served by the daemon itself, page assets included,
-because it runs on networks that reach nothing else; a strict Content-Security-Policy backs up the
-autoescaping, so a job named `<script>` is text on the page and could not run even if it slipped through.
+Read-only: it is given a `StatusSource` (what it may read, nothing more), never the daemon; nothing here
+changes anything, and everything it answers goes through the scrubber (secrets, controls, lengths).
+Everything is served by the daemon itself, page assets included, because it runs on networks that reach
+nothing else; a strict Content-Security-Policy backs up the autoescaping, so a job named `<script>` is text
+on the page and could not run even if it slipped through.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from notifier import __version__
 from notifier.safety import SCRUBBER
@@ -22,14 +23,12 @@ from notifier.store.errors import StoreError
 from notifier.web import present
 from notifier.web.ready import Readiness, readiness
 from notifier.web.sections import SECTIONS, jobs, section, snapshot
+from notifier.web.source import AlertView, StatusSource, StoreReader
 
-if TYPE_CHECKING:
-    from notifier.app.daemon import Daemon
-
-__all__ = ["Readiness", "create_app", "readiness", "snapshot"]
+__all__ = ["AlertView", "Readiness", "StatusSource", "StoreReader", "create_app", "readiness", "snapshot"]
 
 HERE = Path(__file__).parent
-DAEMON_KEY: web.AppKey[Daemon] = web.AppKey("daemon")
+SOURCE_KEY: web.AppKey[StatusSource] = web.AppKey("source")
 PAGE_KEY: web.AppKey[Template] = web.AppKey("page")
 ASSETS_KEY: web.AppKey[dict[str, bytes]] = web.AppKey("assets")
 REFRESH_SECONDS = 10
@@ -83,9 +82,10 @@ async def _headers(request: web.Request, handler: Any) -> web.StreamResponse:
     return response
 
 
-def create_app(daemon: Daemon) -> web.Application:
+def create_app(source: StatusSource) -> web.Application:
+    """The window's routes, reading only from `source`."""
     app = web.Application(middlewares=[_headers])
-    app[DAEMON_KEY] = daemon
+    app[SOURCE_KEY] = source
     app[PAGE_KEY] = page_environment().get_template("status.html")
     app[ASSETS_KEY] = {name: (HERE / "static" / name).read_bytes() for name in ASSETS}
     app.router.add_get("/healthz", healthz)
@@ -104,22 +104,21 @@ async def healthz(_request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    result = await readiness(request.app[DAEMON_KEY])
+    result = await readiness(request.app[SOURCE_KEY])
     body = {"ready": result.ready, "reasons": list(result.reasons), "checks": result.checks}
     return web.json_response(body, status=200 if result.ready else 503, dumps=_dumps)
 
 
 async def metrics(request: web.Request) -> web.Response:
-    daemon = request.app[DAEMON_KEY]
-    await daemon.refresh_gauges()
-    text = SCRUBBER.redactor.text(generate_latest(daemon.metrics.registry).decode())  # labels come from outside
+    exposition = await request.app[SOURCE_KEY].metrics()
+    text = SCRUBBER.redactor.text(exposition.decode())  # labels come from outside
     return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 async def status_page(request: web.Request) -> web.Response:
-    daemon = request.app[DAEMON_KEY]
-    data = SCRUBBER(await snapshot(daemon))
-    html = request.app[PAGE_KEY].render(data=data, now=daemon.clock.now(), refresh=REFRESH_SECONDS, max_rows=MAX_ROWS)
+    source = request.app[SOURCE_KEY]
+    data = SCRUBBER(await snapshot(source))
+    html = request.app[PAGE_KEY].render(data=data, now=source.now(), refresh=REFRESH_SECONDS, max_rows=MAX_ROWS)
     return web.Response(text=html, content_type="text/html")
 
 
@@ -133,24 +132,24 @@ async def asset(request: web.Request) -> web.Response:
 
 
 async def api_status(request: web.Request) -> web.Response:
-    return web.json_response(await snapshot(request.app[DAEMON_KEY]), dumps=_dumps)
+    return web.json_response(await snapshot(request.app[SOURCE_KEY]), dumps=_dumps)
 
 
 async def api_section(request: web.Request) -> web.Response:
-    daemon, name = request.app[DAEMON_KEY], request.match_info["section"]
+    source, name = request.app[SOURCE_KEY], request.match_info["section"]
     if name not in SECTIONS:
         raise web.HTTPNotFound(text=f"no section {name!r}; known: {', '.join(SECTIONS)}")
     if name == "jobs":
-        return _jobs_response(daemon, request)
+        return _jobs_response(source, request)
     try:
-        return web.json_response(await section(daemon, name, daemon.clock.now()), dumps=_dumps)
+        return web.json_response(await section(source, name), dumps=_dumps)
     except StoreError as exc:
         return web.json_response({"error": str(exc)}, status=503, dumps=_dumps)
 
 
-def _jobs_response(daemon: Daemon, request: web.Request) -> web.Response:
+def _jobs_response(source: StatusSource, request: web.Request) -> web.Response:
     """`/api/jobs?company=47&limit=100`: one company's jobs, or the longest-stalled N of them all."""
-    rows = jobs(daemon, daemon.clock.now(), request.query.get("company"))
+    rows = jobs(source, request.query.get("company"))
     limit = request.query.get("limit")
     if limit is not None:
         if not limit.isdigit():

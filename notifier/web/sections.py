@@ -1,24 +1,22 @@
 """What the operator's window shows, as JSON-ready data: one function per section of the status page.
 
-Read-only: everything comes from what the pollers, the engine and the store already know, so a page view
-costs a few dictionary walks and a handful of small indexed queries. The HTML page and `/api/*` are both
-rendered from these dictionaries, so the page never shows anything the API does not.
+Read-only: everything comes from the daemon's `StatusSource` (views of what the pollers and the engine know,
+and the store's read side), so a page view costs a few dictionary walks and a handful of small indexed
+queries. The HTML page and `/api/*` are both rendered from these dictionaries, so the page never shows
+anything the API does not.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from notifier import __version__
-from notifier.ingest.poller import CompanyPoller
 from notifier.store.errors import StoreError
 from notifier.store.records import DEAD, DELIVERED, PENDING, SILENCED, DeliveryRow
-from notifier.web.ready import STALE_INTERVALS, company_label, readiness
-
-if TYPE_CHECKING:
-    from notifier.app.daemon import Daemon
+from notifier.web.ready import readiness
+from notifier.web.source import StatusSource
 
 STALLED_AFTER = 900.0  # seconds without progress before a job is flagged; the shipped stalled-progress rule's
 RECENT_DELIVERIES = 25
@@ -31,29 +29,16 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def company_health(poller: CompanyPoller, now: datetime) -> str:
-    """waiting (not polled yet) · up · stale (no good poll for too long, yet no failure) · failing · unreachable."""
-    status = poller.status
-    if status.unreachable:
-        return "unreachable"
-    if status.consecutive_failures:
-        return "failing"
-    if status.last_success is None:
-        return "waiting"
-    age = (now - status.last_success).total_seconds()
-    return "stale" if age > poller.settings.interval * STALE_INTERVALS else "up"
-
-
-def companies(daemon: Daemon, now: datetime) -> list[Json]:
+def companies(source: StatusSource) -> list[Json]:
     rows = []
-    for poller in daemon.ingest.pollers:
-        status = poller.status
+    for company in source.companies():
+        status = company.status
         rows.append({
-            "company": company_label(poller), "name": poller.company.name or poller.company_name,
-            "health": company_health(poller, now), "interval_seconds": poller.settings.interval,
+            "company": company.label, "name": company.name,
+            "health": company.health, "interval_seconds": company.interval,
             "last_success": _iso(status.last_success), "last_attempt": _iso(status.last_attempt),
             "last_error": status.last_error, "consecutive_failures": status.consecutive_failures,
-            "active_jobs": poller.tracker.active_count if poller.tracker else 0,
+            "active_jobs": len(company.jobs),
         })  # fmt: skip
     order = {"unreachable": 0, "failing": 1, "stale": 2, "waiting": 3, "up": 4}
     return sorted(rows, key=lambda r: (order[r["health"]], natural(r["name"] or r["company"])))
@@ -64,19 +49,20 @@ def natural(text: str) -> list[str | int]:
     return [int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", text)]
 
 
-def jobs(daemon: Daemon, now: datetime, company: str | None = None) -> list[Json]:
+def jobs(source: StatusSource, company: str | None = None) -> list[Json]:
     """Every tracked active job, longest without progress first; `seen_at` is when its company last answered,
     so a job of an unreachable company is shown as what it was then, not as current."""
+    now = source.now()
     rows = []
-    for poller in daemon.ingest.pollers:
-        label = company_label(poller)
-        if poller.tracker is None or company not in (None, label):
+    for view in source.companies():
+        label = view.label
+        if company not in (None, label):
             continue
-        health, seen = company_health(poller, now), _iso(poller.status.last_success)
-        for job, since in poller.tracker.active_jobs():
+        health, seen = view.health, _iso(view.status.last_success)
+        for job, since in view.jobs:
             stalled = max(0.0, (now - since).total_seconds())
             rows.append({
-                "company": label, "company_name": poller.company.name or poller.company_name,
+                "company": label, "company_name": view.name,
                 "job_handle": job.job_handle, "name": job.original_name or job.name, "type": job.type,
                 "state": job.state, "progress": job.progress, "progress_message": job.progress_message,
                 "locale": job.locale, "submit_user_email": job.submit_user_email,
@@ -87,48 +73,42 @@ def jobs(daemon: Daemon, now: datetime, company: str | None = None) -> list[Json
     return sorted(rows, key=lambda r: (-r["stalled_seconds"], r["company"], r["name"] or ""))
 
 
-def schedules(daemon: Daemon, now: datetime) -> list[Json]:
+def schedules(source: StatusSource) -> list[Json]:
     """Each company's scheduled jobs as last seen, with their last run, next fire time and state; those that
     missed a run or whose trigger broke first. Times are the server's as IPS gave them."""
     rows = []
-    for poller in daemon.ingest.pollers:
-        watch = poller.schedules
+    for company in source.companies():
+        watch = company.schedules
         if watch is None:
             continue
-        tracker, label = watch.tracker, company_label(poller)
-        server_now = tracker.server_now(now)
-        for state in tracker.states.values():
-            if not state.listed:
-                continue
+        server_now = watch.server_now
+        for state in watch.states:
             job, due = state.job, state.missed or state.due
             rows.append({
-                "company": label, "company_name": poller.company.name or poller.company_name,
+                "company": company.label, "company_name": company.name,
                 "job_handle": job.job_handle, "name": job.label, "type": job.type, "locale": job.locale,
                 "exec_schedule": job.exec_schedule, "time_zone": job.time_zone, "trigger_state": job.trigger_state,
                 "next_fire_time": _iso(job.next_fire_time), "last_run": _iso(state.last_run),
-                "last_run_job": state.last_run_job, "state": state.status(server_now, tracker.grace),
+                "last_run_job": state.last_run_job, "state": state.status(server_now, watch.grace),
                 "due_at": _iso(due), "late_seconds": (server_now - due).total_seconds() if due else None,
-                "submit_user_email": job.submit_user_email, "refused": watch.polling.refused,
+                "submit_user_email": job.submit_user_email, "refused": watch.refused,
             })  # fmt: skip
     return sorted(rows, key=lambda r: (SCHEDULE_ORDER[r["state"]], natural(r["company_name"] or r["company"]),
                                        natural(r["name"])))  # fmt: skip
 
 
-def alerts(daemon: Daemon) -> list[Json]:
+def alerts(source: StatusSource) -> list[Json]:
     """Alerts that are firing (or pending their `for:`); event-rule repeat memories are not alerts."""
-    if daemon.intake is None:
-        return []
-    engine = daemon.intake.engine
-    severities = {rule.name: rule.severity for rule in engine.rules.rules}
     rows = []
-    for alert in engine.alerts.values():
+    for view in source.alerts():
+        alert = view.alert
         if alert.state not in ("firing", "pending"):
             continue
         job = alert.event.job if alert.event is not None else None
         schedule = alert.event.schedule if alert.event is not None else None
         name = schedule.label if schedule is not None and alert.job.startswith("schedule:") else None
         rows.append({
-            "rule": alert.rule, "severity": severities.get(alert.rule), "state": alert.state,
+            "rule": alert.rule, "severity": view.severity, "state": alert.state,
             "company": alert.company, "job": alert.job or None,
             "job_name": name or ((job.original_name or job.name) if job is not None else None),
             "since": _iso(alert.active_since), "last_sent": _iso(alert.last_sent), "sends": alert.sends,
@@ -149,9 +129,9 @@ def delivery(row: DeliveryRow) -> Json:
     }  # fmt: skip
 
 
-async def deliveries(daemon: Daemon, limit: int = RECENT_DELIVERIES) -> Json:
+async def deliveries(source: StatusSource, limit: int = RECENT_DELIVERIES) -> Json:
     """The latest deliveries of any state, dead letters on their own (so delivered traffic cannot hide them)."""
-    store = daemon.store
+    store = source.store
     recent = await store.list_deliveries([PENDING, DELIVERED, DEAD, SILENCED], limit)
     dead = await store.list_deliveries([DEAD], limit)
     disabled = await store.disabled_channels()
@@ -162,17 +142,19 @@ async def deliveries(daemon: Daemon, limit: int = RECENT_DELIVERIES) -> Json:
     }
 
 
-async def silences(daemon: Daemon, now: datetime) -> list[Json]:
-    held = await daemon.store.silenced_counts()
+async def silences(source: StatusSource) -> list[Json]:
+    now = source.now()
+    held = await source.store.silenced_counts()
     return [
         {"id": s.id, "matchers": [{"label": k, "value": v} for k, v in s.matchers], "starts_at": _iso(s.starts_at),
          "ends_at": _iso(s.ends_at), "comment": s.comment, "created_by": s.created_by, "held_back": held.get(s.id, 0)}
-        for s in await daemon.store.silences() if s.active(now)
+        for s in await source.store.silences() if s.active(now)
     ]  # fmt: skip
 
 
-async def outbox(daemon: Daemon, now: datetime) -> Json:
-    stats = await daemon.store.stats()
+async def outbox(source: StatusSource) -> Json:
+    now = source.now()
+    stats = await source.store.stats()
     oldest = stats.oldest_pending_at
     return {
         "pending": stats.pending, "dead": stats.dead, "silenced": stats.silenced, "delivered": stats.delivered,
@@ -180,22 +162,22 @@ async def outbox(daemon: Daemon, now: datetime) -> Json:
     }  # fmt: skip
 
 
-async def section(daemon: Daemon, name: str, now: datetime) -> Any:
+async def section(source: StatusSource, name: str) -> Any:
     """One section by name (see SECTIONS), as `/api/<name>` serves it."""
     if name == "companies":
-        return companies(daemon, now)
+        return companies(source)
     if name == "jobs":
-        return jobs(daemon, now)
+        return jobs(source)
     if name == "schedules":
-        return schedules(daemon, now)
+        return schedules(source)
     if name == "alerts":
-        return alerts(daemon)
+        return alerts(source)
     if name == "deliveries":
-        return await deliveries(daemon)
+        return await deliveries(source)
     if name == "silences":
-        return await silences(daemon, now)
+        return await silences(source)
     if name == "outbox":
-        return await outbox(daemon, now)
+        return await outbox(source)
     raise KeyError(name)
 
 
@@ -207,20 +189,20 @@ UNKNOWN: dict[str, Any] = {
 }
 
 
-async def snapshot(daemon: Daemon) -> Json:
+async def snapshot(source: StatusSource) -> Json:
     """Everything the status page shows, plus a summary line per concern for the tiles at its top.
 
     A failing state store costs only the sections read from it: the companies, jobs and alerts are still
     shown, and readiness names the failure.
     """
-    now = daemon.clock.now()
+    now = source.now()
     data: Json = {}
     for name in SECTIONS:
         try:
-            data[name] = await section(daemon, name, now)
+            data[name] = await section(source, name)
         except StoreError:
             data[name] = UNKNOWN[name]
-    ready = await readiness(daemon)
+    ready = await readiness(source)
     data.update(generated_at=now.isoformat(), version=__version__, ready=ready.ready, reasons=list(ready.reasons))
     data["summary"] = summary(data)
     return data

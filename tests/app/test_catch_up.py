@@ -22,7 +22,8 @@ from aiohttp.test_utils import TestServer
 from notifier.ips.simulator.scenarios import JobSpec
 from notifier.ips.simulator.server import SERVICE_PATH, create_app, make_world
 from notifier.ips.simulator.world import World
-from tests.conftest import PASSWORD, USER, Spawn
+from tests.support.processes import Spawn
+from tests.support.sim import PASSWORD, USER
 
 RULES = """
 - name: job-ended

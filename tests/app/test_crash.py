@@ -25,7 +25,7 @@ from standardwebhooks.webhooks import Webhook
 
 from notifier.store.records import Destination, Outgoing
 from notifier.store.sqlite.store import SqliteStore
-from tests.channels.support import free_port, sample_notification
+from tests.support.channels import free_port, sample_notification
 
 SECRET = "whsec_" + base64.b64encode(b"crash-test-signing-key-0123456789").decode()
 TOTAL = 500

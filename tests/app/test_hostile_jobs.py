@@ -11,13 +11,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import aiohttp
+
+from notifier.app.daemon import Daemon
 from notifier.config import load_config
 from notifier.ips.simulator.scenarios import JobSpec
 from notifier.runtime.clock import ManualClock
 from notifier.safety import FIELD
-from tests.conftest import START, StartSim
-from tests.i18n.receivers import config_yaml, receivers
-from tests.web.conftest import serving
+from tests.support.endpoints import config_yaml, receivers
+from tests.support.sim import START, StartSim
 
 RULES = """
 - name: job-ended
@@ -40,10 +42,14 @@ async def test_a_hostile_job_name_costs_no_poll_and_reaches_every_channel_neutra
     (tmp_path / "rules.yaml").write_text(RULES, encoding="utf-8")
     async with receivers() as endpoints:
         ips = f'endpoint: "{sim.endpoint}", user: demo@example.com, password: demo, timeout: 5s'
-        (tmp_path / "notifier.yaml").write_text(config_yaml(endpoints, "rules.yaml", ips), encoding="utf-8")
+        text = config_yaml(endpoints, "rules.yaml", ips, http='listen: "127.0.0.1:0"')
+        (tmp_path / "notifier.yaml").write_text(text, encoding="utf-8")
         clock = ManualClock(START)
-        async with serving(load_config(tmp_path / "notifier.yaml"), clock) as (daemon, web_server, session):
-            [poller] = daemon.ingest.pollers
+        async with (
+            Daemon.open(load_config(tmp_path / "notifier.yaml"), clock=clock, polling=False) as daemon,
+            aiohttp.ClientSession() as session,
+        ):
+            [poller] = daemon.pollers.pollers
             for _ in range(2):  # the baseline, then "Flash sale" has failed
                 assert await poller.poll_once() is None
                 sim.world.advance(30)
@@ -52,7 +58,7 @@ async def test_a_hostile_job_name_costs_no_poll_and_reaches_every_channel_neutra
             sim.world.finish(handle or "", "failure")
             assert await poller.poll_once() is None
             await daemon.settle()
-            async with session.get(web_server.make_url("/status")) as response:
+            async with session.get(daemon.window.url("/status")) as response:
                 page = await response.text()
         received = endpoints.received
     assert poller.status.consecutive_failures == 0

@@ -20,8 +20,9 @@ from aiohttp.test_utils import TestServer
 
 from notifier.store.records import DELIVERED, PENDING, Destination, Outgoing
 from notifier.store.sqlite.store import SqliteStore
-from tests.channels.support import sample_notification
-from tests.conftest import PASSWORD, START, USER, Sim, StartSim, collect_lines
+from tests.support.channels import sample_notification
+from tests.support.processes import collect_lines
+from tests.support.sim import PASSWORD, START, USER, Sim, StartSim
 
 SECRET = "whsec_bGlmZWN5Y2xlLXRlc3Qtc2lnbmluZy1rZXk="
 PUBLISH_COMPLETED = """

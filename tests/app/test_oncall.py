@@ -8,21 +8,18 @@ and then a green one, both linking to the status page.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
-import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from notifier.app.daemon import Daemon
-from notifier.config import Config, load_config
+from notifier.config import Config
 from notifier.runtime.clock import ManualClock
-from notifier.store.sqlite.store import SqliteStore
-from tests.channels.support import PAGERDUTY_PATH, ROUTING_KEY, FakePagerDuty, FakeTeams, oncall_server, teams_url
-from tests.conftest import PASSWORD, START, USER, Sim, StartSim
+from tests.support.channels import PAGERDUTY_PATH, ROUTING_KEY, FakePagerDuty, FakeTeams, oncall_server, teams_url
+from tests.support.daemon import Harness, daemon_config
+from tests.support.processes import SHIPPED_RULES
+from tests.support.sim import START, Sim, StartSim
 
-SHIPPED_RULES = Path(__file__).resolve().parents[2] / "rules"
 PUBLIC_URL = "https://notifier.example.com/dmc"
 
 
@@ -37,43 +34,12 @@ def write_config(tmp_path: Path, sim: Sim, server: TestServer) -> Config:
     rule = (SHIPPED_RULES / "stalled-progress.yaml").read_text(encoding="utf-8")
     targets = "    - channel: ops-teams\n    - channel: on-call\n"
     (tmp_path / "rules.yaml").write_text(rule.replace("    - channel: console\n", targets), encoding="utf-8")
-    path = tmp_path / "notifier.yaml"
-    path.write_text(
-        f"""
-ips: {{endpoint: "{sim.endpoint}", user: {USER}, password: {PASSWORD}, timeout: 5s}}
-companies: [{{handle: "47"}}]
-rules: rules.yaml
-state: sqlite:///state.db
-channels:
-  ops-teams: {{type: teams, webhook_url: "{teams_url(server)}", timeout: 5s}}
-  on-call: {{type: pagerduty, routing_key: {ROUTING_KEY}, api_url: "{server.make_url(PAGERDUTY_PATH)}", timeout: 5s}}
-http: {{public_url: "{PUBLIC_URL}/"}}
-""",
-        encoding="utf-8",
+    channels = (
+        f'  ops-teams: {{type: teams, webhook_url: "{teams_url(server)}", timeout: 5s}}\n'
+        f'  on-call: {{type: pagerduty, routing_key: {ROUTING_KEY}, api_url: "{server.make_url(PAGERDUTY_PATH)}", '
+        "timeout: 5s}"
     )
-    return load_config(path)
-
-
-@asynccontextmanager
-async def running(config: Config, clock: ManualClock) -> AsyncIterator[Daemon]:
-    """A daemon on the config's state file whose polls the test triggers; stopped and closed afterwards."""
-    store = await SqliteStore.open(config.state_path)
-    async with aiohttp.ClientSession() as session:
-        daemon = Daemon(config, clock, session, store)
-        await daemon.start(poll=False)
-        try:
-            yield daemon
-        finally:
-            await daemon.stop(2.0)
-            await store.close()
-
-
-async def poll(daemon: Daemon, sim: Sim, clock: ManualClock, after: float = 0.0) -> None:
-    sim.world.advance(after)
-    clock.advance(after)
-    for poller in daemon.ingest.pollers:
-        await poller.poll_once()
-    await daemon.settle()
+    return daemon_config(tmp_path, sim, rules="rules.yaml", channels=channels, http=f'public_url: "{PUBLIC_URL}/"')
 
 
 async def test_trigger_and_resolve_share_one_dedup_key_across_a_restart(
@@ -83,16 +49,16 @@ async def test_trigger_and_resolve_share_one_dedup_key_across_a_restart(
     incident the first one opened."""
     teams, pagerduty, server = fakes
     sim = await start_sim("stall")
-    config, clock = write_config(tmp_path, sim, server), ManualClock(START)
-    async with running(config, clock) as daemon:
-        await poll(daemon, sim, clock)
+    harness = Harness(sim, write_config(tmp_path, sim, server), ManualClock(START))
+    async with harness.running():
+        await harness.poll()
     assert [e["event_action"] for e in pagerduty.events] == ["trigger"]
-    async with running(config, clock) as daemon:
-        await poll(daemon, sim, clock, after=30)
+    async with harness.running():
+        await harness.poll(after=30)
         assert len(pagerduty.events) == 1  # still firing: a restart neither re-triggers nor forgets it
         handle = next(j.job_handle or "" for j in sim.world.active_jobs("47", "en-US") if "banners" in str(j.name))
         sim.world.finish(handle)
-        await poll(daemon, sim, clock, after=30)
+        await harness.poll(after=30)
     trigger, resolve = pagerduty.events
     assert (trigger["event_action"], resolve["event_action"]) == ("trigger", "resolve")
     assert trigger["dedup_key"] == resolve["dedup_key"]

@@ -1,7 +1,7 @@
 """The whole pipeline in one process: simulator → pollers → engine → outbox → console channel.
 
 Time is driven, not waited for: the simulator's world and the daemon's clock advance together and each poll is
-triggered by the test (`Daemon.start(poll=False)`), so every step is deterministic.
+triggered by the test (`Daemon.open(polling=False)`), so every step is deterministic.
 """
 
 from __future__ import annotations
@@ -11,8 +11,20 @@ from pathlib import Path
 
 import pytest
 
+from notifier.app.observe import Listener
 from notifier.runtime.clock import ManualClock
-from tests.conftest import START, Harness, Sim, StartSim, console_lines, summary, write_config
+from tests.support.daemon import Harness, console_lines, daemon_config, summary
+from tests.support.sim import START, Sim, StartSim
+
+
+class Commits(Listener):
+    """Counts what commits left out because it was stored already."""
+
+    def __init__(self) -> None:
+        self.duplicates = 0
+
+    def committed(self, new: int, duplicates: int) -> None:
+        self.duplicates += duplicates
 
 
 @pytest.fixture
@@ -29,7 +41,7 @@ async def test_stalled_job_fires_once_then_resolves_when_it_ends(
     stall_sim: Sim, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A job stalled for 30 minutes fires stalled-progress once, re-polls add nothing, and its end resolves it."""
-    harness = Harness(stall_sim, write_config(tmp_path, stall_sim), ManualClock(START))
+    harness = Harness(stall_sim, daemon_config(tmp_path, stall_sim), ManualClock(START))
     async with harness.running():
         await harness.poll()
         assert summary(console_lines(capsys)) == [("stalled-progress", "firing", "Homepage banners")]
@@ -50,7 +62,7 @@ async def test_failed_publish_fires_once_across_a_restart(
     repeat window has passed, stays silent: the notification key is already in the store."""
     sim = await start_sim("failure")
     clock = ManualClock(START)
-    harness = Harness(sim, write_config(tmp_path, sim), clock)
+    harness = Harness(sim, daemon_config(tmp_path, sim), clock)
     async with harness.running() as first:
         await harness.poll()
         await harness.poll(after=30)
@@ -58,15 +70,15 @@ async def test_failed_publish_fires_once_across_a_restart(
         assert [(e["data"]["status"], e["data"]["job"]["original_name"]) for e in failed] == [("firing", "Flash sale")]
         announced = [a.event for a in first.alerts() if a.rule == "failed-publish" and a.event is not None]
     assert [e.kind for e in announced] == ["job.failed"]
-    async with harness.running() as second:
+    commits = Commits()
+    async with harness.running(listeners=[commits]) as second:
         await harness.poll(after=30)
         clock.advance(5 * 3600)  # past the rule's 4 h repeat window: only the key can stop a resend now
         second.engine.prune(clock.now())
         for event in announced:
-            await second.ingest.queue.put(event)
+            await second.queue.put(event)
         await second.settle()
-        assert second.intake is not None
-        assert second.intake.stats.duplicates == 1
+        assert commits.duplicates == 1
     assert [e for e in console_lines(capsys) if e["data"]["rule"] == "failed-publish"] == []
 
 
@@ -75,7 +87,7 @@ async def test_alert_left_open_by_a_previous_run_resolves_after_restart(
 ) -> None:
     """A stalled job that ends while the daemon is down is resolved at the first poll after the restart, and its
     completion, which happened while nobody watched, is announced too."""
-    harness = Harness(stall_sim, write_config(tmp_path, stall_sim), ManualClock(START))
+    harness = Harness(stall_sim, daemon_config(tmp_path, stall_sim), ManualClock(START))
     async with harness.running():
         await harness.poll()
     assert summary(console_lines(capsys)) == [("stalled-progress", "firing", "Homepage banners")]
@@ -95,7 +107,7 @@ async def test_unreachable_company_fires_and_recovers(
     stall_sim: Sim, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The IPS API going down fires ips-unreachable after two failed polls; its return resolves it."""
-    harness = Harness(stall_sim, write_config(tmp_path, stall_sim), ManualClock(START))
+    harness = Harness(stall_sim, daemon_config(tmp_path, stall_sim), ManualClock(START))
     async with harness.running():
         await harness.poll()
         console_lines(capsys)
@@ -117,7 +129,7 @@ async def test_a_failure_while_the_daemon_was_down_is_announced_after_the_restar
     """A publish that fails between a stop and the next start is announced by the restarted daemon, once."""
     sim = await start_sim("failure")
     clock = ManualClock(START)
-    harness = Harness(sim, write_config(tmp_path, sim), clock)
+    harness = Harness(sim, daemon_config(tmp_path, sim), clock)
     async with harness.running():
         await harness.poll()  # the first poll ever: a baseline, then the daemon stops
     sim.world.advance(120)  # "Flash sale" fails meanwhile
@@ -137,7 +149,7 @@ async def test_companies_known_by_name_are_told_apart_while_unresolved(
     each resolves once IPS answers and its handle is known."""
     sim = await start_sim("demo")
     companies = "[{name: Nordwind Moden}, {name: Planetary}]"
-    harness = Harness(sim, write_config(tmp_path, sim, companies=companies), ManualClock(START))
+    harness = Harness(sim, daemon_config(tmp_path, sim, companies=companies), ManualClock(START))
     sim.world.chaos.down = True
     async with harness.running() as daemon:
         await harness.poll()
@@ -161,7 +173,7 @@ async def test_a_quick_restart_does_not_replay_what_ended_before_the_first_start
     sim = await start_sim("failure")
     sim.world.advance(120)  # "Flash sale" failed before the daemon ever started
     clock = ManualClock(START + timedelta(seconds=120))
-    harness = Harness(sim, write_config(tmp_path, sim), clock)
+    harness = Harness(sim, daemon_config(tmp_path, sim), clock)
     async with harness.running():
         await harness.poll()
         await harness.poll(after=30)

@@ -11,8 +11,9 @@ from structlog.testing import capture_logs
 from notifier import i18n
 from notifier.i18n import LOCALES_DIR
 from notifier.runtime.clock import ManualClock
-from tests.conftest import START, Harness, Sim, StartSim, console_lines, summary, write_config
-from tests.i18n.support import failed_publish
+from tests.support.daemon import Harness, console_lines, daemon_config, summary
+from tests.support.i18n import failed_publish
+from tests.support.sim import START, Sim, StartSim
 from tests.support.store import disable_channel, sqlite_store
 
 
@@ -31,13 +32,13 @@ def rewrite(harness: Harness, old: str, new: str) -> Path:
 
 async def test_broken_config_changes_nothing(sim: Sim, tmp_path: Path) -> None:
     """A reload of a file with an error is refused with file:line, and the running setup stays as it was."""
-    harness = Harness(sim, write_config(tmp_path, sim), ManualClock(START))
+    harness = Harness(sim, daemon_config(tmp_path, sim), ManualClock(START))
     async with harness.running() as daemon:
-        before = (daemon.config, daemon.engine.rules, daemon.ingest.pollers)
+        before = (daemon.config, daemon.engine.rules, daemon.pollers.pollers)
         path = rewrite(harness, "poll: {interval: 30s", "poll: {interval: 30 seconds")
         with capture_logs() as logs:
-            assert await daemon.reload(path) is False
-        assert (daemon.config, daemon.engine.rules, daemon.ingest.pollers) == before
+            assert await daemon.reloader.reload(path) is False
+        assert (daemon.config, daemon.engine.rules, daemon.pollers.pollers) == before
     [refusal] = [e for e in logs if e["event"].startswith("reload failed")]
     assert refusal["error"].startswith(f"{path}:3: poll.interval: not a duration")
 
@@ -46,14 +47,14 @@ async def test_added_company_is_polled_and_kept_company_keeps_its_tracker(
     sim: Sim, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A company added by reload gets a poller; the one that stays keeps its tracker, so an ending is not lost."""
-    harness = Harness(sim, write_config(tmp_path, sim, companies='[{handle: "47"}]'), ManualClock(START))
+    harness = Harness(sim, daemon_config(tmp_path, sim, companies='[{handle: "47"}]'), ManualClock(START))
     async with harness.running() as daemon:
         await harness.poll()
-        [kept] = daemon.ingest.pollers
+        [kept] = daemon.pollers.pollers
         tracker = kept.tracker
-        assert await daemon.reload(rewrite(harness, '[{handle: "47"}]', '[{handle: "47"}, {handle: "203"}]'))
-        assert [p.company.handle for p in daemon.ingest.pollers] == ["47", "203"]
-        assert daemon.ingest.pollers[0] is kept
+        assert await daemon.reloader.reload(rewrite(harness, '[{handle: "47"}]', '[{handle: "47"}, {handle: "203"}]'))
+        assert [p.company.handle for p in daemon.pollers.pollers] == ["47", "203"]
+        assert daemon.pollers.pollers[0] is kept
         assert kept.tracker is tracker
         console_lines(capsys)
         await harness.poll(after=3)  # the new company's first poll is its baseline, before its job starts at 5 s
@@ -66,33 +67,33 @@ async def test_added_company_is_polled_and_kept_company_keeps_its_tracker(
 async def test_removed_company_stops_polling(sim: Sim, tmp_path: Path) -> None:
     """A company removed by reload has no poller any more."""
     companies = '[{handle: "47"}, {handle: "203"}]'
-    harness = Harness(sim, write_config(tmp_path, sim, companies=companies), ManualClock(START))
+    harness = Harness(sim, daemon_config(tmp_path, sim, companies=companies), ManualClock(START))
     async with harness.running() as daemon:
-        assert await daemon.reload(rewrite(harness, companies, '[{handle: "203"}]'))
-        assert [p.company.handle for p in daemon.ingest.pollers] == ["203"]
+        assert await daemon.reloader.reload(rewrite(harness, companies, '[{handle: "203"}]'))
+        assert [p.company.handle for p in daemon.pollers.pollers] == ["203"]
 
 
 async def test_restart_only_settings_are_kept_and_said(sim: Sim, tmp_path: Path) -> None:
     """Changing the state file on reload keeps the running one and logs that it needs a restart."""
-    harness = Harness(sim, write_config(tmp_path, sim), ManualClock(START))
+    harness = Harness(sim, daemon_config(tmp_path, sim), ManualClock(START))
     async with harness.running() as daemon:
         with capture_logs() as logs:
-            assert await daemon.reload(rewrite(harness, "sqlite:///state.db", "sqlite:///elsewhere.db"))
+            assert await daemon.reloader.reload(rewrite(harness, "sqlite:///state.db", "sqlite:///elsewhere.db"))
         assert daemon.config.state_path == tmp_path / "state.db"
     assert any(e.get("setting") == "state" for e in logs)
 
 
 async def test_fixed_channel_settings_re_enable_a_disabled_channel(sim: Sim, tmp_path: Path) -> None:
     """A channel disabled by its endpoint is enabled again when a reload changes its settings."""
-    harness = Harness(sim, write_config(tmp_path, sim), ManualClock(START))
+    harness = Harness(sim, daemon_config(tmp_path, sim), ManualClock(START))
     async with sqlite_store(harness.config.state_path) as store:
         await disable_channel(store, "console", "HTTP 410", START)
     async with harness.running() as daemon:
         assert await daemon.store.disabled_channels() == {"console": "HTTP 410"}
         path = rewrite(harness, "console: {type: console}", "console: {type: console, concurrency: 2}")
-        assert await daemon.reload(path)
+        assert await daemon.reloader.reload(path)
         assert await daemon.store.disabled_channels() == {}
-        assert daemon.lanes["console"].concurrency == 2
+        assert daemon.dispatcher.lanes["console"].concurrency == 2
 
 
 async def test_rules_swap_and_forget_alerts_of_removed_rules(sim: Sim, tmp_path: Path) -> None:
@@ -102,12 +103,12 @@ async def test_rules_swap_and_forget_alerts_of_removed_rules(sim: Sim, tmp_path:
         "- name: any-active\n  on: job.active\n  where: job.progress is not none\n  notify: [{channel: console}]\n",
         encoding="utf-8",
     )
-    harness = Harness(sim, write_config(tmp_path, sim, rules=rules), ManualClock(START))
+    harness = Harness(sim, daemon_config(tmp_path, sim, rules=rules), ManualClock(START))
     async with harness.running() as daemon:
         await harness.poll(after=30)
         assert {a.rule for a in daemon.alerts()} == {"any-active"}
         rules.write_text("- name: failed\n  on: job.failed\n  notify: [{channel: console}]\n", encoding="utf-8")
-        assert await daemon.reload(harness.config.source)
+        assert await daemon.reloader.reload(harness.config.source)
         await daemon.settle()
         assert daemon.alerts() == []
         assert [r.name for r in daemon.engine.rules.rules] == ["failed"]
@@ -116,11 +117,11 @@ async def test_rules_swap_and_forget_alerts_of_removed_rules(sim: Sim, tmp_path:
 async def test_alerts_of_a_removed_company_are_forgotten(sim: Sim, tmp_path: Path) -> None:
     """A company dropped from the config takes its open alerts with it: they could never resolve."""
     companies = '[{handle: "47"}, {handle: "311"}]'
-    harness = Harness(sim, write_config(tmp_path, sim, companies=companies), ManualClock(START))
+    harness = Harness(sim, daemon_config(tmp_path, sim, companies=companies), ManualClock(START))
     async with harness.running() as daemon:
         await harness.poll(after=30)  # 311's homepage banners have not moved for 15 minutes: stalled-progress fires
         assert {a.company for a in daemon.alerts()} == {"311"}
-        assert await daemon.reload(rewrite(harness, companies, '[{handle: "47"}]'))
+        assert await daemon.reloader.reload(rewrite(harness, companies, '[{handle: "47"}]'))
         await daemon.settle()
         assert daemon.alerts() == []
     async with harness.running() as restarted:
@@ -129,57 +130,60 @@ async def test_alerts_of_a_removed_company_are_forgotten(sim: Sim, tmp_path: Pat
 
 async def test_an_unexpected_failure_while_reloading_keeps_the_daemon_running(sim: Sim, tmp_path: Path) -> None:
     """Whatever goes wrong while reading the new config, the reload is refused and the old setup stays."""
-    harness = Harness(sim, write_config(tmp_path, sim), ManualClock(START))
+    harness = Harness(sim, daemon_config(tmp_path, sim), ManualClock(START))
     async with harness.running() as daemon:
         before = daemon.config
         path = harness.config.source
         path.write_text(path.read_text(encoding="utf-8") + "junk: &a [*a]\n", encoding="utf-8")
         with capture_logs() as logs:
-            assert await daemon.reload(path) is False
+            assert await daemon.reloader.reload(path) is False
         assert daemon.config is before
     assert any("an alias refers to a value it is part of" in e.get("error", "") for e in logs)
 
 
 async def test_queue_size_changes_only_on_restart(sim: Sim, tmp_path: Path) -> None:
     """A new poll.queue_size is reported as restart-only and the running queue keeps its size."""
-    harness = Harness(sim, write_config(tmp_path, sim), ManualClock(START))
+    harness = Harness(sim, daemon_config(tmp_path, sim), ManualClock(START))
     async with harness.running() as daemon:
         with capture_logs() as logs:
-            assert await daemon.reload(rewrite(harness, "poll: {interval: 30s", "poll: {queue_size: 5, interval: 30s"))
+            assert await daemon.reloader.reload(
+                rewrite(harness, "poll: {interval: 30s", "poll: {queue_size: 5, interval: 30s")
+            )
         assert daemon.config.poll.queue_size == 10_000
     assert any(e.get("setting") == "poll.queue_size" for e in logs)
 
 
 async def test_public_url_changes_live_and_listen_only_on_restart(sim: Sim, tmp_path: Path) -> None:
     """A new http.public_url reaches the renderer at once; a new http.listen is kept for the next start and said."""
-    harness = Harness(sim, write_config(tmp_path, sim), ManualClock(START))
+    harness = Harness(sim, daemon_config(tmp_path, sim), ManualClock(START))
     http = "shutdown_grace: 2s\nhttp: {listen: '127.0.0.1:9999', public_url: 'https://ops.example.com/dmc'}"
     async with harness.running() as daemon:
         with capture_logs() as logs:
-            assert await daemon.reload(rewrite(harness, "shutdown_grace: 2s", http))
+            assert await daemon.reloader.reload(rewrite(harness, "shutdown_grace: 2s", http))
         assert daemon.config.http.listen is None
         assert daemon.config.http.public_url == "https://ops.example.com/dmc"
-        assert daemon.intake is not None
-        assert daemon.intake.renderer.status_url == "https://ops.example.com/dmc/status"
+        assert daemon.composer.renderer.status_url == "https://ops.example.com/dmc/status"
     assert [e.get("setting") for e in logs if "setting" in e] == ["http.listen"]
 
 
 async def test_a_reload_retunes_schedules_keeping_what_they_know_or_turns_them_off(sim: Sim, tmp_path: Path) -> None:
     """A new schedules interval or grace applies to the running watch, which keeps its state; 0 drops it and
     the schedules are no longer asked for."""
-    harness = Harness(sim, write_config(tmp_path, sim), ManualClock(START))
+    harness = Harness(sim, daemon_config(tmp_path, sim), ManualClock(START))
     async with harness.running() as daemon:
         await harness.poll()
-        [poller] = daemon.ingest.pollers
+        [poller] = daemon.pollers.pollers
         watch = poller.schedules
         assert watch is not None
         assert watch.tracker.states
         poll = "poll: {interval: 30s, unreachable_after: 2"
-        assert await daemon.reload(rewrite(harness, poll, poll + ", schedules_interval: 1m, schedule_grace: 20m"))
+        assert await daemon.reloader.reload(
+            rewrite(harness, poll, poll + ", schedules_interval: 1m, schedule_grace: 20m")
+        )
         await harness.poll(after=30)
         assert poller.schedules is watch
         assert (watch.polling.interval, watch.tracker.grace.total_seconds()) == (60.0, 1200.0)
-        assert await daemon.reload(rewrite(harness, "schedules_interval: 1m", "schedules_interval: 0"))
+        assert await daemon.reloader.reload(rewrite(harness, "schedules_interval: 1m", "schedules_interval: 0"))
         calls = sim.world.calls
         await harness.poll(after=120)
         assert poller.schedules is None
@@ -196,22 +200,21 @@ async def test_catalog_edits_take_effect_on_reload_and_broken_ones_are_refused(
     monkeypatch.setattr(i18n, "LOCALES_DIR", locales)
     po = locales / "de_DE" / "LC_MESSAGES" / "messages.po"
     shipped = "Veröffentlichungsauftrag „%(name)s“ ist fehlgeschlagen"
-    harness = Harness(sim, write_config(tmp_path, sim), ManualClock(START))
+    harness = Harness(sim, daemon_config(tmp_path, sim), ManualClock(START))
     async with harness.running() as daemon:
 
         def title() -> str:
-            assert daemon.intake is not None
-            return daemon.intake.renderer.render(failed_publish("de-DE")).notification.message.title
+            return daemon.composer.renderer.render(failed_publish("de-DE")).notification.message.title
 
         assert title() == "Veröffentlichungsauftrag „Spring catalog“ ist fehlgeschlagen"
 
         po.write_text(po.read_text(encoding="utf-8").replace(shipped, "Veröffentlichung „%(name)s“ gescheitert"))
-        assert await daemon.reload(harness.config.source)
+        assert await daemon.reloader.reload(harness.config.source)
         assert title() == "Veröffentlichung „Spring catalog“ gescheitert"
 
         po.write_text(po.read_text(encoding="utf-8").replace("„%(name)s“ gescheitert", "gescheitert"))
         with capture_logs() as logs:
-            assert await daemon.reload(harness.config.source) is False
+            assert await daemon.reloader.reload(harness.config.source) is False
         assert title() == "Veröffentlichung „Spring catalog“ gescheitert"
     [refusal] = [e for e in logs if e["event"].startswith("reload failed")]
     assert refusal["error"].startswith(f"{po}:")

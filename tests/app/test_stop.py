@@ -1,68 +1,64 @@
-"""Stopping in process: whatever is queued at SIGTERM is committed, and stopping always finishes."""
+"""Stopping is leaving `Daemon.open`: whatever is queued then is committed, a batch being committed is finished,
+and stopping always ends."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 
-from notifier.dispatch.dispatcher import Dispatcher
+from notifier.compose.composer import Composer
+from notifier.compose.render import Renderer
+from notifier.engine.evaluate import Engine
+from notifier.ingest.marks import PollDone
+from notifier.models import Event
 from notifier.runtime.clock import ManualClock
-from notifier.store.records import PENDING
-from tests.conftest import START, Harness, StartSim, write_config
+from notifier.runtime.tasks import Tasks
+from notifier.store.records import DELIVERED, PENDING
+from notifier.store.sqlite.store import SqliteStore
+from tests.support.daemon import Harness, daemon_config
+from tests.support.engine import T0, RulesFactory, active
+from tests.support.sim import START, StartSim
+from tests.support.store import sqlite_store
+
+STALLED = "- name: stalled\n  on: job.active\n  where: job.stalled_seconds >= 900\n  notify: [{channel: console}]\n"
 
 
-async def test_stop_finishes_when_the_last_queued_events_notify(start_sim: StartSim, tmp_path: Path) -> None:
-    """Events still queued at stop are committed (waking the dispatcher) and stop() still returns promptly."""
+async def test_events_queued_when_the_daemon_stops_are_committed(start_sim: StartSim, tmp_path: Path) -> None:
+    """An event put on the queue just before the block ends is in the outbox once it has ended, which is soon."""
     sim = await start_sim("stall")
-    harness = Harness(sim, write_config(tmp_path, sim), ManualClock(START))
-    async with harness.running() as daemon:
-        intake = daemon._tasks.pop("intake")
-        intake.cancel()  # hold events in the queue, as when SIGTERM arrives while the intake is busy
-        await asyncio.gather(intake, return_exceptions=True)
-        await daemon.settle()
-        await _dispatcher_waiting(daemon.dispatcher)
-        for poller in daemon.ingest.pollers:
-            await poller.poll_once()  # "Homepage banners" is stalled: stalled-progress fires
-        assert daemon.ingest.queue.qsize() > 0
-        await asyncio.wait_for(daemon.stop(2.0), 10)
-        daemon.stop = _already_stopped  # type: ignore[method-assign]
-    store_rows = await _rows(harness)
-    assert [(rule, state) for rule, state in store_rows] == [("stalled-progress", PENDING)]
+    (tmp_path / "rules.yaml").write_text(STALLED, encoding="utf-8")
+    harness = Harness(sim, daemon_config(tmp_path, sim, rules=tmp_path / "rules.yaml"), ManualClock(START))
+    async with asyncio.timeout(10), harness.running() as daemon:
+        daemon.queue.put_nowait(active(1, stalled=1000))
+    async with sqlite_store(harness.config.state_path) as store:
+        rows = await store.list_deliveries([PENDING, DELIVERED], 10)
+    assert [r.notification.rule for r in rows] == ["stalled"]
 
 
-async def _dispatcher_waiting(dispatcher: Dispatcher) -> None:
-    """Return once the dispatcher's loop has made its idle query and sits waiting for a wake-up.
+async def test_stopping_finishes_the_batch_being_committed_and_what_is_still_queued(
+    store: SqliteStore, make_rules: RulesFactory
+) -> None:
+    """The composer stopped while it commits a batch (its commit waits on a gate) finishes that batch, then commits
+    what was queued behind it: nothing taken from IPS is lost."""
+    committing, gate = asyncio.Event(), asyncio.Event()
+    real_commit = store.commit
 
-    The loop is woken once; the idle query is the last await before it waits, and nothing yields in between,
-    so by the time this coroutine runs again the loop is waiting: no amount of real time is guessed.
-    """
-    idle = asyncio.Event()
-    real = dispatcher.store.next_due_at
+    async def slow_commit(*args: object) -> list[str]:
+        committing.set()
+        await gate.wait()
+        return await real_commit(*args)  # type: ignore[arg-type]
 
-    async def observed(after: float | None = None) -> float | None:
-        try:
-            return await real(after=after)
-        finally:
-            idle.set()
-
-    dispatcher.store.next_due_at = observed  # type: ignore[method-assign]  # observed for this test only
-    try:
-        dispatcher.wake()
-        await asyncio.wait_for(idle.wait(), 10)
-    finally:
-        del dispatcher.store.next_due_at
-
-
-async def _already_stopped(grace: float) -> None:
-    return None
-
-
-async def _rows(harness: Harness) -> list[tuple[str, str]]:
-    from notifier.store.sqlite.store import SqliteStore
-
-    store = await SqliteStore.open(harness.config.state_path)
-    try:
-        rows = await store.list_deliveries([PENDING, "delivered"], 10)
-    finally:
-        await store.close()
-    return [(r.notification.rule, r.state) for r in rows]
+    store.commit = slow_commit  # type: ignore[method-assign, assignment]
+    queue: asyncio.Queue[Event | PollDone] = asyncio.Queue()
+    composer = Composer(queue, Engine(make_rules(STALLED)), Renderer(), store, ManualClock(T0))
+    async with asyncio.TaskGroup() as group:
+        await composer.start(Tasks(group))
+        queue.put_nowait(active(1, stalled=1000, job_handle="47||First"))
+        await committing.wait()  # the first event is in a batch being committed
+        queue.put_nowait(active(1, stalled=1000, job_handle="47||Second"))
+        stopping = asyncio.create_task(composer.stop())
+        await asyncio.sleep(0)
+        gate.set()
+        await asyncio.wait_for(stopping, 10)
+    rows = await store.list_deliveries([PENDING], 10)
+    assert sorted(r.notification.job_handle for r in rows) == ["47||First", "47||Second"]

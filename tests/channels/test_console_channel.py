@@ -12,7 +12,7 @@ from notifier.channels.base import TransportFailure
 from notifier.channels.console import ConsoleSender
 from notifier.channels.webhook import webhook_payload
 from notifier.config import load_config
-from tests.channels.support import TITLE_JA, sample_delivery, sample_notification
+from tests.support.channels import TITLE_JA, sample_delivery, sample_notification
 
 
 class FlushCounter(io.StringIO):

@@ -18,7 +18,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from notifier.channels.base import ConfigurationError, SmtpReplyError, TransportFailure
 from notifier.channels.email import EmailSender, message_id, recipients
 from notifier.config import EmailChannel
-from tests.channels.support import TITLE_JA, free_port, sample_delivery, sample_notification
+from tests.support.channels import TITLE_JA, free_port, sample_delivery, sample_notification
 
 PASSWORD = "pa55-w0rd-s3cret"
 

@@ -17,7 +17,7 @@ from notifier.channels.base import HttpStatusError, TransportFailure
 from notifier.channels.pagerduty import PagerDutySender, pagerduty_event
 from notifier.config import PAGERDUTY_EVENTS_URL, PagerDutyChannel
 from notifier.models.notifications import ScheduleJson
-from tests.channels.support import (
+from tests.support.channels import (
     PAGERDUTY_PATH,
     ROUTING_KEY,
     FakePagerDuty,

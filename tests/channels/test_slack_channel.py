@@ -17,7 +17,7 @@ from notifier.channels.base import ConfigurationError, SlackApiError, TransportF
 from notifier.channels.slack import MAX_BLOCKS, SlackSender, blocks, escape, truncate
 from notifier.config import SlackChannel
 from notifier.models import Message
-from tests.channels.support import sample_delivery, sample_notification
+from tests.support.channels import sample_delivery, sample_notification
 
 TOKEN = "xoxb-test-token-123"
 HOOK_PATH = "/services/T000/B000/s3cr3tw3bh00k"

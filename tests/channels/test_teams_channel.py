@@ -19,7 +19,7 @@ from notifier.channels.base import HttpStatusError, SendError, TransportFailure
 from notifier.channels.teams import MAX_MESSAGE_BYTES, TeamsSender, check_reply, escape_markdown, teams_body
 from notifier.config import TeamsChannel
 from notifier.dispatch.policy import RetrySettings, decide
-from tests.channels.support import (
+from tests.support.channels import (
     TEAMS_SIG,
     FakeTeams,
     free_port,

@@ -22,7 +22,7 @@ from notifier.channels.webhook import USER_AGENT, WebhookSender, decode_secret, 
 from notifier.config import WebhookChannel
 from notifier.models.notifications import JobJson
 from notifier.runtime.clock import ManualClock
-from tests.channels.support import CREATED, free_port, sample_delivery, sample_notification
+from tests.support.channels import CREATED, free_port, sample_delivery, sample_notification
 
 OLD_SECRET = "whsec_" + base64.b64encode(b"old-signing-key-0123456789abcdef").decode()
 NEW_SECRET = "whsec_" + base64.b64encode(b"new-signing-key-fedcba9876543210").decode()

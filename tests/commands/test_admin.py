@@ -13,7 +13,7 @@ from typing import TypeVar
 import pytest
 
 from notifier.cli import main
-from notifier.compose.composer import Intake
+from notifier.compose.composer import Composer
 from notifier.compose.render import Renderer
 from notifier.engine.evaluate import Engine
 from notifier.engine.rules import load_rules
@@ -21,7 +21,7 @@ from notifier.models import Event, JobLog
 from notifier.runtime.clock import SystemClock
 from notifier.store.records import DEAD, DELIVERED, PENDING, DeliveryRow, DeliveryState, Destination, Outgoing
 from notifier.store.sqlite.store import SqliteStore
-from tests.engine.support import COMPANY, at, job
+from tests.support.engine import COMPANY, at, job
 from tests.support.store import due, notification, settle
 
 SECRET = "whsec_" + base64.b64encode(b"admin-command-test-key").decode()
@@ -216,9 +216,9 @@ def test_silenced_delivery_is_stored_counted_and_retryable(config: Path, cli: Cl
 
     async def fail_a_job(store: SqliteStore) -> None:
         rules = load_rules(config.parent / "rules.yaml", ("hook", "slack"))
-        intake = Intake(asyncio.Queue(), Engine(rules, []), Renderer(None), store, SystemClock())
+        composer = Composer(asyncio.Queue(), Engine(rules, []), Renderer(None), store, SystemClock())
         log = JobLog(company_handle="47", job_handle=job().job_handle, end_date=at(5), fatal_error=True)
-        await intake.process([Event("job.failed", at(5), COMPANY, job(), log=log)])
+        await composer.process([Event("job.failed", at(5), COMPANY, job(), log=log)])
 
     with_store(config, fail_a_job)
     assert re.search(rf"{silence_id}\s+active .*suppressed=1\s+channel=slack", cli("silence", "list")[1])

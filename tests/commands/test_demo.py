@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 
 import aiohttp
 
-from tests.channels.support import free_port
-from tests.conftest import collect_lines
+from tests.support.channels import free_port
+from tests.support.processes import collect_lines
 
 # `09:05:00  FIRING    critical  failed-publish  203 Sakura Interiors  [ja-JP] 公開ジョブ「…」が失敗しました`
 SUMMARY = re.compile(

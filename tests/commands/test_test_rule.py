@@ -13,8 +13,8 @@ import pytest
 from notifier.cli import main
 from notifier.models import Event
 from notifier.models.codec import event_to_dict
-from tests.conftest import SHIPPED_RULES
-from tests.engine.support import active, at, ended
+from tests.support.engine import active, at, ended
+from tests.support.processes import SHIPPED_RULES
 
 STALLED = """
 - name: stalled

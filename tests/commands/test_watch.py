@@ -19,7 +19,7 @@ from notifier.commands.demo import free_port
 from notifier.commands.watch import watch
 from notifier.config import load_config
 from notifier.runtime.clock import ManualClock
-from tests.conftest import PASSWORD, START, USER, Sim, StartSim
+from tests.support.sim import PASSWORD, START, USER, Sim, StartSim
 
 ROOT = Path(__file__).resolve().parents[2]
 WATCH_BUDGET = 40.0  # seconds of watching at --speed 30 (20 simulated minutes) before giving up

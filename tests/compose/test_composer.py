@@ -1,34 +1,44 @@
-"""The intake: events in, notifications committed; neither a rendering bug nor a failing store loses one."""
+"""The compose stage: events in, notifications committed; neither a rendering bug nor a failing store loses one."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
 
-from notifier.compose.composer import Intake
+from notifier.app.metrics import Metrics
+from notifier.app.observe import Listener, Observer
+from notifier.compose.composer import Composer
 from notifier.compose.render import Renderer
-from notifier.engine.evaluate import Engine
+from notifier.engine.evaluate import Engine, RuleError
 from notifier.ingest.marks import PollDone
 from notifier.models import Event, ScheduledJob
 from notifier.runtime.clock import ManualClock
 from notifier.store.errors import StoreError
 from notifier.store.records import PENDING, SILENCED
 from notifier.store.sqlite.store import SqliteStore
-from tests.engine.support import T0, RulesFactory, ended, job, make_rules
-
-__all__ = ["make_rules"]  # the fixture
+from tests.support.engine import T0, RulesFactory, ended, job
 
 FAILED = "- name: failed\n  on: job.failed\n  description: A job failed\n  notify: [{channel: downstream}]\n"
 
 
-def intake(store: SqliteStore, make_rules: RulesFactory, renderer: Renderer, **kw: Any) -> Intake:
+def composer(store: SqliteStore, make_rules: RulesFactory, renderer: Renderer, **kw: Any) -> Composer:
+    """A composer on the `failed` rule, reporting to the daemon's observer (metrics and logs) and `listeners`."""
     queue: asyncio.Queue[Event | PollDone] = asyncio.Queue()
-    return Intake(queue, Engine(make_rules(FAILED)), renderer, store, ManualClock(T0), **kw)
+    observer = Observer(Metrics(), kw.pop("listeners", ()))
+    return Composer(queue, Engine(make_rules(FAILED)), renderer, store, ManualClock(T0), observer=observer, **kw)
+
+
+class RuleFailures(Listener):
+    def __init__(self) -> None:
+        self.rules: list[str] = []
+
+    def rule_failed(self, error: RuleError, at: datetime) -> None:
+        self.rules.append(error.rule)
 
 
 class BrokenRenderer(Renderer):
@@ -40,7 +50,7 @@ async def test_a_rendering_bug_sends_a_plain_message_instead_of_nothing(
     store: SqliteStore, make_rules: RulesFactory
 ) -> None:
     """When rendering itself raises, the notification is still committed, with a plain untemplated message."""
-    [key] = await intake(store, make_rules, BrokenRenderer()).process([ended("job.failed", 1, fatal_error=True)])
+    [key] = await composer(store, make_rules, BrokenRenderer()).process([ended("job.failed", 1, fatal_error=True)])
     [row] = await store.list_deliveries([PENDING])
     assert row.notification.key == key
     assert row.notification.message.title == "A job failed Spring catalog"
@@ -65,7 +75,7 @@ async def test_a_failing_store_is_retried_until_it_takes_the_batch(
     async def sleep(seconds: float) -> None:
         waits.append(seconds)
 
-    taker = intake(store, make_rules, Renderer(), sleep=sleep)
+    taker = composer(store, make_rules, Renderer(), sleep=sleep)
     new = await taker.process([ended("job.failed", 1, fatal_error=True)])
     assert len(new) == 1
     assert waits == [1.0, 2.0]
@@ -76,7 +86,7 @@ async def test_an_event_that_breaks_evaluation_costs_only_itself(
     store: SqliteStore, make_rules: RulesFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """When evaluating one event raises, the other events of the batch still get their notifications."""
-    taker = intake(store, make_rules, Renderer())
+    taker = composer(store, make_rules, Renderer())
     real = taker.engine.evaluate
 
     def evaluate(event: Event) -> Any:
@@ -110,15 +120,15 @@ async def test_reading_silences_is_retried_not_fatal(
     async def no_wait(_seconds: float) -> None:
         return None
 
-    assert len(await intake(store, make_rules, Renderer(), sleep=no_wait).process([ended("job.failed", 1)])) == 1
+    assert len(await composer(store, make_rules, Renderer(), sleep=no_wait).process([ended("job.failed", 1)])) == 1
 
 
 async def test_a_failing_rule_is_logged_once_an_hour_and_counted_every_time(
     store: SqliteStore, make_rules: RulesFactory
 ) -> None:
     """The same runtime error of a rule is an error log once per hour (then debug), and every one is counted."""
-    counted: list[str] = []
-    taker = intake(store, make_rules, Renderer(), on_rule_error=counted.append)
+    failures = RuleFailures()
+    taker = composer(store, make_rules, Renderer(), listeners=[failures])
     broken = "- name: broken\n  on: job.failed\n  where: job.detail.publish_type == 1\n  notify: [{channel: hook}]\n"
     taker.engine.replace_rules(make_rules(broken.replace("hook", "downstream")))
     events = [ended("job.failed", minute) for minute in (1, 2, 61, 62)]
@@ -127,7 +137,7 @@ async def test_a_failing_rule_is_logged_once_an_hour_and_counted_every_time(
             await taker.process([event])
     errors = [e for e in logs if e["event"] == "rule failed" and e["log_level"] == "error"]
     assert len(errors) == 2  # minutes 1 and 61; the others are debug lines (filtered out at info level)
-    assert counted == ["broken"] * 4
+    assert failures.rules == ["broken"] * 4
 
 
 async def test_a_silence_on_a_schedule_holds_back_its_runs_notifications(
@@ -139,7 +149,7 @@ async def test_a_silence_on_a_schedule_holds_back_its_runs_notifications(
     run = replace(ended("job.failed", 1, fatal_error=True), schedule=nightly)
     failed = ended("job.failed", 2, fatal_error=True)
     other = replace(failed, job=job("47||Other"), log=replace(failed.log, job_handle="47||Other"))  # type: ignore[type-var]
-    await intake(store, make_rules, Renderer()).process([run, other])
+    await composer(store, make_rules, Renderer()).process([run, other])
     rows = await store.list_deliveries([PENDING, SILENCED])
     assert sorted(r.notification.job_handle + " " + r.state for r in rows) == [
         "47||Other pending", "47||Publish_1 silenced"
@@ -161,5 +171,5 @@ async def test_a_bug_behind_the_store_surfaces_instead_of_being_waited_out(
         waits.append(seconds)
 
     with pytest.raises(TypeError):
-        await intake(store, make_rules, Renderer(), sleep=sleep).process([ended("job.failed", 1, fatal_error=True)])
+        await composer(store, make_rules, Renderer(), sleep=sleep).process([ended("job.failed", 1, fatal_error=True)])
     assert waits == []

@@ -1,4 +1,4 @@
-"""What the intake logs when a rule fails at run time: enough to find the rule, the company and the job."""
+"""What is logged when a rule fails at run time while composing: enough to find the rule, the company and the job."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from dataclasses import replace
 
 from structlog.testing import capture_logs
 
-from notifier.compose.composer import Intake
+from notifier.app.metrics import Metrics
+from notifier.app.observe import Observer
+from notifier.compose.composer import Composer
 from notifier.compose.render import Renderer
 from notifier.engine.evaluate import Engine
 from notifier.ingest.marks import PollDone
@@ -15,9 +17,7 @@ from notifier.models import Event
 from notifier.runtime.clock import ManualClock
 from notifier.store.records import PENDING
 from notifier.store.sqlite.store import SqliteStore
-from tests.engine.support import T0, RulesFactory, ended, make_rules
-
-__all__ = ["make_rules"]  # the fixture
+from tests.support.engine import T0, RulesFactory, ended
 
 # Integer division by the job's progress: fine for most jobs, a ZeroDivisionError for one that has not started.
 DIVIDING = """\
@@ -33,7 +33,8 @@ async def test_a_rule_failing_for_one_job_is_logged_with_rule_company_and_job(
 ) -> None:
     """A `where` that raises for one job logs one error naming rule, company, job and cause; the other job fires."""
     queue: asyncio.Queue[Event | PollDone] = asyncio.Queue()
-    taker = Intake(queue, Engine(make_rules(DIVIDING)), Renderer(), store, ManualClock(T0))
+    observer = Observer(Metrics())
+    taker = Composer(queue, Engine(make_rules(DIVIDING)), Renderer(), store, ManualClock(T0), observer=observer)
     fine = ended("job.failed", 1)
     assert fine.job is not None
     failing = replace(fine, job=replace(fine.job, job_handle="47||Not_started", progress=0))

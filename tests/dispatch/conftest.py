@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from notifier.runtime.clock import ManualClock
-from tests.dispatch.support import start_clock
+from tests.support.dispatch import start_clock
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from notifier.dispatch.ledger import Ledger
 from notifier.runtime.clock import ManualClock
 from notifier.store.records import DELIVERED, DeliveryOutcome
 from notifier.store.sqlite.store import SqliteStore
-from tests.dispatch.support import commit, rows
+from tests.support.dispatch import commit, rows
 
 
 class CountingStore:

@@ -9,7 +9,7 @@ import pytest
 
 from notifier.dispatch.limits import CircuitBreaker, RateLimiter
 from notifier.runtime.clock import ManualClock
-from tests.dispatch.support import AdvancingSleep
+from tests.support.dispatch import AdvancingSleep
 
 
 def test_burst_is_free_then_paced() -> None:
@@ -137,17 +137,16 @@ def test_explicit_now_overrides_the_clock() -> None:
     assert breaker.allows(clock.now() + timedelta(seconds=10))
 
 
-async def test_wait_for_trial_sleeps_only_the_remaining_cooldown() -> None:
-    """The async helper sleeps until the breaker would admit a trial, and not at all when closed."""
+def test_retry_in_is_the_remaining_cooldown() -> None:
+    """How long until an open breaker admits a trial (what the dispatcher waits for): 0 when closed."""
     clock = ManualClock()
-    sleep = AdvancingSleep(clock)
     breaker = CircuitBreaker(threshold=1, cooldown=20, clock=clock)
-    await breaker.wait_for_trial(sleep)
+    assert breaker.retry_in() == 0.0
     breaker.record(False)
     clock.advance(5)
-    await breaker.wait_for_trial(sleep)
-    assert sleep.calls == [15]
-    assert breaker.allows()
+    assert breaker.retry_in() == 15.0
+    clock.advance(15)
+    assert (breaker.retry_in(), breaker.allows()) == (0.0, True)
 
 
 def test_abandoned_trial_lets_the_next_one_through() -> None:

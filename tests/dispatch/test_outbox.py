@@ -19,7 +19,7 @@ from notifier.dispatch.policy import RetrySettings, backoff
 from notifier.runtime.clock import ManualClock
 from notifier.store.records import DEAD, DELIVERED, PENDING
 from notifier.store.sqlite.store import SqliteStore
-from tests.dispatch.support import (
+from tests.support.dispatch import (
     SECRET,
     SETTINGS,
     Receiver,

@@ -10,7 +10,7 @@ from notifier.dispatch.policy import RetrySettings
 from notifier.runtime.clock import ManualClock
 from notifier.store.records import DEAD, DELIVERED, PENDING
 from notifier.store.sqlite.store import SqliteStore
-from tests.dispatch.support import Scripted, advance_to, commit, dispatcher, lane, rows, settle_loop, until
+from tests.support.dispatch import Scripted, advance_to, commit, dispatcher, lane, rows, settle_loop, until
 
 DOWN = TransportFailure("connection", "refused")
 

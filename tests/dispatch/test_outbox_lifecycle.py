@@ -13,7 +13,7 @@ from notifier.config import WebhookChannel
 from notifier.runtime.clock import ManualClock
 from notifier.store.records import DELIVERED, PENDING, DeliveryRow
 from notifier.store.sqlite.store import SqliteStore
-from tests.dispatch.support import (
+from tests.support.dispatch import (
     SECRET,
     Receiver,
     Scripted,

@@ -17,7 +17,7 @@ from notifier.config import PagerDutyChannel, TeamsChannel
 from notifier.runtime.clock import ManualClock
 from notifier.store.records import DEAD, DELIVERED, PENDING, Destination, Outgoing
 from notifier.store.sqlite.store import SqliteStore
-from tests.channels.support import (
+from tests.support.channels import (
     PAGERDUTY_PATH,
     ROUTING_KEY,
     TEAMS_SIG,
@@ -26,7 +26,7 @@ from tests.channels.support import (
     oncall_server,
     teams_url,
 )
-from tests.dispatch.support import SETTINGS, advance_to, at, commit, dispatcher, lane, notification, rows
+from tests.support.dispatch import SETTINGS, advance_to, at, commit, dispatcher, lane, notification, rows
 
 THROTTLED_IN_A_200 = (
     "Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error 429 with "

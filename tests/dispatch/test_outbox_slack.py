@@ -15,7 +15,7 @@ from notifier.config import SlackChannel
 from notifier.runtime.clock import ManualClock
 from notifier.store.records import DEAD, DELIVERED, PENDING
 from notifier.store.sqlite.store import SqliteStore
-from tests.dispatch.support import SETTINGS, at, commit, dispatcher, lane, rows
+from tests.support.dispatch import SETTINGS, at, commit, dispatcher, lane, rows
 
 Reply = tuple[int, dict[str, Any], dict[str, str]]
 

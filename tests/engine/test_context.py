@@ -12,7 +12,7 @@ import pytest
 from notifier.engine.context import event_context, expression_runner
 from notifier.engine.rules import load_rules
 from notifier.models import JobDetail
-from tests.engine.support import RulesFactory, active, ended, job
+from tests.support.engine import RulesFactory, active, ended, job
 
 SHIPPED = Path(__file__).resolve().parents[2] / "rules"
 EVENTS = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from notifier.engine.evaluate import Engine
 from notifier.models import Event, ScheduledJob
-from tests.engine.support import COMPANY, RulesFactory, active, at, ended, job
+from tests.support.engine import COMPANY, RulesFactory, active, at, ended, job
 
 STALLED = """
 - name: stalled-progress

@@ -13,7 +13,7 @@ import pytest
 
 from notifier.engine.evaluate import Decision, Engine
 from notifier.models import Event, JobLog
-from tests.engine.support import COMPANY, RulesFactory, active, at, job
+from tests.support.engine import COMPANY, RulesFactory, active, at, job
 
 ENDED = """
 - name: job-ended

@@ -8,7 +8,7 @@ import pytest
 
 from notifier.engine.rules import load_rules
 from notifier.sources.sourcemap import SourceErrors
-from tests.engine.support import CHANNELS
+from tests.support.engine import CHANNELS
 
 SHIPPED = Path(__file__).resolve().parents[2] / "rules"
 

@@ -13,7 +13,7 @@ from babel.messages.catalog import Catalog
 from jinja2.ext import extract_from_ast
 
 from notifier.i18n import DEFAULT, LOCALES_DIR, SUPPORTED
-from tests.i18n.support import (
+from tests.support.i18n import (
     POT,
     PROJECT,
     RENDERER,

@@ -8,30 +8,22 @@ the PagerDuty event. The config sets `http.public_url`, so every channel links t
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
 from pathlib import Path
 
-import aiohttp
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from notifier.app.daemon import build_lanes
-from notifier.compose.composer import Intake
-from notifier.compose.render import Renderer
+from notifier.app.daemon import Daemon
 from notifier.config import load_config
-from notifier.dispatch.dispatcher import Dispatcher
-from notifier.engine.evaluate import Engine
-from notifier.engine.rules import load_rules
 from notifier.i18n import SUPPORTED, negotiate
 from notifier.models import Event, JobLogDetail
 from notifier.runtime.clock import ManualClock
 from notifier.store.records import DELIVERED
-from notifier.store.sqlite.store import SqliteStore
-from tests.i18n.receivers import WEBHOOK_SECRET, Received, Receivers, config_yaml, receivers
-from tests.i18n.support import SHIPPED_RULES, TIMEZONES, company, failed_log, job
+from tests.support.endpoints import WEBHOOK_SECRET, Received, Receivers, config_yaml, receivers
+from tests.support.i18n import SHIPPED_RULES, TIMEZONES, company, failed_log, job
 
 GOLDEN = Path(__file__).parent / "golden" / "delivery"
 CHANNELS = ("ops-slack", "ops-email", "downstream", "ops-teams", "on-call")
@@ -75,28 +67,15 @@ def rules_to_receivers(tmp_path: Path) -> Path:
 
 
 async def deliver(tmp_path: Path, endpoints: Receivers, event: Event) -> Received:
-    """Run the event through the pipeline pieces the daemon wires together, until every channel delivered."""
+    """Run the event through the daemon (as `Daemon.open` wires it, polling nothing), until every channel
+    delivered."""
     config_file = tmp_path / "notifier.yaml"
     config_file.write_text(config_yaml(endpoints, str(rules_to_receivers(tmp_path))), encoding="utf-8")
     config = load_config(config_file)
-    assert config.rules is not None
-    clock = ManualClock(event.at)
-    store = await SqliteStore.open(config.state_path)
-    try:
-        async with aiohttp.ClientSession() as session:
-            lanes = build_lanes(config, session, clock)
-            dispatcher = Dispatcher(store, lanes, clock)
-            engine = Engine(load_rules(config.rules, channels=config.channels.keys()))
-            renderer = Renderer(status_url=config.http.status_url)
-            intake = Intake(asyncio.Queue(), engine, renderer, store, clock, on_commit=dispatcher.wake)
-            assert len(await intake.process([event])) == 1
-            await dispatcher.flush()
-            await dispatcher.drain(grace=5.0)
-            for lane in lanes.values():
-                await lane.channel.close()
-        delivered = await store.list_deliveries([DELIVERED])
-    finally:
-        await store.close()
+    async with Daemon.open(config, clock=ManualClock(event.at), polling=False) as daemon:
+        await daemon.queue.put(event)
+        await daemon.settle()
+        delivered = await daemon.store.list_deliveries([DELIVERED])
     assert sorted(row.channel for row in delivered) == sorted(CHANNELS)
     return endpoints.received
 

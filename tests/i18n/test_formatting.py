@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from notifier.i18n import SUPPORTED
 from notifier.i18n.formatting import Formatter, duration_parts
 from notifier.models import Event
-from tests.i18n.support import T0, company, decision, failed_publish, job, render
+from tests.support.i18n import T0, company, decision, failed_publish, job, render
 
 NBSP, NNBSP = "\u00a0", "\u202f"
 

@@ -12,7 +12,7 @@ import pytest
 
 from notifier.i18n import SUPPORTED
 from notifier.models import Message
-from tests.i18n.support import failed_publish, render
+from tests.support.i18n import failed_publish, render
 
 GOLDEN = Path(__file__).parent / "golden"
 

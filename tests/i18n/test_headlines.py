@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from notifier.i18n import DEFAULT, SUPPORTED
-from tests.i18n.support import HEADLINES, TRANSLATED, headline_cases, render
+from tests.support.i18n import HEADLINES, TRANSLATED, headline_cases, render
 
 ENGLISH = {case: render(decision).title for case, decision in headline_cases(DEFAULT).items()}
 

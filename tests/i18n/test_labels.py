@@ -13,7 +13,7 @@ from notifier.channels.webhook import webhook_payload
 from notifier.i18n import DEFAULT, SUPPORTED
 from notifier.i18n.labels import readable, state_name, type_name
 from notifier.models import ACTIVE_JOB_STATES, JOB_TYPES, Event
-from tests.i18n.support import RENDERER, T0, company, decision, failed_publish, job
+from tests.support.i18n import RENDERER, T0, company, decision, failed_publish, job
 
 # Raw API words written as one CamelCase token: none may reach a message people read.
 COMPOUND = [value for value in (*JOB_TYPES, *ACTIVE_JOB_STATES) if len(re.findall(r"[A-Z]", value)) > 1]

@@ -10,7 +10,7 @@ from notifier.compose.render import locale_for
 from notifier.i18n import Choice, choose, lookups, negotiate
 from notifier.i18n.catalogs import translations
 from notifier.models import Event
-from tests.i18n.support import T0, company, decision, job, render
+from tests.support.i18n import T0, company, decision, job, render
 
 
 @pytest.mark.parametrize(

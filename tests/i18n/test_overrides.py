@@ -12,7 +12,7 @@ from structlog.testing import capture_logs
 
 from notifier.cli import main
 from notifier.compose import render as render_module
-from notifier.compose.composer import Intake
+from notifier.compose.composer import Composer
 from notifier.compose.render import Renderer
 from notifier.engine.evaluate import Decision, Engine
 from notifier.engine.rules import load_rules
@@ -22,7 +22,7 @@ from notifier.models import Event
 from notifier.runtime.clock import ManualClock
 from notifier.store.records import PENDING
 from notifier.store.sqlite.store import SqliteStore
-from tests.i18n.support import T0, company, decision, failed_publish, job
+from tests.support.i18n import T0, company, decision, failed_publish, job
 
 Files = dict[str, str | bytes]
 
@@ -199,17 +199,17 @@ def test_templates_are_read_once_when_the_renderer_is_built(tmp_path: Path) -> N
     assert renderer.render(failed_publish("en-US")).notification.message.title.startswith("before: ")
 
 
-async def test_intake_commits_the_notification_when_a_user_template_fails(tmp_path: Path) -> None:
-    """Through Intake.process, a failing user template still puts the notification in the outbox."""
+async def test_composing_commits_the_notification_when_a_user_template_fails(tmp_path: Path) -> None:
+    """Through `Composer.process`, a failing user template still puts the notification in the outbox."""
     rules = tmp_path / "rules.yaml"
     rules.write_text("- name: failed-publish\n  on: job.failed\n  notify: [{channel: ops}]\n", encoding="utf-8")
     renderer = Renderer(templates(tmp_path / "templates", {"title.j2": "{{ job.progress / 0 }}"}))
     store = await SqliteStore.open(tmp_path / "state.db")
     try:
         queue: asyncio.Queue[Event | PollDone] = asyncio.Queue()
-        intake = Intake(queue, Engine(load_rules(rules, channels=None)), renderer, store, ManualClock(T0))
+        composer = Composer(queue, Engine(load_rules(rules, channels=None)), renderer, store, ManualClock(T0))
         with capture_logs():
-            new = await intake.process([failed_publish("ja-JP").event])
+            new = await composer.process([failed_publish("ja-JP").event])
         rows = await store.list_deliveries([PENDING])
     finally:
         await store.close()

@@ -15,7 +15,7 @@ from notifier.compose.render import PARTS, Renderer, candidates
 from notifier.i18n import SUPPORTED
 from notifier.i18n.parts import Parts
 from notifier.models import Event
-from tests.i18n.support import T0, company, decision, failed_publish, job, warning_decision
+from tests.support.i18n import T0, company, decision, failed_publish, job, warning_decision
 
 RENDERER = Renderer()
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from notifier.i18n import SUPPORTED
-from tests.i18n.support import failed_publish, render, warning_decision
+from tests.support.i18n import failed_publish, render, warning_decision
 
 
 def headline(locale: str, count: int) -> str:

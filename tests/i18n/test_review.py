@@ -10,7 +10,7 @@ import pytest
 from notifier.cli import main
 from notifier.i18n import SUPPORTED
 from notifier.models.codec import event_to_dict
-from tests.i18n.support import SHIPPED_RULES, failed_publish
+from tests.support.i18n import SHIPPED_RULES, failed_publish
 
 Capture = pytest.CaptureFixture[str]
 

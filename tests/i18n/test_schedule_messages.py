@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from notifier.models import Event
-from tests.i18n.support import T0, company, decision, job, render, schedule_event, scheduled
+from tests.support.i18n import T0, company, decision, job, render, schedule_event, scheduled
 
 
 def test_a_schedule_s_event_speaks_the_schedule_s_locale_else_the_company_s() -> None:

@@ -12,7 +12,7 @@ import re
 import pytest
 from babel.messages.catalog import Message as Entry
 
-from tests.i18n.support import TRANSLATED, entries, forms, load_catalog, po_path, sources
+from tests.support.i18n import TRANSLATED, entries, forms, load_catalog, po_path, sources
 
 NBSP, NNBSP = "\u00a0", "\u202f"
 # Simplified characters whose traditional form differs; none may appear in zh-TW, their counterparts not in zh-CN.

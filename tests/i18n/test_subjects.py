@@ -12,7 +12,7 @@ import pytest
 from notifier.channels.email import build_message
 from notifier.engine.evaluate import Decision
 from notifier.i18n import SUPPORTED
-from tests.i18n.support import RENDERER, headline_cases, shipped_decisions
+from tests.support.i18n import RENDERER, headline_cases, shipped_decisions
 
 # Long names force the subject to fold across lines, where Python 3.11 used to drop the space between two
 # encoded words („Name“läuft); French no-break spaces and CJK text must come through as they are.

@@ -12,7 +12,7 @@ import pytest
 from notifier.channels.slack import blocks
 from notifier.i18n import DEFAULT, SUPPORTED
 from notifier.models import EVENT_KINDS, Event, JobLogDetail, Message
-from tests.i18n.support import (
+from tests.support.i18n import (
     HEADLINES,
     PROJECT,
     RENDERER,

@@ -24,7 +24,8 @@ from notifier.models import Company, CompanyRef, Event, JobLog
 from notifier.runtime.clock import ManualClock
 from notifier.runtime.supervise import supervise
 from notifier.web.ready import company_problem
-from tests.conftest import PASSWORD, START, USER, Sim, StartSim
+from tests.support.ingest import PollOutcomes
+from tests.support.sim import PASSWORD, START, USER, Sim, StartSim
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 SETTINGS = PollSettings(interval=30.0, unreachable_after=3, log_retry_polls=3)
@@ -563,8 +564,8 @@ async def test_unexpected_crash_is_counted_logged_and_restarted(make_rig: MakeRi
     """A bug raised inside a cycle counts as a failed poll, is logged by the supervisor, and polling resumes."""
     rig = await make_rig(handle="47", settings=PollSettings(unreachable_after=1))
     rig.client.crash_on_active = {2}
-    outcomes: list[str] = []
-    rig.poller.on_poll = lambda company, outcome, seconds: outcomes.append(outcome)
+    seen = PollOutcomes()
+    rig.poller.observer = seen
     polls = 0
 
     async def poller_sleep(seconds: float) -> None:
@@ -581,7 +582,7 @@ async def test_unexpected_crash_is_counted_logged_and_restarted(make_rig: MakeRi
     rig.poller.sleep = poller_sleep
     with capture_logs() as logs, pytest.raises(asyncio.CancelledError):
         await supervise("poller:47", rig.poller.run, sleep=supervisor_sleep, rng=random.Random(1))
-    assert outcomes == ["ok", "RuntimeError", "ok", "ok"]
+    assert seen.outcomes == ["ok", "RuntimeError", "ok", "ok"]
     crashes = [entry for entry in logs if entry["event"] == "task crashed; restarting"]
     assert [(c["task"], c["crashes"]) for c in crashes] == [("poller:47", 1)]
     assert [e.kind for e in drain(rig.queue) if e.kind.startswith("company.")] == [
@@ -596,8 +597,8 @@ async def test_when_the_rules_fall_behind_polls_are_skipped_said_and_resumed(mak
     so in the log, in the metric's outcome and in readiness; polling resumes once the queue keeps up again."""
     rig = await make_rig("scale", handle="1000")
     await rig.poll()  # the baseline
-    outcomes: list[str] = []
-    rig.poller.on_poll = lambda _company, outcome, _seconds: outcomes.append(outcome)
+    seen = PollOutcomes()
+    rig.poller.observer = seen
     small: asyncio.Queue[Event] = asyncio.Queue(maxsize=10)
     rig.poller.queue = small
     slow = asyncio.Event()
@@ -617,7 +618,7 @@ async def test_when_the_rules_fall_behind_polls_are_skipped_said_and_resumed(mak
             skips = int(status.queue_wait // SETTINGS.interval)
             assert skips >= 2
             assert status.behind_since is not None
-            assert "falling behind" in (company_problem(rig.poller, rig.clock.now()) or "")
+            assert "falling behind" in (company_problem(rig.poller.view(rig.clock.now()), rig.clock.now()) or "")
             calls = rig.client.active_calls
             for _ in range(skips):
                 assert await rig.poller.poll_once() is None
@@ -627,10 +628,10 @@ async def test_when_the_rules_fall_behind_polls_are_skipped_said_and_resumed(mak
             await rig.poller.poll_once()
             assert rig.client.active_calls == calls + 1
             assert status.behind_since is None
-            assert company_problem(rig.poller, rig.clock.now()) is None
+            assert company_problem(rig.poller.view(rig.clock.now()), rig.clock.now()) is None
         events = [entry["event"] for entry in logs]
         assert any("falling behind" in e for e in events)
         assert any("caught up" in e for e in events)
-        assert outcomes == ["ok", *["skipped"] * skips, "ok"]
+        assert seen.outcomes == ["ok", *["skipped"] * skips, "ok"]
     finally:
         consumer.cancel()

@@ -10,7 +10,7 @@ import pytest
 from notifier.ingest.poller import CompanyPoller, PollSettings, next_delay
 from notifier.models import CompanyRef, Event
 from notifier.runtime.clock import ManualClock
-from tests.conftest import START, StartSim
+from tests.support.sim import START, StartSim
 
 INTERVAL, JITTER = 30.0, 0.1
 SPREAD = INTERVAL * JITTER

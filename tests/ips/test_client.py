@@ -13,7 +13,7 @@ from notifier.ips.errors import IpsFault, IpsParseError, IpsTimeout, IpsTranspor
 from notifier.ips.parse import parse_active_jobs
 from notifier.ips.simulator.chaos import FaultSpec
 from notifier.ips.simulator.soap import SimUser
-from tests.conftest import PASSWORD, START, USER, Sim, StartSim
+from tests.support.sim import PASSWORD, START, USER, Sim, StartSim
 
 JA_DETAIL = "を公開しました"
 

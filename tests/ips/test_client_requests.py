@@ -19,13 +19,13 @@ from aiohttp.test_utils import TestServer
 from aiohttp.typedefs import Middleware
 from multidict import CIMultiDict
 
+from notifier.app.daemon import Daemon
 from notifier.config import load_config
-from notifier.ingest.pollers import Ingest, http_session
 from notifier.ips.client import IpsClient, IpsSettings
 from notifier.ips.envelope import AUTH_NS, find_child, local, parse_xml
 from notifier.ips.simulator.server import SERVICE_PATH, create_app, make_world
 from notifier.runtime.clock import ManualClock
-from tests.conftest import PASSWORD, START, USER
+from tests.support.sim import PASSWORD, START, USER
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 DEMO_COMPANIES = ("47", "118", "203", "311", "512")  # every company of the demo scenario
@@ -180,9 +180,7 @@ async def test_pollers_of_all_companies_share_the_concurrency_limit(serve_sim: S
         f"companies: [{companies}]\n",
         encoding="utf-8",
     )
-    config = load_config(path)
-    async with http_session(config) as session:
-        ingest = Ingest(config, ManualClock(START), session)
-        errors = await asyncio.gather(*(poller.poll_once() for poller in ingest.pollers))
+    async with Daemon.open(load_config(path), clock=ManualClock(START), polling=False) as daemon:
+        errors = await asyncio.gather(*(poller.poll_once() for poller in daemon.pollers.pollers))
     assert errors == [None] * len(DEMO_COMPANIES)
     assert counter.peak == 2

@@ -18,9 +18,9 @@ import pytest
 from notifier.ingest.poller import CompanyPoller, PollSettings
 from notifier.ips import parse
 from notifier.ips.simulator.scenarios import JobSpec
-from notifier.models import ActiveJob, CompanyRef, Event
+from notifier.models import ActiveJob, CompanyId, CompanyRef, Event
 from notifier.runtime.clock import ManualClock
-from tests.conftest import START, StartSim
+from tests.support.sim import START, StartSim
 
 THRESHOLD = 16 * 1024  # bytes above which the client parses in a worker thread (lowered for the test)
 
@@ -70,10 +70,11 @@ async def test_a_healthy_company_keeps_polling_while_a_huge_answer_is_parsed(
     during: dict[str, int] = {"47": 0, "203": 0}
     polled: dict[str, int] = {"47": 0, "203": 0}
 
-    def observe(company: str, outcome: str, _seconds: float) -> None:
-        assert outcome == "ok"
-        polled[company] += 1
-        during[company] += held.holding
+    class Observe:
+        def polled(self, company: CompanyId, outcome: str, _seconds: float) -> None:
+            assert outcome == "ok"
+            polled[company.label] += 1
+            during[company.label] += held.holding
 
     async def next_turn(_seconds: float) -> None:
         await asyncio.sleep(0)  # the delay between polls passes at once: polls follow each other
@@ -81,7 +82,7 @@ async def test_a_healthy_company_keeps_polling_while_a_huge_answer_is_parsed(
     pollers = [
         CompanyPoller(
             client, CompanyRef(handle), asyncio.Queue[Event](), ManualClock(START), PollSettings(),
-            rng=random.Random(1), sleep=next_turn, on_poll=observe,
+            rng=random.Random(1), sleep=next_turn, observer=Observe(),
         )
         for handle in ("47", "203")
     ]  # fmt: skip

@@ -20,8 +20,8 @@ from notifier.ips.simulator import answers as render
 from notifier.ips.simulator.server import make_world
 from notifier.ips.values import BadValue, datetime_value, float_value, int_value, items
 from notifier.models import ActiveJob, JobDetail, JobLog, TaskProgress
-from tests.conftest import START
-from tests.ips.test_roundtrip import active_jobs, job_logs
+from tests.support.ips import active_jobs, job_logs
+from tests.support.sim import START
 
 VERSION = "2014-04-03"
 FAST = settings()  # examples per the profile in tests/conftest.py

@@ -14,7 +14,7 @@ import zeep
 from zeep.transports import Transport
 
 from notifier.ips.envelope import AUTH_NS
-from tests.conftest import PASSWORD, USER, Sim
+from tests.support.sim import PASSWORD, USER, Sim
 
 WSDL_PATH = "/scene7/webservice/IpsApi-2014-04-03.wsdl"
 

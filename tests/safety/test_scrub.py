@@ -14,7 +14,7 @@ from notifier.models import ActiveJob, Message
 from notifier.safety import FIELD, TEXT, Scrubber
 from notifier.safety.redact import Redactor, secret_values, url_secrets
 from notifier.safety.scrub import neutralize
-from tests.channels.support import sample_notification
+from tests.support.channels import sample_notification
 
 SECRET = 'pa&ss<w"o rd/ü'
 

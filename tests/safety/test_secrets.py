@@ -28,10 +28,11 @@ from notifier.ips.simulator.chaos import FaultSpec
 from notifier.ips.simulator.soap import SimUser
 from notifier.runtime.clock import ManualClock
 from notifier.safety.redact import secret_values, spellings
-from notifier.store.sqlite.store import SqliteStore
-from tests.conftest import START, Sim, StartSim
-from tests.i18n.receivers import config_yaml, receivers
-from tests.web.conftest import serving
+from notifier.web import snapshot
+from tests.support.daemon import CONSOLE
+from tests.support.endpoints import config_yaml, receivers
+from tests.support.sim import START, Sim, StartSim
+from tests.support.store import sqlite_store
 
 IPS_PASSWORD = "ips-Pa55-9f3kQz"
 SLACK_TOKEN = "xoxb-1234-5678-SeCrEtToKeN"
@@ -143,11 +144,8 @@ async def test_no_secret_appears_anywhere_after_a_run_with_faults(
     config = load_config(write_config(tmp_path, sim, server, smtp_port))
     configure_logging("json", "debug", secret_values(config))
     clock = ManualClock(START)
-    store = await SqliteStore.open(config.state_path)
-    async with aiohttp.ClientSession() as session:
-        daemon = Daemon(config, clock, session, store)
-        await daemon.start(poll=False)
-        [poller] = daemon.ingest.pollers
+    async with Daemon.open(config, clock=clock, polling=False) as daemon:
+        [poller] = daemon.pollers.pollers
         for _ in range(2):  # baseline, then the failed publish: six channels, six failures
             await poller.poll_once()
             sim.world.advance(30)
@@ -156,10 +154,9 @@ async def test_no_secret_appears_anywhere_after_a_run_with_faults(
         users["ops@example.com"] = SimUser("rotated-elsewhere")  # now every poll is an authentication fault
         await poller.poll_once()
         await daemon.settle()
-        status = json.dumps(await _api_status(daemon))
-        await daemon.stop(1)
-    rows = await store.list_deliveries(["pending", "dead", "delivered"], 100)
-    await store.close()
+        status = json.dumps(await snapshot(daemon.status))
+    async with sqlite_store(config.state_path) as store:
+        rows = await store.list_deliveries(["pending", "dead", "delivered"], 100)
     assert echo.calls >= 3
     assert poller.status.consecutive_failures == 1
     errors = [row.last_error or "" for row in rows]
@@ -172,12 +169,6 @@ async def test_no_secret_appears_anywhere_after_a_run_with_faults(
     secrets = (IPS_PASSWORD, SLACK_TOKEN, SLACK_HOOK_PATH, SMTP_PASSWORD, WEBHOOK_SECRET, WEBHOOK_SECRET[6:])
     for secret in (*secrets, TEAMS_HOOK_PATH, TEAMS_SIG, ROUTING_KEY):
         assert secret not in everything, f"a secret leaked: …{secret[-6:]}"
-
-
-async def _api_status(daemon: Daemon) -> object:
-    from notifier.web import snapshot
-
-    return await snapshot(daemon)
 
 
 ECHOED_PASSWORD = "ips-Pa55&<9f3kQz-Echo"  # escaped when a server quotes the request it refused
@@ -200,18 +191,19 @@ async def test_a_password_echoed_by_ips_reaches_no_channel_page_metric_or_stored
     async with receivers() as endpoints:
         ips = f'endpoint: "{sim.endpoint}", user: ops@example.com, password: "{ECHOED_PASSWORD}", timeout: 5s'
         path = tmp_path / "notifier.yaml"
-        text = config_yaml(endpoints, str(rules), ips).replace("channels:\n", "channels:\n  console: {type: console}\n")
-        text += "poll: {unreachable_after: 1}\n"
+        text = config_yaml(
+            endpoints, str(rules), ips, channels=CONSOLE, http='listen: "127.0.0.1:0"', unreachable_after=1
+        )
         path.write_text(text, encoding="utf-8")
         clock = ManualClock(START)
-        async with serving(load_config(path), clock) as (daemon, web_server, session):
-            [poller] = daemon.ingest.pollers
+        async with Daemon.open(load_config(path), clock=clock, polling=False) as daemon:
+            [poller] = daemon.pollers.pollers
             await poller.poll_once()
             sim.world.chaos.inject(FaultSpec("echo"), count=5)
             await poller.poll_once()
             await daemon.settle()
             clock.advance(91)  # three intervals without a good poll: /readyz shows the last error too
-            pages = [await _get(session, web_server, p) for p in PAGES]
+            pages = [await _get(daemon.window.url(p)) for p in PAGES]
         received = endpoints.received
         sent = [
             json.dumps(received.slack),
@@ -244,6 +236,6 @@ def _state_files(folder: Path) -> str:
 PAGES = ("/status", "/readyz", "/api/status", "/api/companies", "/metrics")
 
 
-async def _get(session: aiohttp.ClientSession, server: TestServer, path: str) -> str:
-    async with session.get(server.make_url(path)) as response:
+async def _get(url: str) -> str:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
         return await response.text()

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 from structlog.testing import capture_logs
 
 from notifier.app.daemon import Daemon
@@ -22,28 +21,30 @@ from notifier.runtime.clock import ManualClock
 from notifier.store.errors import StateFileError
 from notifier.store.records import Destination, Outgoing
 from notifier.store.sqlite.store import SqliteStore
-from notifier.web import create_app
-from tests.channels.support import free_port, sample_notification
-from tests.conftest import START, Spawn
+from tests.support import daemon as support
+from tests.support.channels import sample_notification
+from tests.support.processes import Spawn
+from tests.support.sim import START
 
 GUARD = 45.0  # seconds before a wait on a real process is a failure; about one on an idle machine
 SECRET = "whsec_ZGFtYWdlZC1zdGF0ZS1maWxlLXRlc3Qta2V5"
 ADVICE = "move it aside to start fresh"
 
 
+UNREACHABLE = "http://127.0.0.1:9"  # nothing answers there: no IPS call or delivery is meant to succeed
+
+
 def write_config(folder: Path) -> Path:
-    path = folder / "notifier.yaml"
-    path.write_text(
-        f"""
-ips: {{endpoint: "http://127.0.0.1:{free_port()}/ips", user: u, password: p, timeout: 1s}}
-companies: [{{handle: "47"}}]
-state: sqlite:///state.db
-channels:
-  hook: {{type: webhook, url: "http://127.0.0.1:{free_port()}/hook", secret: "{SECRET}"}}
-""",
-        encoding="utf-8",
+    channels = f'  hook: {{type: webhook, url: "{UNREACHABLE}/hook", secret: "{SECRET}"}}'
+    return support.write_config(folder, f"{UNREACHABLE}/ips", rules=None, channels=channels,
+                                http='listen: "127.0.0.1:0"')  # fmt: skip
+
+
+def state_line(config: Path) -> int:
+    """The line of the config's `state:` setting."""
+    return next(
+        n for n, line in enumerate(config.read_text(encoding="utf-8").splitlines(), 1) if line.startswith("state:")
     )
-    return path
 
 
 async def seeded(path: Path, count: int = 300) -> None:
@@ -118,7 +119,9 @@ async def test_check_finds_a_damaged_state_file_without_writing_to_it(
     before = (tmp_path / "state.db").read_bytes()
     assert main(["check", "--config", str(config)]) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"{config}:4: state: state file {tmp_path / 'state.db'} is not a valid database: ")
+    assert err.startswith(
+        f"{config}:{state_line(config)}: state: state file {tmp_path / 'state.db'} is not a valid database: "
+    )
     assert ADVICE in err
     assert (tmp_path / "state.db").read_bytes() == before
 
@@ -172,31 +175,21 @@ async def test_a_page_damaged_while_running_makes_the_daemon_not_ready(tmp_path:
     config = load_config(path)
     await seeded(config.state_path)
     damaged_page(config.state_path)
-    store = await SqliteStore.open(config.state_path)
     steps = Steps()
-    async with aiohttp.ClientSession() as session:
-        daemon = Daemon(config, ManualClock(START), session, store)
-        daemon.dispatcher.sleep = steps
-        server = TestServer(create_app(daemon), host="127.0.0.1")
-        await server.start_server()
-        try:
-            with capture_logs() as logs:
-                await daemon.start(poll=False)
-                async with asyncio.timeout(10):
-                    await steps.taken.wait()
-                    for _ in range(2):
-                        await steps.next()
-            async with session.get(server.make_url("/readyz")) as response:
-                assert response.status == 503
-                body = await response.json()
-            async with session.get(server.make_url("/metrics")) as response:
-                metrics = await response.text()
-            async with session.get(server.make_url("/status")) as response:
-                assert response.status == 200
-        finally:
-            await server.close()
-            await daemon.stop(1)
-            await store.close()
+    with capture_logs() as logs:
+        async with Daemon.open(config, clock=ManualClock(START), polling=False, sleep=steps) as daemon:
+            async with asyncio.timeout(10):
+                await steps.taken.wait()
+                for _ in range(2):
+                    await steps.next()
+            async with aiohttp.ClientSession() as session:
+                async with session.get(daemon.window.url("/readyz")) as response:
+                    assert response.status == 503
+                    body = await response.json()
+                async with session.get(daemon.window.url("/metrics")) as response:
+                    metrics = await response.text()
+                async with session.get(daemon.window.url("/status")) as response:
+                    assert response.status == 200
     failures = [e for e in logs if e["event"] == "state store failed; deliveries wait"]
     assert [e["retry_in"] for e in failures] == steps.delays == [1.0, 2.0, 4.0]
     assert all("database disk image is malformed" in e["error"] for e in failures)

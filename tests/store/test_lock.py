@@ -15,8 +15,8 @@ import pytest
 
 from notifier.store.errors import StateInUse
 from notifier.store.sqlite.lock import exclusive
-from tests.channels.support import free_port
-from tests.conftest import Spawn
+from tests.support.channels import free_port
+from tests.support.processes import Spawn
 
 GUARD = 45.0  # seconds before a wait on a real process is a failure; about one on an idle machine
 SPELLINGS: dict[str, Callable[[Path], Path]] = {

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from notifier.ingest.leases import Member
 from notifier.ingest.marks import PollMark
 from notifier.store.protocol import Store
-from notifier.store.records import DELIVERED, Destination, Member, Outgoing
+from notifier.store.records import DELIVERED, Destination, Outgoing
 from notifier.store.sqlite.store import SqliteStore
 from tests.support.store import NOW, notification, settle
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from tests.conftest import START
-from tests.web.conftest import INTERVAL, Window
+from tests.support.sim import START
+from tests.support.window import INTERVAL, Window
 
 FIRED = START + timedelta(seconds=INTERVAL)  # the second poll: Lumière's banners pass 15 minutes stalled
 COMPANY_KEYS = {
@@ -49,7 +49,7 @@ async def test_companies_show_health_and_last_poll(window: Window) -> None:
     """Each company reports its health, its poll times and how many jobs it runs; failing ones sort first."""
     await window.poll()
     window.sim.world.chaos.down = True
-    await window.daemon.ingest.pollers[1].poll_once()  # 311 fails once
+    await window.daemon.pollers.pollers[1].poll_once()  # 311 fails once
     companies = await window.json("/api/companies")
     assert companies[0]["company"] == "311"
     failing = companies[0]

@@ -20,8 +20,8 @@ import pytest
 from aiohttp import web
 
 import notifier.web
-from notifier.app.daemon import Daemon
-from tests.web.conftest import INTERVAL, Window
+from notifier.web.source import StatusSource
+from tests.support.window import INTERVAL, Window
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 WIDTH, HEIGHT = 1440, 1700
@@ -142,11 +142,11 @@ def count_pages(monkeypatch: pytest.MonkeyPatch, fail_after: int | None = None) 
     served: list[int] = []
     real = notifier.web.snapshot
 
-    async def counting(daemon: Daemon) -> dict[str, Any]:
+    async def counting(source: StatusSource) -> dict[str, Any]:
         served.append(len(served))
         if fail_after is not None and len(served) > fail_after:
             raise web.HTTPServiceUnavailable()
-        return await real(daemon)
+        return await real(source)
 
     monkeypatch.setattr(notifier.web, "snapshot", counting)
     return served

@@ -4,6 +4,7 @@ keep succeeding; each reason for not being ready is spelled out."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
 import aiohttp
@@ -11,8 +12,10 @@ import pytest
 
 from notifier.store.sqlite import store as sqlite_store_module
 from notifier.store.sqlite.store import SqliteStore
-from tests.conftest import StartSim
-from tests.web.conftest import INTERVAL, Receiver, Window, unstarted, write_config
+from tests.support.dispatch import until
+from tests.support.receiver import Receiver
+from tests.support.sim import StartSim
+from tests.support.window import INTERVAL, Window, window_config
 
 
 async def test_healthz_says_alive_before_anything_is_polled(window: Window) -> None:
@@ -93,17 +96,28 @@ async def test_not_ready_while_the_store_is_stuck(window: Window, monkeypatch: p
     await window.json("/readyz", status=200)
 
 
-async def test_not_ready_before_the_daemon_has_started(start_sim: StartSim, receiver: Receiver, tmp_path: Path) -> None:
-    """A daemon whose rules are not loaded yet (not started) is not ready, and says so."""
+async def test_not_ready_while_the_daemon_is_stopping(start_sim: StartSim, receiver: Receiver, tmp_path: Path) -> None:
+    """The window is the last thing to stop: while the daemon drains sends on the wire it still answers, and
+    /readyz says the daemon is stopping."""
     sim = await start_sim("demo")
-    async with (
-        unstarted(write_config(tmp_path, sim, receiver, companies=("47",))) as (_daemon, server),
-        aiohttp.ClientSession() as session,
-        session.get(server.make_url("/readyz")) as response,
-    ):
-        assert response.status == 503
-        body = await response.json()
-    assert body["reasons"][0] == "daemon is starting: rules are not loaded yet"
+    receiver.answers = 0  # every delivery is held on the wire until released
+    window = Window(sim, window_config(tmp_path, sim, receiver, companies=("47",), grace="60s"), receiver)
+    async with contextlib.AsyncExitStack() as stack:
+        daemon = await stack.enter_async_context(window.running())
+        await window.poll()
+        window.add_job("Autumn catalogue")
+        window.advance(INTERVAL)
+        await daemon.pollers.pollers[0].poll_once()  # job-started: two deliveries, held by the receiver
+        await until(lambda: receiver.held == 2)
+        readyz = window.url("/readyz")
+        stopping = asyncio.create_task(stack.aclose())
+        await until(lambda: daemon.phase == "stopping")
+        async with aiohttp.ClientSession() as session, session.get(readyz) as response:
+            assert response.status == 503
+            body = await response.json()
+        receiver.release()
+        await asyncio.wait_for(stopping, 30)
+    assert body["reasons"][0] == "daemon is stopping"
 
 
 async def test_not_ready_while_the_disk_is_full_and_ready_again_once_there_is_room(window: Window) -> None:
@@ -111,7 +125,6 @@ async def test_not_ready_while_the_disk_is_full_and_ready_again_once_there_is_ro
     can be written again the waiting batch is committed and the daemon is ready."""
     await window.poll()
     waits: list[float] = []
-    assert window.daemon.intake is not None
     store = window.daemon.store
     assert isinstance(store, SqliteStore)
     async with store.reading() as db:
@@ -126,10 +139,10 @@ async def test_not_ready_while_the_disk_is_full_and_ready_again_once_there_is_ro
         waits.append(seconds)
         await room.wait()
 
-    window.daemon.intake.sleep = wait_for_room
+    window.daemon.composer.sleep = wait_for_room
     window.add_job("Spring catalogue " + "x" * 900)  # its notification needs pages of its own
     window.advance(INTERVAL)
-    await window.daemon.ingest.pollers[0].poll_once()
+    await window.daemon.pollers.pollers[0].poll_once()
     async with asyncio.timeout(10):
         while not waits:  # noqa: ASYNC110 - the intake notes its first back-off step here
             await asyncio.sleep(0.01)

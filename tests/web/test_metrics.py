@@ -5,6 +5,7 @@ The exposition is read back with prometheus-client's own parser, as a Prometheus
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import aiohttp
@@ -12,14 +13,17 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from notifier import __version__
-from tests.conftest import StartSim
-from tests.web.conftest import INTERVAL, Receiver, Window, unstarted, write_config
+from notifier.engine.silences import Silence
+from notifier.store.errors import StoreError
+from tests.support.receiver import Receiver
+from tests.support.sim import StartSim
+from tests.support.window import INTERVAL, Window, window_config
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 async def scrape(window: Window) -> Samples:
-    async with window.session.get(window.url("/metrics")) as response:
+    async with aiohttp.ClientSession() as session, session.get(window.url("/metrics")) as response:
         assert response.status == 200
         assert response.headers["Content-Type"].startswith("text/plain; version=")
         return parse(await response.text())
@@ -77,7 +81,7 @@ async def test_delivery_outcomes_retries_and_dead_letters_are_counted(window: Wi
     assert retries is not None
     assert retries >= 1
     assert value(samples, "notifier_delivery_retries_total", channel="busy") == retries
-    assert window.receiver.hits["/busy"] == retries
+    assert window.receiver.hits("/busy") == retries
 
 
 async def test_silenced_deliveries_are_counted(window: Window) -> None:
@@ -85,7 +89,7 @@ async def test_silenced_deliveries_are_counted(window: Window) -> None:
     samples = await busy_afternoon(window)
     assert value(samples, "notifier_notifications_silenced_total", rule="stalled-progress", channel="pager") == 1
     assert value(samples, "notifier_notifications_silenced_total", rule="job-started", channel="hook") is None
-    assert window.receiver.hits["/ok"] == 2  # the two job-started deliveries on hook; nothing on pager
+    assert window.receiver.hits("/ok") == 2  # the two job-started deliveries on hook; nothing on pager
 
 
 async def test_state_gauges_describe_the_pipeline_now(window: Window) -> None:
@@ -104,14 +108,32 @@ async def test_state_gauges_describe_the_pipeline_now(window: Window) -> None:
 async def test_queue_depth_counts_events_nothing_has_taken_yet(
     start_sim: StartSim, receiver: Receiver, tmp_path: Path
 ) -> None:
-    """Events a poll queued while no intake runs are counted in notifier_queue_depth."""
+    """Events a poll queued while the rules are held up (the store refuses their silences read) are counted in
+    notifier_queue_depth."""
     sim = await start_sim("demo")
-    async with unstarted(write_config(tmp_path, sim, receiver, companies=("47",))) as (daemon, server):
-        await daemon.ingest.pollers[0].poll_once()
-        queued = daemon.ingest.queue.qsize()
-        async with aiohttp.ClientSession() as session, session.get(server.make_url("/metrics")) as response:
-            samples = parse(await response.text())
-    assert queued >= 1  # a job.active per job of company 47
+    held, waiting = asyncio.Event(), asyncio.Event()
+
+    async def wait_out(_seconds: float) -> None:
+        waiting.set()
+        await held.wait()
+
+    window = Window(sim, window_config(tmp_path, sim, receiver, companies=("47",)), receiver)
+    async with window.running(sleep=wait_out) as daemon:
+        real_silences, refusals = daemon.store.silences, [StoreError("database is locked")]
+
+        async def refuse_once() -> list[Silence]:
+            if refusals:
+                raise refusals.pop()
+            return await real_silences()
+
+        daemon.store.silences = refuse_once  # type: ignore[method-assign]
+        await daemon.pollers.pollers[0].poll_once()
+        await waiting.wait()  # the composer took the first event and waits out the store
+        queued = daemon.queue.qsize()
+        samples = await scrape(window)
+        held.set()
+        await daemon.settle()
+    assert queued >= 1  # a job.active per job of company 47 but the one being committed
     assert value(samples, "notifier_queue_depth") == queued
 
 
@@ -131,13 +153,11 @@ async def test_company_up_drops_the_name_once_the_handle_is_known(
     """A company configured by name is reported under its name until resolved, then only under its handle:
     no series is left behind at 0 looking like a company that is down."""
     sim = await start_sim("demo")
-    config = write_config(tmp_path, sim, receiver, companies=('{name: "Nordwind Moden"}',))
-    async with unstarted(config) as (daemon, server), aiohttp.ClientSession() as session:
-        async with session.get(server.make_url("/metrics")) as response:
-            before = parse(await response.text())
-        await daemon.ingest.pollers[0].poll_once()
-        async with session.get(server.make_url("/metrics")) as response:
-            after = parse(await response.text())
+    window = Window(sim, window_config(tmp_path, sim, receiver, companies=('{name: "Nordwind Moden"}',)), receiver)
+    async with window.running() as daemon:
+        before = await scrape(window)
+        await daemon.pollers.pollers[0].poll_once()
+        after = await scrape(window)
     assert value(before, "notifier_company_up", company="Nordwind Moden") == 0
     assert value(after, "notifier_company_up", company="118") == 1
     assert [k for k in after if k[0] == "notifier_company_up"] == [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.web.conftest import Window
+from tests.support.window import Window
 
 SCHEDULE_KEYS = {
     "company", "company_name", "job_handle", "name", "type", "locale", "exec_schedule", "time_zone", "trigger_state",

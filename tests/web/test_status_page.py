@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 import pytest
 
 import notifier.web
-from tests.web.conftest import INTERVAL, Window
+from tests.support.window import INTERVAL, Window
 
 HOSTILE = '<script>alert("owned")</script>'
 

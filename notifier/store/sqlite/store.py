@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
 import sqlite3
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
@@ -26,11 +24,12 @@ from typing import Any
 import aiosqlite
 
 from notifier.engine.book import Alert, AlertId
+from notifier.ingest.leases import Lease, Member
 from notifier.ingest.marks import PollDone
 from notifier.models.codec import encode_notification, event_from_dict, event_to_dict
 from notifier.safety import SCRUBBER
 from notifier.store.errors import StateFileError, StoreError
-from notifier.store.records import PENDING, SILENCED, Lease, Member, Outgoing
+from notifier.store.records import PENDING, SILENCED, Outgoing
 from notifier.store.sqlite.connection import decoded, operation
 from notifier.store.sqlite.deliveries import DeliveryRows
 from notifier.store.sqlite.inspect import header_problem
@@ -156,11 +155,6 @@ class SqliteStore(DeliveryRows, TrackingRows, SilenceRows):
 
     async def leases(self, now: datetime) -> list[Lease]:
         return list(self._leases.values())
-
-
-def this_member(replica: str, now: datetime) -> Member:
-    """This process as a cluster member."""
-    return Member(replica, socket.gethostname(), os.getpid(), now)
 
 
 def _alert_row(alert: Alert) -> tuple[object, ...]:

@@ -19,7 +19,8 @@ from notifier.ips.simulator.chaos import FaultSpec
 from notifier.ips.simulator.soap import DEFAULT_USERS, OPERATIONS, SimUser
 from notifier.runtime.clock import ManualClock
 from notifier.store.sqlite.store import SqliteStore
-from tests.conftest import START, Harness, Sim, StartSim, console_lines, summary, write_config
+from tests.support.daemon import Harness, console_lines, daemon_config, summary
+from tests.support.sim import START, Sim, StartSim
 
 SCHEDULE_RULES = ("missed-schedule", "schedule-failed")
 FIVE_MINUTES = 300.0
@@ -31,7 +32,7 @@ async def sim(start_sim: StartSim) -> Sim:
 
 
 def harness(sim: Sim, tmp_path: Path, clock: ManualClock | None = None, company: str = "47") -> Harness:
-    config = write_config(tmp_path, sim, companies=f'[{{handle: "{company}"}}]', poll="schedules_interval: 5m")
+    config = daemon_config(tmp_path, sim, companies=f'[{{handle: "{company}"}}]', poll="schedules_interval: 5m")
     return Harness(sim, config, clock or ManualClock(sim.world.start))
 
 
@@ -173,7 +174,7 @@ async def test_dst_changes_in_the_schedule_s_zone_are_no_miss(
     async with h.running() as daemon:
         await h.poll()
         await poll_until(h, end, step=7200)
-        watch = daemon.ingest.pollers[0].schedules
+        watch = daemon.pollers.pollers[0].schedules
         assert watch is not None
         (state,) = watch.tracker.states.values()
     assert told(capsys) == []
@@ -194,7 +195,7 @@ async def test_a_user_without_the_right_to_schedules_keeps_the_company_watched(
         with capture_logs() as logs:
             for _ in range(4):
                 await h.poll(after=FIVE_MINUTES)
-        poller = daemon.ingest.pollers[0]
+        poller = daemon.pollers.pollers[0]
         assert poller.status.consecutive_failures == 0
         assert poller.tracker is not None
         assert poller.tracker.active_count > 0
@@ -210,7 +211,7 @@ async def test_a_failing_schedules_call_fails_the_poll_like_any_other_call(sim: 
     and the next poll asks for the schedules again."""
     h = harness(sim, tmp_path)
     async with h.running() as daemon:
-        poller = daemon.ingest.pollers[0]
+        poller = daemon.pollers.pollers[0]
         await h.poll()
         sim.world.chaos.inject(FaultSpec("5xx", status=503))
         await h.poll(after=FIVE_MINUTES)
@@ -253,7 +254,7 @@ async def test_turning_schedules_off_forgets_their_open_alerts(
     async with h.running() as daemon:
         await h.poll(after=60)
         assert daemon.alerts() == []
-        assert daemon.ingest.pollers[0].schedules is None
+        assert daemon.pollers.pollers[0].schedules is None
     assert told(capsys) == []
 
 

@@ -25,7 +25,7 @@ from notifier.models import (
     TaskItemProgress,
     TaskProgress,
 )
-from tests.ips.simulator import reference_answers as reference
+from tests.support import reference_answers as reference
 
 SETTINGS = settings()  # examples per the profile in tests/conftest.py
 FORBIDDEN = ("\x00", "\x08", "\x0b", "\x0c", "\x1f", "\ufffe", "\uffff", "\ud800")

@@ -28,7 +28,7 @@ import pytest
 from notifier.ips.envelope import AuthHeader, build_request
 from notifier.ips.simulator.chaos import FaultSpec
 from notifier.ips.simulator.world import World
-from tests.conftest import PASSWORD, START, USER, Sim, StartSim
+from tests.support.sim import PASSWORD, START, USER, Sim, StartSim
 
 GOLDEN = Path(__file__).with_name("golden") / "sim_responses.json"
 UPDATE = os.environ.get("NOTIFIER_UPDATE_GOLDEN") == "1"

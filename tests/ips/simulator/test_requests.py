@@ -9,7 +9,7 @@ import pytest
 from notifier.ips.envelope import AuthHeader, build_request
 from notifier.ips.errors import IpsFault
 from notifier.ips.parse import parse_active_jobs, parse_job_log_details, parse_job_logs
-from tests.conftest import PASSWORD, USER, Sim
+from tests.support.sim import PASSWORD, USER, Sim
 
 ENVELOPE = (
     '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>'

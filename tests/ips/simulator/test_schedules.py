@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from notifier.ips.simulator.schedules import ScheduleSpec
 from notifier.ips.simulator.server import make_world
-from tests.conftest import START, Sim, StartSim
+from tests.support.sim import START, Sim, StartSim
 
 BERLIN_0230 = ScheduleSpec("118", "Nachtabgleich", "UrlUpload", "ops@example.com", "de-DE", "0 30 2 * * ?",
                            "Europe/Berlin", at=(2, 30))  # fmt: skip

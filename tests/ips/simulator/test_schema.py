@@ -16,7 +16,7 @@ from notifier.ips.simulator.messages import LOCALES
 from notifier.ips.simulator.scenarios import SCENARIOS, build_scenario
 from notifier.ips.simulator.world import World
 from notifier.ips.simulator.wsdl import wsdl
-from tests.conftest import START
+from tests.support.sim import START
 
 VERSION = "2014-04-03"
 XSD = "http://www.w3.org/2001/XMLSchema"

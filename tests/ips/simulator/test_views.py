@@ -13,8 +13,8 @@ from notifier.ips.simulator import world as world_module
 from notifier.ips.simulator.messages import LOCALES
 from notifier.ips.simulator.scenarios import SCENARIOS, build_scenario
 from notifier.ips.simulator.world import World
-from tests.conftest import START
-from tests.ips.simulator import reference_answers as reference
+from tests.support import reference_answers as reference
+from tests.support.sim import START
 
 VERSION = "2014-04-03"
 STOPS = (0.0, 1.5, 4.0, 17.0, 33.0, 61.0, 240.0)  # seconds to advance: queued, running, ended, spawned

@@ -17,7 +17,7 @@ from notifier.ips.simulator.scenarios import SCENARIOS, build_scenario
 from notifier.ips.simulator.server import make_world
 from notifier.ips.simulator.world import SimClock, World
 from notifier.models import JOB_TYPES
-from tests.conftest import START, Sim, StartSim
+from tests.support.sim import START, Sim, StartSim
 
 
 def _world(scenario: str = "demo", seed: int = 0, **options: object) -> World:

@@ -7,8 +7,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from notifier.engine.rules import RuleSet, load_rules
 from notifier.models import ActiveJob, CompanyRef, Event, JobLog
 
@@ -51,10 +49,11 @@ def ended(kind: str, minutes: float, **log_fields: Any) -> Event:
 RulesFactory = Callable[[str], RuleSet]
 
 
-@pytest.fixture
-def make_rules(tmp_path: Path) -> RulesFactory:
+def rules_factory(directory: Path) -> RulesFactory:
+    """Rule sets from YAML text, each written to `directory/rules.yaml` and loaded as the daemon loads rules."""
+
     def make(text: str) -> RuleSet:
-        path = tmp_path / "rules.yaml"
+        path = directory / "rules.yaml"
         path.write_text(text, encoding="utf-8")
         return load_rules(path, CHANNELS)
 

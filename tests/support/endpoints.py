@@ -19,7 +19,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from tests.channels.support import PAGERDUTY_PATH, ROUTING_KEY, FakePagerDuty, FakeTeams, oncall_app, teams_url
+from tests.support.channels import PAGERDUTY_PATH, ROUTING_KEY, FakePagerDuty, FakeTeams, oncall_app, teams_url
+from tests.support.daemon import config_text
 
 SLACK_TOKEN = "xoxb-end-to-end-token"  # a fake token for the fake Slack
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"end-to-end-signing-key-0123456").decode()
@@ -119,19 +120,22 @@ async def receivers() -> AsyncIterator[Receivers]:
 NO_IPS = 'endpoint: "http://127.0.0.1:9/scene7/services/IpsApiService", user: u@example.com, password: p'
 
 
-def config_yaml(endpoints: Receivers, rules: str, ips: str = NO_IPS) -> str:
-    """A config whose channels point at the receivers; by default the IPS endpoint is never called."""
-    return f"""
-ips: {{{ips}}}
-companies: [{{handle: "47"}}]
-rules: {rules}
-state: sqlite:///state.db
-channels:
-  ops-slack: {{type: slack, token: {SLACK_TOKEN}, channel: "#dmc-alerts", api_url: "{endpoints.slack_url}"}}
-  ops-email: {{type: email, host: 127.0.0.1, port: {endpoints.smtp_port}, tls: none,
-               from: "DMC Notifier <notifier@example.com>", to: [ops@example.com], timeout: 5s}}
-  downstream: {{type: webhook, url: "{endpoints.hook_url}", secret: {WEBHOOK_SECRET}, timeout: 5s}}
-  ops-teams: {{type: teams, webhook_url: "{endpoints.teams_url}", timeout: 5s}}
-  on-call: {{type: pagerduty, routing_key: {ROUTING_KEY}, api_url: "{endpoints.pagerduty_url}", timeout: 5s}}
-http: {{public_url: "{PUBLIC_URL}"}}
-"""
+def config_yaml(
+    endpoints: Receivers, rules: str, ips: str = NO_IPS, *, channels: str = "", http: str = "", **settings: Any
+) -> str:
+    """A config whose channels point at the receivers (and `channels`, more YAML lines); by default the IPS
+    endpoint is never called. `http` adds to the http section, `settings` go to `config_text`."""
+    lines = [
+        f'  ops-slack: {{type: slack, token: {SLACK_TOKEN}, channel: "#dmc-alerts", api_url: "{endpoints.slack_url}"}}',
+        f"  ops-email: {{type: email, host: 127.0.0.1, port: {endpoints.smtp_port}, tls: none,",
+        '               from: "DMC Notifier <notifier@example.com>", to: [ops@example.com], timeout: 5s}',
+        f'  downstream: {{type: webhook, url: "{endpoints.hook_url}", secret: {WEBHOOK_SECRET}, timeout: 5s}}',
+        f'  ops-teams: {{type: teams, webhook_url: "{endpoints.teams_url}", timeout: 5s}}',
+        f"  on-call: {{type: pagerduty, routing_key: {ROUTING_KEY}, "
+        f'api_url: "{endpoints.pagerduty_url}", timeout: 5s}}',
+    ]
+    if channels:
+        lines.append(channels)
+    settings.setdefault("unreachable_after", 3)
+    public = f'public_url: "{PUBLIC_URL}"' + (f", {http}" if http else "")
+    return config_text("", ips=ips, rules=rules, channels="\n".join(lines), http=public, **settings)

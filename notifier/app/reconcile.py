@@ -1,23 +1,45 @@
-"""Schedule alerts a previous run left open, handed to the company's schedule watch after a restart.
+"""Alerts whoever polled a company before left open, closed after this daemon's first good poll of it.
 
-The engine's alert book survives a restart exactly; the watch's own marks may be a minute older. So after the
-first good poll of a company, each open `schedule.*` episode is given to its watch, which closes it when the
-schedule recovers (or at once, when the schedule is gone). Where schedules are no longer watched for the company
-(`schedules_interval: 0`), nothing could ever close them: they are forgotten, and the log says so.
+A restarted daemon (or one that takes a company over) starts with empty trackers: a job that ended meanwhile
+is never seen leaving, and a company that recovered meanwhile never reports recovering, so their alerts would
+fire for ever. `engine.reconcile.orphans` gives the events that end them through the ordinary rules.
+
+Schedule alerts are handed to the company's schedule watch instead: the engine's alert book survives a restart
+exactly, the watch's own marks may be a minute older. Each open `schedule.*` episode is given to the watch,
+which closes it when the schedule recovers (or at once, when the schedule is gone). Where schedules are no
+longer watched for the company (`schedules_interval: 0`), nothing could ever close them: they are forgotten,
+and the log says so.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 import structlog
 
 from notifier.engine.book import Alert
 from notifier.engine.evaluate import SCHEDULE_SUBJECT, Engine
+from notifier.engine.reconcile import orphans
 from notifier.ingest.schedules.polling import ScheduleWatch
 from notifier.models import CompanyRef, Event, ScheduledJob
 
 log = structlog.get_logger(__name__)
+
+
+class LeftOpen:
+    """The pollers' `Takeover`: what the alert book holds open for a company that its first good poll ends."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine  # a reload swaps the rules inside it, never the engine
+
+    def left_open(
+        self, company: CompanyRef, active: Collection[str], schedules: ScheduleWatch | None, now: datetime
+    ) -> list[Event]:
+        engine = self.engine
+        rules = {rule.name: rule for rule in engine.rules.rules}
+        events = orphans(engine.alerts, rules, company, active, now)
+        return events + adopt_schedule_episodes(engine, company, schedules, now)
 
 
 def adopt_schedule_episodes(

@@ -20,7 +20,7 @@ from notifier.models import Delivery, Notification
 from notifier.runtime.clock import ManualClock
 from notifier.store.records import DeliveryRow, Destination, Outgoing
 from notifier.store.sqlite.store import SqliteStore
-from tests.channels.support import CREATED, sample_notification
+from tests.support.channels import CREATED, sample_notification
 
 SECRET = "whsec_" + base64.b64encode(b"dispatch-test-signing-key-0123").decode()
 SETTINGS = RetrySettings(base=2.0, cap=900.0, max_attempts=5, max_unknown_attempts=3)

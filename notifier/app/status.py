@@ -1,0 +1,69 @@
+"""The daemon as the operator's window may read it: `web.StatusSource`, implemented over the running stages.
+
+Views are taken when a page or an API call asks; gauges are set from the same views just before each scrape.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from prometheus_client import generate_latest
+
+from notifier.ingest.views import CompanyView
+from notifier.store.errors import StoreError
+from notifier.web.source import AlertView, Phase, StoreReader
+
+if TYPE_CHECKING:
+    from notifier.app.daemon import Daemon
+
+
+class DaemonStatus:
+    """Read-only access to a running daemon, for `create_app`."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self._daemon = daemon
+
+    @property
+    def phase(self) -> Phase:
+        return self._daemon.phase
+
+    @property
+    def config_file(self) -> Path:
+        return self._daemon.config.source
+
+    @property
+    def store(self) -> StoreReader:
+        return self._daemon.store
+
+    def now(self) -> datetime:
+        return self._daemon.clock.now()
+
+    def companies(self) -> Sequence[CompanyView]:
+        return self._daemon.pollers.views(self.now())
+
+    def alerts(self) -> Sequence[AlertView]:
+        engine = self._daemon.engine
+        severities = {rule.name: rule.severity for rule in engine.rules.rules}
+        return [AlertView(alert, severities.get(alert.rule)) for alert in engine.alerts.values()]
+
+    async def metrics(self) -> bytes:
+        await self._refresh_gauges()
+        return generate_latest(self._daemon.metrics.registry)
+
+    async def _refresh_gauges(self) -> None:
+        daemon, m = self._daemon, self._daemon.metrics
+        with contextlib.suppress(StoreError):  # a failing store keeps its last outbox figures, and says so
+            stats = await daemon.store.stats()
+            m.outbox_depth.set(stats.pending)
+            oldest = stats.oldest_pending_at
+            m.outbox_oldest.set(max(0.0, self.now().timestamp() - oldest) if oldest else 0.0)
+        m.store_up.set(0 if daemon.store.health.failing else 1)
+        m.queue_depth.set(daemon.queue.qsize())
+        m.firing.set(sum(1 for a in daemon.engine.alerts.values() if a.state == "firing"))
+        m.company_up.clear()  # a company configured by name changes label once resolved; drop the old series
+        for company in self.companies():
+            m.company_up.labels(company.label).set(1 if company.status.up else 0)
