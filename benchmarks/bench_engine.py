@@ -15,14 +15,17 @@ from collections.abc import Sequence
 
 from harness import JOBS, RULES, Row, best_of, fleet, machine, options, polls, report, settle
 
-from notifier.engine.context import event_context
+from notifier.engine.context import Views
 from notifier.engine.evaluate import Engine
 from notifier.engine.rules import RuleSet, load_rules
 from notifier.ingest.tracker import JobTracker
-from notifier.ips.parse import parse_active_jobs
+from notifier.ips.parse import Parser
 from notifier.models import CompanyRef, Event
 
 TARGET = 200_000.0
+
+
+PARSER = Parser()  # as the client reads: equal job-type details shared
 
 
 def poll_events(companies: int) -> list[Event]:
@@ -30,11 +33,11 @@ def poll_events(companies: int) -> list[Event]:
     first, second = polls(fleet(companies=companies), 2)
     trackers = {handle: JobTracker(CompanyRef(handle)) for handle in first.responses}
     for handle, body in first.responses.items():
-        trackers[handle].observe_active(parse_active_jobs(body), first.at)
+        trackers[handle].observe_active(PARSER.active_jobs(body), first.at)
     return [
         event
         for handle, body in second.responses.items()
-        for event in trackers[handle].observe_active(parse_active_jobs(body), second.at)
+        for event in trackers[handle].observe_active(PARSER.active_jobs(body), second.at)
     ]
 
 
@@ -56,8 +59,9 @@ def engine_rate(rules: RuleSet, events: Sequence[Event], repeats: int) -> float:
 
 def expressions_rate(rules: RuleSet, events: Sequence[Event], repeats: int) -> float:
     """Each rule's `where` called directly on a context built in advance: Jinja's own cost."""
+    views = Views()
     calls = [
-        (rule.where, event_context(event))
+        (rule.where, views.context(event))
         for event in events
         for rule in rules.for_kind(event.kind)
         if rule.where is not None

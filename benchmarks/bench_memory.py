@@ -50,19 +50,20 @@ def child(path: Path, traced: bool) -> None:
     """Parse and track the polls in `path` (our own file); print what they cost, as JSON: RSS, or with `traced`,
     tracemalloc's count (which would inflate RSS with its own bookkeeping, so it is measured in another run)."""
     from notifier.ingest.tracker import JobTracker
-    from notifier.ips.parse import parse_active_jobs
+    from notifier.ips.parse import Parser
     from notifier.models import CompanyRef
 
     rounds = pickle.loads(path.read_bytes())  # noqa: S301 - written by the parent process a moment ago
     trackers = {handle: JobTracker(CompanyRef(handle)) for handle in rounds[0][1]}
-    parse_active_jobs(next(iter(rounds[0][1].values())))  # whatever the first parse loads lazily is not counted
+    parser = Parser()  # as the client reads: equal job-type details shared
+    parser.active_jobs(next(iter(rounds[0][1].values())))  # whatever the first parse loads lazily is not counted
     if traced:
         tracemalloc.start()
     measure = (lambda: (gc.collect(), tracemalloc.get_traced_memory()[0])[1]) if traced else settled_rss
     before = measure()
     for at, responses in rounds:
         for handle, body in responses.items():
-            trackers[handle].observe_active(parse_active_jobs(body), at)
+            trackers[handle].observe_active(parser.active_jobs(body), at)
     del at, responses, body
     grown = measure() - before
     print(json.dumps({"bytes": grown, "tracked": sum(t.active_count for t in trackers.values())}))

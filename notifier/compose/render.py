@@ -26,7 +26,8 @@ import structlog
 from jinja2 import BaseLoader, ChoiceLoader, PackageLoader, Template, TemplateSyntaxError, Undefined, meta
 from jinja2.sandbox import SandboxedEnvironment
 
-from notifier.engine.context import event_context
+from notifier.compose.parts import Parts
+from notifier.engine.context import Views
 from notifier.engine.evaluate import Decision
 from notifier.i18n import Choice, choose
 from notifier.i18n.catalogs import Catalogs, shipped
@@ -34,7 +35,6 @@ from notifier.i18n.formatting import Formatter, is_zone
 from notifier.i18n.labels import state_name, type_name
 from notifier.i18n.message_fields import STALLED, fields, job_ended, links
 from notifier.i18n.overrides import Overrides, SnapshotLoader, load_overrides, unknown_folders
-from notifier.i18n.parts import Parts
 from notifier.models import Event, Message, Notification
 from notifier.models.codec import Snapshots, to_jsonable
 from notifier.models.notifications import JobJson
@@ -82,6 +82,7 @@ class Renderer:
         self._envs: dict[tuple[str, bool], SandboxedEnvironment] = {}
         self._available: dict[bool, frozenset[str]] = {}
         self._parts = Parts()
+        self._views = Views()
         self._snapshot = Snapshots()
         self._formatters: dict[tuple[str, str], Formatter] = {}  # each remembers what it formatted
 
@@ -133,7 +134,7 @@ class Renderer:
         choice = choice if isinstance(choice, Choice) else Choice(choice, choice)
         locale = choice.catalog
         event = decision.event
-        base = dict(event_context(event))
+        base = dict(self._views.context(event))
         rule = decision.rule
         lines = [d.log_message for d in event.details if d.log_message]
         total = max(len(lines), (event.log.detail_total_rows or 0) if event.log else 0)

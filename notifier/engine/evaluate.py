@@ -23,7 +23,8 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from notifier.engine.book import Alert, AlertBook, AlertId
-from notifier.engine.context import Runner, Scope, event_context, expression_runner
+from notifier.engine.context import Views
+from notifier.engine.jinja import ExpressionRunner, Runner, Scope
 from notifier.engine.rules import EPISODE_CLOSERS, Rule, RuleSet
 from notifier.models import Event
 
@@ -107,6 +108,7 @@ class Engine:
     def __init__(self, rules: RuleSet, alerts: Iterable[Alert] = ()) -> None:
         self.rules = rules
         self._by_name = {r.name: r for r in rules.rules}
+        self.views = Views()
         self.alerts = AlertBook()
         for alert in alerts:
             self.alerts.put(alert)
@@ -126,7 +128,7 @@ class Engine:
         context: Mapping[str, Any] | None = None
         scope: Scope = {}
         for rule, where, kind in self._plan(event.kind):
-            context = context or event_context(event)
+            context = context or self.views.context(event)
             matched = self._matches(rule, where, event, context, scope, result)
             if matched is None:
                 continue
@@ -164,7 +166,7 @@ class Engine:
         if plan is None:
             rules = self.rules.for_kind(kind)
             plan = self._plans[kind] = tuple(
-                (r, None if r.where is None else expression_runner(r.where), r.kind) for r in rules
+                (r, None if r.where is None else ExpressionRunner(r.where), r.kind) for r in rules
             )
         return plan
 

@@ -70,10 +70,11 @@ class IpsClient:
         self.details_without_paging = False
         # One big answer parsed at a time in a worker thread: each holds a whole body and its tree in memory.
         self._parsing = asyncio.Semaphore(PARSING_THREADS)
+        self._parser = parse.Parser()  # keeps the job-type details it has read, shared between equal ones
 
     async def get_active_jobs(self, company_handle: str) -> list[ActiveJob]:
         params = [("companyHandle", company_handle)]
-        return await self._call("getActiveJobs", params, parse.parse_active_jobs)
+        return await self._call("getActiveJobs", params, self._parser.active_jobs)
 
     async def get_job_logs(
         self,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import gc
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import islice, repeat
 from typing import TypeVar
 
@@ -74,44 +74,61 @@ def _task_progress_arrays(els: Sequence[etree._Element], nils: bool) -> list[tup
 
 
 _DETAIL_KNOWN = ("publishType", "emailSetting", "httpCompletionUrl")
-# Publish settings repeat from job to job: equal details share one frozen value, which saves time and memory.
-_DETAILS: dict[tuple[object, ...], JobDetail] = {}  # by kind and every child's tag, text and child count
-_COLUMN_DETAILS: dict[tuple[object, ...], JobDetail] = {}  # by kind, the children's tags, and their texts
 _TAG, _TEXT = operator.attrgetter("tag"), operator.attrgetter("text")
-_MAX_DETAILS = 1024
+DetailsReader = Callable[[Sequence[etree._Element], bool], list[JobDetail]]
+Key = tuple[object, ...]
 
 
-def _job_details(els: Sequence[etree._Element], nils: bool) -> list[JobDetail]:
-    """Job-type details of many jobs; when all have the same publish settings' elements, read as columns."""
-    if nils:
-        return [_read_job_detail(el, nils) for el in els]
-    kids = [c for el in els for c in el]
-    tags, counts = list(map(_TAG, kids)), list(map(len, els))
-    width = counts[0] if counts else 0
-    shape = tuple(tags[:width])
-    same = counts == [width] * len(els) and tags == list(shape) * len(els)
-    if not width or not same or not all(local(tag) in _DETAIL_KNOWN for tag in shape):
-        return [_job_detail(el) for el in els]
-    # Only known children, in one order: the kind and their texts say everything a detail holds.
-    texts = list(map(_TEXT, kids))
-    keys = list(zip(map(_TAG, els), repeat(shape), *(texts[pos::width] for pos in range(width)), strict=False))
-    found = list(map(_COLUMN_DETAILS.get, keys))
-    if None not in found:
-        return found  # type: ignore[return-value]  # no None in it, as just checked
-    # Settings not seen before: read once, shared from then on.
-    return [hit or _remember(_COLUMN_DETAILS, key, el) for hit, key, el in zip(found, keys, els, strict=True)]
+def _read_job_details(els: Sequence[etree._Element], nils: bool) -> list[JobDetail]:
+    """Each job-type detail read on its own: the reference `DetailCache.many` is held to."""
+    return [_read_job_detail(el, nils) for el in els]
 
 
-def _remember(cache: dict[tuple[object, ...], JobDetail], key: tuple[object, ...], el: etree._Element) -> JobDetail:
-    if len(cache) >= _MAX_DETAILS:
-        cache.clear()
-    detail = cache[key] = _read_job_detail(el, False)
-    return detail
+class DetailCache:
+    """Job-type details read from answers, equal ones shared: publish settings repeat from job to job, so equal
+    details share one frozen value, which saves time and memory. The client that reads the answers keeps one;
+    what it gives always equals `_read_job_details`."""
 
+    def __init__(self, capacity: int = 1024) -> None:
+        self.capacity = capacity
+        self._by_children: dict[Key, JobDetail] = {}  # kind, and every child's tag, text and child count
+        self._by_columns: dict[Key, JobDetail] = {}  # kind, the children's tags, and their texts
 
-def _job_detail(el: etree._Element) -> JobDetail:
-    key = (el.tag, *[(c.tag, c.text, len(c)) for c in el])
-    return _DETAILS.get(key) or _remember(_DETAILS, key, el)
+    def many(self, els: Sequence[etree._Element], nils: bool) -> list[JobDetail]:
+        """Job-type details of many jobs; when all have the same publish settings' elements, read as columns."""
+        if nils:
+            return _read_job_details(els, nils)
+        kids = [c for el in els for c in el]
+        tags, counts = list(map(_TAG, kids)), list(map(len, els))
+        width = counts[0] if counts else 0
+        shape = tuple(tags[:width])
+        same = counts == [width] * len(els) and tags == list(shape) * len(els)
+        if not width or not same or not all(local(tag) in _DETAIL_KNOWN for tag in shape):
+            return [self._one(el) for el in els]
+        # Only known children, in one order: the kind and their texts say everything a detail holds.
+        texts = list(map(_TEXT, kids))
+        keys = list(zip(map(_TAG, els), repeat(shape), *(texts[pos::width] for pos in range(width)), strict=False))
+        found = list(map(self._by_columns.get, keys))
+        if None not in found:
+            return found  # type: ignore[return-value]  # no None in it, as just checked
+        # Settings not seen before: read once, shared from then on.
+        cache = self._by_columns
+        return [
+            hit or cache.get(key) or self._remember(cache, key, el)
+            for hit, key, el in zip(found, keys, els, strict=True)
+        ]
+
+    def _one(self, el: etree._Element) -> JobDetail:
+        key = (el.tag, *[(c.tag, c.text, len(c)) for c in el])
+        return self._by_children.get(key) or self._remember(self._by_children, key, el)
+
+    def _remember(
+        self, cache: dict[tuple[object, ...], JobDetail], key: tuple[object, ...], el: etree._Element
+    ) -> JobDetail:
+        if len(cache) >= self.capacity:
+            cache.clear()
+        detail = cache[key] = _read_job_detail(el, False)
+        return detail
 
 
 def _read_job_detail(el: etree._Element, nils: bool) -> JobDetail:
@@ -127,35 +144,53 @@ def _read_job_detail(el: etree._Element, nils: bool) -> JobDetail:
     return JobDetail(local(el.tag), publish_type, email_setting, http_completion_url, tuple(other))
 
 
-_ACTIVE_JOB = FieldReader(
-    ActiveJob,
-    {
-        "companyHandle": ("company_handle", str_value),
-        "jobHandle": ("job_handle", str_value),
-        "name": ("name", str_value),
-        "originalName": ("original_name", str_value),
-        "type": ("type", str_value),
-        "state": ("state", str_value),
-        "submitUserEmail": ("submit_user_email", str_value),
-        "locale": ("locale", str_value),
-        "description": ("description", str_value),
-        "serverName": ("server_name", str_value),
-        "startDate": ("start_date", datetime_value),
-        "triggerTime": ("trigger_time", datetime_value),
-        "totalSize": ("total_size", size_value),
-        "progress": ("progress", int_value),
-        "progressMessage": ("progress_message", str_value),
-        "lastProgressUpdate": ("last_progress_update", datetime_value),
-    },
-    {
-        "taskProgressArray": ("task_progress", _task_progress_arrays),
-        **dict.fromkeys(JOB_DETAIL_KINDS, ("detail", _job_details)),
-    },
-)
+def active_job_reader(details: DetailsReader) -> FieldReader[ActiveJob]:
+    """What reads an ActiveJob, its job-type details read by `details`."""
+    return FieldReader(
+        ActiveJob,
+        {
+            "companyHandle": ("company_handle", str_value),
+            "jobHandle": ("job_handle", str_value),
+            "name": ("name", str_value),
+            "originalName": ("original_name", str_value),
+            "type": ("type", str_value),
+            "state": ("state", str_value),
+            "submitUserEmail": ("submit_user_email", str_value),
+            "locale": ("locale", str_value),
+            "description": ("description", str_value),
+            "serverName": ("server_name", str_value),
+            "startDate": ("start_date", datetime_value),
+            "triggerTime": ("trigger_time", datetime_value),
+            "totalSize": ("total_size", size_value),
+            "progress": ("progress", int_value),
+            "progressMessage": ("progress_message", str_value),
+            "lastProgressUpdate": ("last_progress_update", datetime_value),
+        },
+        {
+            "taskProgressArray": ("task_progress", _task_progress_arrays),
+            **dict.fromkeys(JOB_DETAIL_KINDS, ("detail", details)),
+        },
+    )
+
+
+ACTIVE_JOB = active_job_reader(_read_job_details)
+
+
+class Parser:
+    """`parse_active_jobs` with equal job-type details shared (`DetailCache`), for the client that owns it."""
+
+    def __init__(self) -> None:
+        self.details = DetailCache()
+        self._active_job = active_job_reader(self.details.many)
+
+    def active_jobs(
+        self, data: bytes, max_bytes: int = DEFAULT_MAX_BYTES, namespace: str | None = None
+    ) -> list[ActiveJob]:
+        return _parse_array(data, "getActiveJobs", "jobArray", self._active_job, max_bytes, namespace)
 
 
 def active_job(el: etree._Element, nils: bool = True) -> ActiveJob:
-    return _ACTIVE_JOB(el, nils)
+    return ACTIVE_JOB(el, nils)
 
 
 _AUX = FieldReader(
@@ -283,7 +318,9 @@ def _parse_array(
 
 
 def parse_active_jobs(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES, namespace: str | None = None) -> list[ActiveJob]:
-    return _parse_array(data, "getActiveJobs", "jobArray", _ACTIVE_JOB, max_bytes, namespace)
+    """The jobs of a getActiveJobs answer, each job-type detail read on its own (the reference `Parser` is held
+    to; the client reads through a `Parser`)."""
+    return _parse_array(data, "getActiveJobs", "jobArray", ACTIVE_JOB, max_bytes, namespace)
 
 
 def parse_job_logs(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES, namespace: str | None = None) -> list[JobLog]:

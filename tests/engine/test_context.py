@@ -1,17 +1,19 @@
-"""Event contexts and the fast expression runner: the same values and verdicts as Jinja's own call."""
+"""Event contexts built by `Views` are the reference contexts, and the expression runner gives Jinja's own verdicts."""
 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from notifier.engine.context import event_context, expression_runner
+from notifier.engine.context import Views, reference_context
+from notifier.engine.jinja import ExpressionRunner
 from notifier.engine.rules import load_rules
-from notifier.models import JobDetail
+from notifier.models import JobDetail, ScheduledJob
 from tests.support.engine import RulesFactory, active, ended, job
 
 SHIPPED = Path(__file__).resolve().parents[2] / "rules"
@@ -29,10 +31,10 @@ def test_the_runner_agrees_with_jinja_for_every_shipped_rule() -> None:
     rules = load_rules(SHIPPED, None)
     checked = 0
     for event in EVENTS:
-        context = event_context(event)
+        context = Views().context(event)
         for rule in rules.for_kind(event.kind):
             if rule.where is not None:
-                assert expression_runner(rule.where)(context, {}) == rule.where(**context)
+                assert ExpressionRunner(rule.where)(context, {}) == rule.where(**context)
                 checked += 1
     assert checked >= 4
 
@@ -46,8 +48,8 @@ def test_rules_sharing_a_scope_see_only_their_own_result(make_rules: RulesFactor
 - {name: low, on: job.active, where: 'job.progress < 10', notify: [{channel: console}]}
 """
     )
-    running, broken, low = (expression_runner(r.where) for r in rules.rules if r.where is not None)
-    context = event_context(active(0, 0, progress=40))
+    running, broken, low = (ExpressionRunner(r.where) for r in rules.rules if r.where is not None)
+    context = Views().context(active(0, 0, progress=40))
     scope: dict[Any, Any] = {}
     assert running(context, scope) is True
     with pytest.raises(TypeError):
@@ -58,17 +60,18 @@ def test_rules_sharing_a_scope_see_only_their_own_result(make_rules: RulesFactor
 
 def test_a_plain_callable_is_called_with_the_context() -> None:
     """Anything other than a Jinja expression is called with the context's names as keywords."""
-    runner = expression_runner(lambda job, **_rest: job["state"] == "Running")
-    assert runner(event_context(active(0, 0)), {}) is True
+    runner = ExpressionRunner(lambda job, **_rest: job["state"] == "Running")
+    assert runner(Views().context(active(0, 0)), {}) is True
 
 
 def test_views_of_shared_objects_are_fresh_for_every_event() -> None:
     """Changing one event's company or detail view does not change what the next event sees."""
     detail = JobDetail("imageServingPublishJob", "Full", "None")
-    first = event_context(active(0, 0, detail=detail))
+    views = Views()
+    first = views.context(active(0, 0, detail=detail))
     first["company"]["name"] = "changed"
     first["job"]["detail"]["publish_type"] = "changed"
-    second = event_context(active(1, 0, detail=detail))
+    second = views.context(active(1, 0, detail=detail))
     assert second["company"]["name"] == "Planetary"
     assert second["job"]["detail"]["publish_type"] == "Full"
     assert second["company"] is not first["company"]
@@ -76,7 +79,7 @@ def test_views_of_shared_objects_are_fresh_for_every_event() -> None:
 
 def test_a_job_context_has_every_field_and_the_derived_ones() -> None:
     """The job view lists the model's fields with nested models as dicts, plus stalled and running seconds."""
-    context = event_context(active(120, 300, detail=JobDetail("videoPublishJob", other=(("a", "b"),))))
+    context = Views().context(active(120, 300, detail=JobDetail("videoPublishJob", other=(("a", "b"),))))
     view = context["job"]
     assert view["name"] == job().name
     assert view["detail"] == {
@@ -95,4 +98,12 @@ def test_running_seconds_of_an_ended_job_stop_at_its_end() -> None:
     """For an event carrying the job's log, running time is start → log end, not start → when it was noticed."""
     event = ended("job.completed", 30)  # the job started at minute 0, its log ends at minute 30
     event = dataclasses.replace(event, at=event.at + timedelta(hours=5))  # noticed five hours later
-    assert event_context(event)["job"]["running_seconds"] == 30 * 60
+    assert Views().context(event)["job"]["running_seconds"] == 30 * 60
+
+
+def test_fast_contexts_are_the_reference_contexts() -> None:
+    """One `Views` over many events (its layouts and kept views reused) gives exactly the plain conversion."""
+    views = Views()
+    events = [*EVENTS, *EVENTS, replace(EVENTS[2], schedule=ScheduledJob(job_handle="47||Nightly", name="Nightly"))]
+    for event in events:
+        assert views.context(event) == reference_context(event)

@@ -26,21 +26,21 @@ THRESHOLD = 16 * 1024  # bytes above which the client parses in a worker thread 
 
 
 class HeldParse:
-    """Wraps parse_active_jobs: a big answer's parse starts, then waits until the test releases it."""
+    """Wraps `Parser.active_jobs`: a big answer's parse starts, then waits until the test releases it."""
 
     def __init__(self) -> None:
         self.started, self.release, self.done = threading.Event(), threading.Event(), threading.Event()
-        self.real = parse.parse_active_jobs
+        self.real = parse.Parser.active_jobs
 
-    def __call__(self, data: bytes, max_bytes: int, namespace: str | None = None) -> list[ActiveJob]:
+    def parse(self, parser: parse.Parser, data: bytes, max_bytes: int, namespace: str | None = None) -> list[ActiveJob]:
         if len(data) > THRESHOLD:
             self.started.set()
             self.release.wait(timeout=10)  # on the event loop this would stall everything for the whole wait
             try:
-                return self.real(data, max_bytes, namespace)
+                return self.real(parser, data, max_bytes, namespace)
             finally:
                 self.done.set()
-        return self.real(data, max_bytes, namespace)
+        return self.real(parser, data, max_bytes, namespace)
 
     @property
     def holding(self) -> bool:
@@ -65,7 +65,7 @@ async def test_a_healthy_company_keeps_polling_while_a_huge_answer_is_parsed(
     for n in range(300):
         sim.world.add_job(JobSpec("203", "UrlUpload", "stall", f"bulk {n}", run=3600, files=10, stall_files=5))
     held = HeldParse()
-    monkeypatch.setattr(parse, "parse_active_jobs", held)
+    monkeypatch.setattr(parse.Parser, "active_jobs", lambda parser, *args: held.parse(parser, *args))
     client = sim.client(parse_in_thread_above=THRESHOLD)
     during: dict[str, int] = {"47": 0, "203": 0}
     polled: dict[str, int] = {"47": 0, "203": 0}
@@ -105,12 +105,12 @@ async def test_small_answers_are_parsed_on_the_loop(start_sim: StartSim, monkeyp
     """An ordinary answer is parsed where it arrives: a thread hop would cost more than the parse."""
     sim = await start_sim("demo")
     threads: list[Any] = []
-    real = parse.parse_active_jobs
+    real = parse.Parser.active_jobs
 
-    def spy(data: bytes, max_bytes: int, namespace: str | None = None) -> list[ActiveJob]:
+    def spy(parser: parse.Parser, data: bytes, max_bytes: int, namespace: str | None = None) -> list[ActiveJob]:
         threads.append(threading.current_thread())
-        return real(data, max_bytes, namespace)
+        return real(parser, data, max_bytes, namespace)
 
-    monkeypatch.setattr(parse, "parse_active_jobs", spy)
+    monkeypatch.setattr(parse.Parser, "active_jobs", spy)
     await sim.client().get_active_jobs("47")
     assert threads == [threading.main_thread()]

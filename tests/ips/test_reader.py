@@ -38,7 +38,7 @@ def _one_by_one(data: bytes, operation: str, wrapper: str, reader: FieldReader[A
 def test_active_jobs_of_mixed_shapes_read_as_one_by_one(jobs: list[ActiveJob]) -> None:
     """Jobs with different optional elements, read as an array, equal the same jobs read one at a time."""
     data = render.render_active_jobs(jobs, VERSION)
-    assert parse.parse_active_jobs(data) == _one_by_one(data, "getActiveJobs", "jobArray", parse._ACTIVE_JOB)
+    assert parse.parse_active_jobs(data) == _one_by_one(data, "getActiveJobs", "jobArray", parse.ACTIVE_JOB)
 
 
 @FAST
@@ -76,10 +76,23 @@ def test_empty_typed_elements_read_as_none_within_an_array() -> None:
 
 
 def test_equal_job_details_are_one_shared_value() -> None:
-    """Jobs with the same publish settings share one JobDetail object, equal to what was sent."""
-    parsed = parse.parse_active_jobs(render.render_active_jobs(_jobs(4), VERSION))
+    """Through a `Parser`, jobs with the same publish settings share one JobDetail object, equal to what was sent,
+    and to what the plain reading gives; its next answer reuses it."""
+    data = render.render_active_jobs(_jobs(4), VERSION)
+    parser = parse.Parser()
+    parsed = parser.active_jobs(data)
     assert len({id(job.detail) for job in parsed}) == 1
     assert parsed[0].detail == JobDetail("imageServingPublishJob", "Incremental", "ErrorAndWarning")
+    assert parsed == parse.parse_active_jobs(data)
+    assert parser.active_jobs(data)[0].detail is parsed[0].detail
+
+
+@given(st.lists(active_jobs, max_size=8))
+def test_a_parser_reads_what_the_plain_reading_reads(jobs: list[ActiveJob]) -> None:
+    """Shared details or not, a `Parser` gives exactly the models `parse_active_jobs` gives, answer after answer."""
+    parser = parse.Parser()
+    data = render.render_active_jobs(jobs, VERSION)
+    assert parser.active_jobs(data) == parser.active_jobs(data) == parse.parse_active_jobs(data)
 
 
 canonical = st.datetimes(timezones=st.sampled_from([None, datetime.fromisoformat("2026-01-01T00:00+02:00").tzinfo]))
@@ -162,7 +175,7 @@ def test_a_response_mixing_every_job_type_reads_as_one_by_one() -> None:
     data = render.render_active_jobs(jobs, VERSION)
     parsed = parse.parse_active_jobs(data)
     assert len({job.type for job in parsed}) == 10
-    assert parsed == jobs == _one_by_one(data, "getActiveJobs", "jobArray", parse._ACTIVE_JOB)
+    assert parsed == jobs == _one_by_one(data, "getActiveJobs", "jobArray", parse.ACTIVE_JOB)
 
 
 def test_the_first_bad_value_in_document_order_is_reported_across_shapes() -> None:

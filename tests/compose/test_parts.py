@@ -1,19 +1,16 @@
-"""Template parts rendered by `Parts` read exactly as `Template.render` writes them, errors included; and the
-Jinja internals it relies on are still there."""
+"""Template parts rendered by `Parts` read exactly as `Template.render` writes them, errors included."""
 
 from __future__ import annotations
 
-import inspect
 import traceback
 from datetime import timedelta
 
 import pytest
 from jinja2 import Environment, Template
-from jinja2.runtime import Context
 
+from notifier.compose.parts import Parts
 from notifier.compose.render import PARTS, Renderer, candidates
 from notifier.i18n import SUPPORTED
-from notifier.i18n.parts import Parts
 from notifier.models import Event
 from tests.support.i18n import T0, company, decision, failed_publish, job, warning_decision
 
@@ -63,18 +60,3 @@ def test_choose_loads_a_template_once_per_key() -> None:
     for _ in range(3):
         assert parts.choose(("rule", "en-US", "title", False), load) is template
     assert loads == [template]
-
-
-def test_the_jinja_internals_parts_relies_on_are_still_there() -> None:
-    """Fails loudly when a Jinja release renames what `Parts.render` uses instead of `Template.render`."""
-    template = Environment(autoescape=True).from_string("{{ greeting }}, {{ name }}")
-    assert callable(template.root_render_func)
-    assert isinstance(template.blocks, dict)
-    env = template.environment
-    assert list(inspect.signature(env.context_class).parameters)[:4] == ["environment", "parent", "name", "blocks"]
-    ctx = env.context_class(env, {"greeting": "hi", "name": "Ana"}, template.name, template.blocks)
-    assert isinstance(ctx, Context)
-    assert isinstance(ctx.globals_keys, set)
-    assert env.concat(template.root_render_func(ctx)) == "hi, Ana"
-    assert callable(env.handle_exception)
-    assert "root_render_func" in inspect.getsource(Template.render)
