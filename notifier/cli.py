@@ -263,7 +263,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     host, _, port = args.listen.rpartition(":")
     options = {k: v for k, v in (("companies", args.companies), ("jobs", args.jobs)) if v is not None}
     try:
-        if not port.isdigit() or not 0 < int(port) < 65536:
+        if not port.isdigit() or not 0 <= int(port) < 65536:
             raise ValueError(f"--listen must be HOST:PORT, not {args.listen!r}")
         if args.speed < 0:
             raise ValueError("--speed must be 0 (frozen) or more")

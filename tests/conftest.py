@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, settings
 
 from notifier.store.sqlite.store import SqliteStore
 from tests.support.engine import RulesFactory, rules_factory
+from tests.support.ports import refusing_port
 from tests.support.processes import Spawn, processes
 from tests.support.receiver import Receiver, serving
 from tests.support.sim import Sim, StartSim, simulators
@@ -55,6 +56,13 @@ async def receiver() -> AsyncIterator[Receiver]:
     """A webhook receiver on its own port, answering 204 unless told otherwise; stopped after the test."""
     async with serving(Receiver()) as started:
         yield started
+
+
+@pytest.fixture
+def refused() -> Iterator[int]:
+    """A port on 127.0.0.1 that refuses every connection during the test (held, so nothing else can take it)."""
+    with refusing_port() as port:
+        yield port
 
 
 @pytest.fixture

@@ -8,11 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "notifier"
+TESTS = Path(__file__).resolve().parent
 
 
-def _modules() -> Iterator[tuple[str, ast.Module]]:
-    for path in sorted(PACKAGE.rglob("*.py")):
-        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+def _modules(root: Path = PACKAGE) -> Iterator[tuple[str, ast.Module]]:
+    for path in sorted(root.rglob("*.py")):
+        parts = path.relative_to(root.parent).with_suffix("").parts
         name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
         yield name, ast.parse(path.read_text(encoding="utf-8"))
 
@@ -102,3 +103,15 @@ def test_the_cycle_finder_finds_cycles() -> None:
     """The check above could not pass by failing to see a cycle."""
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_test_module_imports_another() -> None:
+    """Tests share what they share through `tests/support` (and conftest fixtures), never by importing a test
+    module or a conftest: a test module can then move, or go, without breaking others."""
+    offenders = sorted(
+        f"{name} imports {imported}"
+        for name, tree in _modules(TESTS)
+        for imported in _imports(tree)
+        if imported.startswith("tests.") and not imported.startswith("tests.support")
+    )
+    assert offenders == []

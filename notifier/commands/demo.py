@@ -36,12 +36,6 @@ def shipped_rules() -> Path:
     return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "rules"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def busy_port_problem(port: int) -> str | None:
     """Why the status page could not listen on `port` (another demo, a running daemon …), said with the fix."""
     with socket.socket() as sock:
@@ -56,6 +50,7 @@ def busy_port_problem(port: int) -> str | None:
     return None
 
 
+DEMO_LOG = {"format": "console", "level": "warning"}  # readable lines, and only what needs attention
 STALL_SECONDS = 120  # the demo's stalled-progress threshold; the shipped rule waits 15 minutes
 
 
@@ -108,7 +103,7 @@ def demo_config(
             "demo-webhook": {"type": "webhook", "url": f"http://127.0.0.1:{hook_port}/hook", "secret": secret},
         },
         "http": {"listen": f"127.0.0.1:{http_port}"},
-        "log": {"format": "console", "level": "warning"},
+        "log": DEMO_LOG,
     }
     demo_rules(workdir / "rules", "demo-webhook")
     path = workdir / "notifier.yaml"
@@ -125,7 +120,9 @@ def verify(secret: str, headers: Any, body: bytes) -> bool:
 
 
 @asynccontextmanager
-async def receiver(port: int, secret: str) -> AsyncIterator[None]:
+async def receiver(secret: str) -> AsyncIterator[int]:
+    """A webhook receiver on a free port of 127.0.0.1 (yielded) that verifies and prints each delivery."""
+
     async def hook(request: web.Request) -> web.Response:
         body = await request.read()
         if not verify(secret, request.headers, body):
@@ -140,34 +137,38 @@ async def receiver(port: int, secret: str) -> AsyncIterator[None]:
     app.router.add_post("/hook", hook)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
-        yield
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        yield int(runner.addresses[0][1])
     finally:
         await runner.cleanup()
 
 
 async def demo(port: int, speed: float, *, as_json: bool = False) -> None:
+    from notifier.app.daemon import Daemon
     from notifier.app.logs import configure_logging
     from notifier.app.run import install_stop_signals, run
     from notifier.config import load_config
     from notifier.ips.simulator.server import serve_simulator
 
-    ips_port, hook_port = free_port(), free_port()
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+    configure_logging(DEMO_LOG["format"], DEMO_LOG["level"])  # before anything started here can log
     with tempfile.TemporaryDirectory(prefix="notifier-demo-") as tmp:
-        config = load_config(demo_config(Path(tmp), ips_port, hook_port, port, secret, speed=speed, as_json=as_json))
-        configure_logging(config.log.format, config.log.level)
         stop = asyncio.Event()
         install_stop_signals(stop)
         async with (
-            serve_simulator("127.0.0.1", ips_port, scenario="demo", speed=speed) as world,
-            receiver(hook_port, secret),
+            serve_simulator("127.0.0.1", 0, scenario="demo", speed=speed) as simulator,
+            receiver(secret) as hook_port,
         ):
-            _introduce(ips_port, hook_port, port, speed, as_json)
+            path = demo_config(Path(tmp), simulator.port, hook_port, port, secret, speed=speed, as_json=as_json)
+            config = load_config(path)
+
+            def introduce(daemon: Daemon) -> None:
+                _introduce(simulator.port, hook_port, daemon.window.port or port, speed, as_json)
+
             # The daemon keeps the simulator's time: at --speed 10 both run ten times faster, so a notification
             # is never stamped before the job it is about started.
-            await run(config, stop=stop, clock=world.clock)
+            await run(config, stop=stop, clock=simulator.world.clock, started=introduce)
 
 
 def _introduce(ips_port: int, hook_port: int, port: int, speed: float, as_json: bool) -> None:

@@ -225,7 +225,7 @@ def _detail_arrays(els: Sequence[etree._Element], nils: bool) -> list[tuple[JobL
     return [tuple(_LOG_DETAIL.many(items(el), nils)) for el in els]
 
 
-_JOB_LOG = FieldReader(
+JOB_LOG = FieldReader(
     JobLog,
     {
         "companyHandle": ("company_handle", str_value),
@@ -255,7 +255,7 @@ _JOB_LOG = FieldReader(
 
 
 def job_log(el: etree._Element, nils: bool = True) -> JobLog:
-    return _JOB_LOG(el, nils)
+    return JOB_LOG(el, nils)
 
 
 _COMPANY = FieldReader(
@@ -324,13 +324,13 @@ def parse_active_jobs(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES, namespace
 
 
 def parse_job_logs(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES, namespace: str | None = None) -> list[JobLog]:
-    return _parse_array(data, "getJobLogs", "jobLogArray", _JOB_LOG, max_bytes, namespace)
+    return _parse_array(data, "getJobLogs", "jobLogArray", JOB_LOG, max_bytes, namespace)
 
 
 def parse_job_log_details(
     data: bytes, max_bytes: int = DEFAULT_MAX_BYTES, namespace: str | None = None
 ) -> list[JobLog]:
-    return _parse_array(data, "getJobLogDetails", "jobLogArray", _JOB_LOG, max_bytes, namespace)
+    return _parse_array(data, "getJobLogDetails", "jobLogArray", JOB_LOG, max_bytes, namespace)
 
 
 def parse_company_info(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES, namespace: str | None = None) -> Company:

@@ -112,6 +112,11 @@ class FieldReader(Generic[M]):
             raise exc.at(kids[pos]) from None
         return self._build(plan.pick(texts + self._fill))
 
+    @property
+    def learned(self) -> tuple[int, int]:
+        """How many element tags and shapes this reader has learned (each table has a bound)."""
+        return len(self._tags), len(self._plans)
+
     def values(self, el: etree._Element, nils: bool = True) -> list[Any]:
         """Every field of the model in declaration order; absent elements leave the field's default."""
         values = self._defaults.copy()

@@ -22,8 +22,8 @@ from aiohttp.test_utils import TestServer
 from notifier.ips.simulator.scenarios import JobSpec
 from notifier.ips.simulator.server import SERVICE_PATH, create_app, make_world
 from notifier.ips.simulator.world import World
+from tests.support import daemon as support
 from tests.support.processes import Spawn
-from tests.support.sim import PASSWORD, USER
 
 RULES = """
 - name: job-ended
@@ -50,20 +50,10 @@ async def live_sim() -> AsyncIterator[tuple[World, TestServer]]:
 
 def write_config(tmp_path: Path, server: TestServer) -> Path:
     (tmp_path / "rules.yaml").write_text(RULES, encoding="utf-8")
-    path = tmp_path / "notifier.yaml"
-    path.write_text(
-        f"""
-ips: {{endpoint: "{server.make_url(SERVICE_PATH)}", user: {USER}, password: {PASSWORD}, timeout: 5s}}
-poll: {{interval: 1s, jitter: 0}}
-companies: [{{handle: "47"}}]
-rules: rules.yaml
-state: sqlite:///state.db
-channels: {{console: {{type: console}}}}
-log: {{format: json, level: warning}}
-""",
-        encoding="utf-8",
-    )
-    return path
+    return support.write_config(
+        tmp_path, str(server.make_url(SERVICE_PATH)), interval="1s", poll="jitter: 0", rules="rules.yaml",
+        log="format: json, level: warning",
+    )  # fmt: skip
 
 
 async def start(spawn: Spawn, config: Path, out: Path) -> asyncio.subprocess.Process:

@@ -14,78 +14,45 @@ import signal
 import sys
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
-from standardwebhooks.webhooks import Webhook
 
 from notifier.store.records import Destination, Outgoing
 from notifier.store.sqlite.store import SqliteStore
-from tests.support.channels import free_port, sample_notification
+from tests.support import daemon as support
+from tests.support.channels import sample_notification
+from tests.support.processes import REPO
+from tests.support.receiver import Receiver, serving
 
 SECRET = "whsec_" + base64.b64encode(b"crash-test-signing-key-0123456789").decode()
 TOTAL = 500
 FIRST_RUN_ANSWERS = 150  # the receiver answers this many, then holds every further request open
-REPO = Path(__file__).resolve().parents[2]
-
-
-@dataclass
-class Receiver:
-    """Verifies and keeps every request; once `answers` run out it holds requests until released."""
-
-    answers: int
-    bodies: dict[str, list[bytes]] = field(default_factory=lambda: defaultdict(list))
-    held: int = 0
-    invalid: list[str] = field(default_factory=list)
-    release: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def hook(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        msg_id = request.headers.get("webhook-id", "")
-        try:
-            Webhook(SECRET).verify(body, dict(request.headers))
-        except Exception as exc:  # any refusal is a test failure, reported with the id
-            self.invalid.append(f"{msg_id}: {exc}")
-        self.bodies[msg_id].append(body)
-        if self.answers <= 0:
-            self.held += 1
-            await self.release.wait()
-        self.answers -= 1
-        return web.Response(status=204)
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[tuple[Receiver, TestServer]]:
-    state = Receiver(answers=FIRST_RUN_ANSWERS)
-    app = web.Application()
-    app.router.add_post("/hook", state.hook)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    yield state, server
-    state.release.set()
-    await server.close()
+async def receiver() -> AsyncIterator[Receiver]:
+    """Verifies and keeps every request; after FIRST_RUN_ANSWERS answers it holds requests until released."""
+    holding = Receiver(secret=SECRET)
+    holding.answers = FIRST_RUN_ANSWERS
+    async with serving(holding) as started:
+        yield started
 
 
-def write_config(tmp_path: Path, url: str) -> Path:
-    """One company on a port nothing listens on (its polls fail, which must not matter) and one webhook."""
-    config = tmp_path / "notifier.yaml"
-    config.write_text(
-        f"""
-ips: {{endpoint: "http://127.0.0.1:{free_port()}/scene7/services/IpsApiService", user: u, password: p, timeout: 1s}}
-companies: [{{handle: "47"}}]
-state: sqlite:///state.db
-shutdown_grace: 2s
-channels:
-  downstream: {{type: webhook, url: "{url}", secret: "{SECRET}", timeout: 5s}}
-log: {{format: json, level: warning}}
-""",
-        encoding="utf-8",
-    )
-    return config
+def bodies(receiver: Receiver) -> dict[str, list[bytes]]:
+    """What arrived, by webhook-id."""
+    found: dict[str, list[bytes]] = defaultdict(list)
+    for seen in receiver.requests:
+        found[seen.headers.get("webhook-id", "")].append(seen.body)
+    return found
+
+
+def write_config(tmp_path: Path, url: str, ips_port: int) -> Path:
+    """One company on a port nothing answers on (its polls fail, which must not matter) and one webhook."""
+    channels = f'  downstream: {{type: webhook, url: "{url}", secret: "{SECRET}", timeout: 5s}}'
+    ips = f"http://127.0.0.1:{ips_port}/scene7/services/IpsApiService"
+    return support.write_config(tmp_path, ips, rules=None, channels=channels, log="format: json, level: warning")
 
 
 async def seed(path: Path) -> None:
@@ -117,33 +84,32 @@ async def until(condition: Callable[[], bool], limit: float, what: str, log: Pat
         pytest.fail(f"timed out waiting for {what}; daemon log:\n{output[-3000:]}")
 
 
-async def test_sigkill_mid_delivery_loses_nothing(receiver: tuple[Receiver, TestServer], tmp_path: Path) -> None:
+async def test_sigkill_mid_delivery_loses_nothing(receiver: Receiver, tmp_path: Path, refused: int) -> None:
     """After SIGKILL and a restart all 500 ids arrive, repeats byte-identical, every request verified."""
-    state, server = receiver
-    config = write_config(tmp_path, str(server.make_url("/hook")))
+    config = write_config(tmp_path, receiver.url("/hook"), refused)
     await seed(tmp_path / "state.db")
     log = tmp_path / "daemon.log"
 
     first = await start_daemon(config, log)
-    await until(lambda: state.held > 0, 15, "the first daemon to reach the held requests", log)
+    await until(lambda: receiver.held > 0, 15, "the first daemon to reach the held requests", log)
     first.send_signal(signal.SIGKILL)
     assert await first.wait() == -signal.SIGKILL
-    arrived_before_kill = len(state.bodies)
+    arrived_before_kill = len(bodies(receiver))
     assert FIRST_RUN_ANSWERS < arrived_before_kill < TOTAL
-    print(f"arrived before the kill: {arrived_before_kill}, held open: {state.held}")
+    print(f"arrived before the kill: {arrived_before_kill}, held open: {receiver.held}")
 
-    state.answers = TOTAL * 2
-    state.release.set()
+    receiver.release()
     second = await start_daemon(config, log)
-    await until(lambda: len(state.bodies) == TOTAL, 15, "every webhook-id to arrive", log)
+    await until(lambda: len(bodies(receiver)) == TOTAL, 15, "every webhook-id to arrive", log)
     second.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(second.wait(), 10) == 0
 
-    assert state.invalid == []
-    assert set(state.bodies) == {f"crash-{i:03d}" for i in range(TOTAL)}
-    repeated = {msg_id: bodies for msg_id, bodies in state.bodies.items() if len(bodies) > 1}
+    assert receiver.invalid == []
+    arrived = bodies(receiver)
+    assert set(arrived) == {f"crash-{i:03d}" for i in range(TOTAL)}
+    repeated = {msg_id: sent for msg_id, sent in arrived.items() if len(sent) > 1}
     assert repeated, "the kill happened with sends on the wire, so some ids must have been sent again"
-    assert all(len(set(bodies)) == 1 for bodies in repeated.values())
+    assert all(len(set(sent)) == 1 for sent in repeated.values())
     store = await SqliteStore.open(tmp_path / "state.db")
     try:
         stats = await store.stats()

@@ -15,14 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from notifier.store.records import DELIVERED, PENDING, Destination, Outgoing
 from notifier.store.sqlite.store import SqliteStore
+from tests.support import daemon as support
 from tests.support.channels import sample_notification
+from tests.support.daemon import CONSOLE
 from tests.support.processes import collect_lines
-from tests.support.sim import PASSWORD, START, USER, Sim, StartSim
+from tests.support.receiver import Receiver
+from tests.support.sim import START, Sim, StartSim
 
 SECRET = "whsec_bGlmZWN5Y2xlLXRlc3Qtc2lnbmluZy1rZXk="
 PUBLISH_COMPLETED = """
@@ -103,37 +104,13 @@ async def daemons() -> AsyncIterator[Callable[[Path], DaemonProcess]]:
 
 
 def write_config(tmp_path: Path, sim: Sim, channels: str, rules: str | None = None, grace: str = "5s") -> Path:
-    lines = [
-        f'ips: {{endpoint: "{sim.endpoint}", user: {USER}, password: {PASSWORD}, timeout: 5s}}',
-        "poll: {interval: 1s, jitter: 0}",
-        'companies: [{handle: "47"}]',
-        "state: sqlite:///state.db",
-        f"shutdown_grace: {grace}",
-        f"channels: {channels}",
-        "log: {format: json, level: info}",
-    ]
+    """The daemon polling every second, JSON logs at info; `rules` (YAML text) when given."""
     if rules is not None:
         (tmp_path / "rules.yaml").write_text(rules, encoding="utf-8")
-        lines.append("rules: rules.yaml")
-    path = tmp_path / "notifier.yaml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-class SlowReceiver:
-    """A webhook endpoint that holds every request for `hold` seconds before accepting it."""
-
-    def __init__(self, hold: float) -> None:
-        self.hold = hold
-        self.started = 0
-        self.accepted: list[str] = []
-
-    async def handle(self, request: web.Request) -> web.Response:
-        self.started += 1
-        await request.read()
-        await asyncio.sleep(self.hold)
-        self.accepted.append(request.headers["webhook-id"])
-        return web.Response(status=204)
+    return support.write_config(
+        tmp_path, sim.endpoint, interval="1s", poll="jitter: 0", rules="rules.yaml" if rules is not None else None,
+        channels=channels, grace=grace, log="format: json, level: info",
+    )  # fmt: skip
 
 
 async def seed_outbox(path: Path, count: int) -> None:
@@ -155,29 +132,21 @@ async def delivery_states(path: Path) -> dict[str, int]:
 
 
 async def test_sigterm_finishes_in_flight_sends_and_exits_zero(
-    start_sim: StartSim, tmp_path: Path, daemons: Callable[[Path], DaemonProcess]
+    start_sim: StartSim, tmp_path: Path, daemons: Callable[[Path], DaemonProcess], receiver: Receiver
 ) -> None:
     """On SIGTERM the sends in flight complete, the process exits 0 and undelivered rows stay pending."""
     sim = await start_sim("stall")
-    receiver = SlowReceiver(hold=0.5)
-    app = web.Application()
-    app.router.add_post("/hook", receiver.handle)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        url = server.make_url("/hook")
-        hook = f'{{hook: {{type: webhook, url: "{url}", secret: "{SECRET}", concurrency: 2}}}}'
-        config = write_config(tmp_path, sim, hook)
-        await seed_outbox(tmp_path / "state.db", 20)
-        daemon = daemons(config)
-        await daemon.start()
-        await daemon.wait_for(lambda: receiver.started >= 2, "the first deliveries to start")
-        daemon.send(signal.SIGTERM)
-        assert await daemon.exit_code() == 0
-    finally:
-        await server.close()
+    receiver.delay = 0.5  # each delivery takes half a second
+    hook = f'  hook: {{type: webhook, url: "{receiver.url()}", secret: "{SECRET}", concurrency: 2}}'
+    config = write_config(tmp_path, sim, hook)
+    await seed_outbox(tmp_path / "state.db", 20)
+    daemon = daemons(config)
+    await daemon.start()
+    await daemon.wait_for(lambda: len(receiver.requests) >= 2, "the first deliveries to start")
+    daemon.send(signal.SIGTERM)
+    assert await daemon.exit_code() == 0
     states = await delivery_states(tmp_path / "state.db")
-    assert states[DELIVERED] == len(receiver.accepted) >= 2
+    assert states[DELIVERED] == len(receiver.answered) >= 2
     assert states[PENDING] == 20 - states[DELIVERED] > 0
     assert states["dead"] == 0
     assert any(entry.get("event") == "stopped" for entry in daemon.logs())
@@ -189,7 +158,7 @@ async def test_sighup_with_a_broken_rule_file_keeps_the_running_rules(
 ) -> None:
     """A broken rule file on SIGHUP is reported with file:line and the old rules keep notifying; a fixed one loads."""
     sim = await start_sim("progress")
-    config = write_config(tmp_path, sim, "{console: {type: console}}", rules=PUBLISH_COMPLETED)
+    config = write_config(tmp_path, sim, CONSOLE, rules=PUBLISH_COMPLETED)
     daemon = daemons(config)
     await daemon.start()
     polled = sim.world.calls

@@ -18,7 +18,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from notifier.channels.base import ConfigurationError, SmtpReplyError, TransportFailure
 from notifier.channels.email import EmailSender, message_id, recipients
 from notifier.config import EmailChannel
-from tests.support.channels import TITLE_JA, free_port, sample_delivery, sample_notification
+from tests.support.channels import TITLE_JA, sample_delivery, sample_notification
 
 PASSWORD = "pa55-w0rd-s3cret"
 
@@ -284,10 +284,10 @@ def test_recipient_validation() -> None:
     assert rejected == ["a@b\nc", "<x@y.z>", "no-at"]
 
 
-async def test_connection_refused() -> None:
+async def test_connection_refused(refused: int) -> None:
     """Nothing listening is a connection failure."""
     with pytest.raises(TransportFailure) as caught:
-        await EmailSender("ops-email", channel(free_port())).send(sample_delivery())
+        await EmailSender("ops-email", channel(refused)).send(sample_delivery())
     assert caught.value.kind == "connection"
 
 

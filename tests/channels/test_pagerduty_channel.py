@@ -22,7 +22,6 @@ from tests.support.channels import (
     ROUTING_KEY,
     FakePagerDuty,
     events_v2_errors,
-    free_port,
     oncall_server,
     sample_delivery,
     sample_notification,
@@ -168,10 +167,10 @@ async def test_throttling_and_server_errors_come_back_with_their_status(
     assert fake.events == []
 
 
-async def test_an_unreachable_api_is_a_connection_failure(session: aiohttp.ClientSession) -> None:
+async def test_an_unreachable_api_is_a_connection_failure(session: aiohttp.ClientSession, refused: int) -> None:
     """Nothing listening is a retryable transport failure."""
     with pytest.raises(TransportFailure) as caught:
-        await sender(f"http://127.0.0.1:{free_port()}/v2/enqueue", session).send(sample_delivery())
+        await sender(f"http://127.0.0.1:{refused}/v2/enqueue", session).send(sample_delivery())
     assert caught.value.kind == "connection"
 
 

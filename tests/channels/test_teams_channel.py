@@ -22,7 +22,6 @@ from notifier.dispatch.policy import RetrySettings, decide
 from tests.support.channels import (
     TEAMS_SIG,
     FakeTeams,
-    free_port,
     oncall_server,
     sample_delivery,
     sample_notification,
@@ -275,9 +274,9 @@ async def test_redirects_are_not_followed(session: aiohttp.ClientSession) -> Non
     assert hits == []
 
 
-async def test_an_unreachable_webhook_is_a_connection_failure(session: aiohttp.ClientSession) -> None:
+async def test_an_unreachable_webhook_is_a_connection_failure(session: aiohttp.ClientSession, refused: int) -> None:
     """Nothing listening is a retryable transport failure whose text does not name the URL."""
-    url = f"http://127.0.0.1:{free_port()}/workflows/x?sig={TEAMS_SIG}"
+    url = f"http://127.0.0.1:{refused}/workflows/x?sig={TEAMS_SIG}"
     with pytest.raises(TransportFailure) as caught:
         await sender(url, session).send(sample_delivery())
     assert caught.value.kind == "connection"

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import aiohttp
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 from pydantic import ValidationError
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
@@ -22,48 +19,12 @@ from notifier.channels.webhook import USER_AGENT, WebhookSender, decode_secret, 
 from notifier.config import WebhookChannel
 from notifier.models.notifications import JobJson
 from notifier.runtime.clock import ManualClock
-from tests.support.channels import CREATED, free_port, sample_delivery, sample_notification
+from tests.support.channels import CREATED, sample_delivery, sample_notification
+from tests.support.receiver import Receiver, Reply
 
 OLD_SECRET = "whsec_" + base64.b64encode(b"old-signing-key-0123456789abcdef").decode()
+HOOK = "/hook/s3cr3t-path"
 NEW_SECRET = "whsec_" + base64.b64encode(b"new-signing-key-fedcba9876543210").decode()
-
-
-@dataclass
-class Receiver:
-    """What the fake endpoint saw, and how it should answer."""
-
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    hold: asyncio.Event | None = None
-    requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-    redirect_target_hits: int = 0
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[tuple[Receiver, TestServer]]:
-    state = Receiver()
-
-    async def hook(request: web.Request) -> web.StreamResponse:
-        state.requests.append((dict(request.headers), await request.read()))
-        if state.hold is not None:
-            await state.hold.wait()
-        if 300 <= state.status < 400:
-            raise web.HTTPFound("/elsewhere")
-        return web.Response(status=state.status, headers=state.headers, text="thanks")
-
-    async def elsewhere(_request: web.Request) -> web.Response:
-        state.redirect_target_hits += 1
-        return web.Response(text="you should not be here")
-
-    app = web.Application()
-    app.router.add_post("/hook/s3cr3t-path", hook)
-    app.router.add_route("*", "/elsewhere", elsewhere)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    yield state, server
-    if state.hold is not None:
-        state.hold.set()
-    await server.close()
 
 
 @pytest.fixture
@@ -80,46 +41,49 @@ SenderFactory = Callable[..., WebhookSender]
 
 
 @pytest.fixture
-def sender(receiver: tuple[Receiver, TestServer], session: aiohttp.ClientSession) -> SenderFactory:
+def sender(receiver: Receiver, session: aiohttp.ClientSession) -> SenderFactory:
     def build(
         secrets: tuple[str, ...] = (NEW_SECRET,), clock: ManualClock | None = None, **extra: Any
     ) -> WebhookSender:
-        url = str(receiver[1].make_url("/hook/s3cr3t-path"))
+        url = receiver.url(HOOK)
         return WebhookSender("downstream", config(url, secrets, **extra), session, clock=clock)
 
     return build
 
 
-async def test_receiver_verifies_signature(receiver: tuple[Receiver, TestServer], sender: SenderFactory) -> None:
+async def test_receiver_verifies_signature(receiver: Receiver, sender: SenderFactory) -> None:
     """An independent Standard Webhooks implementation accepts what we send and parses the same JSON."""
     await sender().send(sample_delivery())
-    headers, body = receiver[0].requests[0]
+    [seen] = receiver.requests
+    headers, body = seen.headers, seen.body
     payload = Webhook(NEW_SECRET).verify(body, headers)
     assert payload["type"] == "job.failed"
     assert payload["data"]["message"]["title"] == sample_notification().message.title
 
 
-async def test_rotation_signs_with_every_secret(receiver: tuple[Receiver, TestServer], sender: SenderFactory) -> None:
+async def test_rotation_signs_with_every_secret(receiver: Receiver, sender: SenderFactory) -> None:
     """With two secrets configured, a receiver knowing only either one of them still verifies."""
     await sender(secrets=(OLD_SECRET, NEW_SECRET)).send(sample_delivery())
-    headers, body = receiver[0].requests[0]
+    [seen] = receiver.requests
+    headers, body = seen.headers, seen.body
     assert len(headers["webhook-signature"].split(" ")) == 2
     Webhook(NEW_SECRET).verify(body, headers)
     Webhook(OLD_SECRET).verify(body, headers)
 
 
-async def test_wrong_secret_fails_verification(receiver: tuple[Receiver, TestServer], sender: SenderFactory) -> None:
+async def test_wrong_secret_fails_verification(receiver: Receiver, sender: SenderFactory) -> None:
     """The signature really depends on the key: a receiver with another secret rejects it."""
     await sender(secrets=(OLD_SECRET,)).send(sample_delivery())
-    headers, body = receiver[0].requests[0]
+    [seen] = receiver.requests
+    headers, body = seen.headers, seen.body
     with pytest.raises(WebhookVerificationError):
         Webhook(NEW_SECRET).verify(body, headers)
 
 
-async def test_headers(receiver: tuple[Receiver, TestServer], sender: SenderFactory) -> None:
+async def test_headers(receiver: Receiver, sender: SenderFactory) -> None:
     """webhook-id is the notification key; content type, user agent and configured headers are sent."""
     await sender(headers={"X-Team": "media"}).send(sample_delivery())
-    headers, _ = receiver[0].requests[0]
+    headers = receiver.requests[0].headers
     assert headers["webhook-id"] == sample_notification().key
     assert headers["Content-Type"] == "application/json"
     assert headers["User-Agent"] == USER_AGENT
@@ -132,22 +96,23 @@ def test_configured_headers_cannot_replace_the_signature() -> None:
         config("https://hooks.example.com/x", headers={"Webhook-Signature": "v1,forged"})
 
 
-async def test_timestamp_comes_from_the_clock(receiver: tuple[Receiver, TestServer], sender: SenderFactory) -> None:
+async def test_timestamp_comes_from_the_clock(receiver: Receiver, sender: SenderFactory) -> None:
     """webhook-timestamp is the injected clock's unix time and is part of what is signed."""
     clock = ManualClock(datetime(2026, 5, 4, 3, 2, 1, tzinfo=UTC))
     await sender(clock=clock).send(sample_delivery())
-    headers, body = receiver[0].requests[0]
+    [seen] = receiver.requests
+    headers, body = seen.headers, seen.body
     assert headers["webhook-timestamp"] == str(int(clock.now().timestamp()))
     expected = Webhook(NEW_SECRET).sign(headers["webhook-id"], clock.now(), body.decode())
     assert headers["webhook-signature"] == expected
 
 
-async def test_body_identical_across_sends(receiver: tuple[Receiver, TestServer], sender: SenderFactory) -> None:
+async def test_body_identical_across_sends(receiver: Receiver, sender: SenderFactory) -> None:
     """Two sends of one notification (a retry) carry byte-identical bodies and the same webhook-id."""
     channel = sender()
     await channel.send(sample_delivery())
     await channel.send(replace(sample_delivery(), attempt=2))
-    (h1, b1), (h2, b2) = receiver[0].requests
+    (h1, b1), (h2, b2) = ((seen.headers, seen.body) for seen in receiver.requests)
     assert b1 == b2 == webhook_body(sample_notification())
     assert h1["webhook-id"] == h2["webhook-id"]
 
@@ -181,38 +146,37 @@ def test_body_independent_of_snapshot_key_order() -> None:
     assert webhook_body(shuffled) == webhook_body(original)
 
 
-async def test_redirect_not_followed(receiver: tuple[Receiver, TestServer], sender: SenderFactory) -> None:
+async def test_redirect_not_followed(receiver: Receiver, sender: SenderFactory) -> None:
     """A 302 is reported as such and the redirect target never sees the signed body."""
-    receiver[0].status = 302
+    receiver.always[HOOK] = Reply(302, {"Location": "/elsewhere"})
     with pytest.raises(HttpStatusError) as caught:
         await sender().send(sample_delivery())
     assert caught.value.status == 302
-    assert receiver[0].redirect_target_hits == 0
+    assert receiver.hits("/elsewhere") == 0
 
 
 @pytest.mark.parametrize(("status", "retry_after"), [(503, "7"), (429, "Wed, 21 Oct 2026 07:28:00 GMT"), (410, None)])
 async def test_error_status_carries_retry_after(
-    receiver: tuple[Receiver, TestServer], sender: SenderFactory, status: int, retry_after: str | None
+    receiver: Receiver, sender: SenderFactory, status: int, retry_after: str | None
 ) -> None:
     """A non-2xx answer raises HttpStatusError with the status and the raw Retry-After header."""
-    receiver[0].status = status
-    receiver[0].headers = {"Retry-After": retry_after} if retry_after else {}
+    receiver.always[HOOK] = Reply(status, {"Retry-After": retry_after} if retry_after else {})
     with pytest.raises(HttpStatusError) as caught:
         await sender().send(sample_delivery())
     assert (caught.value.status, caught.value.retry_after) == (status, retry_after)
 
 
-async def test_timeout(receiver: tuple[Receiver, TestServer], sender: SenderFactory) -> None:
+async def test_timeout(receiver: Receiver, sender: SenderFactory) -> None:
     """A receiver slower than the channel timeout is a timeout failure, not a hang."""
-    receiver[0].hold = asyncio.Event()
+    receiver.answers = 0  # holds every request until the test ends
     with pytest.raises(TransportFailure) as caught:
         await sender(timeout=0.2).send(sample_delivery())
     assert caught.value.kind == "timeout"
 
 
-async def test_connection_refused_hides_the_url(session: aiohttp.ClientSession) -> None:
+async def test_connection_refused_hides_the_url(session: aiohttp.ClientSession, refused: int) -> None:
     """Nothing listening is a connection failure whose message does not reveal the URL's secret path."""
-    url = f"http://127.0.0.1:{free_port()}/hook/s3cr3t-path?token=t0ps3cret"
+    url = f"http://127.0.0.1:{refused}/hook/s3cr3t-path?token=t0ps3cret"
     with pytest.raises(TransportFailure) as caught:
         await WebhookSender("downstream", config(url), session).send(sample_delivery())
     assert caught.value.kind == "connection"
@@ -220,9 +184,9 @@ async def test_connection_refused_hides_the_url(session: aiohttp.ClientSession) 
     assert "t0ps3cret" not in str(caught.value)
 
 
-async def test_secret_never_in_errors(receiver: tuple[Receiver, TestServer], sender: SenderFactory) -> None:
+async def test_secret_never_in_errors(receiver: Receiver, sender: SenderFactory) -> None:
     """Error messages never contain the signing secret."""
-    receiver[0].status = 500
+    receiver.always[HOOK] = Reply(500)
     with pytest.raises(HttpStatusError) as caught:
         await sender().send(sample_delivery())
     assert NEW_SECRET not in str(caught.value)

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 
 import aiohttp
 
-from tests.support.channels import free_port
 from tests.support.processes import collect_lines
 
 # `09:05:00  FIRING    critical  failed-publish  203 Sakura Interiors  [ja-JP] 公開ジョブ「…」が失敗しました`
@@ -22,11 +21,20 @@ SUMMARY = re.compile(
 )
 
 
+STATUS_PAGE = re.compile(r"status page +http://127\.0\.0\.1:(\d+)/status")
+
+
 class Demo:
     """A running `notifier demo` with what it printed so far."""
 
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc, self.out, self.err = proc, list[str](), list[str]()
+
+    def status_port(self) -> int:
+        """The port the status page took (the demo says where it is; `--port 0` lets it pick a free one)."""
+        found = [m for line in self.err if (m := STATUS_PAGE.search(line))]
+        assert found, "the demo did not say where its status page is:\n" + "\n".join(self.err[-20:])
+        return int(found[0].group(1))
 
     async def until(self, condition: Callable[[], bool], within: float = 40.0) -> None:
         """Wait until what was printed satisfies `condition` (checked as lines arrive, bounded)."""
@@ -61,11 +69,11 @@ async def demo(*args: str) -> AsyncIterator[Demo]:
 async def test_demo_runs_everything_locally_and_stops_on_ctrl_c() -> None:
     """Within seconds the demo says where to look and that stalls are called after 2 minutes, prints one readable
     line per notification and a verified webhook delivery; the status page answers; SIGINT exits 0."""
-    port = free_port()
-    async with demo("--port", str(port), "--speed", "20") as running:
+    async with demo("--port", "0", "--speed", "20") as running:
         await running.until(
             lambda: any(SUMMARY.fullmatch(x) for x in running.out) and any("verified" in x for x in running.out)
         )
+        port = running.status_port()
         async with aiohttp.ClientSession() as session:
             async with session.get(f"http://127.0.0.1:{port}/status") as page:
                 assert page.status == 200
@@ -96,7 +104,7 @@ def _a_late_job_notified(lines: list[str]) -> bool:
 async def test_demo_json_keeps_simulated_time_consistent_at_speed() -> None:
     """With --json each notification is the webhook body; at --speed 20 the daemon keeps the simulator's time,
     so no notification is stamped before its job started."""
-    async with demo("--port", str(free_port()), "--speed", "20", "--json") as running:
+    async with demo("--port", "0", "--speed", "20", "--json") as running:
         await running.until(lambda: _a_late_job_notified(running.out))
         running.proc.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(running.proc.wait(), 15) == 0

@@ -11,15 +11,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from notifier.cli import main
-from notifier.commands.demo import free_port
 from notifier.commands.watch import watch
 from notifier.config import load_config
 from notifier.runtime.clock import ManualClock
-from tests.support.sim import PASSWORD, START, USER, Sim, StartSim
+from tests.support import daemon as support
+from tests.support.sim import START, Sim, StartSim
 
 ROOT = Path(__file__).resolve().parents[2]
 WATCH_BUDGET = 40.0  # seconds of watching at --speed 30 (20 simulated minutes) before giving up
@@ -27,22 +26,12 @@ WANTED = ("job.started", "job.progressed", "job.completed", "job.failed", "job.w
 
 
 def write_config(directory: Path, endpoint: str) -> Path:
-    path = directory / "watch.yaml"
-    path.write_text(
-        f"""
-ips: {{endpoint: "{endpoint}", user: {USER}, password: {PASSWORD}, timeout: 5s}}
-poll: {{interval: 1s, jitter: 0}}
-companies:
-  - {{handle: "47"}}
-  - {{name: Nordwind Moden}}
-  - {{handle: "203"}}
-  - {{handle: "311"}}
-  - {{handle: "512"}}
-log: {{format: json, level: info}}
-""",
-        encoding="utf-8",
-    )
-    return path
+    """Five companies (one known by name), polled every second; JSON logs at info."""
+    companies = '[{handle: "47"}, {name: Nordwind Moden}, {handle: "203"}, {handle: "311"}, {handle: "512"}]'
+    return support.write_config(
+        directory, endpoint, name="watch.yaml", interval="1s", poll="jitter: 0", companies=companies, rules=None,
+        log="format: json, level: info",
+    )  # fmt: skip
 
 
 @contextlib.asynccontextmanager
@@ -57,18 +46,18 @@ async def process(*args: str, stdout: Any = None, stderr: Any = None) -> AsyncIt
             await proc.wait()
 
 
-async def wait_until_serving(url: str, deadline: float) -> None:
-    """Poll the simulator's control API until it answers (bounded, never a fixed sleep)."""
+async def simulator_endpoint(log: Path, simulator: asyncio.subprocess.Process, deadline: float) -> str:
+    """The endpoint `notifier simulate --listen …:0` says it listens on (it picks a free port and logs it)."""
     loop = asyncio.get_running_loop()
-    async with aiohttp.ClientSession() as session:
-        while True:
-            with contextlib.suppress(aiohttp.ClientError):
-                async with session.get(url) as resp:
-                    if resp.status == 200:
-                        return
-            if loop.time() > deadline:
-                raise AssertionError(f"simulator did not start serving {url}")
-            await asyncio.sleep(0.05)
+    while True:
+        text = await asyncio.to_thread(log.read_text, encoding="utf-8", errors="replace")
+        for line in text.splitlines():
+            if line.startswith("{") and json.loads(line).get("event") == "IPS simulator listening":
+                return str(json.loads(line)["url"])
+        assert simulator.returncode is None, text
+        if loop.time() > deadline:
+            raise AssertionError("the simulator did not say where it listens")
+        await asyncio.sleep(0.05)
 
 
 class Seen:
@@ -114,15 +103,13 @@ async def test_watch_prints_every_kind_of_event_and_exits_on_sigterm(
     """Against `notifier simulate --speed 30`, watch prints started/progressed/completed/failed/warning/active
     events as one flushed JSON line each, logs only on stderr, exits 0 on SIGTERM, and its recording replays."""
     loop = asyncio.get_running_loop()
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}/scene7/services/IpsApiService"
-    config = write_config(tmp_path, endpoint)
     recording = tmp_path / "events.jsonl"
     seen = Seen()
-    sim_args = ("simulate", "--listen", f"127.0.0.1:{port}", "--scenario", "demo", "--speed", "30")
+    sim_args = ("simulate", "--listen", "127.0.0.1:0", "--scenario", "demo", "--speed", "30")
     with (tmp_path / "sim.log").open("wb") as sim_log, (tmp_path / "watch.log").open("wb") as watch_log:
-        async with process(*sim_args, stderr=sim_log, stdout=sim_log):
-            await wait_until_serving(f"http://127.0.0.1:{port}/_sim/state", loop.time() + 15)
+        async with process(*sim_args, stderr=sim_log, stdout=sim_log) as simulator:
+            endpoint = await simulator_endpoint(tmp_path / "sim.log", simulator, loop.time() + 15)
+            config = write_config(tmp_path, endpoint)
             async with process("watch", "--config", str(config), stdout=asyncio.subprocess.PIPE, stderr=watch_log) as w:
                 assert w.stdout is not None
                 deadline = loop.time() + WATCH_BUDGET

@@ -9,7 +9,6 @@ from email.utils import format_datetime
 
 import aiohttp
 import trustme
-from aiohttp import web
 from standardwebhooks.webhooks import Webhook
 
 from notifier.channels.base import HttpStatusError, SmtpReplyError, TransportFailure
@@ -22,7 +21,6 @@ from notifier.store.sqlite.store import SqliteStore
 from tests.support.dispatch import (
     SECRET,
     SETTINGS,
-    Receiver,
     Scripted,
     advance_to,
     at,
@@ -31,8 +29,8 @@ from tests.support.dispatch import (
     lane,
     notification,
     rows,
-    start_receiver,
 )
+from tests.support.receiver import Receiver, Reply, serving
 
 
 def webhook(url: str, session: aiohttp.ClientSession) -> WebhookSender:
@@ -88,51 +86,47 @@ async def test_backoff_windows_grow_with_attempts(store: SqliteStore, clock: Man
     assert len(hook.sent) == 4
 
 
-async def test_retry_after_seconds_sets_next_at(store: SqliteStore, clock: ManualClock) -> None:
+async def test_retry_after_seconds_sets_next_at(store: SqliteStore, clock: ManualClock, receiver: Receiver) -> None:
     """A webhook's 503 with `Retry-After: 120` schedules the next attempt 120 s (plus ≤ base jitter) later."""
-    receiver = Receiver(replies=[(503, {"Retry-After": "120"})])
-    server = await start_receiver(receiver)
+    receiver.script("/hook", Reply(503, {"Retry-After": "120"}))
     async with aiohttp.ClientSession() as session:
-        channel = webhook(str(server.make_url("/hook")), session)
+        channel = webhook(receiver.url(), session)
         await commit(store, clock, "hook")
         await dispatcher(store, clock, {"hook": lane(channel, clock)}).flush()
-    await server.close()
     [row] = await rows(store)
     assert row.state == PENDING
     assert at(clock, 120) <= row.next_at <= at(clock, 120 + SETTINGS.base)
 
 
-async def test_retry_after_http_date_sets_next_at(store: SqliteStore, clock: ManualClock) -> None:
+async def test_retry_after_http_date_sets_next_at(store: SqliteStore, clock: ManualClock, receiver: Receiver) -> None:
     """A 429 with an HTTP-date Retry-After is measured against the dispatcher's clock."""
     when = format_datetime(clock.now() + timedelta(seconds=90), usegmt=True)
-    receiver = Receiver(replies=[(429, {"Retry-After": when})])
-    server = await start_receiver(receiver)
+    receiver.script("/hook", Reply(429, {"Retry-After": when}))
     async with aiohttp.ClientSession() as session:
-        channel = webhook(str(server.make_url("/hook")), session)
+        channel = webhook(receiver.url(), session)
         await commit(store, clock, "hook")
         await dispatcher(store, clock, {"hook": lane(channel, clock)}).flush()
-    await server.close()
     [row] = await rows(store)
     assert at(clock, 90) <= row.next_at <= at(clock, 90 + SETTINGS.base)
 
 
-async def test_retries_carry_the_same_webhook_id_and_body(store: SqliteStore, clock: ManualClock) -> None:
+async def test_retries_carry_the_same_webhook_id_and_body(
+    store: SqliteStore, clock: ManualClock, receiver: Receiver
+) -> None:
     """Every attempt of one notification has the same webhook-id and bytes, and each verifies."""
-    receiver = Receiver(replies=[(500, {}), (502, {})])
-    server = await start_receiver(receiver)
+    receiver.script("/hook", Reply(500), Reply(502))
     async with aiohttp.ClientSession() as session:
-        channel = webhook(str(server.make_url("/hook")), session)
+        channel = webhook(receiver.url(), session)
         await commit(store, clock, "hook")
         dispatch = dispatcher(store, clock, {"hook": lane(channel, clock)})
         for _ in range(3):
             await dispatch.flush()
             clock.advance(SETTINGS.cap)
-    await server.close()
     assert len(receiver.requests) == 3
-    assert {h["webhook-id"] for h, _ in receiver.requests} == {"msg_1"}
-    assert {body for _, body in receiver.requests} == {webhook_body(notification(1))}
-    for headers, body in receiver.requests:
-        Webhook(SECRET).verify(body, headers)
+    assert {seen.headers["webhook-id"] for seen in receiver.requests} == {"msg_1"}
+    assert {seen.body for seen in receiver.requests} == {webhook_body(notification(1))}
+    for seen in receiver.requests:
+        Webhook(SECRET).verify(seen.body, seen.headers)
     assert [r.state for r in await rows(store)] == [DELIVERED]
 
 
@@ -150,22 +144,21 @@ async def test_permanent_failure_is_kept_as_a_dead_letter(store: SqliteStore, cl
 
 
 async def test_a_receiver_answering_errors_while_it_deploys_gets_the_delivery_after(
-    store: SqliteStore, clock: ManualClock
+    store: SqliteStore, clock: ManualClock, receiver: Receiver
 ) -> None:
     """404, 401, a redirect and a 413 during a receiver's deploy are retried on the schedule, the redirect never
     followed; then the same webhook-id is delivered."""
-    receiver = Receiver(replies=[(404, {}), (401, {}), (302, {"Location": "/elsewhere"}), (413, {})])
-    server = await start_receiver(receiver)
+    receiver.script("/hook", Reply(404), Reply(401), Reply(302, {"Location": "/elsewhere"}), Reply(413))
     async with aiohttp.ClientSession() as session:
-        channel = webhook(str(server.make_url("/hook")), session)
+        channel = webhook(receiver.url(), session)
         await commit(store, clock, "hook")
         dispatch = dispatcher(store, clock, {"hook": lane(channel, clock)})
         for _ in range(5):
             await dispatch.flush()
             clock.advance(SETTINGS.cap)
-    await server.close()
     assert [(r.state, r.attempts) for r in await rows(store)] == [(DELIVERED, 5)]
-    assert [h["webhook-id"] for h, _ in receiver.requests] == ["msg_1"] * 5
+    assert [seen.headers["webhook-id"] for seen in receiver.requests] == ["msg_1"] * 5
+    assert receiver.hits("/elsewhere") == 0
 
 
 async def test_a_certificate_that_fails_verification_is_retried_until_it_is_fixed(
@@ -178,27 +171,21 @@ async def test_a_certificate_that_fails_verification_is_retried_until_it_is_fixe
     stranger.issue_cert("127.0.0.1").configure_cert(server_tls)
     client_tls = ssl.create_default_context()
     trusted.configure_trust(client_tls)
-    receiver = Receiver()
-    runner = web.AppRunner(receiver.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_tls)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=client_tls)) as session:
-            channel = webhook(f"https://127.0.0.1:{port}/hook", session)
-            await commit(store, clock, "hook")
-            dispatch = dispatcher(store, clock, {"hook": lane(channel, clock)})
-            await dispatch.flush()
-            [row] = await rows(store)
-            assert (row.state, row.attempts) == (PENDING, 1)
-            assert row.last_error is not None
-            assert row.last_error.startswith("TLS failure: ")
-            trusted.issue_cert("127.0.0.1").configure_cert(server_tls)  # the operator renews the certificate
-            clock.advance(SETTINGS.cap)
-            await dispatch.flush()
-    finally:
-        await runner.cleanup()
+    async with (
+        serving(Receiver(), tls=server_tls) as receiver,
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=client_tls)) as session,
+    ):
+        channel = webhook(receiver.url(), session)
+        await commit(store, clock, "hook")
+        dispatch = dispatcher(store, clock, {"hook": lane(channel, clock)})
+        await dispatch.flush()
+        [row] = await rows(store)
+        assert (row.state, row.attempts) == (PENDING, 1)
+        assert row.last_error is not None
+        assert row.last_error.startswith("TLS failure: ")
+        trusted.issue_cert("127.0.0.1").configure_cert(server_tls)  # the operator renews the certificate
+        clock.advance(SETTINGS.cap)
+        await dispatch.flush()
     assert [(r.state, r.attempts) for r in await rows(store)] == [(DELIVERED, 2)]
     assert len(receiver.requests) == 1
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -15,7 +16,6 @@ from notifier.store.records import DELIVERED, PENDING, DeliveryRow
 from notifier.store.sqlite.store import SqliteStore
 from tests.support.dispatch import (
     SECRET,
-    Receiver,
     Scripted,
     advance_to,
     commit,
@@ -23,9 +23,10 @@ from tests.support.dispatch import (
     lane,
     rows,
     settle_loop,
-    start_receiver,
     until,
 )
+from tests.support.receiver import Receiver, Reply
+from tests.support.store import sqlite_store
 
 
 async def test_run_wakes_when_told_of_a_commit(store: SqliteStore, clock: ManualClock) -> None:
@@ -97,29 +98,27 @@ async def test_drain_waits_for_sends_that_finish_within_grace(store: SqliteStore
     assert len(hook.sent) == 1
 
 
-async def test_restart_picks_up_pending_rows(store: SqliteStore, clock: ManualClock) -> None:
+async def test_restart_picks_up_pending_rows(tmp_path: Path, clock: ManualClock) -> None:
     """Rows left pending by a stopped dispatcher are delivered by the next one on a reopened file."""
-    await commit(store, clock, "hook", count=4)
-    first = dispatcher(store, clock, {"hook": lane(Scripted("hook", gate=asyncio.Event()), clock, concurrency=1)})
-    await first.dispatch_once()
-    await first.drain(0)
-    await store.close()
-    reopened = await SqliteStore.open(store.path)
-    try:
+    path = tmp_path / "restarted.db"
+    async with sqlite_store(path) as store:
+        await commit(store, clock, "hook", count=4)
+        first = dispatcher(store, clock, {"hook": lane(Scripted("hook", gate=asyncio.Event()), clock, concurrency=1)})
+        await first.dispatch_once()
+        await first.drain(0)
+    async with sqlite_store(path) as reopened:
         hook = Scripted("hook")
         await dispatcher(reopened, clock, {"hook": lane(hook, clock)}).flush()
         assert sorted(hook.keys()) == ["msg_1", "msg_2", "msg_3", "msg_4"]
         assert [r.state for r in await rows(reopened)] == [DELIVERED] * 4
-    finally:
-        await reopened.close()
-        store.db = reopened.db  # the fixture closes the store it handed out
 
 
-async def test_webhook_id_and_body_survive_a_restart(store: SqliteStore, clock: ManualClock) -> None:
+async def test_webhook_id_and_body_survive_a_restart(
+    store: SqliteStore, clock: ManualClock, receiver: Receiver
+) -> None:
     """The retry after a restart carries the same webhook-id and bytes as the attempt before it."""
-    receiver = Receiver(replies=[(503, {})])
-    server = await start_receiver(receiver)
-    config = WebhookChannel.model_validate({"type": "webhook", "url": str(server.make_url("/hook")), "secret": SECRET})
+    receiver.script("/hook", Reply(503))
+    config = WebhookChannel.model_validate({"type": "webhook", "url": receiver.url(), "secret": SECRET})
     await commit(store, clock, "hook")
     async with aiohttp.ClientSession() as session:
         await dispatcher(store, clock, {"hook": lane(WebhookSender("hook", config, session), clock)}).flush()
@@ -127,8 +126,11 @@ async def test_webhook_id_and_body_survive_a_restart(store: SqliteStore, clock: 
     advance_to(clock, row.next_at)
     async with aiohttp.ClientSession() as session:
         await dispatcher(store, clock, {"hook": lane(WebhookSender("hook", config, session), clock)}).flush()
-    await server.close()
-    (first_headers, first_body), (second_headers, second_body) = receiver.requests
+    first, second = receiver.requests
+    (first_headers, first_body), (second_headers, second_body) = (
+        (first.headers, first.body),
+        (second.headers, second.body),
+    )
     assert first_headers["webhook-id"] == second_headers["webhook-id"] == "msg_1"
     assert first_body == second_body
     Webhook(SECRET).verify(second_body, second_headers)

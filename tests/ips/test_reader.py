@@ -46,7 +46,7 @@ def test_active_jobs_of_mixed_shapes_read_as_one_by_one(jobs: list[ActiveJob]) -
 def test_job_logs_with_details_read_as_one_by_one(logs: list[JobLog]) -> None:
     """Logs with nested detail and aux arrays read the same as an array and one at a time."""
     data = render.render_job_log_details(logs, VERSION)
-    assert parse.parse_job_log_details(data) == _one_by_one(data, "getJobLogDetails", "jobLogArray", parse._JOB_LOG)
+    assert parse.parse_job_log_details(data) == _one_by_one(data, "getJobLogDetails", "jobLogArray", parse.JOB_LOG)
 
 
 def _jobs(count: int) -> list[ActiveJob]:
@@ -141,8 +141,9 @@ def test_learned_tags_and_shapes_stay_bounded() -> None:
     for n in range(1500):
         data = render.render_active_jobs(_jobs(1), f"2026-01-{n:04d}")
         reader.many(items(next(iter(response_element(data, "getActiveJobs")))), False)
-    assert len(reader._tags) <= 512
-    assert len(reader._plans) <= 256
+    tags, shapes = reader.learned
+    assert tags <= 512
+    assert shapes <= 256
 
 
 def test_builders_make_the_objects_init_makes() -> None:

@@ -29,6 +29,7 @@ from notifier.ips.simulator.soap import SimUser
 from notifier.runtime.clock import ManualClock
 from notifier.safety.redact import secret_values, spellings
 from notifier.web import snapshot
+from tests.support import daemon as support
 from tests.support.daemon import CONSOLE
 from tests.support.endpoints import config_yaml, receivers
 from tests.support.sim import START, Sim, StartSim
@@ -101,6 +102,7 @@ def json_logs() -> Iterator[None]:
 
 
 def write_config(tmp_path: Path, sim: Sim, server: TestServer, smtp_port: int) -> Path:
+    """Six channels answered by the echoing servers, the IPS password read from a file."""
     (tmp_path / "ips_password").write_text(IPS_PASSWORD + "\n", encoding="utf-8")
     (tmp_path / "rules.yaml").write_text(
         "- name: failed-publish\n  on: job.failed\n  severity: critical\n"
@@ -108,26 +110,16 @@ def write_config(tmp_path: Path, sim: Sim, server: TestServer, smtp_port: int) -
         "           {channel: pd}]\n",
         encoding="utf-8",
     )
-    path = tmp_path / "notifier.yaml"
-    path.write_text(
-        f"""
-ips: {{endpoint: "{sim.endpoint}", user: ops@example.com, password_file: ips_password, timeout: 5s}}
-poll: {{interval: 30s, unreachable_after: 1}}
-companies: [{{handle: "47"}}]
-rules: rules.yaml
-state: sqlite:///state.db
-channels:
+    channels = f"""\
   bot: {{type: slack, token: "{SLACK_TOKEN}", channel: "#ops", api_url: "{server.make_url("/api/")}"}}
   hook: {{type: slack, webhook_url: "{server.make_url(SLACK_HOOK_PATH)}"}}
   mail: {{type: email, host: 127.0.0.1, port: {smtp_port}, tls: none, username: ops, password: "{SMTP_PASSWORD}",
          from: notifier@example.com, to: [ops@example.com], timeout: 5s}}
   downstream: {{type: webhook, url: "{server.make_url("/hook")}", secret: "{WEBHOOK_SECRET}"}}
   teams: {{type: teams, webhook_url: "{server.make_url(TEAMS_HOOK_PATH).with_query(sig=TEAMS_SIG)}"}}
-  pd: {{type: pagerduty, routing_key: {ROUTING_KEY}, api_url: "{server.make_url("/v2/enqueue")}"}}
-""",
-        encoding="utf-8",
-    )
-    return path
+  pd: {{type: pagerduty, routing_key: {ROUTING_KEY}, api_url: "{server.make_url("/v2/enqueue")}"}}"""
+    ips = f'endpoint: "{sim.endpoint}", user: ops@example.com, password_file: ips_password, timeout: 5s'
+    return support.write_config(tmp_path, "", ips=ips, unreachable_after=1, rules="rules.yaml", channels=channels)
 
 
 async def test_no_secret_appears_anywhere_after_a_run_with_faults(

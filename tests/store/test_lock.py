@@ -15,7 +15,7 @@ import pytest
 
 from notifier.store.errors import StateInUse
 from notifier.store.sqlite.lock import exclusive
-from tests.support.channels import free_port
+from tests.support import daemon as support
 from tests.support.processes import Spawn
 
 GUARD = 45.0  # seconds before a wait on a real process is a failure; about one on an idle machine
@@ -61,18 +61,10 @@ def test_the_lock_is_released_with_its_holder(tmp_path: Path) -> None:
 
 
 def write_config(folder: Path, state: Path, ips_port: int) -> Path:
+    """A daemon on the state file `state`, polling an IPS that refuses every connection."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "notifier.yaml"
-    path.write_text(
-        f"""
-ips: {{endpoint: "http://127.0.0.1:{ips_port}/scene7/services/IpsApiService", user: u, password: p, timeout: 1s}}
-companies: [{{handle: "47"}}]
-state: sqlite:///{state}
-log: {{format: json, level: info}}
-""",
-        encoding="utf-8",
-    )
-    return path
+    ips = f"http://127.0.0.1:{ips_port}/scene7/services/IpsApiService"
+    return support.write_config(folder, ips, rules=None, state=f"sqlite:///{state}", log="format: json, level: info")
 
 
 async def run_notifier(spawn: Spawn, config: Path, log: Path) -> asyncio.subprocess.Process:
@@ -92,11 +84,13 @@ async def wait_for_line(log: Path, text: str, proc: asyncio.subprocess.Process) 
 
 
 @pytest.mark.timeout(3 * GUARD)
-async def test_a_second_daemon_through_a_symlink_is_refused(tmp_path: Path, notifier_process: Spawn) -> None:
+async def test_a_second_daemon_through_a_symlink_is_refused(
+    tmp_path: Path, notifier_process: Spawn, refused: int
+) -> None:
     """Real processes: while one daemon runs on a file, a daemon configured with a symlink to it exits 1 with
     one line naming the first one's pid, and the first keeps running."""
     db = tmp_path / "main" / "state.db"
-    ips_port = free_port()
+    ips_port = refused
     first_log = tmp_path / "first.log"
     first = await run_notifier(notifier_process, write_config(tmp_path / "main", db, ips_port), first_log)
     try:

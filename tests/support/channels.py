@@ -4,7 +4,6 @@ PagerDuty that check what they receive against the published Adaptive Card schem
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -50,14 +49,6 @@ def sample_notification(**changes: Any) -> Notification:
 
 def sample_delivery(channel: str = "test", recipients: tuple[str, ...] = (), **changes: Any) -> Delivery:
     return Delivery(sample_notification(**changes), channel, recipients)
-
-
-def free_port() -> int:
-    """A port nothing listens on right now (bound, read, released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 # ------------------------------------------------------------------------------ Teams and PagerDuty fakes

@@ -26,6 +26,7 @@ def config_text(
     endpoint: str,
     *,
     ips: str | None = None,
+    interval: str = "30s",
     unreachable_after: int = 2,
     companies: str = '[{handle: "47"}]',
     rules: Path | str | None = SHIPPED_RULES,
@@ -34,15 +35,16 @@ def config_text(
     http: str | None = None,
     state: str = "sqlite:///state.db",
     grace: str = "2s",
+    log: str | None = None,
     extra: str = "",
 ) -> str:
     """A config on the IPS at `endpoint` (or the `ips` section's content): the shipped rules (or `rules`; None:
     no rules) notifying a console channel (or `channels`, YAML lines under `channels:`); `poll` adds poll
-    settings, `http` the http section's content, `extra` whole sections."""
+    settings, `http` and `log` those sections' content, `extra` whole sections."""
     ips = ips or f'endpoint: "{endpoint}", user: {USER}, password: {PASSWORD}, timeout: 5s'
     lines = [
         f"ips: {{{ips}}}",
-        f"poll: {{interval: 30s, unreachable_after: {unreachable_after}{', ' + poll if poll else ''}}}",
+        f"poll: {{interval: {interval}, unreachable_after: {unreachable_after}{', ' + poll if poll else ''}}}",
         f"companies: {companies}",
         *([f"rules: {rules}"] if rules is not None else []),
         f"state: {state}",
@@ -52,6 +54,8 @@ def config_text(
     ]
     if http is not None:
         lines.append(f"http: {{{http}}}")
+    if log is not None:
+        lines.append(f"log: {{{log}}}")
     return "\n" + "\n".join(lines) + "\n" + extra
 
 

@@ -6,11 +6,7 @@ import asyncio
 import base64
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
-
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from notifier.channels.base import SendError
 from notifier.dispatch.dispatcher import Dispatcher, Lane
@@ -118,30 +114,6 @@ def dispatcher(store: SqliteStore, clock: ManualClock, lanes: dict[str, Lane], *
 
 def fail(message: str = "boom") -> SendError:
     return SendError(message)
-
-
-@dataclass
-class Receiver:
-    """A webhook endpoint answering from `replies` ((status, headers) each), then 200; it keeps what it got."""
-
-    replies: list[tuple[int, dict[str, str]]] = field(default_factory=list)
-    requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-
-    def app(self) -> web.Application:
-        async def hook(request: web.Request) -> web.Response:
-            self.requests.append((dict(request.headers), await request.read()))
-            status, headers = self.replies.pop(0) if self.replies else (200, {})
-            return web.Response(status=status, headers=headers)
-
-        app = web.Application()
-        app.router.add_post("/hook", hook)
-        return app
-
-
-async def start_receiver(receiver: Receiver) -> TestServer:
-    server = TestServer(receiver.app(), host="127.0.0.1")
-    await server.start_server()
-    return server
 
 
 def at(clock: ManualClock, seconds: float) -> float:

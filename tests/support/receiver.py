@@ -8,6 +8,7 @@ open (a receiver that hangs) until released.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -44,7 +45,9 @@ class Receiver:
         self.invalid: list[str] = []  # requests whose signature did not verify, by webhook-id
         self.always: dict[str, Reply] = {}
         self.answers: int | None = None  # answer this many more, then hold every request until `release()`
+        self.delay = 0.0  # seconds each answer takes: a slow receiver
         self.held = 0
+        self.answered: list[Seen] = []  # the requests it has answered, in the order it answered them
         self._script: dict[str, list[Reply]] = defaultdict(list)
         self._released = asyncio.Event()
         self.server: TestServer | None = None
@@ -66,7 +69,8 @@ class Receiver:
         self.answers = None
         self._released.set()
 
-    async def _handle(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.Response:
+        """Keep the request, then answer it as scripted (after holding it, or waiting `delay`)."""
         seen = Seen(request.method, request.path, dict(request.headers), await request.read())
         self.requests.append(seen)
         if self.secret is not None:
@@ -77,8 +81,11 @@ class Receiver:
                 await self._released.wait()
             else:
                 self.answers -= 1
+        if self.delay:
+            await asyncio.sleep(self.delay)
         script = self._script.get(request.path)
         reply = script.pop(0) if script else self.always.get(request.path, Reply())
+        self.answered.append(seen)
         return web.Response(status=reply.status, headers=reply.headers, text=reply.text)
 
     def _verify(self, seen: Seen) -> None:
@@ -89,12 +96,13 @@ class Receiver:
 
 
 @asynccontextmanager
-async def serving(receiver: Receiver) -> AsyncIterator[Receiver]:
-    """`receiver` listening on a port of its own until the block ends (held requests are released first)."""
+async def serving(receiver: Receiver, tls: ssl.SSLContext | None = None) -> AsyncIterator[Receiver]:
+    """`receiver` listening on a port of its own (over TLS with `tls`) until the block ends; held requests are
+    released first."""
     app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", receiver._handle)
+    app.router.add_route("*", "/{tail:.*}", receiver.handle)
     server = TestServer(app, host="127.0.0.1", port=0)
-    await server.start_server()
+    await server.start_server(ssl=tls)
     receiver.server = server
     try:
         yield receiver

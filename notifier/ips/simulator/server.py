@@ -18,6 +18,7 @@ import base64
 import gzip
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -161,6 +162,19 @@ def make_world(scenario: str = "demo", *, seed: int = 0, speed: float = 1.0, sta
     return World(build_scenario(scenario, **options), seed=seed, speed=speed, start=start)
 
 
+@dataclass(frozen=True, slots=True)
+class Served:
+    """A simulator being served: its world, and where (the port it bound, asked for or not)."""
+
+    world: World
+    host: str
+    port: int
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}{SERVICE_PATH}"
+
+
 @asynccontextmanager
 async def serve_simulator(
     host: str,
@@ -172,15 +186,16 @@ async def serve_simulator(
     users: Mapping[str, SimUser] | None = None,
     prefix: str | None = "ns1",
     **options: Any,
-) -> AsyncIterator[World]:
-    """Serve the simulator on host:port for the duration of the block; yields the world it serves."""
+) -> AsyncIterator[Served]:
+    """Serve the simulator on host:port (port 0: any free one) for the duration of the block."""
     world = make_world(scenario, seed=seed, speed=speed, **options)
     runner = web.AppRunner(create_app(world, users=users, prefix=prefix), access_log=None)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
-        log.info("IPS simulator listening", url=f"http://{host}:{port}{SERVICE_PATH}", scenario=scenario, seed=seed)
-        yield world
+        served = Served(world, host, int(runner.addresses[0][1]))
+        log.info("IPS simulator listening", url=served.endpoint, scenario=scenario, seed=seed)
+        yield served
     finally:
         await runner.cleanup()
 
