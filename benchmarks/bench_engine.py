@@ -18,7 +18,7 @@ from harness import JOBS, RULES, Row, best_of, fleet, machine, options, polls, r
 from notifier.engine.context import Views
 from notifier.engine.evaluate import Engine
 from notifier.engine.rules import RuleSet, load_rules
-from notifier.ingest.tracker import JobTracker
+from notifier.ingest.job_tracker import JobTracker
 from notifier.ips.parse import Parser
 from notifier.models import CompanyRef, Event
 

@@ -49,7 +49,7 @@ def settled_rss() -> int:
 def child(path: Path, traced: bool) -> None:
     """Parse and track the polls in `path` (our own file); print what they cost, as JSON: RSS, or with `traced`,
     tracemalloc's count (which would inflate RSS with its own bookkeeping, so it is measured in another run)."""
-    from notifier.ingest.tracker import JobTracker
+    from notifier.ingest.job_tracker import JobTracker
     from notifier.ips.parse import Parser
     from notifier.models import CompanyRef
 

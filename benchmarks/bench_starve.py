@@ -21,7 +21,8 @@ from aiohttp import web
 from harness import API_VERSION, Row, fleet, machine, options, report, settle
 
 from notifier.ingest import poller
-from notifier.ingest.poller import DIFF_IN_THREAD_ABOVE, CompanyPoller, PollSettings
+from notifier.ingest.poller import DIFF_IN_THREAD_ABOVE, CompanyPoller
+from notifier.ingest.settings import PollSettings
 from notifier.ips.client import PARSE_IN_THREAD_ABOVE, IpsClient, IpsSettings
 from notifier.ips.simulator.answers import render_active_jobs, render_company_info, render_job_logs
 from notifier.models import Company, CompanyId, CompanyRef, Event

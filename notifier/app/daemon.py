@@ -21,10 +21,10 @@ import structlog
 from notifier.app.housekeeping import Housekeeping
 from notifier.app.metrics import Metrics
 from notifier.app.observe import Listener, Observer
-from notifier.app.reconcile import LeftOpen
 from notifier.app.reload import Reloader
 from notifier.app.setup import load_ruleset
 from notifier.app.status import DaemonStatus
+from notifier.app.takeover import LeftOpen
 from notifier.app.window import Window
 from notifier.app.wiring import (
     build_lanes,

@@ -16,8 +16,8 @@ from notifier.config import CompanyConfig, Config
 from notifier.dispatch.dispatcher import Lane
 from notifier.dispatch.limits import CircuitBreaker, RateLimiter
 from notifier.dispatch.policy import RetrySettings
-from notifier.ingest.poller import PollSettings
 from notifier.ingest.pollers import CompanyPlan
+from notifier.ingest.settings import PollSettings
 from notifier.ips.client import IpsSettings
 from notifier.models import CompanyId
 from notifier.runtime.clock import Clock

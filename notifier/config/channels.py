@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 
-from notifier.config.values import Strict, http_url, not_empty
+from notifier.config.checks import Strict, http_url, not_empty
 from notifier.sources.durations import Duration
 
 CHANNEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"

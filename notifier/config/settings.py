@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from notifier.config.channels import AnyChannel, channel_name
-from notifier.config.values import (
+from notifier.config.checks import (
     LocaleTag,
     Strict,
     base_dir,

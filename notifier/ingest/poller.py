@@ -12,98 +12,27 @@ import asyncio
 import dataclasses
 import random
 import time
-from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 import structlog
 
 from notifier.ingest.health import PollStatus
+from notifier.ingest.hooks import Checkpoint, EventSink, PollObserver, SeedSource, Sleep, Takeover
+from notifier.ingest.job_logs import job_logs, log_details
+from notifier.ingest.job_tracker import Ending, JobTracker, Resume, resume_from
 from notifier.ingest.marks import PollDone, TrackerSeed
 from notifier.ingest.schedules.polling import ScheduleWatch, settle_watch
-from notifier.ingest.tracker import Ending, JobTracker, Resume, resume_from
+from notifier.ingest.settings import PollSettings, next_delay
 from notifier.ingest.views import CompanyView, SchedulesView
 from notifier.ips.client import IpsClient
-from notifier.ips.errors import IpsError, IpsFault
+from notifier.ips.errors import IpsError
 from notifier.models import CompanyId, CompanyRef, Event, JobLog, JobLogDetail
-from notifier.runtime.backoff import Backoff
 from notifier.runtime.clock import Clock
 
 log = structlog.get_logger(__name__)
 
-Sleep = Callable[[float], Awaitable[None]]
-Checkpoint = Callable[[PollDone], Awaitable[None]]  # what a restart needs, queued after a poll's events
-
-
-class PollObserver(Protocol):
-    """Told every poll's outcome: "ok", the error type that failed it, or "skipped" (the rules are behind)."""
-
-    def polled(self, company: CompanyId, outcome: str, seconds: float) -> None: ...
-
-
-class SeedSource(Protocol):
-    """Where what a company's trackers start from is kept (the state store)."""
-
-    async def seed(self, company: str, now: datetime, *, first_look: bool) -> TrackerSeed: ...
-
-
-class Takeover(Protocol):
-    """What a poller asks after its first good poll: events that end alerts whoever polled the company before
-    left open (a job that ended unseen, an outage that ended meanwhile), queued like its own."""
-
-    def left_open(
-        self, company: CompanyRef, active: Collection[str], schedules: ScheduleWatch | None, now: datetime
-    ) -> list[Event]: ...
-
-
-class EventSink(Protocol):
-    """Where a poller puts its events: the bounded queue, which pushes back when full."""
-
-    async def put(self, item: Event) -> None: ...
-
-    def put_nowait(self, item: Event) -> None: ...
-
-    def full(self) -> bool: ...
-
-
 NAME_RETRY = timedelta(minutes=10)  # a company's display name that could not be looked up is asked for again
 DIFF_IN_THREAD_ABOVE = 2000  # jobs; a bigger snapshot is diffed in a worker thread (the tracker is this task's)
-MAX_LOG_PAGES = 50  # a log scan reads at most this many pages per poll (50,000 logs at the default page size)
-
-
-@dataclass(frozen=True, slots=True)
-class PollSettings:
-    """Scheduling knobs of one company's poller (derived from config)."""
-
-    interval: float = 30.0
-    jitter: float = 0.1
-    max_backoff: float = 300.0
-    auth_backoff: float = 900.0
-    unreachable_after: int = 3
-    log_retry_polls: int = 5
-    details_limit: int = 20
-    min_delay: float = 1.0
-    log_page_size: int = 1000
-    catch_up: float = 6 * 3600.0  # after a restart, announce job endings of up to this much downtime
-    schedules_interval: float = 300.0  # getScheduledJobs every so often (0: schedules are not watched)
-    schedule_grace: float = 600.0  # a fire time without a run this long is a missed run
-
-
-def next_delay(settings: PollSettings, failures: int, error: IpsError | None, rng: random.Random) -> float:
-    """Seconds until the next poll.
-
-    Healthy: the interval ± jitter, so hundreds of companies do not poll in lock-step. Failing: full-jitter
-    exponential backoff capped at max_backoff. Authentication/authorization faults cannot heal by retrying
-    soon, so they wait auth_backoff (± jitter) instead of hammering the service with bad credentials.
-    """
-    if failures == 0:
-        spread = settings.interval * settings.jitter
-        return max(settings.min_delay, settings.interval + rng.uniform(-spread, spread))
-    if isinstance(error, IpsFault) and error.is_auth:
-        return max(settings.min_delay, settings.auth_backoff * rng.uniform(0.9, 1.1))
-    failing = Backoff(base=settings.interval * 2.0, cap=settings.max_backoff, floor=settings.min_delay)
-    return failing.delay(failures, rng)
 
 
 class CompanyPoller:
@@ -350,25 +279,7 @@ class CompanyPoller:
         self.log.info("company name looked up")
 
     async def _job_logs(self, start: datetime) -> list[JobLog]:
-        """Every finished-job log from `start` on, page by page, oldest first.
-
-        One page would silently drop the newest logs whenever more than a page's worth fall in the window
-        (a long outage, a busy company, a server clock far ahead of ours); their jobs' endings would be lost.
-        Pages are sorted by startDate and overlap at their boundary, so logs are de-duplicated by job handle.
-        """
-        size = self.settings.log_page_size
-        found: dict[str, JobLog] = {}
-        for _ in range(MAX_LOG_PAGES):
-            page = await self.client.get_job_logs(self.company.handle, start_date=start, num_rows=size)
-            found.update((entry.job_handle, entry) for entry in page if entry.job_handle)
-            last = page[-1].start_date if page else None
-            if len(page) < size:
-                return list(found.values())
-            if last is None or last <= start:  # a whole page started in the same instant: cannot page past it
-                break
-            start = last
-        self.log.warning("job log scan truncated; some job endings may be missed", logs=len(found))
-        return list(found.values())
+        return await job_logs(self.client, self.company.handle, start, self.settings.log_page_size, self.log)
 
     async def _emit(self, events: list[Event]) -> None:
         if self.schedules is not None:
@@ -381,27 +292,10 @@ class CompanyPoller:
             else:
                 self.queue.put_nowait(event)
 
-    async def _details(self, tracker: JobTracker, outcome: Ending) -> tuple[JobLogDetail, ...] | None:
-        """First error/warning lines, asked in the job's locale so IPS localizes them for us.
-
-        A transient failure leaves the job pending for the next poll (None); once its retries are spent,
-        or when retrying cannot help (no permission), the event goes out without details rather than never.
-        """
-        if self.settings.details_limit == 0:
-            return ()
-        locale = outcome.job.locale or self.company.locale
-        try:
-            logs = await self.client.get_job_log_details(
-                self.company.handle, outcome.job.job_handle or "", locale=locale
-            )
-        except IpsError as exc:
-            if exc.retryable and tracker.may_wait(outcome):
-                self.log.info("job log details unavailable, retrying next poll", job=outcome.job.job_handle)
-                return None
-            self.log.warning("job log details unavailable", job=outcome.job.job_handle, error=str(exc))
-            return ()
-        lines = [d for entry in logs for d in entry.details if _notable(d)]
-        return tuple(lines[: self.settings.details_limit])
+    async def _details(self, tracker: JobTracker, ending: Ending) -> tuple[JobLogDetail, ...] | None:
+        locale = ending.job.locale or self.company.locale
+        limit = self.settings.details_limit
+        return await log_details(self.client, self.company.handle, tracker, ending, locale, limit, self.log)
 
     async def _failed(self, exc: Exception, now: datetime, *, expected: bool = True) -> None:
         status = self.status
@@ -432,8 +326,3 @@ class CompanyPoller:
             error=error,
             consecutive_failures=self.status.consecutive_failures,
         )
-
-
-def _notable(detail: JobLogDetail) -> bool:
-    log_type = detail.log_type or ""
-    return any(marker in log_type for marker in ("Error", "Failure", "Fatal", "Warning"))

@@ -17,8 +17,10 @@ from datetime import datetime
 
 import structlog
 
+from notifier.ingest.hooks import PollObserver, SeedSource, Takeover
 from notifier.ingest.marks import PollDone
-from notifier.ingest.poller import CompanyPoller, PollObserver, PollSettings, SeedSource, Takeover
+from notifier.ingest.poller import CompanyPoller
+from notifier.ingest.settings import PollSettings
 from notifier.ingest.views import CompanyView
 from notifier.ips.client import IpsClient
 from notifier.models import CompanyId, CompanyRef, Event

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from notifier.ingest.poller import NAME_RETRY, CompanyPoller, PollSettings, next_delay
+from notifier.ingest.poller import NAME_RETRY, CompanyPoller
+from notifier.ingest.settings import PollSettings, next_delay
 from notifier.ips.client import IpsClient
 from notifier.ips.errors import IpsError, IpsFault, IpsParseError, IpsTimeout, IpsTransportError
 from notifier.ips.simulator.chaos import FaultSpec

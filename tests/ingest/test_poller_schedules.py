@@ -7,7 +7,8 @@ import random
 
 import pytest
 
-from notifier.ingest.poller import CompanyPoller, PollSettings, next_delay
+from notifier.ingest.poller import CompanyPoller
+from notifier.ingest.settings import PollSettings, next_delay
 from notifier.models import CompanyRef, Event
 from notifier.runtime.clock import ManualClock
 from tests.support.sim import START, StartSim

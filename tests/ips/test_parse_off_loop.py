@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from notifier.ingest.poller import CompanyPoller, PollSettings
+from notifier.ingest.poller import CompanyPoller
+from notifier.ingest.settings import PollSettings
 from notifier.ips import parse
 from notifier.ips.simulator.scenarios import JobSpec
 from notifier.models import ActiveJob, CompanyId, CompanyRef, Event

@@ -10,7 +10,7 @@ import pytest
 
 from notifier.ingest.marks import PollMark
 from notifier.store.errors import StoreError
-from notifier.store.sqlite import marks as sqlite_marks
+from notifier.store.sqlite import tracking
 from notifier.store.sqlite.store import SqliteStore
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -24,7 +24,7 @@ async def test_a_value_error_from_our_own_code_is_raised_as_it_is(
     def broken(*_args: object) -> list[tuple[str, str, str, str]]:
         raise ValueError("a bug, not a disk")
 
-    monkeypatch.setattr(sqlite_marks, "mark_rows", broken)
+    monkeypatch.setattr(tracking, "mark_rows", broken)
     with pytest.raises(ValueError, match="a bug, not a disk"):
         await store.save_poll_marks({"47": PollMark(NOW, NOW, {})})
     assert store.health.problem is None

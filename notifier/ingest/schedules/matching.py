@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from notifier.ingest.tracker import job_type_from_log
+from notifier.ingest.job_tracker import job_type_from_log
 from notifier.models import ActiveJob, JobLog, ScheduledJob
 
 LEVELS = 5

@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from notifier.ingest.job_tracker import MAX_SERVER_LEAD, job_from_log
 from notifier.ingest.schedules.matching import Matcher, Run, run_of_job, run_of_log
 from notifier.ingest.schedules.state import FAILING, RESTING, ScheduleState, copy
-from notifier.ingest.tracker import MAX_SERVER_LEAD, job_from_log
 from notifier.models import ActiveJob, CompanyRef, Event, JobLog, ScheduledJob
 
 EARLY = timedelta(minutes=1)  # a run may start this much before its fire time and still be its run

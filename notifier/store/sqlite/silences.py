@@ -11,7 +11,7 @@ from typing import Any
 from notifier.engine.silences import Silence
 from notifier.safety import SCRUBBER
 from notifier.store.sqlite.connection import Connection, decoded, operation
-from notifier.store.sqlite.marks import stored_time
+from notifier.store.sqlite.tracking import stored_time
 
 
 class SilenceRows(Connection):

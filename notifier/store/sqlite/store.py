@@ -33,9 +33,9 @@ from notifier.store.records import PENDING, SILENCED, Outgoing
 from notifier.store.sqlite.connection import decoded, operation
 from notifier.store.sqlite.deliveries import DeliveryRows
 from notifier.store.sqlite.inspect import header_problem
-from notifier.store.sqlite.marks import SAVE_MARK, TrackingRows, mark_rows, stored_time, write_schedule_marks
 from notifier.store.sqlite.schema import prepare
 from notifier.store.sqlite.silences import SilenceRows
+from notifier.store.sqlite.tracking import SAVE_MARK, TrackingRows, mark_rows, stored_time, write_schedule_marks
 
 KEYS_PER_QUERY = 500  # bound parameters per lookup, well under SQLite's limit
 PING_TIMEOUT = 2.0  # a store that cannot answer `SELECT 1` this fast cannot take notifications either

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from notifier.ingest.job_tracker import JobTracker, Resume, job_type_from_log, resume_from
 from notifier.ingest.marks import PollMark
-from notifier.ingest.tracker import JobTracker, Resume, job_type_from_log, resume_from
 from notifier.models import ActiveJob, CompanyRef, Event, JobLog, JobLogDetail
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
