@@ -5,17 +5,22 @@ from __future__ import annotations
 import ast
 from collections import defaultdict
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "notifier"
 TESTS = Path(__file__).resolve().parent
 
 
-def _modules(root: Path = PACKAGE) -> Iterator[tuple[str, ast.Module]]:
+@cache
+def _modules(root: Path = PACKAGE) -> tuple[tuple[str, ast.Module], ...]:
+    """Every module under `root` by dotted name, parsed (once per run: several checks read them)."""
+    found = []
     for path in sorted(root.rglob("*.py")):
         parts = path.relative_to(root.parent).with_suffix("").parts
         name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-        yield name, ast.parse(path.read_text(encoding="utf-8"))
+        found.append((name, ast.parse(path.read_text(encoding="utf-8"))))
+    return tuple(found)
 
 
 def _imports(tree: ast.Module) -> Iterator[str]:
@@ -43,6 +48,7 @@ def _package(module: str) -> str | None:
     return parts[1] if parts[0] == "notifier" and len(parts) > 1 else None
 
 
+@cache
 def package_graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = defaultdict(set)
     known = {_package(name) for name, _ in _modules()} - {None}

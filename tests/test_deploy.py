@@ -62,7 +62,7 @@ def test_container_config_checks_in_the_image_layout(tmp_path: Path) -> None:
     path = relocated(root / "etc/notifier/notifier.yaml", tmp_path, "/var/lib/notifier")
     config = load_config(path, environ=ENV)
     assert config.rules == root / "etc/notifier/rules"
-    assert config.state_path == tmp_path / "var/lib/notifier/state.db"
+    assert config.state_location.path == tmp_path / "var/lib/notifier/state.db"
     assert config.http.listen == "0.0.0.0:9464"
     assert [c.handle for c in config.companies] == ["47"]
     assert check_all(config) == []  # the shipped rules load and every channel they name exists
@@ -79,7 +79,7 @@ def test_systemd_config_checks_in_the_units_layout(tmp_path: Path) -> None:
     root = install({str(etc / "notifier.yaml"): "deploy/systemd.yaml", str(etc / "rules"): "rules"}, tmp_path)
     path = relocated(root / str(etc).lstrip("/") / "notifier.yaml", tmp_path, f"/var/lib/{state_dir.group(1)}")
     config = load_config(path, environ=ENV)
-    assert config.state_path == tmp_path / f"var/lib/{state_dir.group(1)}/state.db"
+    assert config.state_location.path == tmp_path / f"var/lib/{state_dir.group(1)}/state.db"
     assert config.rules is not None
     assert check_all(config) == []
 

@@ -19,7 +19,6 @@ from notifier.dispatch.policy import RetrySettings
 from notifier.ingest.pollers import CompanyPlan
 from notifier.ingest.settings import PollSettings
 from notifier.ips.client import IpsSettings
-from notifier.models import CompanyId
 from notifier.runtime.clock import Clock
 
 
@@ -61,10 +60,7 @@ def _first_set(value: float | None, default: float) -> float:
 
 def company_plans(config: Config) -> list[CompanyPlan]:
     """Every configured company, in order, with how it is polled."""
-    return [
-        CompanyPlan(CompanyId(c.handle or "", c.name), c.locale, c.timezone, poll_settings(config, c))
-        for c in config.companies
-    ]
+    return [CompanyPlan(c.id, c.locale, c.timezone, poll_settings(config, c)) for c in config.companies]
 
 
 def retry_settings(config: Config) -> RetrySettings:

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from notifier.config.settings import Config, company_key
 from notifier.config.substitute import Substitution
+from notifier.models import CompanyId
 from notifier.sources.sourcemap import SourceDoc, SourceError, SourceErrors, load_yaml, validation_errors
 from notifier.store.location import state_problem
 
@@ -61,7 +62,7 @@ def _duplicate_companies(doc: SourceDoc, companies: Any) -> list[SourceError]:
             continue
         key = company_key(entry.get("handle"), entry.get("name"))
         if key in first:
-            label = key.removeprefix("name:")
+            label = CompanyId.from_key(key).label
             earlier = doc.line_of(("companies", first[key]))
             message = f"company {label!r} is listed twice (also on line {earlier})"
             errors.append(doc.error(("companies", index), message))

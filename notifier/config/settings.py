@@ -120,8 +120,12 @@ class CompanyConfig(Strict):
         return self
 
     @property
+    def id(self) -> CompanyId:
+        return CompanyId(self.handle or "", self.name)
+
+    @property
     def label(self) -> str:
-        return self.handle or self.name or "?"
+        return self.id.label
 
 
 class DeliveryConfig(Strict):
@@ -221,7 +225,3 @@ class Config(Strict):
     def state_location(self) -> StateLocation:
         """Where the state lives (the store package alone knows what each kind of location means)."""
         return locate(self.state, Path("/"))
-
-    @property
-    def state_path(self) -> Path:
-        return self.state_location.path

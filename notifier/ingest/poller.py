@@ -75,7 +75,7 @@ class CompanyPoller:
         self.tracker: JobTracker | None = None
         self.schedules: ScheduleWatch | None = None
         self.status = PollStatus()
-        self.log = log.bind(company=company.handle or company_name)
+        self.log = log.bind(company=self.id.label)
         self._name_due: datetime | None = None  # when to look up a handle-only company's name (None: now)
         self._waited = 0.0  # seconds this poll has waited for room in the queue so far
         self._skips = 0  # polls still to skip

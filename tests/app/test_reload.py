@@ -79,14 +79,14 @@ async def test_restart_only_settings_are_kept_and_said(sim: Sim, tmp_path: Path)
     async with harness.running() as daemon:
         with capture_logs() as logs:
             assert await daemon.reloader.reload(rewrite(harness, "sqlite:///state.db", "sqlite:///elsewhere.db"))
-        assert daemon.config.state_path == tmp_path / "state.db"
+        assert daemon.config.state_location.path == tmp_path / "state.db"
     assert any(e.get("setting") == "state" for e in logs)
 
 
 async def test_fixed_channel_settings_re_enable_a_disabled_channel(sim: Sim, tmp_path: Path) -> None:
     """A channel disabled by its endpoint is enabled again when a reload changes its settings."""
     harness = Harness(sim, daemon_config(tmp_path, sim), ManualClock(START))
-    async with sqlite_store(harness.config.state_path) as store:
+    async with sqlite_store(harness.config.state_location.path) as store:
         await disable_channel(store, "console", "HTTP 410", START)
     async with harness.running() as daemon:
         assert await daemon.store.disabled_channels() == {"console": "HTTP 410"}

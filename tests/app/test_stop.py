@@ -30,7 +30,7 @@ async def test_events_queued_when_the_daemon_stops_are_committed(start_sim: Star
     harness = Harness(sim, daemon_config(tmp_path, sim, rules=tmp_path / "rules.yaml"), ManualClock(START))
     async with asyncio.timeout(10), harness.running() as daemon:
         daemon.queue.put_nowait(active(1, stalled=1000))
-    async with sqlite_store(harness.config.state_path) as store:
+    async with sqlite_store(harness.config.state_location.path) as store:
         rows = await store.list_deliveries([PENDING, DELIVERED], 10)
     assert [r.notification.rule for r in rows] == ["stalled"]
 

@@ -595,7 +595,7 @@ def test_same_name_and_handle_entries_are_distinct(tmp_path: Path) -> None:
 def test_state_is_relative_to_the_config_file(tmp_path: Path) -> None:
     """The default state database lives beside the config file, whatever the working directory."""
     config = load(tmp_path, BASE)
-    assert config.state_path == tmp_path.resolve() / "notifier-state.db"
+    assert config.state_location.path == tmp_path.resolve() / "notifier-state.db"
 
 
 @pytest.mark.parametrize(
@@ -606,8 +606,8 @@ def test_state_urls(tmp_path: Path, state: str, expected: str) -> None:
     """sqlite:///relative, sqlite:////absolute and a bare path all name a SQLite file."""
     (tmp_path / "data").mkdir()
     config = load(tmp_path, BASE + f"state: {state}\n")
-    assert config.state_path == tmp_path.resolve() / expected
-    assert config.state == f"sqlite:///{config.state_path}"
+    assert config.state_location.path == tmp_path.resolve() / expected
+    assert config.state == f"sqlite:///{config.state_location.path}"
 
 
 @pytest.mark.parametrize("state", ["postgres://u:pw@db/notifier", "sqlite:///", "mysql://x/y"])

@@ -41,7 +41,7 @@ async def test_retry_after_is_honoured_up_to_the_configured_cap_which_a_reload_c
     config = load_config(path)
     assert config.delivery.max_retry_after == 120
     clock = ManualClock(START)
-    async with sqlite_store(config.state_path) as store:
+    async with sqlite_store(config.state_location.path) as store:
         await store.commit([Outgoing(sample_notification(created_at=START), (Destination("hook"),))], [], [], START)
     async with Daemon.open(config, clock=clock, polling=False) as daemon:
         assert 120 <= await next_wait(daemon, clock) <= 122

@@ -147,7 +147,7 @@ async def test_no_secret_appears_anywhere_after_a_run_with_faults(
         await poller.poll_once()
         await daemon.settle()
         status = json.dumps(await snapshot(daemon.status))
-    async with sqlite_store(config.state_path) as store:
+    async with sqlite_store(config.state_location.path) as store:
         rows = await store.list_deliveries(["pending", "dead", "delivered"], 100)
     assert echo.calls >= 3
     assert poller.status.consecutive_failures == 1

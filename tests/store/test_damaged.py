@@ -173,8 +173,8 @@ async def test_a_page_damaged_while_running_makes_the_daemon_not_ready(tmp_path:
     answers 503 naming the failing operation and /metrics shows the store down and its errors."""
     path = write_config(tmp_path)
     config = load_config(path)
-    await seeded(config.state_path)
-    damaged_page(config.state_path)
+    await seeded(config.state_location.path)
+    damaged_page(config.state_location.path)
     steps = Steps()
     with capture_logs() as logs:
         async with Daemon.open(config, clock=ManualClock(START), polling=False, sleep=steps) as daemon:

@@ -259,7 +259,7 @@ async def test_turning_schedules_off_forgets_their_open_alerts(
 
 
 async def forget_schedule_marks(h: Harness) -> None:
-    store = await SqliteStore.open(h.config.state_path)
+    store = await SqliteStore.open(h.config.state_location.path)
     try:
         async with store.transaction() as db:
             await db.execute("DELETE FROM schedule_marks")
