@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, settings
 from notifier.store.sqlite.store import SqliteStore
 from tests.support.engine import RulesFactory, rules_factory
 from tests.support.ports import refusing_port
-from tests.support.processes import Spawn, processes
+from tests.support.processes import Processes, processes
 from tests.support.receiver import Receiver, serving
 from tests.support.sim import Sim, StartSim, simulators
 from tests.support.store import sqlite_store
@@ -66,7 +66,7 @@ def refused() -> Iterator[int]:
 
 
 @pytest.fixture
-async def notifier_process() -> AsyncIterator[Spawn]:
+async def notifier_process() -> AsyncIterator[Processes]:
     """Factory: `python -m notifier ARGS…` as a real process from the repository; whatever is still running when
     the test ends, passed or failed, is killed."""
     async with processes() as spawn:

@@ -12,15 +12,17 @@ import structlog
 
 from notifier.engine.evaluate import Engine
 from notifier.runtime.clock import Clock
-from notifier.runtime.tasks import Tasks
+from notifier.runtime.tasks import Loop
 from notifier.store.protocol import OperatorStore
 
 log = structlog.get_logger(__name__)
 MINUTE = 60.0
 
 
-class Housekeeping:
-    """Runs until cancelled; `retention` is read each time (a reload may change it)."""
+class Housekeeping(Loop):
+    """Runs until stopped; `retention` is read each time (a reload may change it)."""
+
+    name = "housekeeping"
 
     def __init__(
         self,
@@ -36,15 +38,6 @@ class Housekeeping:
         self.clock = clock
         self.retention = retention
         self.sleep = sleep
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self, tasks: Tasks) -> None:
-        self._task = tasks.spawn("housekeeping", self.run)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
 
     async def run(self) -> None:
         for minute in itertools.count(1):

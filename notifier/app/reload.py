@@ -21,7 +21,7 @@ from notifier.config import Config
 from notifier.dispatch.dispatcher import Lane
 from notifier.ips.client import IpsClient
 from notifier.models import CompanyId
-from notifier.runtime.tasks import Tasks
+from notifier.runtime.tasks import Loop
 from notifier.safety import learn
 
 if TYPE_CHECKING:
@@ -30,21 +30,14 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 
-class Reloader:
+class Reloader(Loop):
     """Switches a running daemon to a fresh read of its config file; `request` asks for it from a signal."""
+
+    name = "reloader"
 
     def __init__(self, daemon: Daemon) -> None:
         self.daemon = daemon
         self._wanted = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self, tasks: Tasks) -> None:
-        self._task = tasks.spawn("reloader", self.run)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
 
     def request(self) -> None:
         """Reload as soon as possible (safe to call from a signal handler)."""

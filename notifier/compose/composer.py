@@ -26,7 +26,7 @@ from notifier.ingest.marks import PollDone
 from notifier.models import Event, Notification
 from notifier.runtime.backoff import STORE_BACKOFF
 from notifier.runtime.clock import Clock
-from notifier.runtime.tasks import Tasks
+from notifier.runtime.tasks import Loop
 from notifier.safety import SCRUBBER
 from notifier.store.errors import StoreError
 from notifier.store.protocol import AlertStore, SilenceStore
@@ -63,9 +63,11 @@ class Waker(Protocol):
     def wake(self) -> None: ...
 
 
-class Composer:
+class Composer(Loop):
     """Owns the engine and the renderer (a reload swaps both); runs until cancelled, then `drain` commits what is
     still queued."""
+
+    name = "composer"
 
     def __init__(
         self,
@@ -88,17 +90,11 @@ class Composer:
         self.waker = waker
         self.sleep = sleep
         self._silences: list[Silence] = []
-        self._task: asyncio.Task[None] | None = None
         self._batch: asyncio.Task[None] | None = None  # the batch being committed
-
-    async def start(self, tasks: Tasks) -> None:
-        self._task = tasks.spawn("composer", self.run)
 
     async def stop(self) -> None:
         """Stop taking events; the batch being committed is finished and what is still queued committed too."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await super().stop()
         if self._batch is not None:
             await asyncio.gather(self._batch, return_exceptions=True)
         await self.drain()

@@ -31,7 +31,7 @@ from notifier.dispatch.policy import RetrySettings, Verdict, decide
 from notifier.models import Delivery
 from notifier.runtime.backoff import STORE_BACKOFF
 from notifier.runtime.clock import Clock
-from notifier.runtime.tasks import Tasks
+from notifier.runtime.tasks import Loop
 from notifier.store.errors import StoreError
 from notifier.store.protocol import DeliveryStore
 from notifier.store.records import DeliveryOutcome, DeliveryRow
@@ -62,8 +62,10 @@ class _Send:
     recorded: bool = False  # its outcome is handed to the ledger, which ends the claim
 
 
-class Dispatcher:
+class Dispatcher(Loop):
     """Turns due outbox rows into sends on their channel's lane and their outcomes into row states."""
+
+    name = "dispatcher"
 
     def __init__(
         self,
@@ -97,7 +99,6 @@ class Dispatcher:
         self._disabling: set[str] = set()  # disabled here, not committed yet: a refresh must not undo it
         self._looked_at = float("-inf")  # loop time of the last look at disabled channels and orphan rows
         self._stopping = False
-        self._task: asyncio.Task[None] | None = None
 
     @property
     def disabled(self) -> Mapping[str, str]:
@@ -169,16 +170,11 @@ class Dispatcher:
                 await lane.channel.close()
         self._wake.set()
 
-    async def start(self, tasks: Tasks) -> None:
-        self._task = tasks.spawn("dispatcher", self.run)
-
     async def stop(self) -> None:
         """Start no new sends; give those on the wire `grace` seconds, then close the channels. What is cut off
         stays pending in the outbox and goes out after the next start, under the same id."""
         self.halt()
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await super().stop()
         cut = await self.drain(self.grace)
         for lane in self.lanes.values():
             await lane.channel.close()

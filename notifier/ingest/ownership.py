@@ -22,7 +22,7 @@ import structlog
 from notifier.ingest.leases import Lease, Member
 from notifier.ingest.pollers import Pollers
 from notifier.runtime.clock import Clock
-from notifier.runtime.tasks import Tasks
+from notifier.runtime.tasks import Loop, Tasks
 
 log = structlog.get_logger(__name__)
 LEASE = 15.0  # seconds a company stays this daemon's without a renewal
@@ -44,8 +44,10 @@ def replica_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
-class Ownership:
+class Ownership(Loop):
     """Keeps `pollers` owning the configured companies this daemon holds leases on."""
+
+    name = "ownership"
 
     def __init__(
         self,
@@ -66,7 +68,6 @@ class Ownership:
         self.polling = polling  # False: pollers are made and owned, but polled by whoever embeds the daemon
         self.sleep = sleep
         self.held: list[Lease] = []
-        self._task: asyncio.Task[None] | None = None
 
     async def start(self, tasks: Tasks) -> None:
         """The first round (every company this daemon is to poll has its poller, seeded from the store), then
@@ -74,13 +75,11 @@ class Ownership:
         await self.settle()
         if self.polling:
             self.pollers.start(tasks)
-        self._task = tasks.spawn("ownership", self.run)
+        await super().start(tasks)
 
     async def stop(self) -> None:
         """Stop polling (what the pollers queued stays queued) and give the leases back."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await super().stop()
         await self.pollers.stop()
         await self.release()
 

@@ -25,7 +25,7 @@ from notifier.ingest.views import CompanyView
 from notifier.ips.client import IpsClient
 from notifier.models import CompanyId, CompanyRef, Event
 from notifier.runtime.clock import Clock
-from notifier.runtime.tasks import Tasks
+from notifier.runtime.tasks import Tasks, cancel
 
 log = structlog.get_logger(__name__)
 EventQueue = asyncio.Queue[Event | PollDone]  # events, and after each good poll its PollDone (committed with them)
@@ -118,9 +118,7 @@ class Pollers:
     async def _drop(self, key: str) -> None:
         poller = self._pollers.pop(key)
         task = self._tasks.pop(key, None)
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await cancel(task)
         if key in self.plans:  # still configured: another replica polls it now
             log.info("company no longer polled here", company=poller.label)
 
@@ -143,9 +141,7 @@ class Pollers:
         self._spawner = None
         tasks = list(self._tasks.values())
         self._tasks.clear()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel(*tasks)
 
     # ------------------------------------------------------------------------------------- configuration
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from notifier.runtime.supervise import supervise
 
@@ -31,16 +31,17 @@ class Tasks:
         task.add_done_callback(self._running.discard)
         return task
 
-    async def cancel(self, *tasks: asyncio.Task[None] | None) -> None:
-        """Cancel `tasks` and wait until each has ended."""
-        chosen = [task for task in tasks if task is not None]
-        for task in chosen:
-            task.cancel()
-        await asyncio.gather(*chosen, return_exceptions=True)
-
     async def cancel_all(self) -> None:
         """Cancel whatever is still running, so the group can close."""
-        await self.cancel(*self._running)
+        await cancel(*self._running)
+
+
+async def cancel(*tasks: asyncio.Task[None] | None) -> None:
+    """Cancel `tasks` and wait until each has ended (`None` stands for a task never started)."""
+    chosen = [task for task in tasks if task is not None]
+    for task in chosen:
+        task.cancel()
+    await asyncio.gather(*chosen, return_exceptions=True)
 
 
 class Component(Protocol):
@@ -64,3 +65,21 @@ async def started(components: Sequence[Component], tasks: Tasks) -> AsyncIterato
     finally:
         for component in reversed(running):
             await component.stop()
+
+
+class Loop:
+    """A component whose work is one supervised `run` loop, named `name`: `start` spawns it, `stop` cancels it
+    and waits until it has ended. Components with more to do on either side extend both."""
+
+    name: ClassVar[str]
+    _loop: asyncio.Task[None] | None = None
+
+    async def run(self) -> None:
+        raise NotImplementedError
+
+    async def start(self, tasks: Tasks) -> None:
+        self._loop = tasks.spawn(self.name, self.run)
+
+    async def stop(self) -> None:
+        loop, self._loop = self._loop, None
+        await cancel(loop)

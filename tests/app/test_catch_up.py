@@ -23,7 +23,7 @@ from notifier.ips.simulator.scenarios import JobSpec
 from notifier.ips.simulator.server import SERVICE_PATH, create_app, make_world
 from notifier.ips.simulator.world import World
 from tests.support import daemon as support
-from tests.support.processes import Spawn
+from tests.support.processes import Processes
 
 RULES = """
 - name: job-ended
@@ -56,7 +56,7 @@ def write_config(tmp_path: Path, server: TestServer) -> Path:
     )  # fmt: skip
 
 
-async def start(spawn: Spawn, config: Path, out: Path) -> asyncio.subprocess.Process:
+async def start(spawn: Processes, config: Path, out: Path) -> asyncio.subprocess.Process:
     # Files, not pipes: nothing reads them while the daemon runs.
     with out.open("ab") as sink, out.with_suffix(".err").open("ab") as errors:
         return await spawn("run", "--config", str(config), stdout=sink, stderr=errors)
@@ -107,7 +107,7 @@ def finish(world: World, name: str) -> None:
 
 @pytest.mark.timeout(4 * GUARD)  # three daemons start here; on a loaded machine each start takes seconds
 async def test_endings_while_killed_are_announced_after_the_restart(
-    live_sim: tuple[World, TestServer], tmp_path: Path, notifier_process: Spawn
+    live_sim: tuple[World, TestServer], tmp_path: Path, notifier_process: Processes
 ) -> None:
     """Killed as its first poll began, then killed once a poll of its next run was committed: every job that ended while
     a daemon was down is announced by the next one, by one notification (resent, never duplicated, if a kill

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import signal
-import sys
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 import aiohttp
 
-from tests.support.processes import collect_lines
+from tests.support.processes import Processes, Running
 
 # `09:05:00  FIRING    critical  failed-publish  203 Sakura Interiors  [ja-JP] 公開ジョブ「…」が失敗しました`
 SUMMARY = re.compile(
@@ -24,64 +20,31 @@ SUMMARY = re.compile(
 STATUS_PAGE = re.compile(r"status page +http://127\.0\.0\.1:(\d+)/status")
 
 
-class Demo:
-    """A running `notifier demo` with what it printed so far."""
-
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self.proc, self.out, self.err = proc, list[str](), list[str]()
-
-    def status_port(self) -> int:
-        """The port the status page took (the demo says where it is; `--port 0` lets it pick a free one)."""
-        found = [m for line in self.err if (m := STATUS_PAGE.search(line))]
-        assert found, "the demo did not say where its status page is:\n" + "\n".join(self.err[-20:])
-        return int(found[0].group(1))
-
-    async def until(self, condition: Callable[[], bool], within: float = 40.0) -> None:
-        """Wait until what was printed satisfies `condition` (checked as lines arrive, bounded)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while not condition():
-            assert loop.time() < deadline, "the demo did not deliver in time:\n" + "\n".join(self.err[-20:])
-            assert self.proc.returncode is None, "the demo ended:\n" + "\n".join(self.err[-20:])
-            await asyncio.sleep(0.05)
+def status_port(running: Running) -> int:
+    """The port the status page took (the demo says where it is; `--port 0` lets it pick a free one)."""
+    found = [m for line in running.err if (m := STATUS_PAGE.search(line))]
+    assert found, "the demo did not say where its status page is:\n" + "\n".join(running.err[-20:])
+    return int(found[0].group(1))
 
 
-@asynccontextmanager
-async def demo(*args: str) -> AsyncIterator[Demo]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "notifier", "demo", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    assert proc.stderr is not None
-    running = Demo(proc)
-    readers = [asyncio.create_task(collect_lines(proc.stdout, running.out)),
-               asyncio.create_task(collect_lines(proc.stderr, running.err))]  # fmt: skip
-    try:
-        yield running
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-        await asyncio.gather(*readers, return_exceptions=True)
-
-
-async def test_demo_runs_everything_locally_and_stops_on_ctrl_c() -> None:
+async def test_demo_runs_everything_locally_and_stops_on_ctrl_c(notifier_process: Processes) -> None:
     """Within seconds the demo says where to look and that stalls are called after 2 minutes, prints one readable
     line per notification and a verified webhook delivery; the status page answers; SIGINT exits 0."""
-    async with demo("--port", "0", "--speed", "20") as running:
-        await running.until(
-            lambda: any(SUMMARY.fullmatch(x) for x in running.out) and any("verified" in x for x in running.out)
-        )
-        port = running.status_port()
-        async with aiohttp.ClientSession() as session:
-            async with session.get(f"http://127.0.0.1:{port}/status") as page:
-                assert page.status == 200
-                assert "text/html" in page.headers["Content-Type"]
-            async with session.get(f"http://127.0.0.1:{port}/healthz") as health:
-                assert health.status == 200
-        running.proc.send_signal(signal.SIGINT)
-        assert await asyncio.wait_for(running.proc.wait(), 15) == 0
+    running = await notifier_process.collected("demo", "--port", "0", "--speed", "20")
+    await running.until(
+        lambda: any(SUMMARY.fullmatch(x) for x in running.out) and any("verified" in x for x in running.out),
+        "a notification and a verified delivery",
+        within=40,
+    )
+    port = status_port(running)
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"http://127.0.0.1:{port}/status") as page:
+            assert page.status == 200
+            assert "text/html" in page.headers["Content-Type"]
+        async with session.get(f"http://127.0.0.1:{port}/healthz") as health:
+            assert health.status == 200
+    running.send(signal.SIGINT)
+    assert await running.exit_code(15) == 0
     assert any(f"http://127.0.0.1:{port}/status" in line for line in running.err)
     assert any("fires after 2 minutes without progress here (the shipped rule: 15)" in line for line in running.err)
     assert not any(line.startswith("{") for line in running.out), "notifications are summaries unless --json"
@@ -101,13 +64,13 @@ def _a_late_job_notified(lines: list[str]) -> bool:
     return bool(starts) and max(starts) - min(starts) >= timedelta(seconds=10)
 
 
-async def test_demo_json_keeps_simulated_time_consistent_at_speed() -> None:
+async def test_demo_json_keeps_simulated_time_consistent_at_speed(notifier_process: Processes) -> None:
     """With --json each notification is the webhook body; at --speed 20 the daemon keeps the simulator's time,
     so no notification is stamped before its job started."""
-    async with demo("--port", "0", "--speed", "20", "--json") as running:
-        await running.until(lambda: _a_late_job_notified(running.out))
-        running.proc.send_signal(signal.SIGINT)
-        assert await asyncio.wait_for(running.proc.wait(), 15) == 0
+    running = await notifier_process.collected("demo", "--port", "0", "--speed", "20", "--json")
+    await running.until(lambda: _a_late_job_notified(running.out), "a job started 10 s after the first", within=40)
+    running.send(signal.SIGINT)
+    assert await running.exit_code(15) == 0
     bodies = [json.loads(line) for line in running.out if line.startswith("{")]
     for body in bodies:
         stamped = datetime.fromisoformat(body["timestamp"])

@@ -12,8 +12,9 @@ from jsonschema import Draft202012Validator
 
 from notifier.cli import main
 from notifier.sources.sourcemap import Loader
+from tests.support.processes import SHIPPED_RULES
 
-SHIPPED = sorted((Path(__file__).resolve().parents[2] / "rules").glob("*.yaml"))
+SHIPPED = sorted(SHIPPED_RULES.glob("*.yaml"))
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import signal
-import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +15,9 @@ from notifier.commands.watch import watch
 from notifier.config import load_config
 from notifier.runtime.clock import ManualClock
 from tests.support import daemon as support
+from tests.support.processes import SHIPPED_RULES, Processes
 from tests.support.sim import START, Sim, StartSim
 
-ROOT = Path(__file__).resolve().parents[2]
 WATCH_BUDGET = 40.0  # seconds of watching at --speed 30 (20 simulated minutes) before giving up
 WANTED = ("job.started", "job.progressed", "job.completed", "job.failed", "job.warning", "job.active")
 
@@ -32,18 +29,6 @@ def write_config(directory: Path, endpoint: str) -> Path:
         directory, endpoint, name="watch.yaml", interval="1s", poll="jitter: 0", companies=companies, rules=None,
         log="format: json, level: info",
     )  # fmt: skip
-
-
-@contextlib.asynccontextmanager
-async def process(*args: str, stdout: Any = None, stderr: Any = None) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`python -m notifier ARGS` as a real process, killed if the test leaves it running."""
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "notifier", *args, stdout=stdout, stderr=stderr)
-    try:
-        yield proc
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
 
 
 async def simulator_endpoint(log: Path, simulator: asyncio.subprocess.Process, deadline: float) -> str:
@@ -98,7 +83,7 @@ class Seen:
 
 
 async def test_watch_prints_every_kind_of_event_and_exits_on_sigterm(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], notifier_process: Processes
 ) -> None:
     """Against `notifier simulate --speed 30`, watch prints started/progressed/completed/failed/warning/active
     events as one flushed JSON line each, logs only on stderr, exits 0 on SIGTERM, and its recording replays."""
@@ -107,23 +92,23 @@ async def test_watch_prints_every_kind_of_event_and_exits_on_sigterm(
     seen = Seen()
     sim_args = ("simulate", "--listen", "127.0.0.1:0", "--scenario", "demo", "--speed", "30")
     with (tmp_path / "sim.log").open("wb") as sim_log, (tmp_path / "watch.log").open("wb") as watch_log:
-        async with process(*sim_args, stderr=sim_log, stdout=sim_log) as simulator:
-            endpoint = await simulator_endpoint(tmp_path / "sim.log", simulator, loop.time() + 15)
-            config = write_config(tmp_path, endpoint)
-            async with process("watch", "--config", str(config), stdout=asyncio.subprocess.PIPE, stderr=watch_log) as w:
-                assert w.stdout is not None
-                deadline = loop.time() + WATCH_BUDGET
-                with recording.open("w", encoding="utf-8") as record:
-                    while not seen.complete():
-                        remaining = deadline - loop.time()
-                        assert remaining > 0, f"not seen within {WATCH_BUDGET:g}s: {sorted(seen.kinds())}"
-                        line = await asyncio.wait_for(w.stdout.readline(), remaining)
-                        assert line.endswith(b"\n"), "watch ended or printed a partial line"
-                        record.write(line.decode("utf-8"))
-                        seen.add(json.loads(line))
-                w.send_signal(signal.SIGTERM)
-                rest = await asyncio.wait_for(w.stdout.read(), 15)
-                assert await asyncio.wait_for(w.wait(), 15) == 0
+        simulator = await notifier_process(*sim_args, stderr=sim_log, stdout=sim_log)
+        endpoint = await simulator_endpoint(tmp_path / "sim.log", simulator, loop.time() + 15)
+        config = write_config(tmp_path, endpoint)
+        w = await notifier_process("watch", "--config", str(config), stderr=watch_log)
+        assert w.stdout is not None
+        deadline = loop.time() + WATCH_BUDGET
+        with recording.open("w", encoding="utf-8") as record:
+            while not seen.complete():
+                remaining = deadline - loop.time()
+                assert remaining > 0, f"not seen within {WATCH_BUDGET:g}s: {sorted(seen.kinds())}"
+                line = await asyncio.wait_for(w.stdout.readline(), remaining)
+                assert line.endswith(b"\n"), "watch ended or printed a partial line"
+                record.write(line.decode("utf-8"))
+                seen.add(json.loads(line))
+        w.send_signal(signal.SIGTERM)
+        rest = await asyncio.wait_for(w.stdout.read(), 15)
+        assert await asyncio.wait_for(w.wait(), 15) == 0
     for text in rest.decode("utf-8").splitlines():
         seen.add(json.loads(text))  # what was printed while stopping is whole JSON lines too
     logs = (tmp_path / "watch.log").read_text(encoding="utf-8").splitlines()
@@ -134,7 +119,7 @@ async def test_watch_prints_every_kind_of_event_and_exits_on_sigterm(
     assert named["118"] == "Nordwind Moden"
 
     capsys.readouterr()
-    assert main(["test-rule", str(ROOT / "rules"), "--replay", str(recording)]) == 0
+    assert main(["test-rule", str(SHIPPED_RULES), "--replay", str(recording)]) == 0
     replayed = capsys.readouterr().out.splitlines()
     recorded = [json.loads(line) for line in recording.read_text(encoding="utf-8").splitlines()]
     warned = sorted(e["job"]["job_handle"] for e in recorded if e["kind"] == "job.warning")
@@ -190,4 +175,4 @@ async def test_watch_prints_schedule_events_and_their_runs_schedules(start_sim: 
     assert runs == {"Price_refresh", "Price_refresh_EU"}
     recording = tmp_path / "schedules.jsonl"
     recording.write_text("".join(json.dumps(e) + "\n" for e in lines), encoding="utf-8")
-    assert main(["test-rule", str(ROOT / "rules" / "schedule-failed.yaml"), "--replay", str(recording)]) == 0
+    assert main(["test-rule", str(SHIPPED_RULES / "schedule-failed.yaml"), "--replay", str(recording)]) == 0

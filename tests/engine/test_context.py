@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,8 +14,9 @@ from notifier.engine.jinja import ExpressionRunner
 from notifier.engine.rules import load_rules
 from notifier.models import JobDetail, ScheduledJob
 from tests.support.engine import RulesFactory, active, ended, job
+from tests.support.processes import SHIPPED_RULES
 
-SHIPPED = Path(__file__).resolve().parents[2] / "rules"
+SHIPPED = SHIPPED_RULES
 EVENTS = [
     active(0, 0),
     active(200, 1200, state="Running", progress=None),

@@ -9,8 +9,9 @@ import pytest
 from notifier.engine.rules import load_rules
 from notifier.sources.sourcemap import SourceErrors
 from tests.support.engine import CHANNELS
+from tests.support.processes import SHIPPED_RULES
 
-SHIPPED = Path(__file__).resolve().parents[2] / "rules"
+SHIPPED = SHIPPED_RULES
 
 
 def errors_of(tmp_path: Path, text: str, name: str = "rules.yaml") -> list[str]:

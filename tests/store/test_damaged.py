@@ -23,7 +23,7 @@ from notifier.store.records import Destination, Outgoing
 from notifier.store.sqlite.store import SqliteStore
 from tests.support import daemon as support
 from tests.support.channels import sample_notification
-from tests.support.processes import Spawn
+from tests.support.processes import Processes
 from tests.support.sim import START
 
 GUARD = 45.0  # seconds before a wait on a real process is a failure; about one on an idle machine
@@ -86,7 +86,7 @@ DAMAGE: dict[str, Callable[[Path], None]] = {
 
 
 async def test_commands_on_a_damaged_state_file_end_at_once_with_one_line(
-    tmp_path: Path, notifier_process: Spawn
+    tmp_path: Path, notifier_process: Processes
 ) -> None:
     """Real processes: `run` and `outbox list` on a damaged file exit 1 with one line naming the file and what
     to do, instead of hanging with the connection's thread alive."""

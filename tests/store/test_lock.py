@@ -16,7 +16,7 @@ import pytest
 from notifier.store.errors import StateInUse
 from notifier.store.sqlite.lock import exclusive
 from tests.support import daemon as support
-from tests.support.processes import Spawn
+from tests.support.processes import Processes
 
 GUARD = 45.0  # seconds before a wait on a real process is a failure; about one on an idle machine
 SPELLINGS: dict[str, Callable[[Path], Path]] = {
@@ -67,7 +67,7 @@ def write_config(folder: Path, state: Path, ips_port: int) -> Path:
     return support.write_config(folder, ips, rules=None, state=f"sqlite:///{state}", log="format: json, level: info")
 
 
-async def run_notifier(spawn: Spawn, config: Path, log: Path) -> asyncio.subprocess.Process:
+async def run_notifier(spawn: Processes, config: Path, log: Path) -> asyncio.subprocess.Process:
     with log.open("ab") as sink:  # a file, not a pipe: nobody reads the daemon's output while it runs
         return await spawn("run", "--config", str(config), stdout=sink, stderr=sink)
 
@@ -85,7 +85,7 @@ async def wait_for_line(log: Path, text: str, proc: asyncio.subprocess.Process) 
 
 @pytest.mark.timeout(3 * GUARD)
 async def test_a_second_daemon_through_a_symlink_is_refused(
-    tmp_path: Path, notifier_process: Spawn, refused: int
+    tmp_path: Path, notifier_process: Processes, refused: int
 ) -> None:
     """Real processes: while one daemon runs on a file, a daemon configured with a symlink to it exits 1 with
     one line naming the first one's pid, and the first keeps running."""
