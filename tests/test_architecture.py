@@ -23,23 +23,25 @@ def _modules(root: Path = PACKAGE) -> tuple[tuple[str, ast.Module], ...]:
     return tuple(found)
 
 
-def _imports(tree: ast.Module) -> Iterator[str]:
+def _imports(tree: ast.AST) -> Iterator[str]:
     """Every `notifier…` module a module imports at run time, also inside functions; imports made only for the
     type checker (`if TYPE_CHECKING:`) are left out, as they create no dependency when the code runs."""
-    typing_only = {
-        id(node)
-        for block in ast.walk(tree)
-        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
-        for node in ast.walk(block)
-    }
-    for node in ast.walk(tree):
-        if id(node) in typing_only:
-            continue
+    for node in ast.iter_child_nodes(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             yield node.module
             yield from (f"{node.module}.{alias.name}" for alias in node.names)
         elif isinstance(node, ast.Import):
             yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.If) and _typing_only(node.test):
+            yield from (name for branch in node.orelse for name in _imports(branch))
+        elif isinstance(node, (ast.stmt, ast.ExceptHandler, ast.match_case)):
+            yield from _imports(node)  # expressions hold no imports: only statements are descended into
+
+
+def _typing_only(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _package(module: str) -> str | None:
