@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from notifier.store.sqlite.store import SqliteStore
+from notifier.store.protocol import Store
 from tests.support.engine import RulesFactory, rules_factory
 from tests.support.ports import refusing_port
 from tests.support.processes import Processes, processes
 from tests.support.receiver import Receiver, serving
 from tests.support.sim import Sim, StartSim, simulators
-from tests.support.store import sqlite_store
+from tests.support.postgres import PostgresServer, postgres_server
+from tests.support.store import postgres_store, sqlite_store
 
 # Property tests run a quick sweep in `make test` and the exhaustive one in `make test-slow` (CI runs both);
 # tests marked `slow` (the large equivalence runs) only run there.
@@ -39,10 +40,23 @@ async def sim(start_sim: StartSim) -> Sim:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    """A real SQLite state store in the test's directory, closed afterwards."""
-    async with sqlite_store(tmp_path / "state.db") as opened:
-        yield opened
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """A real state store, closed afterwards: SQLite in the test's directory, or (parametrized indirectly with
+    `BACKENDS`) each backend in turn, PostgreSQL in a fresh database on the test process's server."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        async with sqlite_store(tmp_path / "state.db") as opened:
+            yield opened
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    async with postgres_store(await server.database()) as shared:
+        yield shared
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for this test process (unix socket only), stopped when the session ends."""
+    with postgres_server() as server:
+        yield server
 
 
 @pytest.fixture

@@ -172,6 +172,13 @@ class HttpConfig(Strict):
         return int((self.listen or ":0").rpartition(":")[2])
 
 
+class ClusterConfig(Strict):
+    """Replicas sharing a PostgreSQL state: how long a company stays a replica's without a renewal (renewed three
+    times within it, so a replica that dies is replaced after at most this long)."""
+
+    lease: Duration = Field(default=15.0, ge=1.0)
+
+
 class LogConfig(Strict):
     format: Literal["json", "console", "auto"] = "auto"
     level: Literal["debug", "info", "warning", "error"] = "info"
@@ -184,6 +191,8 @@ class Config(Strict):
     rules: Path | None = None
     templates: Path | None = None
     state: str = Field(default=DEFAULT_STATE, validate_default=True)  # relative to the file too
+    state_password: SecretStr | None = None  # a database's password kept out of the URL (`state_password_file`)
+    cluster: ClusterConfig = ClusterConfig()
     shutdown_grace: Duration = 10.0
     retention: Duration = Field(default=30 * 86400.0, ge=3600.0, description="keep delivered notifications this long")
     channels: dict[Annotated[str, AfterValidator(channel_name)], AnyChannel] = Field(default_factory=dict)
@@ -210,6 +219,13 @@ class Config(Strict):
         return locate(value, base_dir(info)).url
 
     @model_validator(mode="after")
+    def _state_password(self) -> Config:
+        if self.state_password is not None:
+            if not self.state_location.shared:
+                raise ValueError("state_password is for a postgresql:// state only")
+        return self
+
+    @model_validator(mode="after")
     def _unique_companies(self, info: ValidationInfo) -> Config:
         if (info.context or {}).get("companies_checked"):
             return self  # load_config has reported duplicates already, each at its own line
@@ -224,4 +240,5 @@ class Config(Strict):
     @property
     def state_location(self) -> StateLocation:
         """Where the state lives (the store package alone knows what each kind of location means)."""
-        return locate(self.state, Path("/"))
+        password = self.state_password.get_secret_value() if self.state_password is not None else None
+        return locate(self.state, Path("/"), password)

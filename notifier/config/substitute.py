@@ -16,7 +16,7 @@ from notifier.sources.sourcemap import Loc, SourceDoc, SourceError
 
 ENV_REF = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 # Each may be given as `<key>_file` instead, read from a mounted secret.
-SECRET_KEYS = frozenset({"password", "token", "webhook_url", "secret", "routing_key"})
+SECRET_KEYS = frozenset({"password", "token", "webhook_url", "secret", "routing_key", "state_password"})
 
 
 class Substitution:

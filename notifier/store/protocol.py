@@ -1,8 +1,8 @@
 """`Store`: every operation the pipeline, the operator commands and the status page ask of the state store.
 
-Backends implement it whole (`sqlite.SqliteStore` is the embedded one); nothing outside `notifier/store/`
-names a backend. The operations are written for several replicas sharing one store, so a backend where one
-process owns everything (SQLite) implements the sharing trivially:
+Backends implement it whole (`sqlite.SqliteStore` is the embedded one, `postgres.PostgresStore` the shared
+one); nothing outside `notifier/store/` names a backend. The operations are written for several replicas sharing
+one store, so a backend where one process owns everything (SQLite) implements the sharing trivially:
 
 - deliveries are *claimed* by an owner for a lease before they are sent, and a recorded outcome (or a release)
   ends the claim: a replica that dies mid-send loses its claims when their lease ends;
@@ -16,7 +16,7 @@ next succeeds; anything else an operation raises is a bug and surfaces as it is.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -39,7 +39,9 @@ from notifier.store.records import (
 class AlertStore(Protocol):
     """The alert book and what each decision adds to the outbox, committed together."""
 
-    async def load_alerts(self) -> list[Alert]: ...
+    async def load_alerts(self, companies: Collection[str] | None = None) -> list[Alert]:
+        """The alert book as stored (only the alerts of `companies`, by key, when given: a company taken over)."""
+        ...
 
     async def commit(
         self,
@@ -91,6 +93,11 @@ class DeliveryStore(Protocol):
         ...
 
     async def enable_channel(self, channel: str) -> bool: ...
+
+    def subscribe(self, wake: Callable[[], None]) -> None:
+        """Call `wake` whenever someone else makes deliveries due now (another replica's commit, an operator's
+        re-queue); a store only this process writes to may never call it."""
+        ...
 
 
 class OperatorStore(Protocol):

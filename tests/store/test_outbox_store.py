@@ -7,15 +7,19 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from notifier.engine.book import Alert
+from notifier.store.protocol import Store
 from notifier.store.records import DEAD, DELIVERED, PENDING, SILENCED, DeliveryOutcome, Destination, Outgoing
 from notifier.store.sqlite.store import SqliteStore
-from tests.support.store import due, notification, settle
+from tests.support.store import BACKENDS, due, notification, settle
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
-async def test_record_writes_outcomes_and_a_disable_together(store: SqliteStore) -> None:
+@pytest.mark.parametrize("store", BACKENDS, indirect=True)
+async def test_record_writes_outcomes_and_a_disable_together(store: Store) -> None:
     """One `record` call updates every row and disables the channel a mark names, in one transaction."""
     await store.commit([Outgoing(notification(), (Destination("hook"), Destination("slack")))], [], [], NOW)
     hook, slack = sorted(await due(store, NOW.timestamp(), 10), key=lambda r: r.channel)
@@ -32,14 +36,16 @@ async def test_record_writes_outcomes_and_a_disable_together(store: SqliteStore)
     assert (await store.stats()).delivered == 1
 
 
-async def test_due_can_be_asked_per_channel(store: SqliteStore) -> None:
+@pytest.mark.parametrize("store", BACKENDS, indirect=True)
+async def test_due_can_be_asked_per_channel(store: Store) -> None:
     """`due(channel=…)` returns only that channel's rows, so one busy channel cannot fill another's batch."""
     await store.commit([Outgoing(notification(), (Destination("hook"), Destination("slack")))], [], [], NOW)
     assert [r.channel for r in await due(store, NOW.timestamp(), 10, channel="slack")] == ["slack"]
     assert [r.channel for r in await due(store, NOW.timestamp(), 10, exclude_channels=["slack"])] == ["hook"]
 
 
-async def test_next_due_after_skips_rows_already_due(store: SqliteStore) -> None:
+@pytest.mark.parametrize("store", BACKENDS, indirect=True)
+async def test_next_due_after_skips_rows_already_due(store: Store) -> None:
     """`next_due_at(after=now)` names the next future retry, ignoring rows that are due (maybe in flight)."""
     await store.commit([Outgoing(notification(), (Destination("hook"), Destination("slack")))], [], [], NOW)
     hook, _slack = sorted(await due(store, NOW.timestamp(), 10), key=lambda r: r.channel)
@@ -48,7 +54,8 @@ async def test_next_due_after_skips_rows_already_due(store: SqliteStore) -> None
     assert await store.next_due_at(after=NOW.timestamp()) == NOW.timestamp() + 30
 
 
-async def test_retry_re_enables_and_refreshes_waiting_rows(store: SqliteStore) -> None:
+@pytest.mark.parametrize("store", BACKENDS, indirect=True)
+async def test_retry_re_enables_and_refreshes_waiting_rows(store: Store) -> None:
     """Re-queuing a disabled channel's dead row re-enables it and brings its other rows forward."""
     items = [Outgoing(notification(f"k{i}"), (Destination("hook"),)) for i in range(3)]
     await store.commit(items, [], [], NOW)
@@ -66,7 +73,8 @@ async def test_retry_re_enables_and_refreshes_waiting_rows(store: SqliteStore) -
     assert [r.attempts for r in rows if r.id == first.id] == [0]
 
 
-async def test_retry_refuses_delivered_and_unknown_rows(store: SqliteStore) -> None:
+@pytest.mark.parametrize("store", BACKENDS, indirect=True)
+async def test_retry_refuses_delivered_and_unknown_rows(store: Store) -> None:
     """A delivered row cannot be re-queued (that would send it twice), nor can a row that does not exist."""
     await store.commit([Outgoing(notification(), (Destination("hook"),))], [], [], NOW)
     [row] = await due(store, NOW.timestamp(), 10)
@@ -75,7 +83,8 @@ async def test_retry_refuses_delivered_and_unknown_rows(store: SqliteStore) -> N
     assert await store.retry(9999, NOW) is None
 
 
-async def test_purge_keeps_the_key_so_a_replay_is_still_ignored(store: SqliteStore) -> None:
+@pytest.mark.parametrize("store", BACKENDS, indirect=True)
+async def test_purge_keeps_the_key_so_a_replay_is_still_ignored(store: Store) -> None:
     """After purging a delivered notification, committing the same key again sends nothing."""
     item = Outgoing(notification(), (Destination("hook"),))
     await store.commit([item], [], [], NOW)
@@ -86,7 +95,8 @@ async def test_purge_keeps_the_key_so_a_replay_is_still_ignored(store: SqliteSto
     assert await due(store, NOW.timestamp(), 10) == []
 
 
-async def test_silence_counts_deliveries_not_whole_notifications(store: SqliteStore) -> None:
+@pytest.mark.parametrize("store", BACKENDS, indirect=True)
+async def test_silence_counts_deliveries_not_whole_notifications(store: Store) -> None:
     """A silence holding back only the Slack target of a notification is counted once, and the row listed."""
     item = Outgoing(notification(), (Destination("hook"), Destination("slack", silenced_by="s1")))
     await store.commit([item], [], [], NOW)
@@ -95,7 +105,8 @@ async def test_silence_counts_deliveries_not_whole_notifications(store: SqliteSt
     assert [r.channel for r in await due(store, NOW.timestamp(), 10)] == ["hook"]
 
 
-async def test_concurrent_transactions_do_not_interleave(store: SqliteStore) -> None:
+@pytest.mark.parametrize("store", BACKENDS, indirect=True)
+async def test_concurrent_transactions_do_not_interleave(store: Store) -> None:
     """An outcome written while an intake commit is under way neither commits nor rolls back part of it."""
     await store.commit([Outgoing(notification("first"), (Destination("hook"),))], [], [], NOW)
     [row] = await due(store, NOW.timestamp(), 10)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from notifier.ingest.leases import Member
 from notifier.ingest.marks import PollMark
 from notifier.store.protocol import Store
 from notifier.store.records import DELIVERED, Destination, Outgoing
 from notifier.store.sqlite.store import SqliteStore
-from tests.support.store import NOW, notification, settle
+from tests.support.store import BACKENDS, NOW, notification, settle
 
 
-async def test_a_claimed_row_is_due_for_nobody_else_until_its_outcome_is_recorded(store: SqliteStore) -> None:
+@pytest.mark.parametrize("store", BACKENDS, indirect=True)
+async def test_a_claimed_row_is_due_for_nobody_else_until_its_outcome_is_recorded(store: Store) -> None:
     """Claiming takes a due row out of line; recording its outcome ends the claim (and here delivers it)."""
     await store.commit([Outgoing(notification(), (Destination("hook"),))], [], [], NOW)
     [row] = await store.claim_due("a", NOW.timestamp(), 10, lease=60.0)
@@ -22,7 +25,8 @@ async def test_a_claimed_row_is_due_for_nobody_else_until_its_outcome_is_recorde
     assert (await store.stats()).delivered == 1
 
 
-async def test_a_released_claim_makes_the_row_due_again(store: SqliteStore) -> None:
+@pytest.mark.parametrize("store", BACKENDS, indirect=True)
+async def test_a_released_claim_makes_the_row_due_again(store: Store) -> None:
     """A row let go without an attempt (a send that never started) is due again for the next claim."""
     await store.commit([Outgoing(notification(), (Destination("hook"),))], [], [], NOW)
     [row] = await store.claim_due("a", NOW.timestamp(), 10, lease=60.0)
@@ -30,7 +34,8 @@ async def test_a_released_claim_makes_the_row_due_again(store: SqliteStore) -> N
     assert [r.id for r in await store.claim_due("a", NOW.timestamp(), 10, lease=60.0)] == [row.id]
 
 
-async def test_a_first_look_leaves_a_mark_but_starts_from_what_was_stored(store: SqliteStore) -> None:
+@pytest.mark.parametrize("store", BACKENDS, indirect=True)
+async def test_a_first_look_leaves_a_mark_but_starts_from_what_was_stored(store: Store) -> None:
     """The seed of a company never polled is empty, and a mark at the first look is stored with it."""
     assert (await store.seed("47", NOW, first_look=True)).mark is None
     later = NOW + timedelta(minutes=5)

@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
+
+from notifier.store.protocol import Store
 from notifier.store.records import DEAD, DELIVERED, PENDING, SILENCED, DeliveryState, Destination, Outgoing
 from notifier.store.sqlite.store import SqliteStore
-from tests.support.store import NOW, due, notification, settle
+from tests.support.store import BACKENDS, NOW, due, notification, settle
 
 
 async def aged(store: SqliteStore, key: str, state: DeliveryState, days_ago: float) -> None:
@@ -36,7 +39,8 @@ async def test_old_delivered_and_silenced_rows_are_forgotten(store: SqliteStore)
     assert keys == ["new-delivered", "old-dead", "old-pending"]
 
 
-async def test_silences_that_ended_before_the_cutoff_are_forgotten(store: SqliteStore) -> None:
+@pytest.mark.parametrize("store", BACKENDS, indirect=True)
+async def test_silences_that_ended_before_the_cutoff_are_forgotten(store: Store) -> None:
     """An expired silence is kept for a while (it explains held-back rows), then forgotten with them."""
     old = await store.add_silence([("rule", "a")], NOW - timedelta(days=50), NOW - timedelta(days=40), "old", "ops")
     new = await store.add_silence([("rule", "b")], NOW - timedelta(days=2), NOW - timedelta(days=1), "new", "ops")

@@ -6,17 +6,21 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from notifier.engine.book import Alert
 from notifier.ingest.schedules.state import ScheduleState
 from notifier.models import ActiveJob, CompanyRef, Event, ScheduledJob
 from notifier.models.codec import encode_notification
+from notifier.store.protocol import Store
 from notifier.store.records import DEAD, PENDING, SILENCED, Destination, Outgoing
 from notifier.store.sqlite.deliveries import Bodies
 from notifier.store.sqlite.store import SqliteStore
-from tests.support.store import NOW, due, notification, settle
+from tests.support.store import BACKENDS, NOW, due, notification, settle
 
 
-async def test_same_key_is_committed_once(store: SqliteStore) -> None:
+@pytest.mark.parametrize("store", BACKENDS, indirect=True)
+async def test_same_key_is_committed_once(store: Store) -> None:
     """Committing a notification whose key exists is ignored: a replayed decision never sends twice."""
     item = Outgoing(notification(), (Destination("hook"), Destination("slack")))
     assert await store.commit([item], [], [], NOW) == ["msg_1"]
@@ -25,7 +29,8 @@ async def test_same_key_is_committed_once(store: SqliteStore) -> None:
     assert sorted(r.channel for r in rows) == ["hook", "slack"]
 
 
-async def test_notification_round_trips_exactly(store: SqliteStore) -> None:
+@pytest.mark.parametrize("store", BACKENDS, indirect=True)
+async def test_notification_round_trips_exactly(store: Store) -> None:
     """What is stored is what is sent: the notification read back equals the one committed."""
     await store.commit([Outgoing(notification(), (Destination("hook", ("a@example.com",)),))], [], [], NOW)
     [row] = await due(store, NOW.timestamp(), 10)
@@ -33,7 +38,8 @@ async def test_notification_round_trips_exactly(store: SqliteStore) -> None:
     assert row.recipients == ("a@example.com",)
 
 
-async def test_deliveries_are_independent(store: SqliteStore) -> None:
+@pytest.mark.parametrize("store", BACKENDS, indirect=True)
+async def test_deliveries_are_independent(store: Store) -> None:
     """Marking one channel delivered leaves the other pending."""
     await store.commit([Outgoing(notification(), (Destination("hook"), Destination("slack")))], [], [], NOW)
     hook, slack = sorted(await due(store, NOW.timestamp(), 10), key=lambda r: r.channel)
@@ -41,7 +47,8 @@ async def test_deliveries_are_independent(store: SqliteStore) -> None:
     assert [r.channel for r in await due(store, NOW.timestamp(), 10)] == [slack.channel]
 
 
-async def test_retry_is_not_due_before_its_time(store: SqliteStore) -> None:
+@pytest.mark.parametrize("store", BACKENDS, indirect=True)
+async def test_retry_is_not_due_before_its_time(store: Store) -> None:
     """A row scheduled for later is not handed out early, and next_due_at says when it will be."""
     await store.commit([Outgoing(notification(), (Destination("hook"),))], [], [], NOW)
     [row] = await due(store, NOW.timestamp(), 10)
@@ -52,7 +59,8 @@ async def test_retry_is_not_due_before_its_time(store: SqliteStore) -> None:
     assert len(await due(store, later, 10)) == 1
 
 
-async def test_silenced_targets_are_kept_but_not_due(store: SqliteStore) -> None:
+@pytest.mark.parametrize("store", BACKENDS, indirect=True)
+async def test_silenced_targets_are_kept_but_not_due(store: Store) -> None:
     """A silenced delivery is stored and listed, never handed to the dispatcher, and can be retried by hand."""
     item = Outgoing(notification(), (Destination("hook", silenced_by="s1"),))
     await store.commit([item], [], [], NOW)
@@ -63,7 +71,8 @@ async def test_silenced_targets_are_kept_but_not_due(store: SqliteStore) -> None
     assert len(await due(store, NOW.timestamp(), 10)) == 1
 
 
-async def test_dead_letters_list_retry_and_purge(store: SqliteStore) -> None:
+@pytest.mark.parametrize("store", BACKENDS, indirect=True)
+async def test_dead_letters_list_retry_and_purge(store: Store) -> None:
     """Dead rows are listed, can be re-queued, and purged."""
     await store.commit([Outgoing(notification(), (Destination("hook"),))], [], [], NOW)
     [row] = await due(store, NOW.timestamp(), 10)
@@ -88,7 +97,8 @@ async def test_alert_state_round_trips(store: SqliteStore) -> None:
         await reopened.close()
 
 
-async def test_silences_add_list_expire(store: SqliteStore) -> None:
+@pytest.mark.parametrize("store", BACKENDS, indirect=True)
+async def test_silences_add_list_expire(store: Store) -> None:
     """A silence is active until its end, and expiring it ends it now."""
     silence = await store.add_silence([("company", "47")], NOW, NOW + timedelta(hours=2), "maintenance", "ops")
     [listed] = await store.silences()
@@ -99,7 +109,8 @@ async def test_silences_add_list_expire(store: SqliteStore) -> None:
     assert not expired.active(NOW + timedelta(minutes=10))
 
 
-async def test_one_batch_keeps_the_first_of_each_key_and_skips_stored_ones(store: SqliteStore) -> None:
+@pytest.mark.parametrize("store", BACKENDS, indirect=True)
+async def test_one_batch_keeps_the_first_of_each_key_and_skips_stored_ones(store: Store) -> None:
     """In one commit, a key stored before and a key repeated within the batch are each left out once."""
     await store.commit([Outgoing(notification("msg_old"), (Destination("hook"),))], [], [], NOW)
     batch = [

@@ -12,9 +12,12 @@ from typing import Any
 from notifier.models import Message, Notification
 from notifier.store.protocol import Store
 from notifier.store.records import DEAD, DeliveryOutcome, DeliveryRow, DeliveryState, Destination, Outgoing
+from notifier.store.location import StateLocation
+from notifier.store.postgres.store import PostgresStore
 from notifier.store.sqlite.store import SqliteStore
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+BACKENDS = ("sqlite", "postgresql")  # `@pytest.mark.parametrize("store", BACKENDS, indirect=True)`: both stores
 OWNER = "tests"
 
 
@@ -22,6 +25,16 @@ OWNER = "tests"
 async def sqlite_store(path: Path) -> AsyncIterator[SqliteStore]:
     """The SQLite store in the file at `path`, closed afterwards (as a second process would open it)."""
     store = await SqliteStore.open(path)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+@asynccontextmanager
+async def postgres_store(location: StateLocation, *, member_ttl: float = 15.0) -> AsyncIterator[PostgresStore]:
+    """The PostgreSQL store in the database at `location`, closed afterwards (one replica's view of it)."""
+    store = await PostgresStore.open(location, member_ttl=member_ttl)
     try:
         yield store
     finally:

@@ -8,18 +8,16 @@ not due again here, and a crash forgets every claim with the process.
 
 from __future__ import annotations
 
-import itertools
 import json
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
-from notifier.models import Notification
-from notifier.models.codec import decode_notification
 from notifier.safety import SCRUBBER
+from notifier.store.bodies import Bodies
 from notifier.store.records import (
     DEAD,
     DELIVERED,
@@ -36,7 +34,6 @@ from notifier.store.sqlite.connection import Connection, decoded, operation
 ROW_COLUMNS = (
     "d.id, n.body, d.channel, d.recipients, d.state, d.attempts, d.next_at, d.last_error, d.requeued_at, d.key"
 )
-REMEMBERED = 1024  # notifications kept decoded after their commit (a second or so of a busy outbox)
 ROW_SOURCE = "FROM deliveries d JOIN notifications n ON n.key = d.key"
 # A resolution never overtakes its alert's firing on the same channel: while an earlier firing of the same rule,
 # company and job is still pending there (being retried, or on the wire), the resolution waits. Otherwise a
@@ -46,28 +43,6 @@ FIRING_FIRST = (
     " WHERE f.rule = n.rule AND f.company = n.company AND f.job = n.job AND f.status = 'firing'"
     " AND f.created_at <= n.created_at AND fd.channel = d.channel AND fd.state = 'pending'))"
 )
-
-
-class Bodies:
-    """Stored notification bodies → notifications, decoding each once: those committed by this process are
-    remembered as they were committed (the last `capacity` of them), so the dispatcher's first reading of a
-    fresh delivery costs no decoding. `decode_notification` of the stored text is the reference."""
-
-    def __init__(self, capacity: int = REMEMBERED) -> None:
-        self.capacity = capacity
-        self._recent: dict[str, Notification] = {}
-
-    def remember(self, notifications: Iterable[Notification]) -> None:
-        """Call once they are committed (never before: a rolled-back notification must not be found)."""
-        recent = self._recent
-        for notification in notifications:
-            recent[notification.key] = notification
-        for key in list(itertools.islice(recent, max(0, len(recent) - self.capacity))):
-            del recent[key]  # the oldest first: dicts keep insertion order
-
-    def read(self, key: str, body: str) -> Notification:
-        found = self._recent.get(key)
-        return found if found is not None else decode_notification(body)
 
 
 class DeliveryRows(Connection):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -88,11 +88,15 @@ class SqliteStore(DeliveryRows, TrackingRows, SilenceRows):
     # ------------------------------------------------------------------------------------- alerts + outbox
 
     @operation
-    async def load_alerts(self) -> list[Alert]:
+    async def load_alerts(self, companies: Collection[str] | None = None) -> list[Alert]:
         sql = "SELECT rule, company, job, state, active_since, last_sent, sends, event FROM alerts"
         async with self.reading() as db, db.execute(sql) as cur:
             rows = await cur.fetchall()
-        return decoded(lambda: [_alert(r) for r in rows])
+        alerts = decoded(lambda: [_alert(r) for r in rows])
+        return alerts if companies is None else [a for a in alerts if a.company in companies]
+
+    def subscribe(self, wake: Callable[[], None]) -> None:
+        """Only this process writes deliveries here; an operator's re-queue is found at the next idle look."""
 
     @operation
     async def commit(

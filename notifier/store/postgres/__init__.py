@@ -1,0 +1,1 @@
+"""The shared PostgreSQL state store: several replicas, one database."""

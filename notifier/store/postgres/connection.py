@@ -1,0 +1,91 @@
+"""A pool of connections to the PostgreSQL state, and what every operation on it shares.
+
+Every operation's failure (the server down or restarting, a dropped connection, a timeout, a deadlock) is raised
+as a `StoreError` and remembered in `StoreHealth` until that operation succeeds again, exactly as the embedded
+store does: callers wait it out with backoff, readiness says why. A pool reconnects on its own once the
+server answers again, so nothing here has to be reopened after an outage.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeAlias, TypeVar
+
+import asyncpg
+
+from notifier.store.errors import StoreError, StoreHealth, describe
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    Db: TypeAlias = PoolConnectionProxy[asyncpg.Record]  # a pooled connection
+else:
+    Db = asyncpg.Connection
+Row = asyncpg.Record
+P = ParamSpec("P")
+R = TypeVar("R")
+C = TypeVar("C", bound="Pool")
+# What the server, the network and the driver raise when the database cannot answer. A `DataError` (a value of
+# the wrong type bound to a query) is our own bug and must surface, never be waited out as if the server were down.
+FAILURES: tuple[type[BaseException], ...] = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+BUGS: tuple[type[BaseException], ...] = (asyncpg.DataError,)
+
+
+class DamagedRow(Exception):
+    """A stored value that no longer decodes (a hand-edited row)."""
+
+
+def failed(exc: BaseException) -> bool:
+    """Whether `exc` says the database failed (and may heal), rather than that our own code is wrong."""
+    return isinstance(exc, (*FAILURES, DamagedRow)) and not isinstance(exc, BUGS)
+
+
+def decoded(decode: Callable[[], R]) -> R:
+    """`decode()` of values read from a row; what a damaged row makes it raise becomes `DamagedRow`."""
+    try:
+        return decode()
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        raise DamagedRow(f"a stored row does not decode ({describe(exc)})") from exc
+
+
+def operation(
+    method: Callable[Concatenate[C, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[C, P], Coroutine[Any, Any, R]]:
+    """A store operation: its failures become `StoreError`s recorded in the store's health under its name."""
+    name = method.__name__
+
+    @functools.wraps(method)
+    async def tracked(self: C, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            result = await method(self, *args, **kwargs)
+        except Exception as exc:
+            if not failed(exc):
+                raise
+            self.health.failed(name, self.scrub(describe(exc)))
+            raise StoreError(f"state store: {name}: {self.scrub(describe(exc))}") from exc
+        self.health.succeeded(name)
+        return result
+
+    return tracked
+
+
+class Pool:
+    """The connection pool and the two ways to use it: `connection()` for reads, `transaction()` for writes."""
+
+    def __init__(self, pool: asyncpg.Pool, scrub: Callable[[str], str]) -> None:
+        self.pool = pool
+        self.scrub = scrub  # driver messages may quote the DSN; nothing of it leaves unscrubbed
+        self.health = StoreHealth()
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[Db]:
+        async with self.pool.acquire() as db:
+            yield db
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Db]:
+        """A connection inside a transaction: committed when the block ends, rolled back when it raises."""
+        async with self.pool.acquire() as db, db.transaction():
+            yield db
