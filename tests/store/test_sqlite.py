@@ -12,9 +12,9 @@ from notifier.engine.book import Alert
 from notifier.ingest.schedules.state import ScheduleState
 from notifier.models import ActiveJob, CompanyRef, Event, ScheduledJob
 from notifier.models.codec import encode_notification
+from notifier.store.bodies import Bodies
 from notifier.store.protocol import Store
 from notifier.store.records import DEAD, PENDING, SILENCED, Destination, Outgoing
-from notifier.store.sqlite.deliveries import Bodies
 from notifier.store.sqlite.store import SqliteStore
 from tests.support.store import BACKENDS, NOW, due, notification, settle
 
