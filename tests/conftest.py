@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, settings
 from notifier.store.protocol import Store
 from tests.support.engine import RulesFactory, rules_factory
 from tests.support.ports import refusing_port
+from tests.support.postgres import PostgresServer, postgres_server
 from tests.support.processes import Processes, processes
 from tests.support.receiver import Receiver, serving
 from tests.support.sim import Sim, StartSim, simulators
-from tests.support.postgres import PostgresServer, postgres_server
 from tests.support.store import postgres_store, sqlite_store
 
 # Property tests run a quick sweep in `make test` and the exhaustive one in `make test-slow` (CI runs both);

@@ -24,7 +24,7 @@ from notifier.app.observe import Listener, Observer
 from notifier.app.reload import Reloader
 from notifier.app.setup import load_ruleset
 from notifier.app.status import DaemonStatus
-from notifier.app.takeover import LeftOpen
+from notifier.app.takeover import AlertHandover, LeftOpen
 from notifier.app.window import Window
 from notifier.app.wiring import (
     build_lanes,
@@ -47,6 +47,7 @@ from notifier.runtime.clock import Clock, SystemClock
 from notifier.runtime.tasks import Component, Tasks, started
 from notifier.safety import learn
 from notifier.store.backends import open_store
+from notifier.store.errors import StoreError
 from notifier.store.protocol import Store
 from notifier.web.source import Phase
 
@@ -82,14 +83,17 @@ class Daemon:
         client = IpsClient(self.ips, ips_settings(config), asyncio.Semaphore(config.poll.concurrency))
         self.pollers = Pollers(client, self.queue, clock, company_plans(config), seeds=store,
                                observer=self.observer, takeover=LeftOpen(self.engine))  # fmt: skip
-        self.ownership = Ownership(store, self.pollers, clock, polling=polling)
+        self.ownership = Ownership(store, self.pollers, clock, lease=config.cluster.lease, polling=polling,
+                                   handover=AlertHandover(self.engine, store, self.queue),
+                                   unavailable=StoreError)  # fmt: skip
         self.dispatcher = Dispatcher(
             store, build_lanes(config, self.delivering, clock), clock, owner=self.ownership.replica,
             retry=retry_settings(config), grace=config.shutdown_grace, observer=self.observer, sleep=sleep,
         )  # fmt: skip
         renderer = Renderer(config.templates, status_url=config.http.status_url)
         self.composer = Composer(self.queue, self.engine, renderer, store, clock, observer=self.observer,
-                                 waker=self.dispatcher, sleep=sleep)  # fmt: skip
+                                 waker=self.dispatcher, sleep=sleep, accepts=self.pollers.owns)  # fmt: skip
+        store.subscribe(self.dispatcher.wake)  # another replica's commit, an operator's re-queue
         self.housekeeping = Housekeeping(self.engine, store, clock, lambda: self.config.retention)
         self.reloader = Reloader(self)
         self.status = DaemonStatus(self)
@@ -114,7 +118,8 @@ class Daemon:
         """
         learn(config)  # before anything can reach a log, the store or a channel
         async with contextlib.AsyncExitStack() as stack:
-            store = await stack.enter_async_context(open_store(config.state_location, daemon=True))
+            opening = open_store(config.state_location, daemon=True, lease=config.cluster.lease)
+            store = await stack.enter_async_context(opening)
             sessions = (
                 await stack.enter_async_context(ips_session(config)),
                 await stack.enter_async_context(delivery_session()),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from typing import Protocol
 
 import structlog
 
@@ -73,3 +74,31 @@ def _schedule_episode(engine: Engine, alert: Alert, company: CompanyRef) -> Sche
     if rule is None or rule.closer != "schedule.recovered" or not company.is_known_as(alert.company):
         return None
     return event.schedule if event is not None and alert.job.startswith(SCHEDULE_SUBJECT) else None
+
+
+class AlertHandover:
+    """The ownership's `Handover`: the alert book holds what this daemon polls. A company gained brings its
+    alerts in as the store has them (another replica may have changed them since this daemon started); one lost
+    takes them out (another replica keeps them now, and nothing here may overwrite them)."""
+
+    def __init__(self, engine: Engine, store: AlertReader, queue: Joinable) -> None:
+        self.engine = engine
+        self.store = store
+        self.queue = queue
+
+    async def gained(self, companies: Collection[str]) -> None:
+        self.engine.take_over(companies, await self.store.load_alerts(companies))
+
+    def lost(self, companies: Collection[str]) -> None:
+        self.engine.take_over(companies)
+
+    async def committed(self) -> None:
+        await self.queue.join()
+
+
+class AlertReader(Protocol):
+    async def load_alerts(self, companies: Collection[str] | None = None) -> list[Alert]: ...
+
+
+class Joinable(Protocol):
+    async def join(self) -> None: ...

@@ -80,8 +80,12 @@ class Composer(Loop):
         observer: ComposeObserver | None = None,
         waker: Waker | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        accepts: Callable[[str], bool] | None = None,
     ) -> None:
         self.queue = queue
+        # Whether a company's events are still this daemon's to decide: those a company handed to another
+        # replica queued are dropped with its poll mark, and its new owner polls them again from the last mark.
+        self.accepts = accepts
         self.engine = engine
         self.renderer = renderer
         self.store = store
@@ -130,6 +134,9 @@ class Composer(Loop):
         A poll's mark comes after its events, so it is committed in the same transaction as the last of them
         (or a later one): a crash never leaves a mark saying a poll is done whose endings were not committed.
         """
+        accepts = self.accepts
+        if accepts is not None:
+            items = [i for i in items if accepts(i.company if isinstance(i, PollDone) else i.company.key)]
         events = [item for item in items if isinstance(item, Event)]
         polls = [item for item in items if isinstance(item, PollDone)]
         self._silences = await self._retrying("reading silences", self.store.silences)

@@ -220,9 +220,8 @@ class Config(Strict):
 
     @model_validator(mode="after")
     def _state_password(self) -> Config:
-        if self.state_password is not None:
-            if not self.state_location.shared:
-                raise ValueError("state_password is for a postgresql:// state only")
+        if self.state_password is not None and not self.state_location.shared:
+            raise ValueError("state_password is for a postgresql:// state only")
         return self
 
     @model_validator(mode="after")

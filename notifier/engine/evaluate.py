@@ -17,7 +17,7 @@ was firing stays firing and is not announced again.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -149,6 +149,16 @@ class Engine:
             self.alerts.remove(alert.id)
             self._changed.add(alert.id)
         return gone
+
+    def take_over(self, companies: Collection[str], alerts: Iterable[Alert] = ()) -> None:
+        """The alerts of `companies` (by key) become exactly `alerts`, as another replica left them in the store
+        (none: another replica keeps them now); nothing here is a change to store."""
+        for alert in [a for a in self.alerts.values() if a.company in companies]:
+            self.alerts.remove(alert.id)
+            self._changed.discard(alert.id)
+        for alert in alerts:
+            self.alerts.put(alert)
+            self._changed.discard(alert.id)
 
     def changes(self) -> tuple[list[Alert], list[AlertId]]:
         """Alerts to upsert and ids to delete since the last call, for the store."""

@@ -70,11 +70,24 @@ class Pollers:
         self._pollers: dict[str, CompanyPoller] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._spawner: Tasks | None = None  # set while polling runs
+        self._handles: set[str] = set()  # handles of the companies polled here, as last looked up
 
     @property
     def pollers(self) -> list[CompanyPoller]:
         """The pollers of the companies owned now, in the order they are configured."""
         return [self._pollers[key] for key in self.plans if key in self._pollers]
+
+    @property
+    def owned(self) -> list[str]:
+        """The keys of the companies this daemon polls now."""
+        return list(self._pollers)
+
+    def owns(self, company: str) -> bool:
+        """Whether `company` (a key or a resolved handle, as events and poll marks name it) is polled here."""
+        if company in self._pollers or company in self._handles:
+            return True
+        self._handles = {p.company.handle for p in self._pollers.values() if p.company.handle}  # one resolved since
+        return company in self._handles
 
     def get(self, key: str) -> CompanyPoller | None:
         """The poller of the configured company `key`, if this daemon polls it."""
@@ -117,6 +130,7 @@ class Pollers:
 
     async def _drop(self, key: str) -> None:
         poller = self._pollers.pop(key)
+        self._handles.discard(poller.company.handle)
         task = self._tasks.pop(key, None)
         await cancel(task)
         if key in self.plans:  # still configured: another replica polls it now

@@ -610,12 +610,43 @@ def test_state_urls(tmp_path: Path, state: str, expected: str) -> None:
     assert config.state == f"sqlite:///{config.state_location.path}"
 
 
-@pytest.mark.parametrize("state", ["postgres://u:pw@db/notifier", "sqlite:///", "mysql://x/y"])
+@pytest.mark.parametrize(
+    "state",
+    ["mysql://u:pw@x/y", "sqlite:///", "postgresql://u:pw@db", "postgresql://u:pw@db:port/n",
+     "postgres://u:pw@db/n?sslmode=sometimes"],
+)  # fmt: skip
 def test_unsupported_state_urls_are_refused(tmp_path: Path, state: str) -> None:
-    """Other databases and an empty file name are errors at the line of `state:`."""
+    """Other databases, an empty file name, a database URL without a database, with a port that is not a
+    number or an unknown sslmode are errors at the line of `state:`, never showing the password."""
     (found,) = errors(tmp_path, BASE + f"state: '{state}'\n")
-    assert found.startswith("7: state: state ")
-    assert "pw@" not in found
+    assert found.startswith("7: state: ")
+    assert "pw" not in found
+
+
+def test_a_postgresql_state_with_its_password_beside_it(tmp_path: Path) -> None:
+    """`postgres://` means `postgresql://`; the password may come from `state_password_file`, and the cluster's
+    lease is a duration."""
+    (tmp_path / "pw").write_text("s3cret-pass\n", encoding="utf-8")
+    text = BASE + "state: postgres://notifier@db:5432/notifier?sslmode=verify-full\nstate_password_file: pw\n"
+    config = load(tmp_path, text + "cluster: {lease: 30s}\n")
+    location = config.state_location
+    assert (location.scheme, location.url, location.password) == (
+        "postgresql", "postgresql://notifier@db:5432/notifier?sslmode=verify-full", "s3cret-pass"
+    )  # fmt: skip
+    assert location.shared
+    assert config.cluster.lease == 30.0
+    assert "s3cret-pass" not in repr(location)
+
+
+def test_a_state_password_needs_a_database_and_only_one_password(tmp_path: Path) -> None:
+    """`state_password` beside a SQLite file, or beside a URL that has a password already, is an error."""
+    (tmp_path / "pw").write_text("s3cret-pass", encoding="utf-8")
+    [beside_a_file] = errors(tmp_path, BASE + "state_password_file: pw\n")
+    assert "postgresql:// state only" in beside_a_file
+    [twice] = errors(tmp_path, BASE + "state: postgresql://u:other-pw@db/n\nstate_password_file: pw\n")
+    assert "not both" in twice
+    assert "other-pw" not in twice
+    assert "s3cret-pass" not in twice
 
 
 def test_rules_and_templates_are_relative_to_the_config_file(tmp_path: Path) -> None:

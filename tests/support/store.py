@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from notifier.models import Message, Notification
-from notifier.store.protocol import Store
-from notifier.store.records import DEAD, DeliveryOutcome, DeliveryRow, DeliveryState, Destination, Outgoing
 from notifier.store.location import StateLocation
 from notifier.store.postgres.store import PostgresStore
+from notifier.store.protocol import Store
+from notifier.store.records import DEAD, DeliveryOutcome, DeliveryRow, DeliveryState, Destination, Outgoing
 from notifier.store.sqlite.store import SqliteStore
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
