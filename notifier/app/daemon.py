@@ -159,6 +159,9 @@ class Daemon:
                     yield
                 finally:
                     self.phase = "stopping"
+            # Every component has stopped (no claim is held, no lease): the other replicas count one fewer now.
+            with contextlib.suppress(StoreError):
+                await self.store.leave(self.ownership.replica)
         finally:
             self.phase = "stopping"
 

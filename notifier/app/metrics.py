@@ -53,6 +53,12 @@ class Metrics:
         self.store_up = Gauge(
             "notifier_store_up", "1 while every state store operation succeeds, 0 while one keeps failing", registry=r
         )
+        self.cluster_members = Gauge(
+            "notifier_cluster_members", "Replicas alive on the state store (heartbeat within a lease)", registry=r
+        )
+        self.company_leases = Gauge(
+            "notifier_company_leases", "Companies each replica holds a lease on (polls)", ["replica"], registry=r
+        )
         self.company_up = Gauge(
             "notifier_company_up", "1 if the last poll of the company succeeded, 0 if it failed or none has yet",
             ["company"], registry=r,

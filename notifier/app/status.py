@@ -6,6 +6,7 @@ Views are taken when a page or an API call asks; gauges are set from the same vi
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +37,10 @@ class DaemonStatus:
         return self._daemon.config.source
 
     @property
+    def replica(self) -> str:
+        return self._daemon.ownership.replica
+
+    @property
     def store(self) -> StoreReader:
         return self._daemon.store
 
@@ -61,6 +66,12 @@ class DaemonStatus:
             m.outbox_depth.set(stats.pending)
             oldest = stats.oldest_pending_at
             m.outbox_oldest.set(max(0.0, self.now().timestamp() - oldest) if oldest else 0.0)
+        with contextlib.suppress(StoreError):  # likewise the cluster's figures
+            now = self.now()
+            m.cluster_members.set(len(await daemon.store.members(now)))
+            m.company_leases.clear()  # a replica gone takes its series with it
+            for replica, held in Counter(lease.owner for lease in await daemon.store.leases(now)).items():
+                m.company_leases.labels(replica).set(held)
         m.store_up.set(0 if daemon.store.health.failing else 1)
         m.queue_depth.set(daemon.queue.qsize())
         m.firing.set(sum(1 for a in daemon.engine.alerts.values() if a.state == "firing"))

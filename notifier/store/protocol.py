@@ -173,6 +173,10 @@ class ClusterStore(Protocol):
         """Every lease held at `now`."""
         ...
 
+    async def leave(self, member: str) -> None:
+        """`member` stops: it is no longer counted (the others rebalance at once) and its claims lapse."""
+        ...
+
 
 class Store(AlertStore, DeliveryStore, OperatorStore, SilenceStore, TrackingStore, ClusterStore, Protocol):
     """The whole state store."""

@@ -9,6 +9,7 @@ anything the API does not.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +21,7 @@ from notifier.web.source import StatusSource
 
 STALLED_AFTER = 900.0  # seconds without progress before a job is flagged; the shipped stalled-progress rule's
 RECENT_DELIVERIES = 25
-SECTIONS = ("companies", "jobs", "schedules", "alerts", "deliveries", "silences", "outbox")
+SECTIONS = ("companies", "jobs", "schedules", "alerts", "deliveries", "silences", "outbox", "cluster")
 SCHEDULE_ORDER = {"failed": 0, "missed": 1, "late": 2, "ok": 3, "paused": 4, "inactive": 5}
 Json = dict[str, Any]
 
@@ -162,6 +163,24 @@ async def outbox(source: StatusSource) -> Json:
     }  # fmt: skip
 
 
+async def cluster(source: StatusSource) -> Json:
+    """The replicas alive on the state store (this daemon among them) and which of them polls which company."""
+    now = source.now()
+    leases = await source.store.leases(now)
+    held = Counter(lease.owner for lease in leases)
+    members = [
+        {"id": m.id, "host": m.host, "pid": m.pid, "heartbeat": _iso(m.heartbeat), "companies": held[m.id],
+         "this": m.id == source.replica}
+        for m in await source.store.members(now)
+    ]  # fmt: skip
+    owners = [{"company": lease.company, "replica": lease.owner, "until": _iso(lease.until)} for lease in leases]
+    return {
+        "replica": source.replica,
+        "members": members,
+        "owners": sorted(owners, key=lambda o: natural(o["company"])),
+    }
+
+
 async def section(source: StatusSource, name: str) -> Any:
     """One section by name (see SECTIONS), as `/api/<name>` serves it."""
     if name == "companies":
@@ -178,6 +197,8 @@ async def section(source: StatusSource, name: str) -> Any:
         return await silences(source)
     if name == "outbox":
         return await outbox(source)
+    if name == "cluster":
+        return await cluster(source)
     raise KeyError(name)
 
 
@@ -186,6 +207,7 @@ UNKNOWN: dict[str, Any] = {
     "deliveries": {"recent": [], "dead_letters": [], "disabled_channels": []},
     "silences": [],
     "outbox": dict.fromkeys(("pending", "dead", "silenced", "delivered", "oldest_pending_age_seconds")),
+    "cluster": {"replica": None, "members": [], "owners": []},
 }
 
 
@@ -224,4 +246,5 @@ def summary(data: Json) -> Json:
         "dead_letters": data["outbox"]["dead"],
         "disabled_channels": len(data["deliveries"]["disabled_channels"]),
         "silences": len(data["silences"]),
+        "replicas": len(data["cluster"]["members"]),
     }

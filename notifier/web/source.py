@@ -14,6 +14,7 @@ from typing import Literal, Protocol
 
 from notifier.engine.book import Alert
 from notifier.engine.silences import Silence
+from notifier.ingest.leases import Lease, Member
 from notifier.ingest.views import CompanyView
 from notifier.store.errors import StoreHealth
 from notifier.store.records import DeliveryRow, DeliveryState, OutboxStats
@@ -46,6 +47,10 @@ class StoreReader(Protocol):
 
     async def stats(self) -> OutboxStats: ...
 
+    async def members(self, now: datetime) -> list[Member]: ...
+
+    async def leases(self, now: datetime) -> list[Lease]: ...
+
 
 class StatusSource(Protocol):
     """Everything the window shows, read when a page or an API call asks."""
@@ -57,6 +62,11 @@ class StatusSource(Protocol):
 
     @property
     def config_file(self) -> Path: ...
+
+    @property
+    def replica(self) -> str:
+        """This daemon's id among the replicas working on the store."""
+        ...
 
     @property
     def store(self) -> StoreReader: ...

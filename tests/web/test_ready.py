@@ -30,6 +30,10 @@ class Source:
         return Path("notifier.yaml")
 
     @property
+    def replica(self) -> str:
+        return "r1"
+
+    @property
     def store(self) -> StoreReader:
         return self._store
 

@@ -43,10 +43,12 @@ FIRING_FIRST = (
     " WHERE f.rule = n.rule AND f.company = n.company AND f.job = n.job AND f.status = 'firing'"
     " AND f.created_at <= n.created_at AND fd.channel = d.channel AND fd.state = 'pending'))"
 )
-# Nobody holds the row: never claimed, released, its lease over, or its replica gone quiet.
+# Nobody holds the row: never claimed, released, or claimed by another replica whose claim lapsed (its lease
+# over, or the replica gone quiet). A replica's own claims never lapse for itself: they are sends it has under
+# way, whatever its heartbeat says.
 UNCLAIMED = (
-    "(d.claimed_by IS NULL OR d.claim_until <= $1 OR EXISTS (SELECT 1 FROM members m"
-    " WHERE m.id = d.claimed_by AND m.heartbeat < $2))"
+    "(d.claimed_by IS NULL OR (d.claimed_by <> $3 AND (d.claim_until <= $1 OR EXISTS (SELECT 1 FROM members m"
+    " WHERE m.id = d.claimed_by AND m.heartbeat < $2))))"
 )
 RECORD = """
 UPDATE deliveries d SET state = o.state, attempts = o.attempts, next_at = o.next_at, last_error = o.error,

@@ -202,6 +202,13 @@ class PostgresStore(DeliveryRows, TrackingRows):
             )
 
     @operation
+    async def leave(self, member: str) -> None:
+        async with self.connection() as db:
+            await db.execute("DELETE FROM members WHERE id = $1", member)
+            sql = "UPDATE deliveries SET claimed_by = NULL, claim_until = NULL WHERE claimed_by = $1"
+            await db.execute(sql, member)  # none should be left: the dispatcher released or recorded them
+
+    @operation
     async def leases(self, now: datetime) -> list[Lease]:
         async with self.connection() as db:
             rows = await db.fetch("SELECT company, owner, until FROM leases WHERE until > $1 ORDER BY company", now)

@@ -160,6 +160,10 @@ class SqliteStore(DeliveryRows, TrackingRows, SilenceRows):
     async def leases(self, now: datetime) -> list[Lease]:
         return list(self._leases.values())
 
+    async def leave(self, member: str) -> None:
+        if self._member is not None and self._member.id == member:
+            self._member = None
+
 
 def _alert_row(alert: Alert) -> tuple[object, ...]:
     return (

@@ -1,0 +1,148 @@
+"""Replicas on one PostgreSQL state: companies split between them and handed over without a notification lost or
+repeated, one book of alerts and silences, the window showing who polls what, readiness following the database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from notifier.app.daemon import Daemon
+from notifier.runtime.clock import ManualClock
+from notifier.store.records import STATES
+from tests.support.daemon import Harness, daemon_config
+from tests.support.postgres import PostgresServer
+from tests.support.sim import START, Sim
+
+COMPANIES = '[{handle: "47"}, {handle: "311"}, {handle: "203"}, {handle: "512"}]'
+
+
+async def shared_harnesses(
+    sim: Sim, tmp_path: Path, postgres: PostgresServer, count: int, **settings: str
+) -> list[Harness]:
+    """`count` daemons' harnesses on one fresh database and the simulator, sharing one clock."""
+    location = await postgres.database()
+    clock = ManualClock(START)
+    harnesses = []
+    for n in range(count):
+        folder = tmp_path / f"replica-{n}"
+        folder.mkdir()
+        config = daemon_config(folder, sim, state=f'"{location.url}"', http="listen: 127.0.0.1:0", **settings)
+        harnesses.append(Harness(sim, config, clock))
+    return harnesses
+
+
+@asynccontextmanager
+async def running(harnesses: Sequence[Harness]) -> AsyncIterator[list[Daemon]]:
+    async with AsyncExitStack() as stack:
+        yield [await stack.enter_async_context(h.running()) for h in harnesses]
+
+
+async def rounds(*daemons: Daemon) -> None:
+    """One ownership round on each replica, in turn (the order a timer would give them)."""
+    for daemon in daemons:
+        await daemon.ownership.settle()
+
+
+def owned(daemon: Daemon) -> set[str]:
+    return set(daemon.pollers.owned)
+
+
+async def notifications(daemon: Daemon) -> list[tuple[str, str, str]]:
+    """(rule, status, company) of every notification stored, whichever replica committed it."""
+    rows = await daemon.store.list_deliveries(STATES, limit=1000)
+    return sorted((r.notification.rule, r.notification.status, r.notification.company_handle) for r in rows)
+
+
+async def test_replicas_split_the_companies_and_rebalance_when_one_leaves(
+    sim: Sim, tmp_path: Path, postgres: PostgresServer
+) -> None:
+    """Two replicas hold two companies each, never the same one; when one stops, the other takes them all."""
+    first, second = await shared_harnesses(sim, tmp_path, postgres, 2, companies=COMPANIES)
+    async with first.running() as a:
+        assert owned(a) == {"47", "311", "203", "512"}
+        async with second.running() as b:
+            await rounds(a, b)
+            assert len(owned(a)) == len(owned(b)) == 2
+            assert owned(a) | owned(b) == {"47", "311", "203", "512"}
+            assert not owned(a) & owned(b)
+        await rounds(a)
+        assert owned(a) == {"47", "311", "203", "512"}
+
+
+async def test_a_takeover_neither_repeats_a_firing_alert_nor_misses_an_ending(
+    sim: Sim, tmp_path: Path, postgres: PostgresServer
+) -> None:
+    """311's stalled job fired on the first replica; 203's job failed while nobody polled, 311's catalogue
+    after the takeover. The replica that takes over announces both failures once and not the stall again."""
+    first, second = await shared_harnesses(sim, tmp_path, postgres, 2, companies='[{handle: "311"}, {handle: "203"}]')
+    async with first.running():
+        await first.poll(after=10)
+        before = await notifications(first.daemon)
+    assert before == [("stalled-progress", "firing", "311")]
+    first.advance(40)  # 203's job fails meanwhile
+    async with second.running() as b:
+        assert owned(b) == {"311", "203"}
+        await second.poll()
+        await second.poll(after=30)
+        after = await notifications(b)
+    assert after == sorted([*before, ("failed-publish", "firing", "203"), ("failed-publish", "firing", "311")])
+
+
+async def test_the_window_shows_the_replicas_and_who_polls_what(
+    sim: Sim, tmp_path: Path, postgres: PostgresServer
+) -> None:
+    """`/api/cluster` lists both replicas with their companies; the metrics count members and leases."""
+    harnesses = await shared_harnesses(sim, tmp_path, postgres, 2, companies=COMPANIES)
+    async with running(harnesses) as (a, b):
+        await rounds(a, b)
+        cluster = await harnesses[0].json("/api/cluster")
+        assert cluster["replica"] == a.ownership.replica
+        members = {m["id"]: m for m in cluster["members"]}
+        assert set(members) == {a.ownership.replica, b.ownership.replica}
+        assert [members[a.ownership.replica]["companies"], members[b.ownership.replica]["companies"]] == [2, 2]
+        assert members[a.ownership.replica]["this"] is True
+        assert {o["company"]: o["replica"] for o in cluster["owners"]} == {
+            **dict.fromkeys(owned(a), a.ownership.replica), **dict.fromkeys(owned(b), b.ownership.replica)
+        }  # fmt: skip
+        _status, page = await harnesses[1].get("/status")
+        assert b.ownership.replica in page
+        assert "this one" in page
+        _status, metrics = await harnesses[0].get("/metrics")
+        assert "notifier_cluster_members 2.0" in metrics
+        assert f'notifier_company_leases{{replica="{a.ownership.replica}"}} 2.0' in metrics
+
+
+async def test_a_silence_added_through_one_replica_holds_on_the_other(
+    sim: Sim, tmp_path: Path, postgres: PostgresServer
+) -> None:
+    """Silences live in the shared store: one added by an operator against any replica holds everywhere."""
+    first, second = await shared_harnesses(sim, tmp_path, postgres, 2, companies='[{handle: "311"}]')
+    async with running([first, second]) as (a, b):
+        end = START + timedelta(hours=1)
+        await a.store.add_silence([("company", "311")], START, end, "maintenance", "ops")
+        await rounds(a, b)
+        polling = first if owned(a) else second
+        await polling.poll(after=10)
+        [row] = await b.store.list_deliveries(["silenced"])
+        assert row.notification.rule == "stalled-progress"
+
+
+async def test_readiness_follows_the_database_and_nothing_committed_is_lost(
+    sim: Sim, tmp_path: Path, postgres: PostgresServer
+) -> None:
+    """With the database down the replica keeps running and is not ready; once it is back, ready again, and
+    what was committed before is delivered."""
+    [harness] = await shared_harnesses(sim, tmp_path, postgres, 1, companies='[{handle: "311"}]')
+    async with harness.running() as daemon:
+        await harness.poll(after=10)
+        postgres.stop("fast")
+        try:
+            ready = await harness.json("/readyz", status=503)
+            assert any("state store is not answering" in reason for reason in ready["reasons"])
+        finally:
+            postgres.start()
+        await harness.json("/readyz")
+        await daemon.settle()
+        assert [r.notification.rule for r in await daemon.store.list_deliveries(["delivered"])] == ["stalled-progress"]
