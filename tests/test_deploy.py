@@ -113,3 +113,30 @@ def test_the_wheel_the_systemd_steps_build_carries_rules_templates_and_catalogs(
     assert templates
     assert len(catalogs) == 11  # every supported locale but the source language
     assert rules | templates | catalogs <= names
+
+
+def test_cluster_config_checks_with_its_database_password_from_a_secret(tmp_path: Path) -> None:
+    """The replicas' config names a shared PostgreSQL state whose password comes from a secret file, not the URL."""
+    root = install({"/etc/notifier/notifier.yaml": "deploy/cluster.yaml", "/etc/notifier/rules": "rules"}, tmp_path)
+    secret = tmp_path / "db_password"
+    secret.write_text("a-long-database-password\n", encoding="utf-8")
+    env = {**ENV, "DB_PASSWORD_FILE": str(secret)}
+    config = load_config(root / "etc/notifier/notifier.yaml", environ=env)
+    location = config.state_location
+    assert (location.shared, location.password) == (True, "a-long-database-password")
+    assert location.url == "postgresql://notifier@db:5432/notifier?sslmode=prefer"
+    assert config.cluster.lease == 15.0
+    assert check_all(config) == []
+
+
+def test_compose_runs_replicas_of_the_image_on_the_cluster_config() -> None:
+    """deploy/compose.yaml: PostgreSQL with the password as a secret, and two or more replicas mounting
+    deploy/cluster.yaml where the image reads its config, the same secret beside it."""
+    from notifier.sources.sourcemap import parse_yaml
+
+    compose = parse_yaml((ROOT / "deploy/compose.yaml").read_text(encoding="utf-8"), "compose.yaml").data
+    db, notifier = compose["services"]["db"], compose["services"]["notifier"]
+    assert db["environment"]["POSTGRES_PASSWORD_FILE"] == "/run/secrets/db_password"
+    assert notifier["deploy"]["replicas"] >= 2
+    assert "./cluster.yaml:/etc/notifier/notifier.yaml:ro" in notifier["volumes"]
+    assert notifier["secrets"] == db["secrets"] == ["db_password"]

@@ -11,8 +11,9 @@ from pathlib import Path
 from notifier.app.daemon import Daemon
 from notifier.runtime.clock import ManualClock
 from notifier.store.records import STATES
-from tests.support.daemon import Harness, daemon_config
+from tests.support.daemon import Harness, daemon_config, write_config
 from tests.support.postgres import PostgresServer
+from tests.support.processes import Processes
 from tests.support.sim import START, Sim
 
 COMPANIES = '[{handle: "47"}, {handle: "311"}, {handle: "203"}, {handle: "512"}]'
@@ -146,3 +147,17 @@ async def test_readiness_follows_the_database_and_nothing_committed_is_lost(
         await harness.json("/readyz")
         await daemon.settle()
         assert [r.notification.rule for r in await daemon.store.list_deliveries(["delivered"])] == ["stalled-progress"]
+
+
+async def test_an_unreachable_database_at_start_is_one_line_and_exit_1(
+    sim: Sim, tmp_path: Path, postgres: PostgresServer, notifier_process: Processes
+) -> None:
+    """`notifier run` on a database nobody answers for says so in one line, without the password or a
+    traceback, and exits 1."""
+    dead = f"postgresql://notifier:hunter2-secret@/notifier?host={postgres.folder}/nothing-here"
+    config = write_config(tmp_path, sim.endpoint, state=f'"{dead}"')
+    running = await notifier_process.collected("run", "--config", str(config))
+    assert await running.exit_code() == 1
+    assert len(running.err) == 1, running.err
+    assert "cannot open the state database" in running.err[0]
+    assert "hunter2-secret" not in running.err[0]
