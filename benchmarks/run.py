@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# Cheapest first, so a broken setup shows early; the last four start servers or processes of their own.
+# Cheapest first, so a broken setup shows early; the last five start servers or processes of their own.
 BENCHMARKS = (
     "bench_parse",
     "bench_engine",
@@ -31,6 +31,7 @@ BENCHMARKS = (
     "bench_e2e",
     "bench_cycle",
     "bench_starve",
+    "bench_cluster",
 )
 
 
