@@ -7,9 +7,9 @@ A webhook receiver in its own process verifies every signature with `standardweb
 nothing here). Once every replica has started, this script commits a batch of notifications to the store (as
 the compose stage does: one transaction, which on PostgreSQL NOTIFYs every replica) and times, from the end of
 that commit, the receiver until it has accepted all of them: the rate is the batch over that time, claims,
-sends and recorded outcomes included. PostgreSQL is a server this script starts (initdb, pg_ctl) in a temporary directory, on a unix
-socket. Each configuration runs once per round, rounds interleave them, the median is reported. The target:
-≥ 2,000 deliveries/s from the replicas together.
+sends and recorded outcomes included. PostgreSQL is a server this script starts (initdb, pg_ctl) in a
+temporary directory, on a unix socket. Each configuration runs once per round, rounds interleave them, the
+median is reported. The target: ≥ 2,000 deliveries/s from the replicas together.
 """
 
 from __future__ import annotations
@@ -28,12 +28,11 @@ from harness import ROOT, Row, machine, median, options, report
 from procs import free_port, started, wait_until_answering
 
 sys.path.insert(0, str(ROOT))  # the test suite's PostgreSQL server, started the same way
-from tests.support.postgres import postgres_server  # noqa: E402
-
-from notifier.models import Message, Notification  # noqa: E402
-from notifier.store.backends import open_store  # noqa: E402
-from notifier.store.location import StateLocation, locate  # noqa: E402
-from notifier.store.records import Destination, Outgoing  # noqa: E402
+from notifier.models import Message, Notification
+from notifier.store.backends import open_store
+from notifier.store.location import StateLocation, locate
+from notifier.store.records import Destination, Outgoing
+from tests.support.postgres import postgres_server
 
 SECRET = "whsec_" + base64.b64encode(b"benchmark-signing-key-0123456789").decode()
 TARGET = 2000.0
