@@ -96,6 +96,7 @@ class Ownership(Loop):
         self.unavailable = unavailable  # what the store raises when it cannot answer (the daemon's: `StoreError`)
         self.sleep = sleep
         self.held: list[Lease] = []
+        self._rounds = 0  # rounds that set the pollers' companies
 
     async def start(self, tasks: Tasks) -> None:
         """The first round (every company this daemon is to poll has its poller, seeded from the store), then
@@ -167,8 +168,10 @@ class Ownership(Loop):
     async def _own(self, companies: set[str]) -> None:
         before = self.pollers.owned
         gained = [key for key in self.pollers.plans if key in companies and key not in before]
-        # A company no longer configured keeps its alerts here: the reload that removed it forgets them for good.
-        lost = [key for key in before if key not in companies and key in self.pollers.plans]
+        # Configured companies another replica polls (all of them at first: the book was read whole at start).
+        # One no longer configured keeps its alerts here: the reload that removed it forgets them for good.
+        lost = [key for key in self.pollers.plans if key not in companies and (key in before or not self._rounds)]
+        self._rounds += 1
         if self.handover is not None and lost:
             self.handover.lost(lost)
         if self.handover is not None and gained:

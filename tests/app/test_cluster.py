@@ -60,17 +60,23 @@ async def notifications(daemon: Daemon) -> list[tuple[str, str, str]]:
 async def test_replicas_split_the_companies_and_rebalance_when_one_leaves(
     sim: Sim, tmp_path: Path, postgres: PostgresServer
 ) -> None:
-    """Two replicas hold two companies each, never the same one; when one stops, the other takes them all."""
+    """Two replicas hold two companies each, never the same one, each with the alerts of its own; when one
+    stops, the other takes them all back."""
     first, second = await shared_harnesses(sim, tmp_path, postgres, 2, companies=COMPANIES)
     async with first.running() as a:
         assert owned(a) == {"47", "311", "203", "512"}
+        await first.poll(after=10)  # 311's stalled job fires
         async with second.running() as b:
             await rounds(a, b)
             assert len(owned(a)) == len(owned(b)) == 2
             assert owned(a) | owned(b) == {"47", "311", "203", "512"}
             assert not owned(a) & owned(b)
+            stalled = b if "311" in owned(b) else a
+            assert [alert.company for alert in stalled.alerts()] == ["311"]  # the book goes with the company
+            assert [alert for daemon in (a, b) if daemon is not stalled for alert in daemon.alerts()] == []
         await rounds(a)
         assert owned(a) == {"47", "311", "203", "512"}
+        assert [alert.company for alert in a.alerts()] == ["311"]
 
 
 async def test_a_takeover_neither_repeats_a_firing_alert_nor_misses_an_ending(
