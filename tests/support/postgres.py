@@ -21,7 +21,9 @@ from pathlib import Path
 import asyncpg
 
 from notifier.store.location import StateLocation, locate
+from notifier.store.postgres.store import PostgresStore
 
+TEMPLATE = "notifier_template"
 SERVER_USER = "postgres"  # initdb refuses root: a root test run starts the server as this user
 DEBIAN_BIN = Path("/usr/lib/postgresql/15/bin")
 SETTINGS = {
@@ -54,19 +56,29 @@ class PostgresServer:
         self.folder = folder
         self.data = folder / "data"
         self._names = itertools.count(1)
+        self._template = False
 
     def url(self, database: str) -> str:
         return f"postgresql://{SERVER_USER}@/{database}?host={self.folder}"
 
     async def database(self) -> StateLocation:
-        """A new, empty database on the server."""
+        """A new database on the server, its tables created (copied from a template made once: faster than
+        creating them for every test) and empty."""
+        if not self._template:
+            await self._create(TEMPLATE)
+            store = await PostgresStore.open(locate(self.url(TEMPLATE), Path("/")))
+            await store.close()
+            self._template = True
         name = f"test_{os.getpid()}_{next(self._names)}"
+        await self._create(name, TEMPLATE)
+        return locate(self.url(name), Path("/"))
+
+    async def _create(self, name: str, template: str = "template0") -> None:
         admin = await asyncpg.connect(self.url("postgres"))
         try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
+            await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         finally:
             await admin.close()
-        return locate(self.url(name), Path("/"))
 
     def stop(self, mode: str = "immediate") -> None:
         self._ctl("stop", "-m", mode)
