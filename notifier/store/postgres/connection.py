@@ -9,13 +9,13 @@ server answers again, so nothing here has to be reopened after an outage.
 from __future__ import annotations
 
 import contextlib
-import functools
-from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeAlias, TypeVar
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, TypeAlias
 
 import asyncpg
 
-from notifier.store.errors import StoreError, StoreHealth, describe
+from notifier.store.errors import StoreHealth
+from notifier.store.operations import DamagedRow, tracking
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
@@ -24,17 +24,10 @@ if TYPE_CHECKING:
 else:
     Db = asyncpg.Connection
 Row = asyncpg.Record
-P = ParamSpec("P")
-R = TypeVar("R")
-C = TypeVar("C", bound="Pool")
 # What the server, the network and the driver raise when the database cannot answer. A `DataError` (a value of
 # the wrong type bound to a query) is our own bug and must surface, never be waited out as if the server were down.
 FAILURES: tuple[type[BaseException], ...] = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 BUGS: tuple[type[BaseException], ...] = (asyncpg.DataError,)
-
-
-class DamagedRow(Exception):
-    """A stored value that no longer decodes (a hand-edited row)."""
 
 
 def failed(exc: BaseException) -> bool:
@@ -42,33 +35,7 @@ def failed(exc: BaseException) -> bool:
     return isinstance(exc, (*FAILURES, DamagedRow)) and not isinstance(exc, BUGS)
 
 
-def decoded(decode: Callable[[], R]) -> R:
-    """`decode()` of values read from a row; what a damaged row makes it raise becomes `DamagedRow`."""
-    try:
-        return decode()
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-        raise DamagedRow(f"a stored row does not decode ({describe(exc)})") from exc
-
-
-def operation(
-    method: Callable[Concatenate[C, P], Coroutine[Any, Any, R]],
-) -> Callable[Concatenate[C, P], Coroutine[Any, Any, R]]:
-    """A store operation: its failures become `StoreError`s recorded in the store's health under its name."""
-    name = method.__name__
-
-    @functools.wraps(method)
-    async def tracked(self: C, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            result = await method(self, *args, **kwargs)
-        except Exception as exc:
-            if not failed(exc):
-                raise
-            self.health.failed(name, self.scrub(describe(exc)))
-            raise StoreError(f"state store: {name}: {self.scrub(describe(exc))}") from exc
-        self.health.succeeded(name)
-        return result
-
-    return tracked
+operation = tracking(failed)
 
 
 class Pool:
@@ -76,8 +43,11 @@ class Pool:
 
     def __init__(self, pool: asyncpg.Pool, scrub: Callable[[str], str]) -> None:
         self.pool = pool
-        self.scrub = scrub  # driver messages may quote the DSN; nothing of it leaves unscrubbed
+        self._scrub = scrub  # driver messages may quote the DSN; nothing of it leaves unscrubbed
         self.health = StoreHealth()
+
+    def scrub(self, text: str) -> str:
+        return self._scrub(text)
 
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[Db]:

@@ -18,7 +18,8 @@ import asyncpg
 
 from notifier.safety import SCRUBBER
 from notifier.store.bodies import Bodies
-from notifier.store.postgres.connection import Pool, Row, decoded, operation
+from notifier.store.operations import decoded
+from notifier.store.postgres.connection import Pool, Row, operation
 from notifier.store.postgres.listener import CHANNEL
 from notifier.store.records import (
     DEAD,

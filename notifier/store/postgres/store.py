@@ -29,7 +29,8 @@ from notifier.models.codec import encode_notification, event_from_dict, event_to
 from notifier.safety import SCRUBBER
 from notifier.store.errors import StoreError, describe
 from notifier.store.location import StateLocation
-from notifier.store.postgres.connection import Row, decoded, operation
+from notifier.store.operations import decoded
+from notifier.store.postgres.connection import Row, operation
 from notifier.store.postgres.deliveries import WAKE_CHANNEL, DeliveryRows
 from notifier.store.postgres.listener import CONNECT_TIMEOUT, Listener
 from notifier.store.postgres.schema import prepare

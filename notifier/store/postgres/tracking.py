@@ -9,9 +9,10 @@ from datetime import datetime
 
 from notifier.engine.silences import Silence
 from notifier.ingest.marks import PollMark, TrackerSeed
-from notifier.ingest.schedules.state import ScheduleState, mark_from_dict, mark_to_dict
+from notifier.ingest.schedules.state import ScheduleState, mark_to_dict
 from notifier.safety import SCRUBBER
-from notifier.store.postgres.connection import Db, Pool, Row, decoded, operation
+from notifier.store.operations import decoded, schedule_states
+from notifier.store.postgres.connection import Db, Pool, Row, operation
 
 SAVE_MARK = (
     "INSERT INTO poll_marks VALUES ($1, $2, $3, $4) ON CONFLICT (company) DO UPDATE"
@@ -35,7 +36,9 @@ class TrackingRows(Pool):
                 # A mark another replica wrote meanwhile stays as it is.
                 first = mark_rows({company: PollMark(now, now, {})})
                 await db.executemany("INSERT INTO poll_marks VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", first)
-        return decoded(lambda: TrackerSeed(_poll_marks(marks).get(company), _schedule_marks(schedules).get(company)))
+        return decoded(
+            lambda: TrackerSeed(_poll_marks(marks).get(company), schedule_states(map(tuple, schedules)).get(company))
+        )
 
     @operation
     async def save_poll_marks(self, marks: Mapping[str, PollMark]) -> None:
@@ -57,7 +60,7 @@ class TrackingRows(Pool):
     async def schedule_marks(self) -> dict[str, dict[str, ScheduleState]]:
         async with self.connection() as db:
             rows = await db.fetch(SCHEDULE_COLUMNS)
-        return decoded(lambda: _schedule_marks(rows))
+        return decoded(lambda: schedule_states(map(tuple, rows)))
 
     # ------------------------------------------------------------------------------------------ silences
 
@@ -112,13 +115,6 @@ async def write_schedule_marks(db: Db, marks: Mapping[str, Mapping[str, Schedule
 
 def _poll_marks(rows: Iterable[Row]) -> dict[str, PollMark]:
     return {r[0]: PollMark(r[1], r[2], json.loads(r[3])) for r in rows}
-
-
-def _schedule_marks(rows: Iterable[Row]) -> dict[str, dict[str, ScheduleState]]:
-    marks: dict[str, dict[str, ScheduleState]] = {}
-    for company, key, body in rows:
-        marks.setdefault(company, {})[key] = mark_from_dict(json.loads(body))
-    return marks
 
 
 def _silence(r: Row) -> Silence:

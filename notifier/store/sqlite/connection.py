@@ -13,28 +13,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import aiosqlite
 
-from notifier.store.errors import StoreError, StoreHealth, describe
+from notifier.store.errors import StoreHealth
+from notifier.store.operations import DamagedRow, tracking
 
-P = ParamSpec("P")
-R = TypeVar("R")
-C = TypeVar("C", bound="Connection")
 # What SQLite and the file system raise when the file, the disk or the connection fails. Nothing else is a
 # store failure: a TypeError or a ValueError raised by our own code is a bug and must surface, never be waited
 # out for ever as if the disk were full.
 FAILURES = (sqlite3.Error, OSError)
 CLOSED = frozenset({"Connection closed", "no active connection"})  # what aiosqlite raises (as ValueError) then
-
-
-class DamagedRow(Exception):
-    """A stored value that no longer decodes: damage SQLite did not notice, or a hand-edited file."""
 
 
 def failed(exc: BaseException) -> bool:
@@ -44,34 +36,7 @@ def failed(exc: BaseException) -> bool:
     return type(exc) is ValueError and str(exc) in CLOSED
 
 
-def decoded(decode: Callable[[], R]) -> R:
-    """`decode()` of values read from a row; what a damaged row makes it raise becomes `DamagedRow`."""
-    try:
-        return decode()
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-        raise DamagedRow(f"a stored row does not decode ({describe(exc)})") from exc
-
-
-def operation(
-    method: Callable[Concatenate[C, P], Coroutine[Any, Any, R]],
-) -> Callable[Concatenate[C, P], Coroutine[Any, Any, R]]:
-    """A store operation: its failures become `StoreError`s and are recorded in the store's health under the
-    method's name, which its next success clears."""
-    name = method.__name__
-
-    @functools.wraps(method)
-    async def tracked(self: C, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            result = await method(self, *args, **kwargs)
-        except Exception as exc:
-            if not failed(exc):
-                raise
-            self.health.failed(name, describe(exc))
-            raise StoreError(f"state store: {name}: {describe(exc)}") from exc
-        self.health.succeeded(name)
-        return result
-
-    return tracked
+operation = tracking(failed)
 
 
 class Connection:
@@ -82,6 +47,10 @@ class Connection:
         self.path = path
         self.health = StoreHealth()
         self._lock = asyncio.Lock()
+
+    def scrub(self, text: str) -> str:
+        """What a failure says, as it is: SQLite's messages carry no credentials."""
+        return text
 
     async def close(self) -> None:
         async with self._lock:

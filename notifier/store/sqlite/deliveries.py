@@ -18,6 +18,7 @@ import aiosqlite
 
 from notifier.safety import SCRUBBER
 from notifier.store.bodies import Bodies
+from notifier.store.operations import decoded
 from notifier.store.records import (
     DEAD,
     DELIVERED,
@@ -29,7 +30,7 @@ from notifier.store.records import (
     OutboxStats,
     Requeued,
 )
-from notifier.store.sqlite.connection import Connection, decoded, operation
+from notifier.store.sqlite.connection import Connection, operation
 
 ROW_COLUMNS = (
     "d.id, n.body, d.channel, d.recipients, d.state, d.attempts, d.next_at, d.last_error, d.requeued_at, d.key"

@@ -10,7 +10,8 @@ from typing import Any
 
 from notifier.engine.silences import Silence
 from notifier.safety import SCRUBBER
-from notifier.store.sqlite.connection import Connection, decoded, operation
+from notifier.store.operations import decoded
+from notifier.store.sqlite.connection import Connection, operation
 from notifier.store.sqlite.tracking import stored_time
 
 

@@ -29,8 +29,9 @@ from notifier.ingest.marks import PollDone
 from notifier.models.codec import encode_notification, event_from_dict, event_to_dict
 from notifier.safety import SCRUBBER
 from notifier.store.errors import StateFileError, StoreError
+from notifier.store.operations import decoded
 from notifier.store.records import PENDING, SILENCED, Outgoing
-from notifier.store.sqlite.connection import decoded, operation
+from notifier.store.sqlite.connection import operation
 from notifier.store.sqlite.deliveries import DeliveryRows
 from notifier.store.sqlite.inspect import header_problem
 from notifier.store.sqlite.schema import prepare

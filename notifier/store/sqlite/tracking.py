@@ -14,8 +14,9 @@ from typing import Any
 import aiosqlite
 
 from notifier.ingest.marks import PollMark, TrackerSeed
-from notifier.ingest.schedules.state import ScheduleState, mark_from_dict, mark_to_dict
-from notifier.store.sqlite.connection import Connection, decoded, operation
+from notifier.ingest.schedules.state import ScheduleState, mark_to_dict
+from notifier.store.operations import decoded, schedule_states
+from notifier.store.sqlite.connection import Connection, operation
 
 SAVE_MARK = "INSERT OR REPLACE INTO poll_marks VALUES (?, ?, ?, ?)"
 MARK_COLUMNS = "SELECT company, polled_at, floor, locales FROM poll_marks"
@@ -36,7 +37,7 @@ class TrackingRows(Connection):
                 schedules = await cur.fetchall()
             if first_look and not marks:
                 await db.executemany(SAVE_MARK, mark_rows({company: PollMark(now, now, {})}))
-        return decoded(lambda: TrackerSeed(_poll_marks(marks).get(company), _schedule_marks(schedules).get(company)))
+        return decoded(lambda: TrackerSeed(_poll_marks(marks).get(company), schedule_states(schedules).get(company)))
 
     @operation
     async def save_poll_marks(self, marks: Mapping[str, PollMark]) -> None:
@@ -58,7 +59,7 @@ class TrackingRows(Connection):
     async def schedule_marks(self) -> dict[str, dict[str, ScheduleState]]:
         async with self.reading() as db, db.execute(SCHEDULE_COLUMNS) as cur:
             rows = await cur.fetchall()
-        return decoded(lambda: _schedule_marks(rows))
+        return decoded(lambda: schedule_states(rows))
 
 
 def mark_rows(marks: Mapping[str, PollMark]) -> list[tuple[str, str, str, str]]:
@@ -81,13 +82,6 @@ async def write_schedule_marks(db: aiosqlite.Connection, marks: Mapping[str, Map
 
 def _poll_marks(rows: Iterable[Sequence[Any]]) -> dict[str, PollMark]:
     return {r[0]: PollMark(stored_time(r[1]), stored_time(r[2]), json.loads(r[3])) for r in rows}
-
-
-def _schedule_marks(rows: Iterable[Sequence[Any]]) -> dict[str, dict[str, ScheduleState]]:
-    marks: dict[str, dict[str, ScheduleState]] = {}
-    for company, key, body in rows:
-        marks.setdefault(company, {})[key] = mark_from_dict(json.loads(body))
-    return marks
 
 
 def stored_time(text: str) -> datetime:
