@@ -3,7 +3,8 @@ nothing. On any error the running setup stays and the errors are logged as `file
 
 Companies are added and removed live (the others keep their trackers, so no job's ending is missed), changed
 channels take over once sends in flight finish, and a channel a 410 had disabled is enabled again when its
-settings change. What a running daemon cannot switch (`state`, `http.listen`, `poll.queue_size`) is kept.
+settings change. What a running daemon cannot switch (`state`, `state_password`, `cluster`, `http.listen`,
+`poll.queue_size`) is kept.
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ from notifier.i18n.catalogs import load_catalogs
 from notifier.sources.sourcemap import SourceErrors, load_yaml
 
 log = structlog.get_logger(__name__)
-RESTART_ONLY = ("state",)  # settings a running daemon cannot switch; a reload keeps the old ones
+# Settings a running daemon cannot switch; a reload keeps the old ones.
+RESTART_ONLY = ("state", "state_password", "cluster")
 
 
 def load_ruleset(config: Config) -> RuleSet:
