@@ -127,13 +127,23 @@ class Ownership(Loop):
         want = wanted(self.replica, list(self.pollers.plans), members, owners)
         excess = [lease.company for lease in self.held if lease.company not in want]
         if excess:
-            await self._own({lease.company for lease in self.held if lease.company in want})
-            if self.handover is not None:
-                await self.handover.committed()  # the next owner starts from all this daemon saw
-            await self.store.surrender(self.replica, excess)
-            log.info("companies handed over", companies=len(excess), replicas=len(members))
+            await self._hand_over(excess, want, len(members))
         self.held = await self.store.acquire(self.replica, want, now, self.lease)
         await self._own({lease.company for lease in self.held})
+
+    async def _hand_over(self, excess: list[str], want: list[str], replicas: int) -> None:
+        """Stop polling `excess`, and once what its pollers queued is committed (the next owner starts from all
+        this daemon saw), give it up; if that takes too long, its leases simply run out."""
+        await self._own({lease.company for lease in self.held if lease.company in want})
+        try:
+            if self.handover is not None:
+                async with asyncio.timeout(self.lease * MARGIN):
+                    await self.handover.committed()
+        except TimeoutError:
+            log.warning("companies left to their leases: what was queued is not committed", companies=len(excess))
+            return
+        await self.store.surrender(self.replica, excess)
+        log.info("companies handed over", companies=len(excess), replicas=replicas)
 
     async def run(self) -> None:
         """Rounds until cancelled, well before each lease would end; while the store fails, more often, and

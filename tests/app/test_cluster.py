@@ -9,8 +9,12 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from notifier.app.daemon import Daemon
+from notifier.ingest.ownership import MARGIN
 from notifier.runtime.clock import ManualClock
+from notifier.store.errors import StoreError
 from notifier.store.records import STATES
 from tests.support.daemon import Harness, daemon_config, write_config
 from tests.support.postgres import PostgresServer
@@ -173,3 +177,29 @@ async def test_an_unreachable_database_at_start_is_one_line_and_exit_1(
     assert len(running.err) == 1, running.err
     assert "cannot open the state database" in running.err[0]
     assert "hunter2-secret" not in running.err[0]
+
+
+async def test_a_replica_that_cannot_renew_stops_polling_before_its_leases_end(
+    sim: Sim, tmp_path: Path, postgres: PostgresServer
+) -> None:
+    """With the database gone, polling goes on while the leases run, stops shortly before they end (another
+    replica may hold them then), and resumes once the leases are renewed."""
+    [harness] = await shared_harnesses(sim, tmp_path, postgres, 1, companies=COMPANIES)
+    async with harness.running() as daemon:
+        ownership = daemon.ownership
+        every = {"47", "311", "203", "512"}
+        assert owned(daemon) == every
+        postgres.stop("fast")
+        try:
+            harness.clock.advance(ownership.lease * (1 - MARGIN) - 1)
+            with pytest.raises(StoreError):
+                await ownership.settle()
+            await ownership.expire()
+            assert owned(daemon) == every
+            harness.clock.advance(2)
+            await ownership.expire()
+            assert owned(daemon) == set()
+        finally:
+            postgres.start()
+        await ownership.settle()
+        assert owned(daemon) == every
