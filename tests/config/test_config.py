@@ -10,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from notifier.config import Config, EmailChannel, SlackChannel, WebhookChannel, load_config
+from notifier.safety.redact import secret_values
 from notifier.sources.sourcemap import SourceErrors
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -636,6 +637,14 @@ def test_a_postgresql_state_with_its_password_beside_it(tmp_path: Path) -> None:
     assert location.shared
     assert config.cluster.lease == 30.0
     assert "s3cret-pass" not in repr(location)
+    assert "s3cret-pass" in secret_values(config)  # redacted from logs, pages and errors like every secret
+
+
+def test_a_password_inside_the_database_url_is_a_secret(tmp_path: Path) -> None:
+    """`postgresql://user:${DB_PASSWORD}@…`: the password the variable gave is one of the config's secrets."""
+    text = BASE + "state: postgresql://notifier:${DB_PASSWORD}@db/notifier\n"
+    config = load(tmp_path, text, {"DB_PASSWORD": "from-the-environment"})
+    assert "from-the-environment" in secret_values(config)
 
 
 def test_a_state_password_needs_a_database_and_only_one_password(tmp_path: Path) -> None:
