@@ -92,7 +92,7 @@ class Daemon:
         )  # fmt: skip
         renderer = Renderer(config.templates, status_url=config.http.status_url)
         self.composer = Composer(self.queue, self.engine, renderer, store, clock, observer=self.observer,
-                                 waker=self.dispatcher, sleep=sleep, accepts=self.pollers.owns)  # fmt: skip
+                                 waker=self.dispatcher, sleep=sleep, accepts=self.pollers.decides)  # fmt: skip
         store.subscribe(self.dispatcher.wake)  # another replica's commit, an operator's re-queue
         self.housekeeping = Housekeeping(self.engine, store, clock, lambda: self.config.retention)
         self.reloader = Reloader(self)

@@ -20,6 +20,7 @@ import structlog
 
 from notifier.compose.render import Renderer
 from notifier.compose.silencing import silence
+from notifier.engine.book import Alert, AlertId
 from notifier.engine.evaluate import Decision, Engine, RuleError
 from notifier.engine.silences import Silence
 from notifier.ingest.marks import PollDone
@@ -152,12 +153,29 @@ class Composer(Loop):
         upserts, deletes = self.engine.changes()
         now = self.clock.now()
         new = await self._retrying(
-            "committing notifications", lambda: self.store.commit(outgoing, upserts, deletes, now, polls)
+            "committing notifications", lambda: self._commit(outgoing, upserts, deletes, now, polls)
         )
         self._tell(outgoing, new)
         if new and self.waker is not None:
             self.waker.wake()
         return new
+
+    async def _commit(
+        self,
+        outgoing: list[Outgoing],
+        upserts: list[Alert],
+        deletes: list[AlertId],
+        now: datetime,
+        polls: list[PollDone],
+    ) -> list[str]:
+        """One attempt at the commit. A company handed to another replica while the store refused (the attempt
+        is retried) keeps what its new owner wrote since: only its notifications, keyed, are still stored."""
+        accepts = self.accepts
+        if accepts is not None:
+            upserts = [alert for alert in upserts if accepts(alert.company)]
+            deletes = [alert_id for alert_id in deletes if accepts(alert_id[1])]
+            polls = [done for done in polls if accepts(done.company)]
+        return await self.store.commit(outgoing, upserts, deletes, now, polls)
 
     def _tell(self, outgoing: list[Outgoing], new: list[str]) -> None:
         """What this batch stored: each silenced delivery once (a replayed, duplicate one was told before)."""

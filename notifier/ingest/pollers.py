@@ -89,6 +89,11 @@ class Pollers:
         self._handles = {p.company.handle for p in self._pollers.values() if p.company.handle}  # one resolved since
         return company in self._handles
 
+    def decides(self, company: str) -> bool:
+        """Whether this daemon decides for `company`: it polls it, or it is not configured (any more; what is
+        left of it is this daemon's to forget). False only for a company another replica polls."""
+        return self.owns(company) or company not in self.plans
+
     def get(self, key: str) -> CompanyPoller | None:
         """The poller of the configured company `key`, if this daemon polls it."""
         return self._pollers.get(key)

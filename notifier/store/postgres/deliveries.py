@@ -10,9 +10,8 @@ than the cluster lease), is void: the row is due for anyone again and goes out u
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import asyncpg
 
@@ -64,7 +63,7 @@ class DeliveryRows(Pool):
 
     member_ttl: float  # seconds a replica counts as alive after its last heartbeat (the cluster lease)
 
-    def __init__(self, pool: asyncpg.Pool, scrub: Any) -> None:
+    def __init__(self, pool: asyncpg.Pool, scrub: Callable[[str], str]) -> None:
         super().__init__(pool, scrub)
         self.bodies = Bodies()
 
