@@ -15,7 +15,7 @@ from notifier.app.observe import Listener, Observer
 from notifier.compose.composer import Composer
 from notifier.compose.render import Renderer
 from notifier.engine.evaluate import Engine, RuleError
-from notifier.ingest.marks import PollDone
+from notifier.ingest.marks import PollDone, PollMark
 from notifier.models import Event, ScheduledJob
 from notifier.runtime.clock import ManualClock
 from notifier.store.errors import StoreError
@@ -173,3 +173,29 @@ async def test_a_bug_behind_the_store_surfaces_instead_of_being_waited_out(
     with pytest.raises(TypeError):
         await composer(store, make_rules, Renderer(), sleep=sleep).process([ended("job.failed", 1, fatal_error=True)])
     assert waits == []
+
+
+async def test_a_company_handed_over_during_a_retry_keeps_what_its_new_owner_wrote(
+    store: SqliteStore, make_rules: RulesFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When company 47 moves to another replica while the commit waits out a failing store, the retried commit
+    stores the notification (keyed: never twice) but neither 47's alert state nor its poll mark."""
+    real_commit = store.commit
+    failures = [StoreError("connection refused")]
+
+    async def flaky_commit(*args: Any) -> list[str]:
+        if failures:
+            raise failures.pop(0)
+        return await real_commit(*args)
+
+    monkeypatch.setattr(store, "commit", flaky_commit)
+    owned = {"47"}
+
+    async def sleep(_seconds: float) -> None:
+        owned.clear()  # meanwhile, another replica took 47 over
+
+    taker = composer(store, make_rules, Renderer(), sleep=sleep, accepts=lambda company: company in owned)
+    mark = PollDone("47", PollMark(T0, T0, {}))
+    assert len(await taker.process([ended("job.failed", 1, fatal_error=True), mark])) == 1
+    assert await store.load_alerts() == []
+    assert await store.poll_marks() == {}
