@@ -226,7 +226,9 @@ class Dispatcher(Loop):
             return 0
         if state == "half_open":
             return 0 if held or lane.breaker.trial_pending else 1
-        return lane.backlog - held
+        # Refilled once half of it has gone, not by a row per finished send: each refill is a claim, a query
+        # (a round trip to a database server for replicas), while half a backlog still keeps every slot busy.
+        return lane.backlog - held if held <= lane.backlog // 2 else 0
 
     async def _look(self, *, force: bool) -> None:
         """Now and then: pick up channels re-enabled from outside, dead-letter rows of unknown channels."""
