@@ -94,7 +94,7 @@ class DeliveryRows(Pool):
             " UPDATE deliveries d SET claimed_by = $3, claim_until = $4 FROM picked, notifications n"
             f" WHERE d.id = picked.id AND n.key = d.key RETURNING {ROW_COLUMNS}"
         )
-        async with self.transaction() as db:
+        async with self.connection() as db:  # one statement: atomic on its own, one round trip
             rows = await db.fetch(sql, *params)
         claimed = decoded(lambda: [self._row(r) for r in rows])
         return sorted(claimed, key=lambda row: (row.next_at, row.id))
@@ -134,6 +134,10 @@ class DeliveryRows(Pool):
             [SCRUBBER(o.error) for o in outcomes],
         )
         disables = [(o.channel, SCRUBBER(o.disable), now) for o in outcomes if o.disable is not None]
+        if not disables:  # one statement, one round trip: the common case
+            async with self.connection() as db:
+                await db.execute(RECORD, *columns, now)
+            return
         async with self.transaction() as db:
             await db.execute(RECORD, *columns, now)
             if disables:
