@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, TypeAlias
 
 import asyncpg
+from asyncpg.exceptions._base import InternalClientError
 
 from notifier.store.errors import StoreHealth
 from notifier.store.operations import DamagedRow, tracking
@@ -26,7 +27,13 @@ else:
 Row = asyncpg.Record
 # What the server, the network and the driver raise when the database cannot answer. A `DataError` (a value of
 # the wrong type bound to a query) is our own bug and must surface, never be waited out as if the server were down.
-FAILURES: tuple[type[BaseException], ...] = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+FAILURES: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    InternalClientError,
+    OSError,
+    TimeoutError,
+)
 BUGS: tuple[type[BaseException], ...] = (asyncpg.DataError,)
 
 
@@ -52,10 +59,16 @@ class Pool:
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[Db]:
         async with self.pool.acquire() as db:
-            yield db
+            try:
+                yield db
+            except InternalClientError:
+                # The driver lost track of this connection (an operation cut off by the server going away):
+                # it must not go back to the pool for the next operation to fail on it too.
+                db.terminate()
+                raise
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Db]:
         """A connection inside a transaction: committed when the block ends, rolled back when it raises."""
-        async with self.pool.acquire() as db, db.transaction():
+        async with self.connection() as db, db.transaction():
             yield db
