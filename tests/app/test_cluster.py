@@ -15,6 +15,7 @@ from notifier.app.daemon import Daemon
 from notifier.ingest.ownership import MARGIN
 from notifier.runtime.clock import ManualClock
 from notifier.store.errors import StoreError
+from notifier.store.postgres.store import PostgresStore
 from notifier.store.records import STATES
 from tests.support.daemon import Harness, daemon_config, write_config
 from tests.support.postgres import PostgresServer
@@ -209,3 +210,22 @@ async def test_a_replica_that_cannot_renew_stops_polling_before_its_leases_end(
             except StoreError:
                 await asyncio.sleep(0.01)
         assert owned(daemon) == every
+
+
+async def test_a_commit_on_one_replica_wakes_the_dispatcher_of_another(
+    sim: Sim, tmp_path: Path, postgres: PostgresServer
+) -> None:
+    """Every replica's dispatcher listens for commits (LISTEN/NOTIFY): the notification one replica commits wakes
+    the other at once, not at its next look."""
+    first, second = await shared_harnesses(sim, tmp_path, postgres, 2, companies='[{handle: "311"}]')
+    async with running([first, second]) as (a, b):
+        assert isinstance(b.store, PostgresStore)
+        assert b.dispatcher.wake in b.store.listener.wakers
+        woken = asyncio.Event()
+        b.store.subscribe(woken.set)
+        await b.store.listener.listening.wait()
+        await rounds(a, b)
+        assert (owned(a), owned(b)) == ({"311"}, set())  # the first keeps its one company
+        woken.clear()
+        await first.poll(after=10)  # 311's stalled job: a notification committed by the first replica
+        await woken.wait()

@@ -32,6 +32,7 @@ class Listener:
         self.location = location
         self.scrub = scrub
         self.wakers: list[Callable[[], None]] = []
+        self.listening = asyncio.Event()  # set while a connection is LISTENing
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -63,6 +64,7 @@ class Listener:
             except LOST:
                 pass
             finally:
+                self.listening.clear()
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(db.close(), CONNECT_TIMEOUT)
 
@@ -71,6 +73,7 @@ class Listener:
         lost = asyncio.Event()
         db.add_termination_listener(lambda _db: lost.set())
         await db.add_listener(CHANNEL, self.wake)
+        self.listening.set()
         self.wake()
         while not lost.is_set() and not db.is_closed():
             with contextlib.suppress(TimeoutError):
