@@ -187,10 +187,7 @@ def _job_view(event: Event, view: View) -> dict[str, Any] | None:
         return None
     out = view(event.job)
     out["stalled_seconds"] = event.stalled_seconds
-    start = event.job.start_date
-    # An ended job ran until its log's end, not until we happened to notice (a poll later, or after a restart).
-    end = event.log.end_date if event.log is not None and event.log.end_date is not None else event.at
-    out["running_seconds"] = (end - start).total_seconds() if start is not None else None
+    out["running_seconds"] = running_seconds(event)
     out["schedule"] = view(event.schedule) if event.schedule is not None else None
     return out
 
@@ -202,3 +199,13 @@ def _log_view(log: JobLog | None, view: View) -> dict[str, Any] | None:
     out["failed"] = log.failed
     out["has_warnings"] = log.has_warnings
     return out
+
+
+def running_seconds(event: Event) -> float | None:
+    """`job.running_seconds`: from the job's start to now, or to its log's end once it ended."""
+    start = event.job.start_date if event.job is not None else None
+    if start is None:
+        return None
+    # An ended job ran until its log's end, not until we happened to notice (a poll later, or after a restart).
+    end = event.log.end_date if event.log is not None and event.log.end_date is not None else event.at
+    return (end - start).total_seconds()

@@ -17,14 +17,15 @@ was firing stays firing and is not announced again.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from notifier.engine.book import Alert, AlertBook, AlertId
+from notifier.engine.conditions import Condition
 from notifier.engine.context import Views
-from notifier.engine.jinja import ExpressionRunner, Runner, Scope
+from notifier.engine.facts import EventFacts
 from notifier.engine.rules import EPISODE_CLOSERS, Rule, RuleSet
 from notifier.models import Event
 
@@ -113,8 +114,9 @@ class Engine:
         for alert in alerts:
             self.alerts.put(alert)
         self._changed: set[AlertId] = set()
-        # Per event kind: its rules with their compiled runners and kinds, worked out once per rule set.
-        self._plans: dict[str, tuple[tuple[Rule, Runner | None, str], ...]] = {}
+        # Per event kind: its rules with their conditions and kinds, worked out once per rule set.
+        self._plans: dict[str, tuple[tuple[Rule, Condition | None, str], ...]] = {}
+        self._conditions: dict[str, Condition] = {}  # by rule name, for the rule set planned for
         self._planned_for: RuleSet | None = None
 
     def replace_rules(self, rules: RuleSet) -> None:
@@ -125,11 +127,10 @@ class Engine:
 
     def evaluate(self, event: Event) -> Evaluation:
         result = Evaluation()
-        context: Mapping[str, Any] | None = None
-        scope: Scope = {}
-        for rule, where, kind in self._plan(event.kind):
-            context = context or self.views.context(event)
-            matched = self._matches(rule, where, event, context, scope, result)
+        plan = self._plan(event.kind)
+        facts = EventFacts(event, self.views) if plan else None
+        for rule, where, kind in plan:
+            matched = self._matches(rule, where, event, facts, result)
             if matched is None:
                 continue
             if kind == "state":
@@ -169,26 +170,33 @@ class Engine:
 
     # ------------------------------------------------------------------------------------------ matching
 
-    def _plan(self, kind: str) -> tuple[tuple[Rule, Runner | None, str], ...]:
+    def _plan(self, kind: str) -> tuple[tuple[Rule, Condition | None, str], ...]:
         if self._planned_for is not self.rules:
-            self._plans, self._planned_for = {}, self.rules
+            self._plans, self._conditions, self._planned_for = {}, {}, self.rules
         plan = self._plans.get(kind)
         if plan is None:
             rules = self.rules.for_kind(kind)
-            plan = self._plans[kind] = tuple(
-                (r, None if r.where is None else ExpressionRunner(r.where), r.kind) for r in rules
-            )
+            plan = self._plans[kind] = tuple((r, self._condition(r), r.kind) for r in rules)
         return plan
+
+    def _condition(self, rule: Rule) -> Condition | None:
+        """A rule's `where`, compiled once per rule set however many event kinds it listens to."""
+        if rule.where is None:
+            return None
+        condition = self._conditions.get(rule.name)
+        if condition is None:
+            condition = self._conditions[rule.name] = Condition(rule.where, rule.where_source)
+        return condition
 
     @staticmethod
     def _matches(
-        rule: Rule, where: Runner | None, event: Event, context: Mapping[str, Any], scope: Scope, result: Evaluation
+        rule: Rule, where: Condition | None, event: Event, facts: EventFacts | None, result: Evaluation
     ) -> bool | None:
         """True/False, or None when the expression failed: state is then left as it was."""
-        if where is None:
+        if where is None or facts is None:
             return True
         try:
-            return bool(where(context, scope))
+            return bool(where.evaluate(facts))
         except Exception as exc:  # a rule's runtime error must never stop other rules or events
             result.errors.append(
                 RuleError(rule.name, event.company.key, subject(event), f"{type(exc).__name__}: {exc}")

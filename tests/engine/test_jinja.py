@@ -1,4 +1,5 @@
-"""The Jinja internals behind the fast paths (`engine.jinja`) are still there and still mean what they meant.
+"""The Jinja internals behind the fast paths (`engine.jinja`, `engine.conditions`) are still there and mean what
+they meant.
 
 Each check names what `PreparedTemplate` or `ExpressionRunner` uses instead of Jinja's public call; when a Jinja
 release renames or changes one of them, this fails here, loudly, rather than as a wrong message or verdict.
@@ -8,12 +9,19 @@ from __future__ import annotations
 
 import inspect
 
-from jinja2 import Environment, Template
+import jinja2
+from jinja2 import Environment, Template, nodes
 from jinja2.environment import TemplateExpression
+from jinja2.parser import Parser
 from jinja2.runtime import Context, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import _PassArg
 
+from notifier.engine.context import ROOTS
 from notifier.engine.jinja import ExpressionRunner, PreparedTemplate
+from notifier.engine.rules import expression_environment
+
+_ENV = expression_environment()  # what rule conditions are compiled from (`engine.conditions`)
 
 
 def test_what_a_prepared_template_uses_is_still_there() -> None:
@@ -54,3 +62,29 @@ def test_what_an_expression_runner_uses_is_still_there() -> None:
     missing = env.compile_expression("job.nothing")
     assert ExpressionRunner(missing)({"job": {}}, {}) is missing(job={}) is None
     assert not isinstance(missing(job={}), Undefined)
+
+
+def test_the_jinja_internals_the_compiler_relies_on_are_unchanged() -> None:
+    """If Jinja changes what the compiler mirrors, this fails rather than the compiled rules drifting."""
+    assert _ENV.sandboxed
+    assert _ENV.intercepted_binops == frozenset()
+    assert _ENV.intercepted_unops == frozenset()
+    expression = _ENV.compile_expression("job.state", undefined_to_none=False)
+    assert type(expression) is TemplateExpression
+    assert isinstance(expression._template, jinja2.Template)
+    assert expression._undefined_to_none is False
+    tree = Parser(_ENV, 'job.state == "x" and not 1 < 2', state="variable").parse_expression()
+    assert isinstance(tree, nodes.And)
+    assert isinstance(tree.left, nodes.Compare)
+    fields = {cls: cls.fields for cls in (nodes.Compare, nodes.Operand, nodes.Getattr, nodes.Filter, nodes.CondExpr)}
+    assert fields == {
+        nodes.Compare: ("expr", "ops"),
+        nodes.Operand: ("op", "expr"),
+        nodes.Getattr: ("node", "attr", "ctx"),
+        nodes.Filter: ("node", "name", "args", "kwargs", "dyn_args", "dyn_kwargs"),
+        nodes.CondExpr: ("test", "expr1", "expr2"),
+    }
+    assert _PassArg.from_obj(_ENV.filters["attr"]) is _PassArg.environment
+    assert _PassArg.from_obj(_ENV.tests["none"]) is None  # type: ignore[type-var]
+    # Fields are read from the models where Jinja reads the view's key: no field may be a dict attribute.
+    assert not {name for names in ROOTS.values() for name in names} & set(dir(dict))
