@@ -3,7 +3,7 @@
 Responses are parsed leniently where real Axis2 servers vary — any namespace prefix, omitted optional
 elements, unknown elements from newer API versions — and strictly where the XML itself is malformed or
 unsafe: DTDs and entities are refused and bodies are capped before parsing. Reading fields out of the
-returned elements is `fields`' job; which element becomes which model field is `parse`'s.
+returned elements is `values`' job; which element becomes which model field is `parse`'s.
 """
 
 from __future__ import annotations

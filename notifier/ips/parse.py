@@ -6,24 +6,21 @@ Which element feeds which model field, and how its text converts; `reader.FieldR
 from __future__ import annotations
 
 import gc
-import operator
 from collections.abc import Callable, Sequence
-from itertools import islice, repeat
 from typing import TypeVar
 
 from lxml import etree
 
 from notifier.ips.envelope import DEFAULT_MAX_BYTES, find_child, response_element
 from notifier.ips.errors import IpsParseError
-from notifier.ips.reader import FieldReader
+from notifier.ips.freeform import DetailReader, read_job_detail, task_item_arrays
+from notifier.ips.reader import FieldReader, array_reader
 from notifier.ips.values import (
     bool_value,
     datetime_value,
     float_value,
     int_value,
-    is_nil,
     items,
-    local,
     may_have_nils,
     size_value,
     str_value,
@@ -37,18 +34,8 @@ from notifier.models import (
     JobLog,
     JobLogDetail,
     ScheduledJob,
-    TaskItemProgress,
     TaskProgress,
 )
-
-
-def _simple_pairs(el: etree._Element) -> tuple[tuple[str, str], ...]:
-    return tuple((local(c.tag), c.text or "") for c in el if local(c.tag) and len(c) == 0)
-
-
-def _task_item_arrays(els: Sequence[etree._Element], nils: bool) -> list[tuple[TaskItemProgress, ...]]:
-    return [tuple(TaskItemProgress(_simple_pairs(i)) for i in items(el)) for el in els]
-
 
 _TASK_PROGRESS = FieldReader(
     TaskProgress,
@@ -62,86 +49,16 @@ _TASK_PROGRESS = FieldReader(
         "lastProgressUpdate": ("last_progress_update", datetime_value),
         "taskState": ("task_state", str_value),
     },
-    {"taskItemProgressArray": ("task_item_progress", _task_item_arrays)},
+    {"taskItemProgressArray": ("task_item_progress", task_item_arrays)},
 )
 
 
-def _task_progress_arrays(els: Sequence[etree._Element], nils: bool) -> list[tuple[TaskProgress, ...]]:
-    """The tasks of many jobs, all read as one array and then handed back to their jobs."""
-    per_job = [items(el) for el in els]
-    tasks = iter(_TASK_PROGRESS.many([task for job in per_job for task in job], nils))
-    return [tuple(islice(tasks, len(job))) for job in per_job]
-
-
-_DETAIL_KNOWN = ("publishType", "emailSetting", "httpCompletionUrl")
-_TAG, _TEXT = operator.attrgetter("tag"), operator.attrgetter("text")
 DetailsReader = Callable[[Sequence[etree._Element], bool], list[JobDetail]]
-Key = tuple[object, ...]
 
 
 def _read_job_details(els: Sequence[etree._Element], nils: bool) -> list[JobDetail]:
-    """Each job-type detail read on its own: the reference `DetailCache.many` is held to."""
-    return [_read_job_detail(el, nils) for el in els]
-
-
-class DetailCache:
-    """Job-type details read from answers, equal ones shared: publish settings repeat from job to job, so equal
-    details share one frozen value, which saves time and memory. The client that reads the answers keeps one;
-    what it gives always equals `_read_job_details`."""
-
-    def __init__(self, capacity: int = 1024) -> None:
-        self.capacity = capacity
-        self._by_children: dict[Key, JobDetail] = {}  # kind, and every child's tag, text and child count
-        self._by_columns: dict[Key, JobDetail] = {}  # kind, the children's tags, and their texts
-
-    def many(self, els: Sequence[etree._Element], nils: bool) -> list[JobDetail]:
-        """Job-type details of many jobs; when all have the same publish settings' elements, read as columns."""
-        if nils:
-            return _read_job_details(els, nils)
-        kids = [c for el in els for c in el]
-        tags, counts = list(map(_TAG, kids)), list(map(len, els))
-        width = counts[0] if counts else 0
-        shape = tuple(tags[:width])
-        same = counts == [width] * len(els) and tags == list(shape) * len(els)
-        if not width or not same or not all(local(tag) in _DETAIL_KNOWN for tag in shape):
-            return [self._one(el) for el in els]
-        # Only known children, in one order: the kind and their texts say everything a detail holds.
-        texts = list(map(_TEXT, kids))
-        keys = list(zip(map(_TAG, els), repeat(shape), *(texts[pos::width] for pos in range(width)), strict=False))
-        found = list(map(self._by_columns.get, keys))
-        if None not in found:
-            return found  # type: ignore[return-value]  # no None in it, as just checked
-        # Settings not seen before: read once, shared from then on.
-        cache = self._by_columns
-        return [
-            hit or cache.get(key) or self._remember(cache, key, el)
-            for hit, key, el in zip(found, keys, els, strict=True)
-        ]
-
-    def _one(self, el: etree._Element) -> JobDetail:
-        key = (el.tag, *[(c.tag, c.text, len(c)) for c in el])
-        return self._by_children.get(key) or self._remember(self._by_children, key, el)
-
-    def _remember(
-        self, cache: dict[tuple[object, ...], JobDetail], key: tuple[object, ...], el: etree._Element
-    ) -> JobDetail:
-        if len(cache) >= self.capacity:
-            cache.clear()
-        detail = cache[key] = _read_job_detail(el, False)
-        return detail
-
-
-def _read_job_detail(el: etree._Element, nils: bool) -> JobDetail:
-    known: list[str | None] = [None, None, None]
-    other: list[tuple[str, str]] = []
-    for child in el:
-        name = local(child.tag)
-        if name in _DETAIL_KNOWN:
-            known[_DETAIL_KNOWN.index(name)] = None if nils and is_nil(child) else child.text or ""
-        elif name and len(child) == 0:
-            other.append((name, child.text or ""))
-    publish_type, email_setting, http_completion_url = known
-    return JobDetail(local(el.tag), publish_type, email_setting, http_completion_url, tuple(other))
+    """Each job-type detail read on its own: the reference a `DetailReader` is held to."""
+    return [read_job_detail(el, nils) for el in els]
 
 
 def active_job_reader(details: DetailsReader) -> FieldReader[ActiveJob]:
@@ -167,9 +84,10 @@ def active_job_reader(details: DetailsReader) -> FieldReader[ActiveJob]:
             "lastProgressUpdate": ("last_progress_update", datetime_value),
         },
         {
-            "taskProgressArray": ("task_progress", _task_progress_arrays),
+            "taskProgressArray": ("task_progress", array_reader(_TASK_PROGRESS)),
             **dict.fromkeys(JOB_DETAIL_KINDS, ("detail", details)),
         },
+        unique=("job_handle", "name", "original_name", "progress_message"),
     )
 
 
@@ -177,11 +95,11 @@ ACTIVE_JOB = active_job_reader(_read_job_details)
 
 
 class Parser:
-    """`parse_active_jobs` with equal job-type details shared (`DetailCache`), for the client that owns it."""
+    """`parse_active_jobs` with equal job-type details shared (`DetailReader`), for the client that owns it."""
 
     def __init__(self) -> None:
-        self.details = DetailCache()
-        self._active_job = active_job_reader(self.details.many)
+        self.details = DetailReader()
+        self._active_job = active_job_reader(self.details)
 
     def active_jobs(
         self, data: bytes, max_bytes: int = DEFAULT_MAX_BYTES, namespace: str | None = None
@@ -203,10 +121,6 @@ _AUX = FieldReader(
 )
 
 
-def _aux_arrays(els: Sequence[etree._Element], nils: bool) -> list[tuple[AuxLogEntry, ...]]:
-    return [tuple(_AUX.many(items(el), nils)) for el in els]
-
-
 _LOG_DETAIL = FieldReader(
     JobLogDetail,
     {
@@ -217,12 +131,8 @@ _LOG_DETAIL = FieldReader(
         "assetHandle": ("asset_handle", str_value),
         "dateCreated": ("date_created", datetime_value),
     },
-    {"auxArray": ("aux", _aux_arrays)},
+    {"auxArray": ("aux", array_reader(_AUX))},
 )
-
-
-def _detail_arrays(els: Sequence[etree._Element], nils: bool) -> list[tuple[JobLogDetail, ...]]:
-    return [tuple(_LOG_DETAIL.many(items(el), nils)) for el in els]
 
 
 JOB_LOG = FieldReader(
@@ -250,7 +160,8 @@ JOB_LOG = FieldReader(
         "fatalError": ("fatal_error", bool_value),
         "detailTotalRows": ("detail_total_rows", int_value),
     },
-    {"detailArray": ("details", _detail_arrays)},
+    {"detailArray": ("details", array_reader(_LOG_DETAIL))},
+    unique=("job_handle", "job_name", "original_job_name"),
 )
 
 
@@ -309,7 +220,7 @@ def _parse_array(
     gc.disable()
     try:
         ret = response_element(data, operation, max_bytes, namespace)
-        models = reader.many(_array(ret, wrapper), may_have_nils(ret))
+        models = reader.many(_array(ret, wrapper), may_have_nils(ret, data))
         del ret  # the tree and its proxies go while the collector is still paused
         return models
     finally:

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import dataclasses
 import operator
-import re
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import accumulate, chain, repeat
+from itertools import accumulate, chain, islice, repeat
 from typing import Any, Generic, TypeVar
 
 from lxml import etree
@@ -31,13 +30,15 @@ from notifier.ips.values import (
     float_value,
     int_value,
     is_nil,
+    item_lists,
     local,
     size_value,
     str_value,
 )
 
 M = TypeVar("M")
-# A nested reader converts a column of elements (one per object) into that field's values.
+# A nested reader converts a column of elements (one per object, all of one tag: the children at one position
+# of one shape) into that field's values.
 Nested = Callable[[Sequence[etree._Element], bool], list[Any]]
 # The children (True) or their texts (False) at one position of a shape, one per element of a group.
 _Column = Callable[[int, bool], list[Any]]
@@ -74,12 +75,17 @@ class FieldReader(Generic[M]):
         model: type[M],
         simple: Mapping[str, tuple[str, TextConverter]],
         nested: Mapping[str, tuple[str, Nested]] | None = None,
+        *,
+        unique: Collection[str] = (),
     ) -> None:
+        """`unique`: the plain fields whose texts differ from record to record (handles, names): their equal texts
+        are not looked for (see `_convert`)."""
         fields = dataclasses.fields(model)  # type: ignore[arg-type]
         self._build = positional_builder(model)
         self._build_many = column_builder(model)
         index = {f.name: i for i, f in enumerate(fields)}
         self._defaults = [_default(f) for f in fields]
+        self._shared = [f.name not in unique for f in fields]
         # The distinct defaults (None, ()) follow a shape's values, so absent fields can be gathered too.
         self._fill = list({id(d): d for d in self._defaults}.values())
         self._fill_at = [[id(d) for d in self._fill].index(id(d)) for d in self._defaults]
@@ -173,18 +179,14 @@ class FieldReader(Generic[M]):
     ) -> list[M]:
         """Elements grouped by shape, each group read column by column, then put back in document order."""
         starts = list(accumulate(counts, initial=0))
-        groups: dict[tuple[object, ...], list[int]] = {}
-        for i, shape in enumerate(map(tuple, map(tags.__getitem__, map(slice, starts, starts[1:])))):
-            groups.setdefault(shape, []).append(i)
+        spans = list(map(slice, starts, starts[1:]))
         out: list[Any] = [None] * len(els)
-        for shape, members in groups.items():
-            width = len(shape)
-            spans = [slice(starts[i], starts[i] + width) for i in members]
-            # The group's children and texts, one element after the other, gathered in C.
-            group_kids = list(chain.from_iterable(map(kids.__getitem__, spans)))
-            group_texts = list(chain.from_iterable(map(texts.__getitem__, spans)))
-
-            models = self._columns([els[i] for i in members], _strided(group_kids, group_texts, width), list(shape))
+        for shape, members in _shapes(tags, spans, counts):
+            group = list(map(spans.__getitem__, members))
+            # The group's texts, one element after the other, gathered in C; its children only if asked for.
+            group_texts = list(chain.from_iterable(map(texts.__getitem__, group)))
+            column = _gathered(kids, [span.start for span in group], group_texts, len(shape))
+            models = self._columns(list(map(els.__getitem__, members)), column, shape)
             deque(map(out.__setitem__, members, models), maxlen=0)
         return out
 
@@ -208,7 +210,7 @@ class FieldReader(Generic[M]):
                 if nested is not None:
                     columns.append(nested(column(pos, True), False))
                 else:
-                    columns.append(_convert(convert, column(pos, False)))
+                    columns.append(_convert(convert, column(pos, False), self._shared[index]))
         except BadValue:
             return [self(el, False) for el in els]  # to report the first bad value in document order
         return self._build_many(columns, n)
@@ -247,11 +249,58 @@ class FieldReader(Generic[M]):
         return plan
 
 
+def array_reader(reader: FieldReader[M]) -> Nested:
+    """A nested reader for array wrappers of `reader`'s elements (a job's tasks, a log's lines): the items of
+    all the wrappers are read as one array, then handed back to their wrappers as tuples."""
+
+    def read(els: Sequence[etree._Element], nils: bool) -> list[tuple[M, ...]]:
+        per_wrapper = item_lists(els)
+        found = iter(reader.many(list(chain.from_iterable(per_wrapper)), nils))
+        return [tuple(islice(found, len(wrapper))) for wrapper in per_wrapper]
+
+    return read
+
+
+def _shapes(tags: list[object], spans: list[slice], counts: list[int]) -> list[tuple[list[object], list[int]]]:
+    """Each shape among the elements whose children are `tags[span]`, with the elements of that shape.
+
+    Tags are fresh strings, slow to hash; elements are first sorted by their child count and last tag (what
+    mostly tells job types apart: their detail element comes last), and each such group is then checked in C
+    to hold one shape throughout. A group that does not is split by its full shapes.
+    """
+    lasts = list(map(tags.__getitem__, [span.stop - 1 for span in spans]))
+    rough: dict[tuple[int, object], list[int]] = {}
+    for i, key in enumerate(zip(counts, lasts, strict=True)):
+        rough.setdefault(key, []).append(i)
+    found: list[tuple[list[object], list[int]]] = []
+    for members in rough.values():
+        group = list(map(spans.__getitem__, members))
+        shape = tags[group[0]]
+        if list(chain.from_iterable(map(tags.__getitem__, group))) == shape * len(members):
+            found.append((shape, members))
+            continue
+        exact: dict[tuple[object, ...], list[int]] = {}
+        for i, span in zip(members, group, strict=True):
+            exact.setdefault(tuple(tags[span]), []).append(i)
+        found.extend((list(shape), same) for shape, same in exact.items())
+    return found
+
+
 def _strided(kids: list[etree._Element], texts: list[Any], width: int) -> _Column:
     """Columns of elements of one shape whose children (and their texts) are listed one element after another."""
 
     def column(pos: int, elements: bool) -> list[Any]:
         return (kids if elements else texts)[pos::width]
+
+    return column
+
+
+def _gathered(kids: list[etree._Element], starts: list[int], texts: list[Any], width: int) -> _Column:
+    """Columns of elements of one shape whose children start at `starts` in `kids`; their texts, listed one
+    element after another, are `texts`."""
+
+    def column(pos: int, elements: bool) -> list[Any]:
+        return list(map(kids.__getitem__, [start + pos for start in starts])) if elements else texts[pos::width]
 
     return column
 
@@ -305,33 +354,35 @@ def _default(f: dataclasses.Field[Any]) -> Any:
 
 # ----------------------------------------------------------------------------------- column conversion
 
-# The dateTime form IPS sends: ASCII digits, 1–6 fractional digits, an offset. Such texts read the same with
-# `datetime.fromisoformat` as with `datetime_value`, so a column made only of them is read in C.
-_CANONICAL_DATETIMES = re.compile(
-    r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:[0-9]{2})\n)*"
-)
-
-
-def _canonical_datetimes(texts: list[str]) -> bool:
-    return _CANONICAL_DATETIMES.fullmatch("\n".join(texts) + "\n") is not None
-
-
-# Where a C conversion gives the same result as ours for every text it accepts.
+# Where a C conversion gives the same result as ours for every text it accepts. `datetime.fromisoformat` does too,
+# for every text it accepts, once a value without an offset is read as UTC (as `datetime_value` reads it).
 _C_CONVERTERS: dict[Any, Callable[[Any], Any]] = {int_value: int, size_value: int, float_value: float}
+_TZINFO = operator.attrgetter("tzinfo")
 
 
-def _convert(convert: TextConverter | None, texts: list[Any]) -> Sequence[Any]:
-    """One field's texts (None for an empty element) → its values, the fast way when the texts allow it."""
+def _convert(convert: TextConverter | None, texts: list[Any], shared: bool = True) -> Sequence[Any]:
+    """One field's texts (None for an empty element) → its values, the fast way when the texts allow it.
+
+    Plain texts that repeat from job to job (company, type, state, user, locale, server) become one string when
+    `shared`, so tens of thousands of tracked jobs do not each hold their own copies; texts unique to each job
+    (handles, names) are not worth the lookup.
+    """
     if convert is None:
-        # Texts repeat from job to job (company, type, state, user, locale, server): equal ones become one string,
-        # so tens of thousands of tracked jobs do not each hold their own copies.
         values = [text or "" for text in texts] if None in texts else texts
-        shared: dict[str, str] = {}
-        return list(map(shared.setdefault, values, values))
+        if not shared:
+            return values
+        kept: dict[str, str] = {}
+        return list(map(kept.setdefault, values, values))
     fast = _C_CONVERTERS.get(convert)
-    if fast is None and convert is datetime_value and None not in texts and _canonical_datetimes(texts):
-        fast = datetime.fromisoformat
-    if fast is not None:
+    if convert is datetime_value and None not in texts:
+        try:
+            found = list(map(datetime.fromisoformat, texts))
+        except ValueError:
+            pass
+        else:
+            if None not in map(_TZINFO, found):
+                return found
+    elif fast is not None:
         try:
             return list(map(fast, texts))
         except (TypeError, ValueError):

@@ -8,8 +8,10 @@ and the element is consulted only when a value is bad. `reader.FieldReader` buil
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import operator
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from itertools import accumulate, chain
 from typing import Any
 
 from lxml import etree
@@ -26,14 +28,62 @@ def local(tag: object) -> str:
     return tag[tag.rfind("}") + 1 :]
 
 
+class LocalNames(dict[object, str]):
+    """`local` for many tags at once (`map(names.__getitem__, tags)`): each distinct tag split once.
+
+    A server inventing a namespace per answer cannot grow it without bound: it starts over when full.
+    """
+
+    def __init__(self, limit: int = 512) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def __missing__(self, tag: object) -> str:
+        if len(self) >= self.limit:
+            self.clear()
+        name = self[tag] = local(tag)
+        return name
+
+
 # ------------------------------------------------------------------------------------------ values
 
 _HAS_NIL = etree.XPath("boolean(descendant-or-self::*/@xsi:nil)", namespaces={"xsi": XSI_NIL[1 : XSI_NIL.find("}")]})
 
 
-def may_have_nils(el: etree._Element) -> bool:
-    """Whether `el` or any element within it is xsi:nil; one C-level scan spares a lookup per element."""
+def may_have_nils(el: etree._Element, data: bytes | None = None) -> bool:
+    """Whether `el` or any element within it is xsi:nil; one C-level scan spares a lookup per element.
+
+    `data`, the bytes `el` was parsed from, can settle it without the scan (see `_no_nil_attribute`).
+    """
+    if data is not None and _no_nil_attribute(data):
+        return False
     return bool(_HAS_NIL(el))
+
+
+_SPACE = frozenset(b" \t\r\n")
+_MAX_EQUALS = 64
+
+
+def _no_nil_attribute(data: bytes) -> bool:
+    """True when no attribute in `data` is named `nil` (under any prefix); False when it cannot tell cheaply.
+
+    Names take no character references, so in bytes that write ASCII as ASCII (they start with `<`, not with a
+    byte-order mark or a UTF-16 or UTF-32 `<`) an attribute is `nil`, maybe spaces, `=`. An answer has few `=`
+    (its namespace declarations), found in C; looking for `nil` itself would scan every letter.
+    """
+    if data[:1] != b"<" or data[1:2] == b"\0":
+        return False
+    at = data.find(b"=")
+    for _ in range(_MAX_EQUALS):
+        if at < 0:
+            return True
+        end = at
+        while end > 0 and data[end - 1] in _SPACE and at - end < 16:
+            end -= 1
+        if data[max(0, end - 3) : end] == b"nil" or at - end >= 16:
+            return False
+        at = data.find(b"=", at + 1)
+    return False
 
 
 def is_nil(el: etree._Element) -> bool:
@@ -166,6 +216,7 @@ to_datetime = _element_converter(datetime_value)
 
 # ----------------------------------------------------------------------------------------------- arrays
 
+_TAG = operator.attrgetter("tag")
 _ITEM_NAMES = ("items", "item")
 _ITEM_SUFFIXES = ("}items", "}item")
 
@@ -175,10 +226,24 @@ def items(el: etree._Element | None) -> list[etree._Element]:
     if el is None:
         return []
     kids: list[etree._Element] = el[:]  # type: ignore[index,assignment]
+    if not kids:
+        return kids
+    # The usual array: all children of one item tag, counted in C without making a tag string for each.
+    first = kids[0].tag
+    if _is_item(first) and len(list(el.iterchildren(first))) == len(kids):
+        return kids
     tags = [c.tag for c in kids]
-    if tags and tags.count(tags[0]) == len(tags):  # the usual array: one tag throughout, judged once
-        return kids if _is_item(tags[0]) else []
     return [c for c, tag in zip(kids, tags, strict=True) if _is_item(tag)]
+
+
+def item_lists(els: Sequence[etree._Element]) -> list[list[etree._Element]]:
+    """`items` of many array wrappers, the usual case (every child of every wrapper an item of one tag) judged once."""
+    kids: list[etree._Element] = list(chain.from_iterable(els))
+    tags = list(map(_TAG, kids))
+    if not tags or tags.count(tags[0]) != len(tags) or not _is_item(tags[0]):
+        return [items(el) for el in els]
+    ends = list(accumulate(map(len, els)))
+    return list(map(kids.__getitem__, map(slice, [0, *ends[:-1]], ends)))
 
 
 def _is_item(tag: object) -> bool:
