@@ -24,7 +24,12 @@ from notifier.ingest import poller
 from notifier.ingest.poller import DIFF_IN_THREAD_ABOVE, CompanyPoller
 from notifier.ingest.settings import PollSettings
 from notifier.ips.client import PARSE_IN_THREAD_ABOVE, IpsClient, IpsSettings
-from notifier.ips.simulator.answers import render_active_jobs, render_company_info, render_job_logs
+from notifier.ips.simulator.answers import (
+    render_active_jobs,
+    render_company_info,
+    render_job_logs,
+    render_scheduled_jobs,
+)
 from notifier.models import Company, CompanyId, CompanyRef, Event
 from notifier.runtime.clock import SystemClock
 
@@ -42,7 +47,7 @@ def answers(jobs: int) -> dict[bytes, bytes]:
 
 
 def server(bodies: dict[bytes, bytes]) -> web.Application:
-    empty_logs = render_job_logs([], API_VERSION)
+    empty_logs, no_schedules = render_job_logs([], API_VERSION), render_scheduled_jobs([], API_VERSION)
 
     async def answer(request: web.Request) -> web.Response:
         body = await request.read()
@@ -52,6 +57,8 @@ def server(bodies: dict[bytes, bytes]) -> web.Application:
             payload = bodies[company]
         elif action == "getCompanyInfo":
             payload = render_company_info(Company(company.decode(), company.decode()), API_VERSION)
+        elif action == "getScheduledJobs":
+            payload = no_schedules
         else:
             payload = empty_logs
         return web.Response(body=payload, content_type="text/xml")

@@ -33,6 +33,7 @@ log = structlog.get_logger(__name__)
 
 NAME_RETRY = timedelta(minutes=10)  # a company's display name that could not be looked up is asked for again
 DIFF_IN_THREAD_ABOVE = 2000  # jobs; a bigger snapshot is diffed in a worker thread (the tracker is this task's)
+EMIT_SLICE = 1000  # events queued without giving the event loop to other tasks
 
 
 class CompanyPoller:
@@ -284,13 +285,16 @@ class CompanyPoller:
     async def _emit(self, events: list[Event]) -> None:
         if self.schedules is not None:
             events = self.schedules.attribute(events)
-        for event in events:
-            if self.queue.full():  # a full queue pushes back on polling instead of growing; how long is measured
-                waiting = self.clock.now()
-                await self.queue.put(event)
-                self._waited += (self.clock.now() - waiting).total_seconds()
-            else:
-                self.queue.put_nowait(event)
+        for start in range(0, len(events), EMIT_SLICE):
+            if start:  # a huge poll's events are queued a slice at a time: other companies' polls go on meanwhile
+                await asyncio.sleep(0)
+            for event in events[start : start + EMIT_SLICE]:
+                if self.queue.full():  # a full queue pushes back on polling instead of growing; how long is measured
+                    waiting = self.clock.now()
+                    await self.queue.put(event)
+                    self._waited += (self.clock.now() - waiting).total_seconds()
+                else:
+                    self.queue.put_nowait(event)
 
     async def _details(self, tracker: JobTracker, ending: Ending) -> tuple[JobLogDetail, ...] | None:
         locale = ending.job.locale or self.company.locale
