@@ -12,11 +12,12 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from notifier.ips import parse
+from notifier.ips import parse, reader
 from notifier.ips.envelope import parse_xml, response_element
 from notifier.ips.errors import IpsParseError
 from notifier.ips.freeform import DetailReader, read_job_detail, simple_pairs, task_item_arrays
@@ -118,6 +119,18 @@ def test_job_logs_read_as_the_reference_reads_them(logs: list[Any], changes: lis
     assert _fast(parse.parse_job_log_details, body) == _reference(
         body, "getJobLogDetails", "jobLogArray", parse.JOB_LOG
     )
+
+
+@MANY
+@given(st.lists(active_jobs, min_size=1, max_size=8), edits, st.integers(1, 4))
+def test_an_array_read_in_chunks_reads_as_the_reference(jobs: list[Any], changes: list[Any], chunk: int) -> None:
+    """A big answer is read a chunk of items at a time (so a thread reading it hands the interpreter over between
+    chunks); with chunks of one to four items, any answer reads as the reference reads it, errors included."""
+    body = _responses(render.render_active_jobs(jobs, VERSION), changes, False)
+    expected = _reference(body, "getActiveJobs", "jobArray", parse.ACTIVE_JOB)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reader, "CHUNK", chunk)
+        assert _fast(parse.Parser().active_jobs, body) == expected
 
 
 def _details_and_tasks(body: bytes) -> tuple[list[etree._Element], list[etree._Element]]:
