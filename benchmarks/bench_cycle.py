@@ -70,8 +70,8 @@ class Counts(Listener):
     def __init__(self) -> None:
         self.events = self.notifications = 0
 
-    def event_taken(self, kind: str) -> None:
-        self.events += 1
+    def events_taken(self, kind: str, count: int) -> None:
+        self.events += count
 
     def committed(self, new: int, duplicates: int) -> None:
         self.notifications += new

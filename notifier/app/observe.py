@@ -29,8 +29,8 @@ class Listener:
     def polled(self, company: CompanyId, outcome: str, seconds: float) -> None:
         """A poll ended: "ok", the error type that failed it, or "skipped" (the rules are behind)."""
 
-    def event_taken(self, kind: str) -> None:
-        """An event was taken from the queue for the rules."""
+    def events_taken(self, kind: str, count: int) -> None:
+        """`count` events of `kind` were taken from the queue for the rules (told once per batch and kind)."""
 
     def rule_failed(self, error: RuleError, at: datetime) -> None:
         """A rule's expression failed for one event."""
@@ -67,10 +67,10 @@ class Observer(Listener):
 
     # --------------------------------------------------------------------------------------------- compose
 
-    def event_taken(self, kind: str) -> None:
-        self.metrics.events.labels(kind).inc()
+    def events_taken(self, kind: str, count: int) -> None:
+        self.metrics.events.labels(kind).inc(count)
         for listener in self.listeners:
-            listener.event_taken(kind)
+            listener.events_taken(kind, count)
 
     def rule_failed(self, error: RuleError, at: datetime) -> None:
         """Counted every time; logged as an error the first time per rule and kind of failure an hour, as debug

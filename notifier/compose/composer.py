@@ -12,17 +12,17 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar
 
 import structlog
 
-from notifier.compose.render import Renderer
+from notifier.compose.render import Rendered, Renderer
 from notifier.compose.silencing import silence
 from notifier.engine.book import Alert, AlertId
 from notifier.engine.evaluate import Decision, Engine, RuleError
-from notifier.engine.silences import Silence
 from notifier.ingest.marks import PollDone
 from notifier.models import Event, Notification
 from notifier.runtime.backoff import STORE_BACKOFF
@@ -45,7 +45,7 @@ class ComposeStore(AlertStore, SilenceStore, Protocol):
 class ComposeObserver(Protocol):
     """Told what the compose stage did: events taken, rules that failed, what silences held back, commits."""
 
-    def event_taken(self, kind: str) -> None: ...
+    def events_taken(self, kind: str, count: int) -> None: ...
 
     def rule_failed(self, error: RuleError, at: datetime) -> None: ...
 
@@ -94,7 +94,6 @@ class Composer(Loop):
         self.observer = observer
         self.waker = waker
         self.sleep = sleep
-        self._silences: list[Silence] = []
         self._batch: asyncio.Task[None] | None = None  # the batch being committed
 
     async def stop(self) -> None:
@@ -140,21 +139,26 @@ class Composer(Loop):
             items = [i for i in items if accepts(i.company if isinstance(i, PollDone) else i.company.key)]
         events = [item for item in items if isinstance(item, Event)]
         polls = [item for item in items if isinstance(item, PollDone)]
-        self._silences = await self._retrying("reading silences", self.store.silences)
-        outgoing: list[Outgoing] = []
+        self._count(events)
+        rendered: list[Rendered] = []
         for event in events:
-            if self.observer is not None:
-                self.observer.event_taken(event.kind)
             try:
-                outgoing.extend(self._decide(event))
+                rendered.extend(self._decide(event))
             except Exception:  # a bug met by one event must not cost the others in the batch theirs
                 job = event.job.job_handle if event.job else None
                 log.exception("event could not be evaluated", kind=event.kind, company=event.company.key, job=job)
+        outgoing: list[Outgoing] = []
+        if rendered:  # silences matter only to what is sent: a batch that sends nothing need not read them
+            silences = await self._retrying("reading silences", self.store.silences)
+            now = self.clock.now()
+            outgoing = [silence(r.notification, r.targets, silences, now) for r in rendered]
         upserts, deletes = self.engine.changes()
-        now = self.clock.now()
-        new = await self._retrying(
-            "committing notifications", lambda: self._commit(outgoing, upserts, deletes, now, polls)
-        )
+        new: list[str] = []
+        if outgoing or upserts or deletes or polls:  # most batches of a quiet poll change nothing to store
+            now = self.clock.now()
+            new = await self._retrying(
+                "committing notifications", lambda: self._commit(outgoing, upserts, deletes, now, polls)
+            )
         self._tell(outgoing, new)
         if new and self.waker is not None:
             self.waker.wake()
@@ -176,6 +180,12 @@ class Composer(Loop):
             deletes = [alert_id for alert_id in deletes if accepts(alert_id[1])]
             polls = [done for done in polls if accepts(done.company)]
         return await self.store.commit(outgoing, upserts, deletes, now, polls)
+
+    def _count(self, events: Sequence[Event]) -> None:
+        """Events taken, told once per kind and batch (a poll cycle takes some two per tracked job)."""
+        if self.observer is not None:
+            for kind, count in Counter(event.kind for event in events).items():
+                self.observer.events_taken(kind, count)
 
     def _tell(self, outgoing: list[Outgoing], new: list[str]) -> None:
         """What this batch stored: each silenced delivery once (a replayed, duplicate one was told before)."""
@@ -202,20 +212,19 @@ class Composer(Loop):
                 await self.sleep(delay)
         raise AssertionError("unreachable")
 
-    def _decide(self, event: Event) -> list[Outgoing]:
+    def _decide(self, event: Event) -> list[Rendered]:
         result = self.engine.evaluate(event)
         if self.observer is not None:
             for error in result.errors:
                 self.observer.rule_failed(error, event.at)
         return [self._render(d) for d in result.decisions]
 
-    def _render(self, decision: Decision) -> Outgoing:
+    def _render(self, decision: Decision) -> Rendered:
         # Rendered from scrubbed data: a megabyte job name or an echoed password never reaches a template.
         decision = dataclasses.replace(decision, event=SCRUBBER(decision.event))
         try:
-            rendered = self.renderer.render(decision)
+            return self.renderer.render(decision)
         except Exception:  # template faults are handled inside; this is a bug, and must not lose the alert
             log.exception("rendering failed, sending a plain message", rule=decision.rule.name,
                           company=decision.event.company.handle)  # fmt: skip
-            rendered = self.renderer.render_bare(decision)
-        return silence(rendered.notification, rendered.targets, self._silences, self.clock.now())
+            return self.renderer.render_bare(decision)

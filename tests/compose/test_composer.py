@@ -199,3 +199,31 @@ async def test_a_company_handed_over_during_a_retry_keeps_what_its_new_owner_wro
     assert len(await taker.process([ended("job.failed", 1, fatal_error=True), mark])) == 1
     assert await store.load_alerts() == []
     assert await store.poll_marks() == {}
+
+
+async def test_a_batch_that_changes_nothing_leaves_the_store_alone(
+    store: SqliteStore, make_rules: RulesFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Events no rule fires on neither read silences nor commit (a quiet poll cycle is thousands of them); one
+    that fires reads them and commits, and the events are counted once per kind either way."""
+    calls: list[str] = []
+    for name in ("silences", "commit"):
+        real = getattr(store, name)
+
+        async def spy(*args: Any, _real: Any = real, _name: str = name) -> Any:
+            calls.append(_name)
+            return await _real(*args)
+
+        monkeypatch.setattr(store, name, spy)
+    taken: list[tuple[str, int]] = []
+
+    class Taken(Listener):
+        def events_taken(self, kind: str, count: int) -> None:
+            taken.append((kind, count))
+
+    taker = composer(store, make_rules, Renderer(), listeners=[Taken()])
+    assert await taker.process([ended("job.succeeded", 1), ended("job.succeeded", 2)]) == []
+    assert calls == []
+    assert taken == [("job.succeeded", 2)]
+    assert len(await taker.process([ended("job.failed", 3, fatal_error=True)])) == 1
+    assert calls == ["silences", "commit"]
