@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from notifier.ingest.job_events import Spec, snapshot_events
 from notifier.ingest.marks import PollMark
 from notifier.models import ActiveJob, CompanyRef, Event, JobLog, JobLogDetail
 
@@ -100,42 +101,39 @@ class JobTracker:
             self.baseline = now
         self._since_floor = self._last_seen or now
         self._last_seen = now
-        events: list[Event] = []
+        specs: list[Spec] = []
         seen: dict[str, _Tracked] = {}
         for job in jobs:
             handle = job.job_handle
             if not handle or handle in seen:
                 continue
-            tracked = self._observe_job(job, now, first, events)
+            tracked = self._observe_job(job, now, first, specs)
             seen[handle] = tracked
-            events.append(self._event("job.active", now, job, stalled=_stalled(tracked, now)))
+            specs.append(("job.active", job, _stalled(tracked, now), None))
         for handle, tracked in self._jobs.items():
             if handle not in seen:
                 stalled = _stalled(tracked, now)
                 self.departed[handle] = Departed(tracked.job, stalled, self._since_floor)
                 # State rules resolve on this; how the job ended follows once its log is known.
-                events.append(self._event("job.departed", now, tracked.job, stalled=stalled))
+                specs.append(("job.departed", tracked.job, stalled, None))
         self._jobs = seen
-        return events
+        return snapshot_events(specs, self.company, now)
 
-    def _observe_job(self, job: ActiveJob, now: datetime, first: bool, events: list[Event]) -> _Tracked:
+    def _observe_job(self, job: ActiveJob, now: datetime, first: bool, specs: list[Spec]) -> _Tracked:
         handle = job.job_handle or ""
         old = self._jobs.get(handle)
         if old is None:
             self.departed.pop(handle, None)  # it came back: the server had only hidden it for a moment
             tracked = _Tracked(job, _seed_since(job, now))
             if not first:
-                events.append(self._event("job.started", now, job, stalled=_stalled(tracked, now)))
+                specs.append(("job.started", job, _stalled(tracked, now), None))
             return tracked
         since = old.progress_since
         if job.progress != old.job.progress:
             since = _changed_since(job, max(old.progress_since, self._since_floor), now)
-            events.append(self._event("job.progressed", now, job, stalled=0.0, previous={"progress": old.job.progress}))
+            specs.append(("job.progressed", job, 0.0, {"progress": old.job.progress}))
         if job.state != old.job.state:
-            stalled = (now - since).total_seconds()
-            events.append(
-                self._event("job.state_changed", now, job, stalled=stalled, previous={"state": old.job.state})
-            )
+            specs.append(("job.state_changed", job, (now - since).total_seconds(), {"state": old.job.state}))
         # Updated in place rather than rebuilt: 50,000 new long-lived objects per poll would only feed the
         # garbage collector's oldest generation, whose full scans then come round far more often.
         old.job, old.progress_since = job, since
