@@ -44,6 +44,7 @@ from notifier.engine.rules import load_rules
 from notifier.ingest.pollers import EventQueue, Pollers
 from notifier.ips.client import IpsClient
 from notifier.runtime.clock import ManualClock
+from notifier.runtime.memory import settle_collector
 from notifier.store.sqlite.store import SqliteStore
 
 PER_COMPANY = 250
@@ -133,6 +134,7 @@ async def measure(url: str, sim_pid: int, companies: int, warmups: int, cycles: 
         try:
             async with ips_session(config) as session:
                 pipeline = Pipeline(url, config, session, store)
+                settle_collector()  # as `notifier run` does once the daemon is built
                 await pipeline.pollers.own(list(pipeline.pollers.plans))
                 composer = asyncio.create_task(pipeline.composer.run())
                 await pipeline.advance(HISTORY)

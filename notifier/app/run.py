@@ -4,13 +4,13 @@ so it can be embedded, e.g. in tests, by passing a clock and those events instea
 from __future__ import annotations
 
 import asyncio
-import gc
 import signal
 from collections.abc import Callable
 
 from notifier.app.daemon import Daemon
 from notifier.config import Config
 from notifier.runtime.clock import Clock
+from notifier.runtime.memory import settle_collector
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:
@@ -37,9 +37,7 @@ async def run(
     stop = stop or asyncio.Event()
     reload = reload or asyncio.Event()
     async with Daemon.open(config, clock=clock) as daemon:
-        # What exists now (modules, rules, templates) lives as long as the process: keep the collector from
-        # walking it again on every full collection, which at tens of thousands of jobs adds up.
-        gc.freeze()
+        settle_collector()
         if started is not None:
             started(daemon)
         await _serve(daemon, stop, reload)
