@@ -1,4 +1,4 @@
-"""A poll cycle on realistic state, at 10k, 50k, 100k and 200k jobs: daemon CPU per cycle, and per job.
+"""A poll cycle on realistic state, at 10k, 50k and 200k jobs: daemon CPU per cycle, and per job.
 
     .venv/bin/python benchmarks/bench_cycle.py [--quick]
 
@@ -13,9 +13,11 @@ logs, fetches the log details of every job that failed or warned, and renders an
 notification. Sending is not part of a cycle (the dispatcher is not running).
 
 The figure is the CPU time of this process (every thread) from the first request to the last commit; the
-simulator's is shown apart. The design asks for ≤ 2 s at 50,000 jobs, and for a cost per job that stays
-within 1.15× from 10,000 to 200,000 jobs (linear). The baseline is the same getActiveJobs responses fetched
-over the same client and dropped, the cost of HTTP and the simulator alone.
+simulator's is shown apart; the collector is set as `notifier run` sets it. The design asks for ≤ 2 s at
+50,000 jobs, and for a cost per job that stays within 1.15× from 10,000 to 200,000 jobs (linear). The
+baseline, fetched just before each measured poll, is the same getActiveJobs responses over the same client,
+dropped: the cost of HTTP and the simulator alone. Small sizes are measured more often than big ones (the
+median is taken), which keeps the whole run to a few minutes.
 """
 
 from __future__ import annotations
@@ -48,8 +50,12 @@ from notifier.runtime.memory import settle_collector
 from notifier.store.sqlite.store import SqliteStore
 
 PER_COMPANY = 250
-SIZES = (10_000, 50_000, 100_000, 200_000)
-QUICK_SIZES = (10_000, 50_000)
+# Per size: warm-up polls after the baseline one, and measured polls. A 200,000-job poll costs twenty 10,000-job
+# ones, so the big sizes are measured fewer times; CPU time (not wall time) varies little from poll to poll.
+# The ends of the linearity range and the size of the 2 s target are measured, not 100,000: it would add a
+# third to the run.
+SIZES = {10_000: (1, 4), 50_000: (1, 2), 200_000: (1, 1)}
+QUICK_SIZES = {10_000: (1, 2), 50_000: (1, 1)}
 TARGET, LINEAR = 2.0, 1.15
 INTERVAL = 30.0  # simulated seconds between polls, the default poll interval
 HISTORY = 1800.0  # simulated seconds the fleet runs before the daemon first looks
@@ -141,11 +147,12 @@ async def measure(url: str, sim_pid: int, companies: int, warmups: int, cycles: 
                 for _ in range(warmups + 1):  # the first is each tracker's baseline
                     await pipeline.cycle(sim_pid)
                     await pipeline.advance(INTERVAL)
-                measured = []
-                for _ in range(cycles):
+                measured, fetches = [], []
+                for _ in range(cycles):  # the baseline interleaved: the same answers, fetched just before
+                    fetches.append(await pipeline.fetch_only())
                     measured.append(await pipeline.cycle(sim_pid))
                     await pipeline.advance(INTERVAL)
-                fetch = min([await pipeline.fetch_only() for _ in range(2)])
+                fetch = min(fetches)
                 composer.cancel()
                 await asyncio.gather(composer, return_exceptions=True)
         finally:
@@ -157,9 +164,8 @@ def main() -> None:
     args = options(__doc__.splitlines()[0])
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     sizes = QUICK_SIZES if args.quick else SIZES
-    warmups, cycles = (1, 2) if args.quick else (2, 2)
     rows, per_job = [], {}
-    for size in sizes:
+    for size, (warmups, cycles) in sizes.items():
         companies = size // PER_COMPANY
         port = free_port()
         url = f"http://127.0.0.1:{port}"
@@ -175,13 +181,13 @@ def main() -> None:
         last = measured[-1]
         rows.append(Row(f"  wall time; simulator CPU {median([c.simulator_cpu for c in measured]):.2f} s",
                         median([c.wall for c in measured]), "s"))  # fmt: skip
-        rows.append(Row(f"  events {last.events:,}, notifications {last.notifications:,}, alerts {last.alerts:,}",
-                        per_job[size] * 1e6, "µs/job"))  # fmt: skip
+        rows.append(Row(f"  events {last.events:,}, notifications {last.notifications:,}, alerts {last.alerts:,}; "
+                        f"median of {cycles} after {warmups} warm-up", per_job[size] * 1e6, "µs/job"))  # fmt: skip
     spread = max(per_job.values()) / min(per_job.values())
     rows.append(Row(f"cost per job, {min(sizes):,} to {max(sizes):,} jobs", spread, "×", target=("<=", LINEAR)))
     notes = [
-        f"fleet scenario, {PER_COMPANY} jobs per company, after {HISTORY / 60:.0f} simulated minutes; median of "
-        f"{cycles} polls after {warmups} warm-up polls, {INTERVAL:.0f} simulated seconds apart ({machine()})",
+        f"fleet scenario, {PER_COMPANY} jobs per company, after {HISTORY / 60:.0f} simulated minutes; polls "
+        f"{INTERVAL:.0f} simulated seconds apart, after a baseline poll and warm-up polls ({machine()})",
         "cost per job: the largest CPU per job over the smallest, across the sizes (1.00× is perfectly linear)",
     ]
     report("Poll cycle with realistic state (over HTTP)", rows, notes, args.json)
