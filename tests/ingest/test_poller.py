@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import re
 from collections.abc import Awaitable, Callable
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
+from notifier.ingest import poller as poller_module
 from notifier.ingest.poller import NAME_RETRY, CompanyPoller
 from notifier.ingest.settings import PollSettings, next_delay
 from notifier.ips.client import IpsClient
@@ -636,3 +638,36 @@ async def test_when_the_rules_fall_behind_polls_are_skipped_said_and_resumed(mak
         assert seen.outcomes == ["ok", *["skipped"] * skips, "ok"]
     finally:
         consumer.cancel()
+
+
+async def test_a_big_snapshot_is_queued_a_slice_at_a_time(make_rig: MakeRig, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Between two slices of one snapshot's events, other tasks (other companies' polls) get their turn."""
+    monkeypatch.setattr(poller_module, "EMIT_SLICE", 2)
+    rig = await make_rig(handle="203")
+    for n in range(6):
+        rig.sim.world.add_job(JobSpec("203", "UrlUpload", "stall", f"bulk {n}", run=3600, files=10, stall_files=5))
+    turns = 0
+    queued_at: list[int] = []  # the turn in which each job.active event was queued
+
+    class Turns(asyncio.Queue[Event]):
+        def put_nowait(self, item: Event) -> None:
+            if item.kind == "job.active":
+                queued_at.append(turns)
+            super().put_nowait(item)
+
+    async def count_turns() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    rig.poller.queue = rig.queue = Turns()
+    counting = asyncio.create_task(count_turns())
+    try:
+        await rig.poll()
+    finally:
+        counting.cancel()
+    assert len(queued_at) == 6
+    slices = [queued_at[i : i + 2] for i in range(0, len(queued_at), 2)]
+    assert all(len(set(part)) == 1 for part in slices)  # a slice goes in at once
+    assert all(a[0] < b[0] for a, b in itertools.pairwise(slices))  # and other tasks run before the next
