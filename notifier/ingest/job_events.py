@@ -13,7 +13,7 @@ from datetime import datetime
 from itertools import repeat
 from typing import Any
 
-from notifier.ips.reader import column_builder
+from notifier.ips.columns import column_builder
 from notifier.models import ActiveJob, CompanyRef, Event
 
 # One event to be: its kind, the job, its stalled seconds, and what changed (None: nothing).

@@ -14,7 +14,7 @@ from itertools import accumulate, chain, islice, repeat
 
 from lxml import etree
 
-from notifier.ips.reader import column_builder
+from notifier.ips.columns import column_builder
 from notifier.ips.values import LocalNames, is_nil, item_lists, local
 from notifier.models import JobDetail, TaskItemProgress
 

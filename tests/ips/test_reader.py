@@ -13,9 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from notifier.ips import parse
+from notifier.ips.columns import column_builder, convert_column, positional_builder
 from notifier.ips.envelope import response_element
 from notifier.ips.errors import IpsParseError
-from notifier.ips.reader import FieldReader, _convert, column_builder, positional_builder
+from notifier.ips.reader import FieldReader
 from notifier.ips.simulator import answers as render
 from notifier.ips.simulator.server import make_world
 from notifier.ips.values import BadValue, datetime_value, float_value, int_value, items
@@ -116,7 +117,7 @@ def _each(convert: Converter, values: list[str]) -> list[Any] | str:
 
 def _column(convert: Converter, values: list[str]) -> list[Any] | str:
     try:
-        return list(_convert(convert, list(values)))
+        return list(convert_column(convert, list(values)))
     except BadValue as exc:
         return f"bad: {exc.expected}"
 
