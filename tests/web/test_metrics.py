@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from notifier import __version__
-from notifier.engine.silences import Silence
 from notifier.store.errors import StoreError
 from tests.support.receiver import Receiver
 from tests.support.sim import StartSim
@@ -108,8 +108,8 @@ async def test_state_gauges_describe_the_pipeline_now(window: Window) -> None:
 async def test_queue_depth_counts_events_nothing_has_taken_yet(
     start_sim: StartSim, receiver: Receiver, tmp_path: Path
 ) -> None:
-    """Events a poll queued while the rules are held up (the store refuses their silences read) are counted in
-    notifier_queue_depth."""
+    """Events a poll queued while the rules are held up (the store refuses to commit the previous poll's batch)
+    are counted in notifier_queue_depth."""
     sim = await start_sim("demo")
     held, waiting = asyncio.Event(), asyncio.Event()
 
@@ -119,21 +119,22 @@ async def test_queue_depth_counts_events_nothing_has_taken_yet(
 
     window = Window(sim, window_config(tmp_path, sim, receiver, companies=("47",)), receiver)
     async with window.running(sleep=wait_out) as daemon:
-        real_silences, refusals = daemon.store.silences, [StoreError("database is locked")]
+        real_commit, refusals = daemon.store.commit, [StoreError("database is locked")]
 
-        async def refuse_once() -> list[Silence]:
+        async def refuse_once(*args: Any) -> list[str]:
             if refusals:
                 raise refusals.pop()
-            return await real_silences()
+            return await real_commit(*args)
 
-        daemon.store.silences = refuse_once  # type: ignore[method-assign]
+        daemon.store.commit = refuse_once  # type: ignore[method-assign,assignment]
         await daemon.pollers.pollers[0].poll_once()
-        await waiting.wait()  # the composer took the first event and waits out the store
+        await waiting.wait()  # the composer took the poll's batch and waits out the store
+        await daemon.pollers.pollers[0].poll_once()
         queued = daemon.queue.qsize()
         samples = await scrape(window)
         held.set()
         await daemon.settle()
-    assert queued >= 1  # a job.active per job of company 47 but the one being committed
+    assert queued >= 1  # the second poll's job.active events, and its mark
     assert value(samples, "notifier_queue_depth") == queued
 
 
