@@ -17,7 +17,7 @@ from notifier.models.ips import (
     TaskItemProgress,
     TaskProgress,
 )
-from notifier.models.notifications import Delivery, Message, Notification
+from notifier.models.notifications import Delivery, GroupDigest, Message, Notification
 
 __all__ = [
     "ACTIVE_JOB_STATES",
@@ -32,6 +32,7 @@ __all__ = [
     "Delivery",
     "Event",
     "EventKind",
+    "GroupDigest",
     "JobDetail",
     "JobLog",
     "JobLogDetail",

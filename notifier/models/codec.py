@@ -112,6 +112,7 @@ def encode_notification(notification: Notification) -> str:
         "key": n.key, "rule": n.rule, "severity": n.severity, "status": n.status, "event_kind": n.event_kind,
         "created_at": n.created_at.isoformat(), "company": n.company, "job": n.job, "log": n.log,
         "message": message, "details": list(n.details), "alert_key": n.alert_key, "schedule": n.schedule,
+        "thread": n.thread, "group": to_jsonable(n.group) if n.group is not None else None,
     }  # fmt: skip
     return json.dumps(body, ensure_ascii=False, default=_late_jsonable)
 
@@ -128,6 +129,8 @@ def decode_notification(text: str) -> Notification:
     data = json.loads(text)
     if not isinstance(data, dict) or not _KNOWN_BODY.issuperset(data) or not isinstance(data.get("message"), dict):
         return notification_from_dict(data)  # an older or hand-made body: the general decoder knows what to do
+    if data.get("group") is not None:
+        return notification_from_dict(data)  # a digest holds notifications of its own: rare, and nested
     m = data["message"]
     if not _KNOWN_MESSAGE.issuperset(m):
         return notification_from_dict(data)
@@ -143,7 +146,7 @@ def decode_notification(text: str) -> Notification:
         data["key"], data["rule"], data["severity"], data["status"], data["event_kind"],
         created if created.tzinfo is not None else created.replace(tzinfo=UTC),
         data["company"], data.get("job"), data.get("log"), message, tuple(details) if details else (),
-        data.get("alert_key") or "", data.get("schedule"),
+        data.get("alert_key") or "", data.get("schedule"), data.get("thread") or "",
     )  # fmt: skip
 
 

@@ -121,6 +121,10 @@ class Notification:
     (rule, company, job, episode) alone: the firing and the resolved notification of one alert share it, so
     an incident tool can open and close one incident with it ("" for notifications stored before it existed).
     `company`, `job`, `log` and `schedule` are JSON-ready snapshots, so what is stored is exactly what is sent.
+    `thread` is the key of the notification that opened the conversation this one continues (an alert's first
+    firing, for its repeats and its resolution; a group's first digest, for the digests after it), "" when it
+    opens one itself: channels that can thread (Slack replies, email `In-Reply-To`) answer there. `group` is set
+    on a digest only: the notifications it stands for.
     """
 
     key: str
@@ -136,6 +140,8 @@ class Notification:
     details: tuple[str, ...] = ()
     alert_key: str = ""
     schedule: ScheduleJson | None = None
+    thread: str = ""
+    group: GroupDigest | None = None
 
     @property
     def company_handle(self) -> str:
@@ -159,6 +165,23 @@ class Notification:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupDigest:
+    """What a digest stands for: the notifications one group collected since its previous digest.
+
+    `key` is the group's stable key (rule, channel and the values of its `group_by` fields, which `labels`
+    name); `alerts` are the collected notifications as they were stored, oldest first; `firing` and `resolved`
+    count them by status; `open` is how many of the group's alerts are still firing after this digest.
+    """
+
+    key: str
+    labels: tuple[tuple[str, str], ...]
+    alerts: tuple[Notification, ...]
+    firing: int
+    resolved: int
+    open: int
+
+
+@dataclass(frozen=True, slots=True)
 class Delivery:
     """One channel target of a notification; each target succeeds or retries on its own."""
 
@@ -166,3 +189,4 @@ class Delivery:
     channel: str
     recipients: tuple[str, ...] = ()
     attempt: int = 1
+    conversation: str | None = None  # what the channel kept of the message `notification.thread` names, if sent

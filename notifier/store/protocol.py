@@ -8,7 +8,9 @@ one store, so a backend where one process owns everything (SQLite) implements th
   ends the claim: a replica that dies mid-send loses its claims when their lease ends;
 - companies are *leased* to one replica at a time, and the trackers' state a new owner needs (poll marks,
   schedule states) is read from the store when it takes a company over;
-- alert state, silences, channel disable state, retention and statistics are shared by every replica.
+- alert state, silences, channel disable state, retention and statistics are shared by every replica;
+- groups (digests of many notifications) are flushed with a check of the digest count they were read at, so
+  two replicas flushing the same group at once send one digest.
 
 Every failure of the store itself is raised as `StoreError` and remembered in `health` until that operation
 next succeeds; anything else an operation raises is a bug and surfaces as it is.
@@ -30,6 +32,8 @@ from notifier.store.records import (
     DeliveryOutcome,
     DeliveryRow,
     DeliveryState,
+    DueGroup,
+    GroupFlush,
     OutboxStats,
     Outgoing,
     Requeued,
@@ -53,7 +57,29 @@ class AlertStore(Protocol):
     ) -> list[str]:
         """Alert state, new notifications with their deliveries, and what `polls` leave for whoever polls next,
         in one transaction; returns the keys of notifications that were new (a known key is never stored twice).
+
+        A grouped destination (`Destination.group`) gets no delivery: the new notification joins its group
+        (created when new, due `wait` seconds later; an idle group whose last digest is less than `interval`
+        old is due `interval` after that digest, an older one `wait` from now). A silenced one is not grouped.
         """
+        ...
+
+
+class GroupStore(Protocol):
+    """Groups collecting notifications into digests: which are due, and their digests committed."""
+
+    async def due_groups(self, now: float, members: int) -> list[DueGroup]:
+        """Groups due at `now` (their earliest first), each with at most `members` of what it collected."""
+        ...
+
+    async def flush_group(self, flush: GroupFlush, now: float) -> bool:
+        """Commit a digest (see `GroupFlush`); False, and nothing changed, when the group's digest count is no
+        longer `flush.sent`. Members still in the group afterwards make it due again at `now`; members that join
+        later, `interval` after `now`."""
+        ...
+
+    async def next_group_at(self) -> float | None:
+        """When the next group is due (None: no group is waiting)."""
         ...
 
 
@@ -73,7 +99,8 @@ class DeliveryStore(Protocol):
     ) -> list[DeliveryRow]:
         """Pending rows due at `now`, oldest first, claimed by `owner` for `lease` seconds: of one `channel`, or
         of every channel not excluded. Rows claimed by anyone (and not released) are not due; nor is a
-        resolution whose firing is still pending on the same channel."""
+        resolution whose firing is still pending on the same channel, nor a notification whose `thread` is still
+        pending there (a reply waits for the message it answers)."""
         ...
 
     async def release(self, owner: str, row_ids: Collection[int]) -> None:
@@ -81,7 +108,9 @@ class DeliveryStore(Protocol):
         ...
 
     async def record(self, outcomes: Sequence[DeliveryOutcome], now: datetime) -> None:
-        """Many outcomes in one write; each ends its row's claim, and a `disable` disables its channel with it."""
+        """Many outcomes in one write; each ends its row's claim, and a `disable` disables its channel with it.
+        An outcome's `conversation` is kept with its row: a claimed row whose notification's `thread` names a
+        notification delivered on the same channel carries that delivery's `conversation`."""
         ...
 
     async def next_due_at(self, after: float | None = None) -> float | None:
@@ -114,7 +143,8 @@ class OperatorStore(Protocol):
     async def purge(self, states: Sequence[DeliveryState]) -> int: ...
 
     async def forget_before(self, cutoff: datetime) -> int:
-        """Retention: delivered and silenced deliveries (and ended silences) older than `cutoff` are dropped."""
+        """Retention: delivered and silenced deliveries (and ended silences) older than `cutoff` are dropped, and
+        groups idle since before it with no alert still firing; notifications a group still holds stay."""
         ...
 
 
@@ -178,7 +208,7 @@ class ClusterStore(Protocol):
         ...
 
 
-class Store(AlertStore, DeliveryStore, OperatorStore, SilenceStore, TrackingStore, ClusterStore, Protocol):
+class Store(AlertStore, GroupStore, DeliveryStore, OperatorStore, SilenceStore, TrackingStore, ClusterStore, Protocol):
     """The whole state store."""
 
     health: StoreHealth

@@ -2,7 +2,9 @@
 
 An `Outgoing` notification is committed with its `Destination`s (one delivery per channel); the dispatcher
 claims due `DeliveryRow`s and records a `DeliveryOutcome` for each; operators see `OutboxStats` and get a
-`Requeued` back when they retry. (Who polls which company, `Member` and `Lease`, is the ingest stage's.)
+`Requeued` back when they retry. A grouped `Destination` joins its group instead of getting a delivery; a
+`DueGroup` is read when the group's digest is due and a `GroupFlush` commits that digest. (Who polls which
+company, `Member` and `Lease`, is the ingest stage's.)
 """
 
 from __future__ import annotations
@@ -21,13 +23,29 @@ STATES: tuple[DeliveryState, ...] = (PENDING, DELIVERED, DEAD, SILENCED)
 
 
 @dataclass(frozen=True, slots=True)
+class Grouping:
+    """The group a grouped destination joins, and its timing (Alertmanager's `group_wait`, `group_interval`).
+
+    `key` is stable for (rule, channel, the values of `group_by`), which `labels` name: the same alerts always
+    land in the same group, and its digests get the same ids after a restart.
+    """
+
+    key: str
+    rule: str
+    labels: tuple[tuple[str, str], ...]
+    wait: float
+    interval: float
+
+
+@dataclass(frozen=True, slots=True)
 class Destination:
     """One channel a notification goes to, its recipients resolved; a silenced one is stored (visible, counted)
-    but never sent."""
+    but never sent; a grouped one (`group`) is collected into its group's next digest instead of being sent."""
 
     channel: str
     recipients: tuple[str, ...] = ()
     silenced_by: str | None = None
+    group: Grouping | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +75,7 @@ class DeliveryRow:
     next_at: float
     last_error: str | None
     requeued_at: float | None = None  # when an operator last re-queued it: its retry budget starts again there
+    conversation: str | None = None  # what the channel kept of the message `notification.thread` names
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +90,45 @@ class DeliveryOutcome:
     next_at: float
     error: str | None
     disable: str | None = None
+    conversation: str | None = None  # what the channel keeps of the message it sent (Slack: channel and `ts`)
+
+
+@dataclass(frozen=True, slots=True)
+class DueGroup:
+    """A group whose next digest is due: what it collected since its last digest (oldest first, with each
+    member's recipients merged), how many digests it has had, and the conversation it is in.
+
+    `thread` is the key of the digest that opened the group's current conversation (None: the next digest opens
+    one); `open` the alert keys still firing as of the last digest.
+    """
+
+    key: str
+    rule: str
+    channel: str
+    labels: tuple[tuple[str, str], ...]
+    recipients: tuple[str, ...]
+    members: tuple[Notification, ...]
+    sent: int
+    thread: str | None
+    open: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupFlush:
+    """A group's next digest, committed in one transaction with what it takes from the group: the digest and its
+    delivery are stored, `members` leave the group, `open` and `thread` are kept for the next digest, and the
+    group is next due `interval` seconds later if members are left (or join meanwhile).
+
+    `sent` is the group's digest count the flush was built from: a flush built from an out-of-date read (another
+    replica flushed first) changes nothing.
+    """
+
+    key: str
+    sent: int
+    digest: Outgoing
+    members: tuple[str, ...]
+    open: tuple[str, ...]
+    thread: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,9 +33,14 @@ from notifier.store.records import (
 from notifier.store.sqlite.connection import Connection, operation
 
 ROW_COLUMNS = (
-    "d.id, n.body, d.channel, d.recipients, d.state, d.attempts, d.next_at, d.last_error, d.requeued_at, d.key"
+    "d.id, n.body, d.channel, d.recipients, d.state, d.attempts, d.next_at, d.last_error, d.requeued_at, d.key,"
+    " t.conversation"
 )
-ROW_SOURCE = "FROM deliveries d JOIN notifications n ON n.key = d.key"
+# A reply goes where the message it answers went: the conversation kept with that one's delivery on this channel.
+ROW_SOURCE = (
+    "FROM deliveries d JOIN notifications n ON n.key = d.key"
+    " LEFT JOIN deliveries t ON t.key = n.thread AND t.channel = d.channel"
+)
 # A resolution never overtakes its alert's firing on the same channel: while an earlier firing of the same rule,
 # company and job is still pending there (being retried, or on the wire), the resolution waits. Otherwise a
 # resolve could reach PagerDuty before its trigger, and the incident the trigger then opens would never close.
@@ -43,7 +48,12 @@ FIRING_FIRST = (
     "NOT (n.status = 'resolved' AND EXISTS (SELECT 1 FROM notifications f JOIN deliveries fd ON fd.key = f.key"
     " WHERE f.rule = n.rule AND f.company = n.company AND f.job = n.job AND f.status = 'firing'"
     " AND f.created_at <= n.created_at AND fd.channel = d.channel AND fd.state = 'pending'))"
+    " AND (t.state IS NULL OR t.state != 'pending')"  # nor a reply the message it answers (a thread needs it)
 )
+
+
+# A notification neither a delivery nor a group (waiting for its digest) still needs.
+UNHELD = "key NOT IN (SELECT key FROM deliveries) AND key NOT IN (SELECT key FROM group_members)"
 
 
 class DeliveryRows(Connection):
@@ -110,11 +120,15 @@ class DeliveryRows(Connection):
         """Many outcomes in one transaction (one fsync instead of one per row); each ends its row's claim."""
         # A receiver's error text is untrusted: it may echo a credential or be a page long.
         stamp = now.isoformat()
-        updates = [(o.state, o.attempts, o.next_at, SCRUBBER(o.error), stamp, o.row_id) for o in outcomes]
+        updates = [
+            (o.state, o.attempts, o.next_at, SCRUBBER(o.error), stamp, o.conversation, o.row_id) for o in outcomes
+        ]
         disables = [(o.channel, SCRUBBER(o.disable), stamp) for o in outcomes if o.disable is not None]
         async with self.transaction() as db:
             await db.executemany(
-                "UPDATE deliveries SET state=?, attempts=?, next_at=?, last_error=?, updated_at=? WHERE id=?", updates
+                "UPDATE deliveries SET state=?, attempts=?, next_at=?, last_error=?, updated_at=?, "
+                "conversation=COALESCE(?, conversation) WHERE id=?",
+                updates,
             )
             if disables:
                 await db.executemany("INSERT OR REPLACE INTO disabled_channels VALUES (?, ?, ?)", disables)
@@ -196,7 +210,10 @@ class DeliveryRows(Connection):
                 (DELIVERED, SILENCED, cutoff.isoformat()),
             )
             await db.execute(
-                "DELETE FROM notifications WHERE created_at < ? AND key NOT IN (SELECT key FROM deliveries)",
+                "DELETE FROM groups WHERE next_at IS NULL AND open = '[]' AND last_at < ?", (cutoff.timestamp(),)
+            )
+            await db.execute(
+                f"DELETE FROM notifications WHERE created_at < ? AND {UNHELD}",
                 (cutoff.isoformat(),),
             )
             await db.execute("DELETE FROM silences WHERE ends_at < ?", (cutoff.isoformat(),))
@@ -212,9 +229,7 @@ class DeliveryRows(Connection):
         marks = ",".join("?" * len(states))
         async with self.transaction() as db:
             cur = await db.execute(f"DELETE FROM deliveries WHERE state IN ({marks})", tuple(states))
-            await db.execute(
-                "UPDATE notifications SET body='{}' WHERE body != '{}' AND key NOT IN (SELECT key FROM deliveries)"
-            )
+            await db.execute(f"UPDATE notifications SET body='{{}}' WHERE body != '{{}}' AND {UNHELD}")
         return cur.rowcount
 
     @operation
@@ -242,4 +257,5 @@ class DeliveryRows(Connection):
 
     def _row(self, r: Sequence[Any]) -> DeliveryRow:
         recipients = tuple(json.loads(r[3]))
-        return DeliveryRow(r[0], self.bodies.read(r[9], r[1]), r[2], recipients, r[4], r[5], r[6], r[7], r[8])
+        notification = self.bodies.read(r[9], r[1])
+        return DeliveryRow(r[0], notification, r[2], recipients, r[4], r[5], r[6], r[7], r[8], r[10])

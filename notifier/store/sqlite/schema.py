@@ -30,15 +30,25 @@ CREATE TABLE IF NOT EXISTS poll_marks (
     company TEXT PRIMARY KEY, polled_at TEXT NOT NULL, floor TEXT NOT NULL, locales TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS schedule_marks (
     company TEXT NOT NULL, schedule TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (company, schedule));
+CREATE TABLE IF NOT EXISTS groups (
+    key TEXT PRIMARY KEY, rule TEXT NOT NULL, channel TEXT NOT NULL, labels TEXT NOT NULL,
+    wait REAL NOT NULL, interval REAL NOT NULL, next_at REAL, last_at REAL, sent INTEGER NOT NULL DEFAULT 0,
+    thread TEXT, open TEXT NOT NULL DEFAULT '[]');
+CREATE INDEX IF NOT EXISTS groups_due ON groups (next_at);
+CREATE TABLE IF NOT EXISTS group_members (
+    grp TEXT NOT NULL REFERENCES groups(key), key TEXT NOT NULL REFERENCES notifications(key),
+    recipients TEXT NOT NULL, added_at REAL NOT NULL, PRIMARY KEY (grp, key));
 """
-# Columns added after the first release, with how to fill them in an existing file.
+# Columns added after the first release, by table, with how to fill them in an existing file.
 MIGRATIONS = {
-    "requeued_at": ("ALTER TABLE deliveries ADD COLUMN requeued_at REAL", None),
-    "silenced_by": (
+    ("deliveries", "requeued_at"): ("ALTER TABLE deliveries ADD COLUMN requeued_at REAL", None),
+    ("deliveries", "silenced_by"): (
         "ALTER TABLE deliveries ADD COLUMN silenced_by TEXT",
         "UPDATE deliveries SET silenced_by = substr(last_error, 13) WHERE state = 'silenced' "
         "AND last_error LIKE 'silenced by %'",
     ),
+    ("deliveries", "conversation"): ("ALTER TABLE deliveries ADD COLUMN conversation TEXT", None),
+    ("notifications", "thread"): ("ALTER TABLE notifications ADD COLUMN thread TEXT", None),
 }
 
 
@@ -53,8 +63,10 @@ async def prepare(db: aiosqlite.Connection) -> None:
 
 
 async def _migrate(db: aiosqlite.Connection) -> None:
-    async with db.execute("PRAGMA table_info(deliveries)") as cur:
-        columns = {row[1] for row in await cur.fetchall()}
+    columns: set[tuple[str, str]] = set()
+    for table in sorted({table for table, _ in MIGRATIONS}):
+        async with db.execute(f"PRAGMA table_info({table})") as cur:
+            columns.update((table, row[1]) for row in await cur.fetchall())
     for column, (alter, backfill) in MIGRATIONS.items():
         if column not in columns:
             await db.execute(alter)

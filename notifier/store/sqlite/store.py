@@ -16,7 +16,6 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,14 +25,16 @@ import aiosqlite
 from notifier.engine.book import Alert, AlertId
 from notifier.ingest.leases import Lease, Member
 from notifier.ingest.marks import PollDone
-from notifier.models.codec import encode_notification, event_from_dict, event_to_dict
+from notifier.models.codec import event_from_dict, event_to_dict
 from notifier.safety import SCRUBBER
 from notifier.store.errors import StateFileError, StoreError
 from notifier.store.operations import decoded
-from notifier.store.records import PENDING, SILENCED, Outgoing
+from notifier.store.records import Outgoing
 from notifier.store.sqlite.connection import operation
 from notifier.store.sqlite.deliveries import DeliveryRows
+from notifier.store.sqlite.groups import GroupRows
 from notifier.store.sqlite.inspect import header_problem
+from notifier.store.sqlite.rows import insert_new
 from notifier.store.sqlite.schema import prepare
 from notifier.store.sqlite.silences import SilenceRows
 from notifier.store.sqlite.tracking import SAVE_MARK, TrackingRows, mark_rows, stored_time, write_schedule_marks
@@ -42,9 +43,9 @@ KEYS_PER_QUERY = 500  # bound parameters per lookup, well under SQLite's limit
 PING_TIMEOUT = 2.0  # a store that cannot answer `SELECT 1` this fast cannot take notifications either
 
 
-class SqliteStore(DeliveryRows, TrackingRows, SilenceRows):
+class SqliteStore(DeliveryRows, GroupRows, TrackingRows, SilenceRows):
     """The `Store` in one SQLite file: alert state and new notifications here, delivery rows in `DeliveryRows`,
-    tracker marks in `TrackingRows`, silences in `SilenceRows`."""
+    groups and their digests in `GroupRows`, tracker marks in `TrackingRows`, silences in `SilenceRows`."""
 
     def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
         super().__init__(db, path)
@@ -119,19 +120,7 @@ class SqliteStore(DeliveryRows, TrackingRows, SilenceRows):
                 "INSERT OR REPLACE INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?)", map(_alert_row, upserts)
             )
             await db.executemany("DELETE FROM alerts WHERE rule=? AND company=? AND job=?", list(deletes))
-            # What is stored is what every channel sends: scrubbed (secrets, controls, lengths) on the way in.
-            new = [
-                replace(item, notification=SCRUBBER.notification(item.notification))
-                for item in await _unseen(db, outgoing)
-            ]
-            await db.executemany(
-                "INSERT OR IGNORE INTO notifications VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", map(_notification_row, new)
-            )
-            await db.executemany(
-                "INSERT OR IGNORE INTO deliveries (key, channel, recipients, state, next_at, last_error, updated_at, "
-                "silenced_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [row for item in new for row in _delivery_rows(item, now)],
-            )
+            new = await insert_new(db, await _unseen(db, outgoing), now)
             if polls:
                 await db.executemany(SAVE_MARK, mark_rows({done.company: done.mark for done in polls}))
                 schedules = {done.company: done.schedules for done in polls if done.schedules is not None}
@@ -194,37 +183,6 @@ async def _unseen(db: aiosqlite.Connection, outgoing: Sequence[Outgoing]) -> lis
             taken.add(item.notification.key)
             new.append(item)
     return new
-
-
-def _notification_row(item: Outgoing) -> tuple[object, ...]:
-    n = item.notification
-    return (
-        n.key,
-        n.rule,
-        n.company_handle,
-        n.job_handle,
-        n.status,
-        n.severity,
-        n.created_at.isoformat(),
-        item.silenced_by,
-        encode_notification(n),
-    )
-
-
-def _delivery_rows(item: Outgoing, now: datetime) -> list[tuple[object, ...]]:
-    return [
-        (
-            item.notification.key,
-            d.channel,
-            json.dumps(list(d.recipients)),
-            SILENCED if d.silenced_by else PENDING,
-            now.timestamp(),
-            f"silenced by {d.silenced_by}" if d.silenced_by else None,
-            now.isoformat(),
-            d.silenced_by,
-        )
-        for d in item.destinations
-    ]
 
 
 def _alert(r: Sequence[Any]) -> Alert:

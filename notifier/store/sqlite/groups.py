@@ -1,0 +1,91 @@
+"""Groups in the SQLite store: what each collected since its last digest, when it is due, its digests.
+
+A group row keeps the timing (`next_at` while members wait, the last digest's time), the number of digests
+sent (each digest's key derives from it, so a restart makes the same ids) and the conversation it is in.
+Members are notifications already stored; a digest takes them out of the group in the same transaction that
+stores the digest, so a crash either sends the digest with all of them or leaves them all for the next try.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from notifier.store.bodies import Bodies
+from notifier.store.operations import decoded
+from notifier.store.records import DueGroup, GroupFlush
+from notifier.store.sqlite.connection import Connection, operation
+from notifier.store.sqlite.rows import insert_new
+
+GROUP_COLUMNS = "key, rule, channel, labels, sent, thread, open"
+MEMBER_COLUMNS = "m.key, n.body, m.recipients"
+
+
+class GroupRows(Connection):
+    """Due groups with their members, and digests committed against the digest count they were read at."""
+
+    bodies: Bodies  # the decoded-body cache the outbox half keeps
+
+    @operation
+    async def due_groups(self, now: float, members: int) -> list[DueGroup]:
+        """Groups due at `now`, earliest first, each with its oldest `members` members."""
+        sql = f"SELECT {GROUP_COLUMNS} FROM groups WHERE next_at IS NOT NULL AND next_at <= ? ORDER BY next_at, key"
+        found: list[tuple[Sequence[Any], list[Sequence[Any]]]] = []
+        async with self.reading() as db:
+            async with db.execute(sql, (now,)) as cur:
+                groups = await cur.fetchall()
+            for group in groups:
+                async with db.execute(
+                    f"SELECT {MEMBER_COLUMNS} FROM group_members m JOIN notifications n ON n.key = m.key "
+                    "WHERE m.grp = ? ORDER BY m.added_at, m.rowid LIMIT ?",
+                    (group[0], members),
+                ) as cur:
+                    found.append((group, list(await cur.fetchall())))
+        return decoded(lambda: [self._due(group, rows) for group, rows in found])
+
+    def _due(self, group: Sequence[Any], rows: Sequence[Sequence[Any]]) -> DueGroup:
+        recipients = dict.fromkeys(address for row in rows for address in json.loads(row[2]))
+        return DueGroup(
+            key=group[0],
+            rule=group[1],
+            channel=group[2],
+            labels=tuple((str(k), str(v)) for k, v in json.loads(group[3])),
+            recipients=tuple(recipients),
+            members=tuple(self.bodies.read(row[0], row[1]) for row in rows),
+            sent=group[4],
+            thread=group[5],
+            open=tuple(json.loads(group[6])),
+        )
+
+    @operation
+    async def flush_group(self, flush: GroupFlush, now: float) -> bool:
+        """The digest and its delivery stored, its members out of the group and the group's timing moved on,
+        in one transaction; nothing, and False, when the group is no longer at `flush.sent` digests."""
+        at = datetime.fromtimestamp(now, UTC)
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "UPDATE groups SET sent = sent + 1, last_at = ?, thread = ?, open = ?, next_at = NULL "
+                "WHERE key = ? AND sent = ?",
+                (now, flush.thread, json.dumps(list(flush.open)), flush.key, flush.sent),
+            )
+            if cur.rowcount == 0:
+                return False
+            await db.executemany(
+                "DELETE FROM group_members WHERE grp = ? AND key = ?", [(flush.key, key) for key in flush.members]
+            )
+            # Members left over (more than one digest holds) go in the next digest at once.
+            await db.execute(
+                "UPDATE groups SET next_at = ? WHERE key = ? AND EXISTS (SELECT 1 FROM group_members WHERE grp = ?)",
+                (now, flush.key, flush.key),
+            )
+            stored = await insert_new(db, [flush.digest], at)
+        self.bodies.remember(item.notification for item in stored)
+        return True
+
+    @operation
+    async def next_group_at(self) -> float | None:
+        async with self.reading() as db, db.execute("SELECT MIN(next_at) FROM groups") as cur:
+            row = await cur.fetchone()
+        return float(row[0]) if row and row[0] is not None else None

@@ -1,0 +1,107 @@
+"""Groups in the store: members collected instead of delivered, due times, digests flushed once, conversations."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+from notifier.store.records import DELIVERED, DeliveryOutcome, Destination, GroupFlush, Grouping, Outgoing
+from notifier.store.sqlite.store import SqliteStore
+from tests.support.store import NOW, due, notification, settle, sqlite_store
+
+GROUP = Grouping("grp_1", "failed-publish", (("company.handle", "47"),), wait=30.0, interval=300.0)
+T0 = NOW.timestamp()
+
+
+def member(n: int, status: str = "firing") -> Outgoing:
+    """Notification `n`, webhook ungrouped and Slack grouped into GROUP."""
+    item = replace(notification(f"msg_{n}"), status=status, alert_key=f"alert_{n}")
+    return Outgoing(item, (Destination("hook"), Destination("slack", ("a@example.com",), group=GROUP)))
+
+
+def digest(key: str) -> Outgoing:
+    """A digest notification for Slack."""
+    return Outgoing(replace(notification(key), event_kind="alert.group"), (Destination("slack"),))
+
+
+async def test_grouped_destinations_wait_in_their_group(store: SqliteStore) -> None:
+    """A grouped destination gets no delivery: the group is due `wait` later, holding every member."""
+    await store.commit([member(1), member(2)], [], [], NOW)
+    assert [r.channel for r in await due(store, T0 + 1000)] == ["hook", "hook"]
+    assert await store.next_group_at() == T0 + 30
+    assert await store.due_groups(T0 + 29, 100) == []
+    [group] = await store.due_groups(T0 + 30, 100)
+    assert [n.key for n in group.members] == ["msg_1", "msg_2"]
+    assert group.labels == (("company.handle", "47"),)
+    assert (group.channel, group.sent, group.thread, group.recipients) == ("slack", 0, None, ("a@example.com",))
+
+
+async def test_a_flush_is_one_digest_and_happens_once(store: SqliteStore) -> None:
+    """The digest is delivered like any notification; a second flush from the same read changes nothing."""
+    await store.commit([member(1), member(2)], [], [], NOW)
+    [group] = await store.due_groups(T0 + 30, 100)
+    flush = GroupFlush(group.key, group.sent, digest("grp_1_1"), ("msg_1", "msg_2"), ("alert_1",), "grp_1_1")
+    assert await store.flush_group(flush, T0 + 30)
+    assert not await store.flush_group(flush, T0 + 30)
+    assert [r.notification.key for r in await due(store, T0 + 30, channel="slack")] == ["grp_1_1"]
+    assert await store.next_group_at() is None
+
+
+async def test_after_a_digest_new_members_wait_for_the_interval(store: SqliteStore) -> None:
+    """Members joining after a digest are due `interval` after it; those of a group idle longer wait `wait`."""
+    await store.commit([member(1)], [], [], NOW)
+    [group] = await store.due_groups(T0 + 30, 100)
+    await store.flush_group(GroupFlush(group.key, 0, digest("d1"), ("msg_1",), (), None), T0 + 30)
+    await store.commit([member(2)], [], [], NOW + timedelta(seconds=60))
+    assert await store.next_group_at() == T0 + 330
+    [group] = await store.due_groups(T0 + 330, 100)
+    await store.flush_group(GroupFlush(group.key, 1, digest("d2"), ("msg_2",), (), None), T0 + 330)
+    await store.commit([member(3)], [], [], NOW + timedelta(seconds=1000))
+    assert await store.next_group_at() == T0 + 1030
+
+
+async def test_members_beyond_one_digest_are_due_at_once(store: SqliteStore) -> None:
+    """A group holding more than a digest takes leaves the rest due immediately, in order."""
+    await store.commit([member(n) for n in range(5)], [], [], NOW)
+    [group] = await store.due_groups(T0 + 30, 2)
+    assert [n.key for n in group.members] == ["msg_0", "msg_1"]
+    await store.flush_group(GroupFlush(group.key, 0, digest("d1"), ("msg_0", "msg_1"), (), None), T0 + 30)
+    [group] = await store.due_groups(T0 + 30, 2)
+    assert [n.key for n in group.members] == ["msg_2", "msg_3"]
+
+
+async def test_group_state_survives_a_restart(tmp_path: Path) -> None:
+    """Members and due times are in the file: a second process finds the group due with the same members."""
+    path = tmp_path / "state.db"
+    async with sqlite_store(path) as first:
+        await first.commit([member(1), member(2)], [], [], NOW)
+    async with sqlite_store(path) as second:
+        [group] = await second.due_groups(T0 + 30, 100)
+        assert [n.key for n in group.members] == ["msg_1", "msg_2"]
+
+
+async def test_a_reply_carries_the_conversation_of_the_message_it_answers(store: SqliteStore) -> None:
+    """The conversation recorded with a firing's delivery comes with its resolution's row on that channel."""
+    firing = Outgoing(notification("msg_f"), (Destination("slack"),))
+    resolved = Outgoing(replace(notification("msg_r"), status="resolved", thread="msg_f"), (Destination("slack"),))
+    await store.commit([firing], [], [], NOW)
+    await store.commit([resolved], [], [], NOW)
+    [row] = await due(store, T0)  # the reply waits while the message it answers is pending
+    assert row.notification.key == "msg_f"
+    conversation = '{"channel": "C1", "ts": "1.000100"}'
+    outcome = DeliveryOutcome(row.id, "slack", DELIVERED, 1, T0, None, conversation=conversation)
+    await store.record([outcome], NOW)
+    [reply] = await due(store, T0)
+    assert (reply.notification.key, reply.conversation) == ("msg_r", conversation)
+    await settle(store, reply, DELIVERED, now=NOW)
+
+
+async def test_retention_keeps_notifications_a_group_still_holds(store: SqliteStore) -> None:
+    """Forgetting old rows never drops a notification that waits in a group for its digest."""
+    await store.commit([member(1)], [], [], NOW)
+    [row] = await due(store, T0)
+    await settle(store, row, DELIVERED, now=NOW)
+    await store.forget_before(NOW + timedelta(days=30))
+    [group] = await store.due_groups(T0 + 30, 100)
+    assert [n.key for n in group.members] == ["msg_1"]
