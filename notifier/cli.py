@@ -166,12 +166,15 @@ def _load(path: Path, *, verify_state: bool = False) -> Config | None:
 
 def cmd_check(path: Path) -> int:
     from notifier.app.setup import check_files
+    from notifier.config.load import config_warnings
 
     problems = check_files(path)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
         return 1
+    for warning in config_warnings(path):  # valid, so not a failure; but the setting does nothing
+        print(warning, file=sys.stderr)
     print(f"{path}: OK")
     return 0
 

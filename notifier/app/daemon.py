@@ -28,6 +28,7 @@ from notifier.app.takeover import AlertHandover, LeftOpen
 from notifier.app.window import Window
 from notifier.app.wiring import (
     build_lanes,
+    channel_locales,
     company_plans,
     delivery_session,
     ips_session,
@@ -35,6 +36,7 @@ from notifier.app.wiring import (
     retry_settings,
 )
 from notifier.compose.composer import Composer
+from notifier.compose.digests import Digests, Wakers
 from notifier.compose.render import Renderer
 from notifier.config import Config
 from notifier.dispatch.dispatcher import Dispatcher
@@ -91,8 +93,13 @@ class Daemon:
             retry=retry_settings(config), grace=config.shutdown_grace, observer=self.observer, sleep=sleep,
         )  # fmt: skip
         renderer = Renderer(config.templates, status_url=config.http.status_url)
+        self.digests = Digests(
+            store, clock, rules=lambda: self.engine.rules, catalogs=lambda: self.composer.renderer.catalogs,
+            locales=lambda: channel_locales(self.config), waker=self.dispatcher, sleep=sleep,
+        )  # fmt: skip
         self.composer = Composer(self.queue, self.engine, renderer, store, clock, observer=self.observer,
-                                 waker=self.dispatcher, sleep=sleep, accepts=self.pollers.decides)  # fmt: skip
+                                 waker=Wakers(self.dispatcher, self.digests), sleep=sleep,
+                                 accepts=self.pollers.decides)  # fmt: skip
         store.subscribe(self.dispatcher.wake)  # another replica's commit, an operator's re-queue
         self.housekeeping = Housekeeping(self.engine, store, clock, lambda: self.config.retention)
         self.reloader = Reloader(self)
@@ -167,11 +174,14 @@ class Daemon:
 
     def _components(self) -> list[Component]:
         """In start order: the window first (it answers while the rest starts and drains), polling last."""
-        return [self.window, self.dispatcher, self.composer, self.housekeeping, self.reloader, self.ownership]
+        return [self.window, self.dispatcher, self.digests, self.composer, self.housekeeping, self.reloader,
+                self.ownership]  # fmt: skip
 
     async def settle(self) -> None:
-        """Wait until every queued event is committed and every due delivery attempted (tests, embedding)."""
+        """Wait until every queued event is committed, every due digest made and every due delivery attempted
+        (tests, embedding)."""
         await self.queue.join()
+        await self.digests.flush_due()
         await self.dispatcher.flush()
 
     def alerts(self) -> list[Alert]:

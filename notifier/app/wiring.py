@@ -67,6 +67,11 @@ def retry_settings(config: Config) -> RetrySettings:
     return RetrySettings(max_retry_after=config.delivery.max_retry_after)
 
 
+def channel_locales(config: Config) -> dict[str, str | None]:
+    """Each channel's `locale:` (None: digests there speak their company's)."""
+    return {name: channel.locale for name, channel in config.channels.items()}
+
+
 def build_lanes(config: Config, session: aiohttp.ClientSession, clock: Clock) -> dict[str, Lane]:
     """One lane per configured channel: its implementation and its throttles."""
     lanes = {}

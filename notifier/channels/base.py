@@ -25,11 +25,12 @@ MAX_REPLY = 64 * 1024  # read this much of a reply, enough for any error text, n
 
 
 class Channel(Protocol):
-    """One configured destination; `send` returns only when the receiver accepted the delivery."""
+    """One configured destination; `send` returns only when the receiver accepted the delivery, with what the
+    channel keeps of the message it sent for replies to find (a Slack `ts`), or None."""
 
     name: str
 
-    async def send(self, delivery: Delivery) -> None: ...
+    async def send(self, delivery: Delivery) -> str | None: ...
 
     async def close(self) -> None: ...
 

@@ -104,6 +104,9 @@ def build_message(notification: Notification, sender: str, to: list[str]) -> Ema
     email["To"] = ", ".join(to)
     email["Date"] = _date(notification)
     email["Message-ID"] = message_id(notification.key)
+    if notification.thread:  # a repeat or resolution: mail clients show it under the mail that opened the alert
+        email["In-Reply-To"] = message_id(notification.thread)
+        email["References"] = message_id(notification.thread)
     email["Auto-Submitted"] = "auto-generated"  # RFC 3834: out-of-office replies must not answer us
     email["X-DMC-Notifier-Rule"] = one_line(notification.rule)
     email["X-DMC-Notifier-Severity"] = one_line(notification.severity)

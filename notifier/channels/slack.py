@@ -1,5 +1,11 @@
 """Slack: Block Kit messages through the Web API (`chat.postMessage`) or an incoming webhook.
 
+Through the Web API a conversation stays in one place: the first message's channel and `ts` are kept with
+its delivery, and its repeats and resolution (a group's later digests) are posted as replies in its thread,
+the first message edited (`chat.update`) to show it resolved or how many still fire. A first message that is
+gone (deleted, or its channel archived) is not waited for: the reply is posted as a message of its own. An
+incoming webhook can do neither (it has no `ts`): each notification is a message of its own there.
+
 Every piece of text is escaped (`&`, `<`, `>`), because it carries job data that could otherwise mention
 `<!channel>` or forge links, and cut to Block Kit's limits so a huge log never turns into `invalid_blocks`.
 The SDK's own retry handlers are off: a 429 comes back to the dispatcher, which reschedules durably.
@@ -8,6 +14,7 @@ The SDK's own retry handlers are off: a 429 comes back to the dispatcher, which 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from collections.abc import Iterator
@@ -36,6 +43,10 @@ ELLIPSIS = "…"
 MARKERS = {"critical": ":red_circle:", "warning": ":large_orange_circle:", "info": ":large_blue_circle:"}
 RESOLVED_MARKER = ":white_check_mark:"
 ERROR_CODE = re.compile(r"[a-z0-9_]{1,64}")  # anything else (an HTML error page) is not a code
+# What Slack answers when the message a reply or an edit is for no longer exists where it was.
+GONE = frozenset({"message_not_found", "channel_not_found", "thread_not_found", "is_archived"})
+# An edit Slack will not make (too old, not ours): the reply still goes into the thread.
+UNEDITABLE = frozenset({"cant_update_message", "edit_window_closed", "msg_too_long"})
 
 # The SDK logs request URLs (a webhook URL is a credential) when its logger is at DEBUG; a logger of our
 # own, pinned to WARNING, keeps that out of the logs whatever the root level is.
@@ -133,6 +144,7 @@ class SlackSender:
         self._web: AsyncWebClient | None = None
         self._hook: AsyncWebhookClient | None = None
         self._channel = config.channel or ""
+        self.threads, self.update_on_resolve = config.threads, config.update_on_resolve
         if config.webhook_url is not None:
             url = config.webhook_url.get_secret_value()
             self._hook = AsyncWebhookClient(url, session=session, logger=_sdk_log, retry_handlers=[])
@@ -144,7 +156,9 @@ class SlackSender:
         else:
             raise ConfigurationError(f"slack channel {name!r} needs webhook_url, or token and channel")
 
-    async def send(self, delivery: Delivery) -> None:
+    async def send(self, delivery: Delivery) -> str | None:
+        """Post the delivery; returns where a message that opens a conversation went (channel and `ts`, as
+        JSON), for its replies to find it."""
         notification = delivery.notification
         text, message_blocks = fallback_text(notification.message), blocks(notification)
         try:
@@ -152,13 +166,52 @@ class SlackSender:
                 if self._hook is not None:
                     await self._send_webhook(self._hook, text, message_blocks)
                 elif self._web is not None:
-                    await self._post_message(self._web, text, message_blocks)
+                    return await self._converse(self._web, delivery, text, message_blocks)
         except SlackApiError:
             raise
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise transport_failure(exc) from None
         except SlackClientError as exc:  # the SDK refused or could not read the exchange
             raise TransportFailure("protocol", type(exc).__name__) from None
+        return None
+
+    async def _converse(
+        self, client: AsyncWebClient, delivery: Delivery, text: str, message_blocks: list[dict[str, Any]]
+    ) -> str | None:
+        """A reply in the thread of the message it answers (edited first, when it resolves), else a message."""
+        notification = delivery.notification
+        root = _place(delivery.conversation) if self.threads and notification.thread else None
+        edit = self.update_on_resolve and (notification.status == "resolved" or notification.group is not None)
+        # The edit first: repeated after a failed reply it changes nothing, while a reply would appear twice.
+        if root is not None and edit and not await self._update(client, root, text, message_blocks):
+            root = None
+        if root is not None:
+            try:
+                await self._post_message(client, text, message_blocks, thread=root)
+                return None
+            except SlackApiError as exc:
+                if exc.error not in GONE:
+                    raise
+        data = await self._post_message(client, text, message_blocks)
+        if notification.thread:
+            return None  # its own message, but not the one the conversation began with
+        channel, ts = data.get("channel"), data.get("ts")
+        return json.dumps({"channel": channel, "ts": ts}) if isinstance(channel, str) and isinstance(ts, str) else None
+
+    async def _update(
+        self, client: AsyncWebClient, root: tuple[str, str], text: str, message_blocks: list[dict[str, Any]]
+    ) -> bool:
+        """Edit the first message to show this one; False when it is gone."""
+        client.session = self._http()
+        try:
+            await client.chat_update(channel=root[0], ts=root[1], text=text, blocks=message_blocks)
+        except SdkApiError as exc:
+            error = self._api_error(exc)
+            if error.error in GONE:
+                return False
+            if error.error not in UNEDITABLE:
+                raise error from None
+        return True
 
     async def close(self) -> None:
         if self._own_session is not None:
@@ -173,12 +226,23 @@ class SlackSender:
             self._own_session = aiohttp.ClientSession()
         return self._own_session
 
-    async def _post_message(self, client: AsyncWebClient, text: str, message_blocks: list[dict[str, Any]]) -> None:
+    async def _post_message(
+        self,
+        client: AsyncWebClient,
+        text: str,
+        message_blocks: list[dict[str, Any]],
+        *,
+        thread: tuple[str, str] | None = None,
+    ) -> dict[str, Any]:
         client.session = self._http()
+        channel, thread_ts = thread if thread else (self._channel, None)
         try:
-            await client.chat_postMessage(channel=self._channel, text=text, blocks=message_blocks)
+            response = await client.chat_postMessage(
+                channel=channel, thread_ts=thread_ts, text=text, blocks=message_blocks
+            )
         except SdkApiError as exc:
             raise self._api_error(exc) from None
+        return response.data if isinstance(response.data, dict) else {}
 
     async def _send_webhook(self, client: AsyncWebhookClient, text: str, message_blocks: list[dict[str, Any]]) -> None:
         client.session = self._http()
@@ -207,3 +271,14 @@ def _header(headers: Any, name: str) -> str | None:
     if value is None:  # the SDK sometimes hands back a plain dict with the server's spelling
         value = next((v for k, v in dict(headers).items() if str(k).lower() == name.lower()), None)
     return None if value is None else str(value)
+
+
+def _place(conversation: str | None) -> tuple[str, str] | None:
+    """(channel id, ts) of a kept conversation; None when there is none or it does not read as one."""
+    try:
+        kept = json.loads(conversation) if conversation else None
+    except ValueError:
+        return None
+    if isinstance(kept, dict) and isinstance(kept.get("channel"), str) and isinstance(kept.get("ts"), str):
+        return kept["channel"], kept["ts"]
+    return None

@@ -36,9 +36,12 @@ def rfc3339(when: datetime) -> str:
 
 
 def webhook_payload(notification: Notification) -> dict[str, Any]:
-    """The body as a JSON-ready dict, in the documented key order."""
+    """The body as a JSON-ready dict, in the documented key order. `data.group_key` is the same for every
+    notification of one alert (or of one group), `data.thread` the key of the notification that opened its
+    conversation; a digest (`type: alert.group`) adds its counts and `data.alerts`, each exactly the body that
+    alert sends on its own."""
     message = notification.message
-    return {
+    body: dict[str, Any] = {
         "type": notification.event_kind,
         "timestamp": rfc3339(notification.created_at),
         "data": {
@@ -56,8 +59,20 @@ def webhook_payload(notification: Notification) -> dict[str, Any]:
                 "links": [{"label": label, "url": url} for label, url in message.links],
             },
             "details": list(notification.details),
+            "group_key": notification.alert_key or None,
+            "thread": notification.thread or notification.key,
         },
     }
+    group = notification.group
+    if group is not None:
+        data: dict[str, Any] = body["data"]
+        data.update(
+            labels=dict(group.labels),
+            counts={"alerts": len(group.alerts), "firing": group.firing, "resolved": group.resolved,
+                    "still_firing": group.open},
+            alerts=[webhook_payload(alert) for alert in group.alerts],
+        )  # fmt: skip
+    return body
 
 
 def dumps(payload: Mapping[str, Any]) -> bytes:

@@ -19,6 +19,7 @@ from typing import Protocol, TypeVar
 
 import structlog
 
+from notifier.compose.grouping import grouped
 from notifier.compose.render import Rendered, Renderer
 from notifier.compose.silencing import silence
 from notifier.engine.book import Alert, AlertId
@@ -140,7 +141,7 @@ class Composer(Loop):
         events = [item for item in items if isinstance(item, Event)]
         polls = [item for item in items if isinstance(item, PollDone)]
         self._count(events)
-        rendered: list[Rendered] = []
+        rendered: list[tuple[Rendered, Decision]] = []
         for event in events:
             try:
                 rendered.extend(self._decide(event))
@@ -151,7 +152,7 @@ class Composer(Loop):
         if rendered:  # silences matter only to what is sent: a batch that sends nothing need not read them
             silences = await self._retrying("reading silences", self.store.silences)
             now = self.clock.now()
-            outgoing = [silence(r.notification, r.targets, silences, now) for r in rendered]
+            outgoing = [grouped(silence(r.notification, r.targets, silences, now), d) for r, d in rendered]
         upserts, deletes = self.engine.changes()
         new: list[str] = []
         if outgoing or upserts or deletes or polls:  # most batches of a quiet poll change nothing to store
@@ -212,12 +213,12 @@ class Composer(Loop):
                 await self.sleep(delay)
         raise AssertionError("unreachable")
 
-    def _decide(self, event: Event) -> list[Rendered]:
+    def _decide(self, event: Event) -> list[tuple[Rendered, Decision]]:
         result = self.engine.evaluate(event)
         if self.observer is not None:
             for error in result.errors:
                 self.observer.rule_failed(error, event.at)
-        return [self._render(d) for d in result.decisions]
+        return [(self._render(d), d) for d in result.decisions]
 
     def _render(self, decision: Decision) -> Rendered:
         # Rendered from scrubbed data: a megabyte job name or an echoed password never reaches a template.

@@ -287,6 +287,7 @@ def _notification(
         details=tuple(d.log_message or "" for d in event.details[:MAX_DETAILS]),
         alert_key=decision.alert_key,
         schedule=snapshot(event.schedule) if event.schedule else None,
+        thread=decision.thread,
     )
 
 

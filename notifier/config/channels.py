@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 
 from notifier.config.checks import Strict, http_url, not_empty
+from notifier.i18n import SUPPORTED, resolve
 from notifier.sources.durations import Duration
 
 CHANNEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -64,6 +65,16 @@ def decode_secret(secret: str) -> bytes:
 class ChannelBase(Strict):
     concurrency: int = Field(default=4, ge=1, le=256)
     rate_limit: float | None = Field(default=None, gt=0, description="deliveries per second at most")
+    locale: str | None = Field(
+        default=None, description="the locale digests on this channel speak (default: the company's)"
+    )
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str | None) -> str | None:
+        if value is not None and not resolve(value):
+            raise ValueError(f"no catalog serves locale {value!r} (supported: {', '.join(SUPPORTED)})")
+        return value
 
 
 class ConsoleChannel(ChannelBase):
@@ -82,6 +93,8 @@ class SlackChannel(ChannelBase):
     timeout: Duration = Field(default=10.0, gt=0)
     concurrency: int = Field(default=1, ge=1, le=64)
     rate_limit: float | None = Field(default=1.0, gt=0, description="Slack allows about 1 message/s per channel")
+    threads: bool = Field(default=True, description="post repeats and resolutions as replies to the first message")
+    update_on_resolve: bool = Field(default=True, description="edit the first message to show it resolved")
 
     @field_validator("token", "webhook_url")
     @classmethod
@@ -216,3 +229,14 @@ AnyChannel = Annotated[
 
 
 AnyChannelConfig = ConsoleChannel | SlackChannel | EmailChannel | WebhookChannel | TeamsChannel | PagerDutyChannel
+
+
+def channel_warnings(name: str, channel: AnyChannelConfig, given: frozenset[str]) -> list[tuple[str, str]]:
+    """(key, message) for settings that are valid but do nothing as configured; `given` are the keys written."""
+    if isinstance(channel, SlackChannel) and channel.webhook_url is not None:
+        return [
+            (key, f"channel {name!r}: {key} has no effect: an incoming webhook cannot reply in threads or edit "
+                  "messages (give token + channel to use the Web API)")
+            for key in ("threads", "update_on_resolve") if key in given
+        ]  # fmt: skip
+    return []

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from notifier.config.channels import channel_warnings
 from notifier.config.settings import Config, company_key
 from notifier.config.substitute import Substitution
 from notifier.models import CompanyId
@@ -84,3 +85,19 @@ def _missing_paths(doc: SourceDoc, config: Config, verify_state: bool) -> list[S
     if problem:
         errors.append(doc.error(("state",), f"state: {problem}"))
     return errors
+
+
+def config_warnings(path: Path) -> list[str]:
+    """`file:line: warning: …` for settings of a valid config at `path` that have no effect, for `notifier check`."""
+    config = load_config(path)
+    doc = load_yaml(Path(path))
+    data = doc.data if isinstance(doc.data, dict) else {}
+    channels = data.get("channels")
+    written: dict[str, Any] = channels if isinstance(channels, dict) else {}
+    warnings = []
+    for name, channel in config.channels.items():
+        given = written.get(name)
+        keys = frozenset(given) if isinstance(given, dict) else frozenset()
+        for key, message in channel_warnings(name, channel, keys):
+            warnings.append(f"{doc.path}:{doc.line_of(('channels', name, key))}: warning: {message}")
+    return warnings

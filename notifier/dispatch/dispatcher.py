@@ -302,16 +302,15 @@ class Dispatcher(Loop):
                 return  # held back (breaker, disabled, stopping, replaced): stays pending, no attempt counted
             send.sending = True
             try:
-                error = await attempt(
-                    lane.channel, Delivery(row.notification, row.channel, row.recipients, row.attempts + 1)
-                )
+                delivery = Delivery(row.notification, row.channel, row.recipients, row.attempts + 1, row.conversation)
+                error, kept = await attempt(lane.channel, delivery)
             except BaseException:
                 lane.breaker.abandon()
                 raise
             verdict = self._verdict(row, error)
             lane.breaker.record(verdict.action != "retry", self.clock.now())
         send.recorded = True
-        await self._record(row, verdict)
+        await self._record(row, verdict, conversation=kept)
 
     def _may_send(self, channel: str, lane: Lane) -> bool:
         if self._stopping or channel in self._disabled or self.lanes.get(channel) is not lane:
@@ -324,10 +323,13 @@ class Dispatcher(Loop):
             since = max(since, datetime.fromtimestamp(row.requeued_at, UTC))
         return decide(error, row.attempts + 1, now=self.clock.now(), rng=self.rng, settings=self.retry, since=since)
 
-    async def _record(self, row: DeliveryRow, verdict: Verdict, *, attempted: bool = True) -> None:
+    async def _record(
+        self, row: DeliveryRow, verdict: Verdict, *, attempted: bool = True, conversation: str | None = None
+    ) -> None:
         now = self.clock.now()
         already_disabled = row.channel in self._disabled
-        result = outcome(row, verdict, now.timestamp(), attempted=attempted, channel_disabled=already_disabled)
+        result = outcome(row, verdict, now.timestamp(), attempted=attempted, channel_disabled=already_disabled,
+                         conversation=conversation)  # fmt: skip
         if result.disable is not None:
             self._disabled[row.channel] = result.disable
             self._disabling.add(row.channel)

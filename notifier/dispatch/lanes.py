@@ -34,26 +34,34 @@ class Lane:
         self.slots = asyncio.Semaphore(self.concurrency)
 
 
-async def attempt(channel: Channel, delivery: Delivery) -> SendError | None:
-    """One send; None when accepted. A channel bug is reported as an unclassified failure, not raised:
-    raising would leave the row due at once and the dispatcher re-sending it in a tight loop."""
+async def attempt(channel: Channel, delivery: Delivery) -> tuple[SendError | None, str | None]:
+    """One send: (None, what the channel kept of the message) when accepted, else (the error, None). A channel
+    bug is reported as an unclassified failure, not raised: raising would leave the row due at once and the
+    dispatcher re-sending it in a tight loop."""
     try:
-        await channel.send(delivery)
+        kept = await channel.send(delivery)
     except SendError as exc:
-        return exc
+        return exc, None
     except Exception as exc:
         log.exception("channel raised an unexpected error", channel=delivery.channel)
-        return SendError(f"unexpected {type(exc).__name__} in channel")
-    return None
+        return SendError(f"unexpected {type(exc).__name__} in channel"), None
+    return None, kept
 
 
 def outcome(
-    row: DeliveryRow, verdict: Verdict, now: float, *, attempted: bool, channel_disabled: bool
+    row: DeliveryRow,
+    verdict: Verdict,
+    now: float,
+    *,
+    attempted: bool,
+    channel_disabled: bool,
+    conversation: str | None = None,
 ) -> DeliveryOutcome:
-    """The row's state after `verdict`: delivered, pending again at `next_at`, or dead (maybe disabling)."""
+    """The row's state after `verdict`: delivered (with what its channel kept), pending again at `next_at`, or
+    dead (maybe disabling)."""
     attempts = row.attempts + 1 if attempted else row.attempts
     if verdict.action == "delivered":
-        return DeliveryOutcome(row.id, row.channel, DELIVERED, attempts, now, None)
+        return DeliveryOutcome(row.id, row.channel, DELIVERED, attempts, now, None, conversation=conversation)
     if verdict.action == "retry":
         return DeliveryOutcome(row.id, row.channel, PENDING, attempts, now + (verdict.delay or 0.0), verdict.reason)
     if verdict.action == "disable":

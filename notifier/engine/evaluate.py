@@ -44,6 +44,7 @@ class Decision:
     key: str
     cause: str = ""  # for a resolution: the kind of event that ended it (job.active, job.departed …)
     alert_key: str = ""  # the same for an alert's firing, its repeats and its resolution (see `alert_key`)
+    thread: str = ""  # for a repeat or a resolution: the key of the alert's first firing, which it answers
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +264,10 @@ class Engine:
             since = _iso(alert.active_since)
             key = notification_key(rule.name, alert.company, alert.job, "resolved", since)
             same = alert_key(rule.name, alert.company, alert.job, since)
-            result.decisions.append(Decision(rule, "resolved", about, key, cause=event.kind, alert_key=same))
+            first = notification_key(rule.name, alert.company, alert.job, "firing", since)
+            result.decisions.append(
+                Decision(rule, "resolved", about, key, cause=event.kind, alert_key=same, thread=first)
+            )
 
     # ------------------------------------------------------------------------------------------ helpers
 
@@ -286,7 +290,9 @@ class Engine:
         if alert.id in self.alerts:
             self._changed.add(alert.id)
         same = alert_key(rule.name, alert.company, alert.job, since)
-        result.decisions.append(Decision(rule, status, event, key, alert_key=same))
+        # A repeat (its episode is more than the alert's) answers the alert's first firing, whose episode is `since`.
+        first = notification_key(rule.name, alert.company, alert.job, status, since) if episode != since else ""
+        result.decisions.append(Decision(rule, status, event, key, alert_key=same, thread=first))
 
     def _put(self, alert: Alert) -> Alert:
         self.alerts.put(alert)

@@ -127,7 +127,7 @@ def test_body_shape() -> None:
     assert list(payload) == ["type", "timestamp", "data"]
     assert payload["timestamp"] == "2026-03-01T12:00:05Z" == CREATED.isoformat().replace("+00:00", "Z")
     assert list(payload["data"]) == [
-        "rule", "severity", "status", "company", "job", "log", "schedule", "message", "details"
+        "rule", "severity", "status", "company", "job", "log", "schedule", "message", "details", "group_key", "thread"
     ]  # fmt: skip
     assert payload["data"]["message"] == {
         "locale": "ja-JP",

@@ -1,0 +1,104 @@
+"""The digest loop: when a group is due, its digest is built and committed in the store's one flush, then
+delivery is woken. Groups and their timing live in the store, so a restart picks up exactly where it stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Mapping
+
+import structlog
+
+from notifier.compose.composer import Waker
+from notifier.compose.digest import MEMBERS_PER_DIGEST, flush
+from notifier.engine.rules import RuleSet
+from notifier.i18n.catalogs import Catalogs
+from notifier.runtime.backoff import STORE_BACKOFF
+from notifier.runtime.clock import Clock
+from notifier.runtime.tasks import Loop
+from notifier.store.errors import StoreError
+from notifier.store.protocol import GroupStore
+
+log = structlog.get_logger(__name__)
+IDLE_WAIT = 60.0  # look again this often even when nothing is due (another replica may have added members)
+
+
+class Wakers:
+    """Several wakers as one: the composer's commit concerns delivery and digests both."""
+
+    def __init__(self, *wakers: Waker | None) -> None:
+        self.wakers = [w for w in wakers if w is not None]
+
+    def wake(self) -> None:
+        for waker in self.wakers:
+            waker.wake()
+
+
+class Digests(Loop):
+    """Flushes due groups; `rules`, `catalogs` and `locales` (each channel's `locale:`) are read at each flush, so
+    a reload applies to the next digest."""
+
+    name = "digests"
+
+    def __init__(
+        self,
+        store: GroupStore,
+        clock: Clock,
+        *,
+        rules: Callable[[], RuleSet],
+        catalogs: Callable[[], Catalogs],
+        locales: Callable[[], Mapping[str, str | None]],
+        waker: Waker | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.rules, self.catalogs, self.locales = rules, catalogs, locales
+        self.waker = waker
+        self.sleep = sleep
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Members joined a group: its due time may be sooner than the one waited for."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        failures = 0
+        while True:
+            self._wake.clear()
+            try:
+                await self.flush_due()
+                due = await self.store.next_group_at()
+            except StoreError as exc:
+                failures += 1
+                delay = STORE_BACKOFF.delay(failures)
+                log.error("state store failed; digests wait", error=str(exc), failures=failures, retry_in=delay)
+                await self.sleep(delay)
+                continue
+            failures = 0
+            timeout = IDLE_WAIT if due is None else min(IDLE_WAIT, max(0.0, due - self.clock.now().timestamp()))
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
+
+    async def flush_due(self) -> int:
+        """Commit the digest of every group due now (a big group's several digests); returns how many."""
+        sent = 0
+        while True:
+            now = self.clock.now()
+            groups = await self.store.due_groups(now.timestamp(), MEMBERS_PER_DIGEST)
+            if not groups:
+                break
+            rules, catalogs, locales = self.rules(), self.catalogs(), self.locales()
+            before = sent
+            for group in groups:
+                digest = flush(group, rules.by_name(group.rule), locale=locales.get(group.channel),
+                               catalogs=catalogs, now=now)  # fmt: skip
+                if await self.store.flush_group(digest, now.timestamp()):
+                    sent += 1
+                    log.info("digest", rule=group.rule, channel=group.channel, alerts=len(group.members))
+            if sent == before:  # every one was flushed by someone else meanwhile: look again later
+                break
+        if sent and self.waker is not None:
+            self.waker.wake()
+        return sent
