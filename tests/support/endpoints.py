@@ -1,6 +1,6 @@
 """Real receivers on 127.0.0.1 for end-to-end delivery tests: a Slack Web API fake (what slack-sdk's
-`base_url` points at), an aiosmtpd SMTP server, a webhook endpoint and the schema-checking Teams and PagerDuty
-fakes, recording what each one got.
+`base_url` points at: `chat.postMessage` with threads, `chat.update`, messages that can be deleted), an aiosmtpd
+SMTP server, a webhook endpoint and the schema-checking Teams and PagerDuty fakes, recording what each one got.
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ PUBLIC_URL = "https://dmc-notifier.example.com"
 class Received:
     """What the three receivers accepted, in arrival order."""
 
-    slack: list[dict[str, Any]] = field(default_factory=list)
+    slack: list[dict[str, Any]] = field(default_factory=list)  # chat.postMessage calls; each got `ts` str(index+1)
+    slack_updates: list[dict[str, Any]] = field(default_factory=list)  # chat.update calls that found their message
+    slack_deleted: set[str] = field(default_factory=set)  # `ts` of messages deleted since they were posted
     mail: list[EmailMessage] = field(default_factory=list)
     raw_mail: list[bytes] = field(default_factory=list)
     hooks: list[tuple[bytes, dict[str, str]]] = field(default_factory=list)
@@ -82,12 +84,41 @@ class Mailbox:
         return "250 OK"
 
 
+SLACK_CHANNEL_ID = "C0DMC"  # what the fake workspace calls "#dmc-alerts"
+
+
+def slack_ts(index: int) -> str:
+    """The `ts` the fake Slack gives the message posted `index`-th (from 0)."""
+    return f"1700000000.{index + 1:06d}"
+
+
 def http_app(received: Received) -> web.Application:
-    async def post_message(request: web.Request) -> web.Response:
+    def refused(request: web.Request) -> web.Response | None:
         if request.headers.get("Authorization") != f"Bearer {SLACK_TOKEN}":
             return web.json_response({"ok": False, "error": "invalid_auth"})
-        received.slack.append(await request.json())
-        return web.json_response({"ok": True, "channel": "C0DMC", "ts": "1700000000.000100"})
+        return None
+
+    def known(ts: object) -> bool:
+        posted = {slack_ts(i) for i in range(len(received.slack))}
+        return isinstance(ts, str) and ts in posted and ts not in received.slack_deleted
+
+    async def post_message(request: web.Request) -> web.Response:
+        body = await request.json()
+        if (answer := refused(request)) is not None:
+            return answer
+        if "thread_ts" in body and not known(body["thread_ts"]):
+            return web.json_response({"ok": False, "error": "thread_not_found"})
+        received.slack.append(body)
+        return web.json_response({"ok": True, "channel": SLACK_CHANNEL_ID, "ts": slack_ts(len(received.slack) - 1)})
+
+    async def update(request: web.Request) -> web.Response:
+        body = await request.json()
+        if (answer := refused(request)) is not None:
+            return answer
+        if body.get("channel") != SLACK_CHANNEL_ID or not known(body.get("ts")):
+            return web.json_response({"ok": False, "error": "message_not_found"})
+        received.slack_updates.append(body)
+        return web.json_response({"ok": True, "channel": SLACK_CHANNEL_ID, "ts": body["ts"]})
 
     async def webhook(request: web.Request) -> web.Response:
         received.hooks.append((await request.read(), dict(request.headers)))
@@ -95,6 +126,7 @@ def http_app(received: Received) -> web.Application:
 
     app = oncall_app(received.teams, received.pagerduty)
     app.router.add_post(f"{SLACK_PATH}chat.postMessage", post_message)
+    app.router.add_post(f"{SLACK_PATH}chat.update", update)
     app.router.add_post(HOOK_PATH, webhook)
     return app
 
