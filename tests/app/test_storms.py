@@ -91,10 +91,12 @@ async def test_a_storm_is_two_slack_messages_and_every_webhook_event(tmp_path: P
         clock.advance(INTERVAL)
         await daemon.settle()
     hooks = verified_hooks(endpoints)
-    assert len(hooks) == 300 and {h["type"] for h in hooks} == {"job.failed"}
+    assert len(hooks) == 300
+    assert {h["type"] for h in hooks} == {"job.failed"}
     assert len({headers["webhook-id"] for _, headers in endpoints.received.hooks}) == 300
     first, second = endpoints.received.slack
-    assert first["blocks"][0]["text"]["text"].endswith("A publish job ended with errors: 250 alerts in company Planetary")
+    title = first["blocks"][0]["text"]["text"]
+    assert title.endswith("A publish job ended with errors: 250 alerts in company Planetary")
     listed = json.dumps(first["blocks"], ensure_ascii=False)
     assert "Publish 0: asset-0.tif: upload to the publish server failed" in listed
     assert "… and 240 more" in listed
@@ -114,9 +116,11 @@ async def test_a_resolving_stall_replies_in_its_thread_and_updates_the_original(
         await put(daemon, [active(25, stalled=10)])
     received = endpoints.received
     firing, reply = received.slack
-    assert "thread_ts" not in firing and reply["thread_ts"] == slack_ts(0) and reply["channel"] == SLACK_CHANNEL_ID
+    assert "thread_ts" not in firing
+    assert (reply["thread_ts"], reply["channel"]) == (slack_ts(0), SLACK_CHANNEL_ID)
     [update] = received.slack_updates
-    assert update["ts"] == slack_ts(0) and update["blocks"] == reply["blocks"]
+    assert update["ts"] == slack_ts(0)
+    assert update["blocks"] == reply["blocks"]
     assert update["blocks"][0]["text"]["text"].startswith(":white_check_mark:")
     first_mail, resolved_mail = received.mail
     assert resolved_mail["In-Reply-To"] == first_mail["Message-ID"] == resolved_mail["References"]
@@ -132,7 +136,7 @@ async def test_a_deleted_original_gets_a_message_of_its_own(tmp_path: Path, endp
         await put(daemon, [active(20, stalled=1000)])
         endpoints.received.slack_deleted.add(slack_ts(0))
         await put(daemon, [active(25, stalled=10)])
-    firing, resolved = endpoints.received.slack
+    _firing, resolved = endpoints.received.slack
     assert "thread_ts" not in resolved
     assert resolved["blocks"][0]["text"]["text"].startswith(":white_check_mark:")
     assert endpoints.received.slack_updates == []
