@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from notifier.commands.preview import GroupPreview
 from notifier.compose.render import Rendered, Renderer
 from notifier.engine.evaluate import Engine
 from notifier.engine.rules import RuleSpec, load_rules
 from notifier.i18n import DEFAULT, SUPPORTED, choose, normalize, resolve
-from notifier.models import Event
+from notifier.models import Event, Message, Notification
 from notifier.models.codec import event_from_dict
 from notifier.sources.sourcemap import SourceError, SourceErrors
 
@@ -85,14 +86,19 @@ def run_test_rule(
     if problems:
         return 1
     count = 0
+    preview = GroupPreview(rules, renderer.catalogs, locales[0] if locales else None, lambda n: _print_digest(n, out))
     for event in events:
+        preview.until(event.at)
         result = engine.evaluate(event)
         for failure in result.errors:
             about = failure.job if failure.job.startswith("schedule:") else f"job {failure.job}"
             print(f"rule {failure.rule} failed on {event.kind} ({about}): {failure.message}", file=out)
         for decision in result.decisions:
             count += 1
-            channels = ", ".join(t.channel for t in decision.rule.notify)
+            grouped = preview.grouped_channels(decision)
+            channels = ", ".join(
+                t.channel + (" (grouped)" if t.channel in grouped else "") for t in decision.rule.notify
+            )
             print(
                 f"{decision.status.upper():9} {decision.rule.name}  company={decision.event.company.handle} "
                 f"{_about(decision.event)}  at={event.at.isoformat()}  key={decision.key}  → {channels}",
@@ -100,8 +106,21 @@ def run_test_rule(
             )
             for locale in locales or [None]:  # type: ignore[list-item]
                 _print_message(renderer.render(decision, locale=locale), out)
+            if grouped:
+                preview.join(decision, renderer.render(decision).notification)
+    preview.until(None)
     print(f"{count} notification(s)", file=out)
     return 0
+
+
+def _print_digest(digest: Notification, out: TextIO) -> None:
+    """A digest as a grouped target would send it, at the time it would be due."""
+    group = digest.group
+    labels = " ".join(f"{name}={value}" for name, value in group.labels) if group else ""
+    size = len(group.alerts) if group else 0
+    print(f"DIGEST    {digest.rule}  {labels or '(one group)'}  at={digest.created_at.isoformat()}  "
+          f"alerts={size}  key={digest.key}", file=out)  # fmt: skip
+    _print_text(digest.message, (), out)
 
 
 def _about(event: Event) -> str:
@@ -113,12 +132,15 @@ def _about(event: Event) -> str:
 
 
 def _print_message(rendered: Rendered, out: TextIO) -> None:
+    _print_text(rendered.notification.message, rendered.problems, out)
+
+
+def _print_text(message: Message, problems: Sequence[str], out: TextIO) -> None:
     """The title after its locale, then the text (which repeats the title) indented for review."""
-    message = rendered.notification.message
     print(f"  [{message.locale}] {message.title}", file=out)
     for line in message.text.splitlines()[1:]:
         print(f"    {line}" if line else "", file=out)
-    for problem in rendered.problems:
+    for problem in problems:
         print(f"    ! template failed, fallback used: {problem}", file=out)
 
 

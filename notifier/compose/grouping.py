@@ -50,3 +50,13 @@ def grouped(outgoing: Outgoing, decision: Decision) -> Outgoing:
         for d in outgoing.destinations
     )
     return dataclasses.replace(outgoing, destinations=destinations)
+
+
+def due_after_joining(now: float, group: Grouping, next_at: float | None, last_at: float | None) -> float:
+    """When a group is due once a member joins at `now` (what the store computes, for previews without one):
+    unchanged if it is already waiting; `interval` after its last digest if that was recent; else `wait` on."""
+    if next_at is not None:
+        return next_at
+    if last_at is not None and last_at + group.interval > now:
+        return last_at + group.interval
+    return now + group.wait
