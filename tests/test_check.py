@@ -311,3 +311,40 @@ def test_public_url_gives_the_status_page_address(tmp_path: Path) -> None:
     """A trailing slash is dropped: messages link to `<public_url>/status`."""
     path = write(tmp_path, VALID + "http: {public_url: 'https://ops.example.com/dmc/'}\n")
     assert load_config(path).http.status_url == "https://ops.example.com/dmc/status"
+
+
+def test_grouping_keys_are_checked_at_their_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A group_by field that does not exist and a group_wait without group_by are errors at their own lines."""
+    rule = RULE.replace(
+        "  notify: [{channel: console}]\n",
+        "  notify:\n    - channel: console\n      group_by: [company.handel]\n    - channel: console\n"
+        "      group_wait: 1m\n",
+    )
+    path = write(tmp_path, VALID, rule=rule)
+    assert main(["check", "--config", str(path)]) == 1
+    main_yaml = tmp_path / "rules" / "main.yaml"
+    assert capsys.readouterr().err.splitlines() == [
+        f"{main_yaml}:6: rule 'failed-publish': group_by: unknown field 'company.handel' (did you mean 'handle'?)",
+        f"{main_yaml}:8: rule 'failed-publish': group_wait needs group_by "
+        "(group_by: [] makes one group per rule and channel)",
+    ]
+
+
+def test_a_channel_locale_no_catalog_serves_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`locale:` on a channel must name a locale the catalogs serve, said at its line."""
+    path = write(tmp_path, VALID.replace("{type: console}", "{type: console, locale: tlh-KX}"))
+    assert main(["check", "--config", str(path)]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"{path}:9: ")
+    assert "no catalog serves locale 'tlh-KX'" in line
+
+
+def test_threads_on_an_incoming_webhook_is_a_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An incoming webhook cannot thread: `threads:` there is valid but warned about at its line, and check passes."""
+    hook = 'team: {type: slack, webhook_url: "https://hooks.slack.com/services/T0/B0/x", threads: true}'
+    path = write(tmp_path, VALID.replace("console: {type: console}", f"console: {{type: console}}\n  {hook}"))
+    assert main(["check", "--config", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert out == f"{path}: OK\n"
+    (warning,) = err.splitlines()
+    assert warning.startswith(f"{path}:10: warning: channel 'team': threads has no effect")

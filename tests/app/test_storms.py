@@ -160,3 +160,35 @@ async def test_a_restart_mid_group_neither_duplicates_nor_drops(tmp_path: Path, 
     [digest] = endpoints.received.slack
     assert "40 alerts" in digest["text"]
     assert len(endpoints.received.hooks) == 40
+
+
+GROUPED_STALLS = STALLED.replace(
+    "  notify: [{channel: ops-slack}, {channel: ops-email}, {channel: downstream}]\n",
+    "  notify:\n    - {channel: ops-slack, group_by: [company.handle], group_wait: 30s, group_interval: 5m}\n",
+)
+
+
+async def test_a_group_of_stalls_answers_in_its_first_digests_thread(tmp_path: Path, endpoints: Receivers) -> None:
+    """Three stalls are one digest; when two resolve, the next digest replies in its thread and edits it to say
+    one still fires; when the last resolves, the same again saying all have."""
+    clock = ManualClock(T0 + timedelta(minutes=20))
+    config = load_config(configure(tmp_path, endpoints, GROUPED_STALLS))
+    stalls = [active(20, stalled=1000, job_handle=f"47||Stall_{n}") for n in range(3)]
+    async with Daemon.open(config, clock=clock, polling=False) as daemon:
+        await put(daemon, stalls)
+        clock.advance(WAIT)
+        await daemon.settle()
+        await put(daemon, [active(21, stalled=10, job_handle=f"47||Stall_{n}") for n in range(2)])
+        clock.advance(INTERVAL)
+        await daemon.settle()
+        await put(daemon, [active(30, stalled=10, job_handle="47||Stall_2")])
+        clock.advance(INTERVAL)
+        await daemon.settle()
+    first, second, third = endpoints.received.slack
+    assert "3 alerts" in first["text"]
+    assert "thread_ts" not in first
+    assert second["thread_ts"] == third["thread_ts"] == slack_ts(0)
+    assert "1 alert of this group is still firing." in second["text"]
+    assert "Every alert of this group has resolved." in third["text"]
+    assert [u["ts"] for u in endpoints.received.slack_updates] == [slack_ts(0), slack_ts(0)]
+    assert endpoints.received.slack_updates[-1]["text"] == third["text"]

@@ -7,7 +7,7 @@ import email
 import email.policy
 import ssl
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from typing import Any
 
@@ -16,7 +16,7 @@ import trustme
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from notifier.channels.base import ConfigurationError, SmtpReplyError, TransportFailure
-from notifier.channels.email import EmailSender, message_id, recipients
+from notifier.channels.email import EmailSender, build_message, message_id, recipients
 from notifier.config import EmailChannel
 from tests.support.channels import TITLE_JA, sample_delivery, sample_notification
 
@@ -333,3 +333,11 @@ async def test_plaintext_only_when_configured(smtp_server: Callable[..., Any]) -
     box = Mailbox()
     await EmailSender("ops-email", channel(await smtp_server(box), "none")).send(sample_delivery())
     assert box.received[0][1] is False
+
+
+def test_a_resolution_threads_under_the_firing_mail() -> None:
+    """In-Reply-To and References name the Message-ID of the mail its `thread` notification was sent as."""
+    resolved = replace(sample_notification(), key="msg_resolved", status="resolved", thread="msg_firing")
+    mail = build_message(resolved, "notifier@example.com", ["ops@example.com"])
+    assert mail["In-Reply-To"] == mail["References"] == message_id("msg_firing")
+    assert "In-Reply-To" not in build_message(sample_notification(), "notifier@example.com", ["ops@example.com"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import aiohttp
@@ -285,3 +285,46 @@ async def test_api_url_without_trailing_slash(
     )
     await SlackSender("ops-slack", config, session).send(sample_delivery())
     assert len(slack[0].calls) == 1
+
+
+CONVERSATION = '{"channel": "C1", "ts": "1.2"}'
+
+
+async def test_a_first_message_returns_where_it_went(
+    slack: tuple[FakeSlack, TestServer], session: aiohttp.ClientSession
+) -> None:
+    """A message that opens a conversation reports its channel and ts for replies to find."""
+    assert await api_sender(slack[1], session).send(sample_delivery()) == CONVERSATION
+
+
+async def test_a_repeat_replies_in_the_thread(
+    slack: tuple[FakeSlack, TestServer], session: aiohttp.ClientSession
+) -> None:
+    """A notification answering a kept conversation is posted with thread_ts there; a repeat edits nothing."""
+    delivery = replace(sample_delivery(), notification=replace(sample_notification(), thread="msg_first"),
+                       conversation=CONVERSATION)  # fmt: skip
+    assert await api_sender(slack[1], session).send(delivery) is None
+    [call] = slack[0].calls
+    assert (call["channel"], call["thread_ts"]) == ("C1", "1.2")
+
+
+async def test_threads_off_posts_a_message_of_its_own(
+    slack: tuple[FakeSlack, TestServer], session: aiohttp.ClientSession
+) -> None:
+    """`threads: false`: even a resolution with a kept conversation is a new message in the configured channel."""
+    notification = replace(sample_notification(), thread="msg_first", status="resolved")
+    delivery = replace(sample_delivery(), notification=notification, conversation=CONVERSATION)
+    await api_sender(slack[1], session, threads=False).send(delivery)
+    [call] = slack[0].calls
+    assert call["channel"] == "#dmc-alerts"
+    assert "thread_ts" not in call
+
+
+async def test_an_incoming_webhook_cannot_thread(
+    slack: tuple[FakeSlack, TestServer], session: aiohttp.ClientSession
+) -> None:
+    """Through an incoming webhook a reply is a message of its own, and nothing is kept."""
+    delivery = replace(sample_delivery(), notification=replace(sample_notification(), thread="msg_first"),
+                       conversation=CONVERSATION)  # fmt: skip
+    assert await hook_sender(slack[1], session).send(delivery) is None
+    assert "thread_ts" not in slack[0].calls[0]

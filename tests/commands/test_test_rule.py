@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -157,3 +158,32 @@ def test_events_of_the_wrong_shape_are_refused_under_python_o(tmp_path: Path) ->
     )
     assert done.returncode == 1
     assert f"{replay}:1: not an event (ValueError: expected an object for CompanyRef, got str)" in done.stderr
+
+
+GROUPED = """
+- name: failed
+  on: job.failed
+  notify:
+    - channel: ops
+      group_by: [company.handle]
+      group_wait: 30s
+      group_interval: 5m
+"""
+
+
+def test_replay_shows_the_digests_of_grouped_targets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Three failures within 30 s are one digest when the group's wait ends; one ten minutes later waits anew."""
+    (tmp_path / "rules.yaml").write_text(GROUPED, encoding="utf-8")
+    failures = [ended("job.failed", minute, fatal_error=True) for minute in (0, 0.1, 0.2, 10)]
+    failures = [replace(e, job=replace(e.job, job_handle=f"47||J{i}")) for i, e in enumerate(failures) if e.job]
+    code = main(["test-rule", str(tmp_path / "rules.yaml"), "--replay", str(record(tmp_path, failures))])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0
+    lines = [line.split("  ")[0:4] for line in out if line.startswith(("FIRING", "DIGEST"))]
+    assert [line[0].strip() for line in lines] == ["FIRING", "FIRING", "FIRING", "DIGEST", "FIRING", "DIGEST"]
+    digests = [line for line in out if line.startswith("DIGEST")]
+    assert "company.handle=47" in digests[0]
+    assert f"at={(at(0) + timedelta(seconds=30)).isoformat()}" in digests[0]
+    assert "alerts=3" in digests[0]
+    assert f"at={(at(10) + timedelta(seconds=30)).isoformat()}" in digests[1]
+    assert any("→ ops (grouped)" in line for line in out)
