@@ -32,6 +32,7 @@ BENCHMARKS = (
     "bench_cycle",
     "bench_starve",
     "bench_cluster",
+    "bench_storm",
 )
 
 

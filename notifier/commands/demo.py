@@ -1,8 +1,10 @@
 """`notifier demo`: the whole product on 127.0.0.1 in one command, no credentials.
 
 Starts the IPS simulator (demo scenario), a webhook receiver that verifies each delivery's signature and
-prints it, and the daemon with the shipped rules (each also sent to the local webhook), a console channel
-and the status page. Ctrl-C stops everything cleanly.
+prints it, a Slack workspace that prints its messages, replies and edits, and the daemon with the shipped
+rules (each also sent to the local webhook; failed publishes and stalls to Slack too: failures grouped per
+company into digests, stalls resolving in their thread), a console channel and the status page. Then it stages
+a storm of failed publishes and a stall that resolves. Ctrl-C stops everything cleanly.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
+from notifier.commands.demo_slack import CHANNEL, DEMO_TOKEN, STORM, slack_workspace, stage
 from notifier.sources.sourcemap import Loader
 
 DEMO_USER, DEMO_PASSWORD = "demo@example.com", "demo"
@@ -54,14 +57,24 @@ DEMO_LOG = {"format": "console", "level": "warning"}  # readable lines, and only
 STALL_SECONDS = 120  # the demo's stalled-progress threshold; the shipped rule waits 15 minutes
 
 
+# In the demo's Slack: failed publishes as one digest per company, stalls with their resolution in their thread.
+SLACK_TARGETS = {
+    "failed-publish": {"channel": "demo-slack", "group_by": ["company.handle"], "group_wait": "20s",
+                       "group_interval": "2m"},
+    "stalled-progress": {"channel": "demo-slack"},
+}  # fmt: skip
+
+
 def demo_rules(target: Path, extra_channel: str) -> None:
-    """The shipped rules, each also notifying the demo's webhook receiver; stalls are called after 2 minutes."""
+    """The shipped rules, each also notifying the demo's webhook receiver, failures and stalls its Slack too;
+    stalls are called after 2 minutes."""
     target.mkdir(parents=True, exist_ok=True)
     for source in sorted(shipped_rules().glob("*.yaml")):
         # The project's loader: under plain YAML 1.1 every rule's `on:` key would be read as True.
         rules = yaml.load(source.read_text(encoding="utf-8"), Loader=Loader) or []  # noqa: S506 - a safe loader
         for rule in rules:
-            rule["notify"] = [*rule.get("notify", []), {"channel": extra_channel}]
+            slack = [SLACK_TARGETS[rule["name"]]] if rule.get("name") in SLACK_TARGETS else []
+            rule["notify"] = [*rule.get("notify", []), {"channel": extra_channel}, *slack]
             if rule.get("on") == "job.active" and "stalled_seconds >= 900" in rule.get("where", ""):
                 rule["where"] = rule["where"].replace(">= 900", f">= {STALL_SECONDS}")  # not 15 minutes of waiting
         (target / source.name).write_text(yaml.safe_dump(rules, sort_keys=False, allow_unicode=True), encoding="utf-8")
@@ -74,6 +87,7 @@ def demo_config(
     http_port: int,
     secret: str,
     *,
+    slack_port: int = 9,
     speed: float = 1.0,
     as_json: bool = False,
 ) -> Path:
@@ -101,6 +115,12 @@ def demo_config(
         "channels": {
             "console": {"type": "console", "format": "json" if as_json else "summary"},
             "demo-webhook": {"type": "webhook", "url": f"http://127.0.0.1:{hook_port}/hook", "secret": secret},
+            "demo-slack": {
+                "type": "slack",
+                "token": DEMO_TOKEN,
+                "channel": CHANNEL,
+                "api_url": f"http://127.0.0.1:{slack_port}/api/",
+            },
         },
         "http": {"listen": f"127.0.0.1:{http_port}"},
         "log": DEMO_LOG,
@@ -159,16 +179,25 @@ async def demo(port: int, speed: float, *, as_json: bool = False) -> None:
         async with (
             serve_simulator("127.0.0.1", 0, scenario="demo", speed=speed) as simulator,
             receiver(secret) as hook_port,
+            slack_workspace() as slack_port,
         ):
-            path = demo_config(Path(tmp), simulator.port, hook_port, port, secret, speed=speed, as_json=as_json)
+            path = demo_config(Path(tmp), simulator.port, hook_port, port, secret, speed=speed, as_json=as_json,
+                               slack_port=slack_port)  # fmt: skip
             config = load_config(path)
+            staged: list[asyncio.Task[None]] = []
 
             def introduce(daemon: Daemon) -> None:
                 _introduce(simulator.port, hook_port, daemon.window.port or port, speed, as_json)
+                staged.append(asyncio.create_task(stage(simulator.world, STALL_SECONDS)))
 
             # The daemon keeps the simulator's time: at --speed 10 both run ten times faster, so a notification
             # is never stamped before the job it is about started.
-            await run(config, stop=stop, clock=simulator.world.clock, started=introduce)
+            try:
+                await run(config, stop=stop, clock=simulator.world.clock, started=introduce)
+            finally:
+                for task in staged:
+                    task.cancel()
+                await asyncio.gather(*staged, return_exceptions=True)
 
 
 def _introduce(ips_port: int, hook_port: int, port: int, speed: float, as_json: bool) -> None:
@@ -177,6 +206,8 @@ def _introduce(ips_port: int, hook_port: int, port: int, speed: float, as_json: 
         f"webhook receiver  http://127.0.0.1:{hook_port}/hook (verifies signatures)",
         f"status page       http://127.0.0.1:{port}/status   (metrics: /metrics)",
         f"stalled-progress  fires after {STALL_SECONDS // 60} minutes without progress here (the shipped rule: 15)",
+        f"Slack {CHANNEL}       a local workspace: {STORM} publishes of company 47 fail in about 30 s and arrive as "
+        "one digest; a stalled job's resolution replies in its thread and edits it",
     ]
     if speed != 1:
         lines.append(f"simulated time    runs {speed:g}× as fast; times shown are simulated, the daemon's included")

@@ -69,7 +69,8 @@ def flush(group: DueGroup, rule: Rule | None, *, locale: str | None, catalogs: C
         group=GroupDigest(group.key, group.labels, members, tally.firing, tally.resolved, len(tally.open)),
     )
     digest = Outgoing(notification, (Destination(group.channel, group.recipients),))
-    return GroupFlush(group.key, group.sent, digest, tuple(m.key for m in members), tally.open, following)
+    more = len(members) >= MEMBERS_PER_DIGEST  # read up to the bound: the group may hold more
+    return GroupFlush(group.key, group.sent, digest, tuple(m.key for m in members), tally.open, following, more)
 
 
 def _tally(group: DueGroup, rule: Rule | None) -> Tally:

@@ -21,6 +21,9 @@ from notifier.store.protocol import GroupStore
 
 log = structlog.get_logger(__name__)
 IDLE_WAIT = 60.0  # look again this often even when nothing is due (another replica may have added members)
+# While a group waits, look at least this often: the daemon's clock may not be the wall clock (the demo's
+# simulated time runs faster) or may jump, and a digest must not wait for a timeout computed in other seconds.
+NAP = 1.0
 
 
 class Wakers:
@@ -76,7 +79,7 @@ class Digests(Loop):
                 await self.sleep(delay)
                 continue
             failures = 0
-            timeout = IDLE_WAIT if due is None else min(IDLE_WAIT, max(0.0, due - self.clock.now().timestamp()))
+            timeout = IDLE_WAIT if due is None else min(NAP, max(0.0, due - self.clock.now().timestamp()))
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout):
                     await self._wake.wait()

@@ -74,8 +74,8 @@ class GroupStore(Protocol):
 
     async def flush_group(self, flush: GroupFlush, now: float) -> bool:
         """Commit a digest (see `GroupFlush`); False, and nothing changed, when the group's digest count is no
-        longer `flush.sent`. Members still in the group afterwards make it due again at `now`; members that join
-        later, `interval` after `now`."""
+        longer `flush.sent`. Members still in the group afterwards make it due again: at `now` when `flush.more`
+        (the digest could not take them all), else `interval` after `now`, as members that join later."""
         ...
 
     async def next_group_at(self) -> float | None:

@@ -120,7 +120,8 @@ class GroupFlush:
     group is next due `interval` seconds later if members are left (or join meanwhile).
 
     `sent` is the group's digest count the flush was built from: a flush built from an out-of-date read (another
-    replica flushed first) changes nothing.
+    replica flushed first) changes nothing. `more` says the read held only part of what the group had (a digest
+    holds a bounded number): the rest is due at once, while members that joined since the read wait `interval`.
     """
 
     key: str
@@ -129,6 +130,7 @@ class GroupFlush:
     members: tuple[str, ...]
     open: tuple[str, ...]
     thread: str | None
+    more: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,7 +48,10 @@ async def test_demo_runs_everything_locally_and_stops_on_ctrl_c(notifier_process
     assert any(f"http://127.0.0.1:{port}/status" in line for line in running.err)
     assert any("fires after 2 minutes without progress here (the shipped rule: 15)" in line for line in running.err)
     assert not any(line.startswith("{") for line in running.out), "notifications are summaries unless --json"
-    assert all(SUMMARY.fullmatch(x) or "webhook receiver: signature verified" in x for x in running.out), running.out
+    assert all(
+        SUMMARY.fullmatch(x) or "webhook receiver: signature verified" in x or x.startswith("  ↳ Slack #dmc-demo: ")
+        for x in running.out
+    ), running.out
     assert not any("Traceback" in line for line in running.err)
 
 
@@ -77,3 +80,24 @@ async def test_demo_json_keeps_simulated_time_consistent_at_speed(notifier_proce
         job = body["data"]["job"] or {}
         if job.get("start_date"):
             assert stamped >= datetime.fromisoformat(job["start_date"]), (body["data"]["rule"], job["original_name"])
+
+
+async def test_demo_shows_a_storm_as_one_digest_and_a_stall_resolving_in_its_thread(
+    notifier_process: Processes,
+) -> None:
+    """The staged storm of 40 failed publishes reaches the demo's Slack as one digest, and the staged stall's
+    resolution is a reply in its thread that edits its first message."""
+    running = await notifier_process.collected("demo", "--port", "0", "--speed", "20")
+    slack = [line for line in running.out if line.startswith("  ↳ Slack")]
+    await running.until(
+        lambda: any("edited to: :white_check_mark:" in line for line in running.out), "a stall's resolution", within=50
+    )
+    running.send(signal.SIGINT)
+    assert await running.exit_code(15) == 0
+    slack = [line for line in running.out if line.startswith("  ↳ Slack")]
+    digests = [line for line in slack if "40 alerts in company" in line]
+    assert len(digests) == 1, slack
+    stall = next(line for line in slack if "made no progress" in line and ": message " in line)
+    first = stall.split(": message ")[1].split(":")[0]
+    assert any(f"reply in the thread of message {first}:" in line for line in slack), slack
+    assert any(f"message {first} edited to: :white_check_mark:" in line for line in slack), slack

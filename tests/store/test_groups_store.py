@@ -66,9 +66,18 @@ async def test_members_beyond_one_digest_are_due_at_once(store: SqliteStore) -> 
     await store.commit([member(n) for n in range(5)], [], [], NOW)
     [group] = await store.due_groups(T0 + 30, 2)
     assert [n.key for n in group.members] == ["msg_0", "msg_1"]
-    await store.flush_group(GroupFlush(group.key, 0, digest("d1"), ("msg_0", "msg_1"), (), None), T0 + 30)
+    await store.flush_group(GroupFlush(group.key, 0, digest("d1"), ("msg_0", "msg_1"), (), None, more=True), T0 + 30)
     [group] = await store.due_groups(T0 + 30, 2)
     assert [n.key for n in group.members] == ["msg_2", "msg_3"]
+
+
+async def test_members_joining_while_a_digest_is_made_wait_the_interval(store: SqliteStore) -> None:
+    """A member committed between reading a due group and flushing it is not sent at once: it waits the interval."""
+    await store.commit([member(1)], [], [], NOW)
+    [group] = await store.due_groups(T0 + 30, 100)
+    await store.commit([member(2)], [], [], NOW + timedelta(seconds=30))
+    await store.flush_group(GroupFlush(group.key, 0, digest("d1"), ("msg_1",), (), None), T0 + 30)
+    assert await store.next_group_at() == T0 + 330
 
 
 async def test_group_state_survives_a_restart(tmp_path: Path) -> None:

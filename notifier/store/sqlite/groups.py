@@ -75,10 +75,12 @@ class GroupRows(Connection):
             await db.executemany(
                 "DELETE FROM group_members WHERE grp = ? AND key = ?", [(flush.key, key) for key in flush.members]
             )
-            # Members left over (more than one digest holds) go in the next digest at once.
+            # Members left over because one digest could not hold them go in the next at once; members that joined
+            # while this digest was being made wait the interval, as any that join later.
             await db.execute(
-                "UPDATE groups SET next_at = ? WHERE key = ? AND EXISTS (SELECT 1 FROM group_members WHERE grp = ?)",
-                (now, flush.key, flush.key),
+                "UPDATE groups SET next_at = CASE WHEN ? THEN ? ELSE ? + interval END "
+                "WHERE key = ? AND EXISTS (SELECT 1 FROM group_members WHERE grp = ?)",
+                (flush.more, now, now, flush.key, flush.key),
             )
             stored = await insert_new(db, [flush.digest], at)
         self.bodies.remember(item.notification for item in stored)
