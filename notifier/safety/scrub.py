@@ -13,7 +13,7 @@ import dataclasses
 import re
 from typing import Any, TypeVar
 
-from notifier.models import Notification
+from notifier.models import GroupDigest, Notification
 from notifier.safety.redact import Redactor
 
 FIELD = 1000  # characters in one value: a name, a handle, a log line, an error
@@ -72,7 +72,13 @@ class Scrubber:
 
     def notification(self, notification: Notification) -> Notification:
         """A notification fit to store and send: its message's text, HTML and summary capped at TEXT, every
-        other string (title, fields, links, job data …) at FIELD."""
+        other string (title, fields, links, job data …) at FIELD. A digest's alerts are each scrubbed as the
+        notification they are, so a digest carries exactly what each would send alone."""
+        group = notification.group
+        if group is not None:
+            alerts = tuple(self.notification(alert) for alert in group.alerts)
+            alone = self.notification(dataclasses.replace(notification, group=None))
+            return dataclasses.replace(alone, group=dataclasses.replace(self(group_without(group)), alerts=alerts))
         message = notification.message
         long_parts = dataclasses.replace(message, text="", html=None, summary=None)
         scrubbed = self(dataclasses.replace(notification, message=long_parts))
@@ -87,3 +93,8 @@ class Scrubber:
 
 SCRUBBER = Scrubber()  # secrets are those of the configuration loaded last (and any loaded before it)
 scrub = SCRUBBER
+
+
+def group_without(group: GroupDigest) -> GroupDigest:
+    """The digest's own fields, its alerts left out (they are scrubbed as notifications of their own)."""
+    return dataclasses.replace(group, alerts=())

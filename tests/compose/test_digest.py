@@ -17,6 +17,7 @@ from notifier.engine.rules import GroupSpec, RuleChannel
 from notifier.i18n import SUPPORTED
 from notifier.i18n.catalogs import shipped
 from notifier.models import Notification
+from notifier.safety import SCRUBBER
 from notifier.store.records import Destination, DueGroup, Outgoing
 from tests.support.i18n import failed_publish, rule
 from tests.support.store import NOW, notification
@@ -144,3 +145,13 @@ def test_grouped_targets_join_a_group_named_by_their_values() -> None:
     assert (slack.group.wait, slack.group.interval) == (30.0, 300.0)
     assert field_value(decision.event, "event.kind") == "job.failed"
     assert group_key("failed-publish", "slack", (("company.handle", "48"),)) != slack.group.key
+
+
+def test_a_stored_digest_keeps_each_alert_as_it_would_be_sent_alone() -> None:
+    """Scrubbing a digest for the store leaves its alerts' long texts as scrubbing each alone does."""
+    long = replace(notification("msg_long"), message=replace(notification().message, text="x" * 5000))
+    digest = flush(due((long,)), None, locale=None, catalogs=shipped(), now=NOW).digest.notification
+    stored = SCRUBBER.notification(digest)
+    assert stored.group is not None
+    assert stored.group.alerts == (SCRUBBER.notification(long),)
+    assert len(stored.group.alerts[0].message.text) == 5000

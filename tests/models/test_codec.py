@@ -9,7 +9,17 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notifier.models import ActiveJob, CompanyRef, Event, JobDetail, JobLog, Message, Notification, TaskProgress
+from notifier.models import (
+    ActiveJob,
+    CompanyRef,
+    Event,
+    GroupDigest,
+    JobDetail,
+    JobLog,
+    Message,
+    Notification,
+    TaskProgress,
+)
 from notifier.models.codec import (
     Snapshots,
     decode_notification,
@@ -104,3 +114,15 @@ def test_the_fast_codec_knows_every_field_of_the_models() -> None:
     assert set(json.loads(encode_notification(full))) == set(notification_to_dict(full))
     assert set(json.loads(encode_notification(full))["message"]) == {f.name for f in dataclasses.fields(Message)}
     assert decode_notification(encode_notification(full)) == full
+
+
+def test_a_digest_with_its_alerts_round_trips_as_the_reference_writes_it() -> None:
+    """A digest (nested notifications, a thread) is encoded as the reference encodes it and read back whole."""
+    alert = Notification("msg_a", "r", "critical", "firing", "job.failed", datetime(2026, 1, 1, tzinfo=UTC),
+                         {"handle": "47"}, {"job_handle": "47||A"}, None, Message("en-US", "A", "a"), ("x",),
+                         "alert_a", None, "msg_first")  # fmt: skip
+    group = GroupDigest("grp_1", (("company.handle", "47"),), (alert, alert), 2, 0, 1)
+    digest = dataclasses.replace(alert, key="msg_d", event_kind="alert.group", thread="msg_d0", group=group)
+    text = encode_notification(digest)
+    assert text == reference_encode(digest)
+    assert decode_notification(text) == digest == reference_decode(text)
