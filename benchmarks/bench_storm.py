@@ -140,9 +140,18 @@ async def one_run(ips: str, jobs: int, grouped: bool, limit: float) -> tuple[flo
                 first = max(workspace.messages[c][0][0] for c in channels) - failed_at if first_ok else float("nan")
                 all_ok = await until(lambda: all(workspace.told(c) >= jobs for c in channels), limit)
                 last = max(workspace.messages[c][-1][0] for c in channels) - failed_at if all_ok else float("nan")
-                window = failed_at + WAIT + INTERVAL
-                await asyncio.sleep(max(2.0, window - time.monotonic()))  # a third message would come by now
-                most = max(sum(1 for at, _ in workspace.messages.get(c, []) if at <= window) for c in channels)
+                # A group opens with its first member, group_wait before its first digest: what it may send within
+                # group_wait + group_interval is what a channel got until an interval after that digest.
+                opened = {c: workspace.messages[c][0][0] - (WAIT if grouped else 0.0) for c in channels if first_ok}
+                window = max(opened.values(), default=time.monotonic()) + WAIT + INTERVAL + 1.0
+                await asyncio.sleep(max(2.0, window - time.monotonic()))  # a third message would have come by now
+                most = max(
+                    (
+                        sum(1 for at, _ in workspace.messages[c] if at <= opened[c] + WAIT + INTERVAL + 1.0)
+                        for c in opened
+                    ),
+                    default=0,
+                )
                 told = sum(workspace.told(c) for c in channels)
     finally:
         await runner.cleanup()

@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from notifier.commands.demo_slack import CHANNEL, DEMO_TOKEN, STORM, slack_workspace, stage
+from notifier.commands.demo_slack import CHANNEL, DEMO_TOKEN, STORM, serving, slack_workspace, stage
 from notifier.sources.sourcemap import Loader
 
 DEMO_USER, DEMO_PASSWORD = "demo@example.com", "demo"
@@ -155,13 +155,8 @@ async def receiver(secret: str) -> AsyncIterator[int]:
 
     app = web.Application()
     app.router.add_post("/hook", hook)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        yield int(runner.addresses[0][1])
-    finally:
-        await runner.cleanup()
+    async with serving(app) as port:
+        yield port
 
 
 async def demo(port: int, speed: float, *, as_json: bool = False) -> None:

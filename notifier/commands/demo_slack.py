@@ -49,6 +49,13 @@ async def slack_workspace() -> AsyncIterator[int]:
     app = web.Application()
     app.router.add_post("/api/chat.postMessage", post_message)
     app.router.add_post("/api/chat.update", update)
+    async with serving(app) as port:
+        yield port
+
+
+@asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[int]:
+    """`app` on a free port of 127.0.0.1 (yielded), for the duration of the block."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
