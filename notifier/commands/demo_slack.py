@@ -68,11 +68,12 @@ async def serving(app: web.Application) -> AsyncIterator[int]:
 async def stage(world: World, stall_seconds: float, sleep: Sleep = asyncio.sleep) -> None:
     """A publish server's bad minute: STORM publishes of company 47 failing within seconds (one Slack digest),
     and a job that stalls, then moves on (its resolution replies in the stall's thread and edits it)."""
+    # One file in 15 s, then no progress: called stalled `stall_seconds` later, finished well after that.
     stalled = world.add_job(JobSpec(STORM_COMPANY, "ImageServingPublish", "stall", "Summer lookbook", queued=1.0,
-                                    run=600.0, files=40, stall_files=8))  # fmt: skip
+                                    run=600.0, files=40, stall_files=1))  # fmt: skip
     await sleep(20 / world.clock.speed)
     for n in range(STORM):
         world.add_job(JobSpec(STORM_COMPANY, "ImageServingPublish", "failure", f"Storm batch {n + 1}", queued=0.5,
                               run=10.0 + n / 10, files=20))  # fmt: skip
-    await sleep((stall_seconds + 60) / world.clock.speed)
+    await sleep((stall_seconds + 100) / world.clock.speed)
     world.finish(stalled.job_handle, "success")
