@@ -95,7 +95,7 @@ class Daemon:
         renderer = Renderer(config.templates, status_url=config.http.status_url)
         self.digests = Digests(
             store, clock, rules=lambda: self.engine.rules, catalogs=lambda: self.composer.renderer.catalogs,
-            locales=lambda: channel_locales(self.config), waker=self.dispatcher, sleep=sleep,
+            locales=lambda: channel_locales(self.config), waker=self.dispatcher, observer=self.observer, sleep=sleep,
         )  # fmt: skip
         self.composer = Composer(self.queue, self.engine, renderer, store, clock, observer=self.observer,
                                  waker=Wakers(self.dispatcher, self.digests), sleep=sleep,

@@ -36,6 +36,14 @@ class Metrics:
             "notifier_notifications_silenced", "Deliveries held back by a silence, by rule and channel",
             ["rule", "channel"], registry=r,
         )  # fmt: skip
+        self.digests = Counter(
+            "notifier_digests", "Digests of grouped notifications committed, by rule and channel", ["rule", "channel"],
+            registry=r,
+        )  # fmt: skip
+        self.digested = Counter(
+            "notifier_digested_notifications", "Notifications told in digests instead of one by one, by rule and "
+            "channel", ["rule", "channel"], registry=r,
+        )  # fmt: skip
         self.rule_errors = Counter(
             "notifier_rule_errors", "Rule expressions that failed at run time, by rule", ["rule"], registry=r
         )

@@ -1,6 +1,7 @@
 """The one place outcomes become metrics and logs: every stage tells an observer what happened, and this is it.
 
-Polls, events taken, rules that failed, what silences held back, commits, delivery outcomes and store failures
+Polls, events taken, rules that failed, what silences held back, commits, digests, delivery outcomes and store
+failures
 arrive here; counters are incremented and the outcome's log line written. A delivery is counted by the state
 its row is left in: a dead letter is a row that became dead, not a verdict that said so.
 """
@@ -40,6 +41,9 @@ class Listener:
 
     def committed(self, new: int, duplicates: int) -> None:
         """A batch was committed: `new` notifications, `duplicates` decided before and left out."""
+
+    def digested(self, rule: str, channel: str, alerts: int) -> None:
+        """A group's digest standing for `alerts` notifications was committed for delivery on `channel`."""
 
     def delivered(self, row: DeliveryRow, verdict: Verdict, outcome: DeliveryOutcome, already_disabled: bool) -> None:
         """A delivery attempt (or the decision not to make one) was recorded."""
@@ -96,6 +100,13 @@ class Observer(Listener):
     def committed(self, new: int, duplicates: int) -> None:
         for listener in self.listeners:
             listener.committed(new, duplicates)
+
+    def digested(self, rule: str, channel: str, alerts: int) -> None:
+        self.metrics.digests.labels(rule, channel).inc()
+        self.metrics.digested.labels(rule, channel).inc(alerts)
+        log.info("digest committed", rule=rule, channel=channel, alerts=alerts)
+        for listener in self.listeners:
+            listener.digested(rule, channel, alerts)
 
     # -------------------------------------------------------------------------------------------- dispatch
 

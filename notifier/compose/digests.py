@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Protocol
 
 import structlog
 
@@ -18,6 +19,13 @@ from notifier.runtime.clock import Clock
 from notifier.runtime.tasks import Loop
 from notifier.store.errors import StoreError
 from notifier.store.protocol import GroupStore
+
+
+class DigestObserver(Protocol):
+    """Told each digest committed."""
+
+    def digested(self, rule: str, channel: str, alerts: int) -> None: ...
+
 
 log = structlog.get_logger(__name__)
 IDLE_WAIT = 60.0  # look again this often even when nothing is due (another replica may have added members)
@@ -52,9 +60,11 @@ class Digests(Loop):
         catalogs: Callable[[], Catalogs],
         locales: Callable[[], Mapping[str, str | None]],
         waker: Waker | None = None,
+        observer: DigestObserver | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.store = store
+        self.observer = observer
         self.clock = clock
         self.rules, self.catalogs, self.locales = rules, catalogs, locales
         self.waker = waker
@@ -99,7 +109,8 @@ class Digests(Loop):
                                catalogs=catalogs, now=now)  # fmt: skip
                 if await self.store.flush_group(digest, now.timestamp()):
                     sent += 1
-                    log.info("digest", rule=group.rule, channel=group.channel, alerts=len(group.members))
+                    if self.observer is not None:
+                        self.observer.digested(group.rule, group.channel, len(group.members))
             if sent == before:  # every one was flushed by someone else meanwhile: look again later
                 break
         if sent and self.waker is not None:

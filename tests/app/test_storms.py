@@ -192,3 +192,17 @@ async def test_a_group_of_stalls_answers_in_its_first_digests_thread(tmp_path: P
     assert "Every alert of this group has resolved." in third["text"]
     assert [u["ts"] for u in endpoints.received.slack_updates] == [slack_ts(0), slack_ts(0)]
     assert endpoints.received.slack_updates[-1]["text"] == third["text"]
+
+
+async def test_digests_are_counted_in_the_metrics(tmp_path: Path, endpoints: Receivers) -> None:
+    """Each committed digest counts once, with the notifications it tells, by rule and channel."""
+    clock = ManualClock(T0)
+    config = load_config(configure(tmp_path, endpoints, STORM))
+    async with Daemon.open(config, clock=clock, polling=False) as daemon:
+        await put(daemon, [failed(n) for n in range(7)])
+        clock.advance(WAIT)
+        await daemon.settle()
+        labels = {"rule": "failed-publish", "channel": "ops-slack"}
+        digests = daemon.metrics.registry.get_sample_value("notifier_digests_total", labels)
+        told = daemon.metrics.registry.get_sample_value("notifier_digested_notifications_total", labels)
+    assert (digests, told) == (1, 7)
