@@ -328,3 +328,18 @@ async def test_an_incoming_webhook_cannot_thread(
                        conversation=CONVERSATION)  # fmt: skip
     assert await hook_sender(slack[1], session).send(delivery) is None
     assert "thread_ts" not in slack[0].calls[0]
+
+
+async def test_a_reply_to_a_message_that_is_gone_is_a_message_of_its_own(
+    slack: tuple[FakeSlack, TestServer], session: aiohttp.ClientSession
+) -> None:
+    """Slack says the thread's message is gone: the reply is posted again as a new message, never lost."""
+    fake, server = slack
+    fake.replies.append((200, {"ok": False, "error": "message_not_found"}, {}))
+    delivery = replace(sample_delivery(), notification=replace(sample_notification(), thread="msg_first"),
+                       conversation=CONVERSATION)  # fmt: skip
+    await api_sender(server, session, update_on_resolve=False).send(delivery)
+    threaded, alone = fake.calls
+    assert threaded["thread_ts"] == "1.2"
+    assert "thread_ts" not in alone
+    assert alone["channel"] == "#dmc-alerts"

@@ -3,12 +3,15 @@ and which group a notification joins."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from babel.numbers import format_decimal
 
+from notifier.channels.email import build_message
+from notifier.channels.slack import MAX_BLOCKS, MAX_HEADER, MAX_SECTION, blocks
 from notifier.channels.webhook import webhook_payload
 from notifier.compose.digest import LISTED, flush
 from notifier.compose.grouping import field_value, group_key, grouped
@@ -155,3 +158,20 @@ def test_a_stored_digest_keeps_each_alert_as_it_would_be_sent_alone() -> None:
     assert stored.group is not None
     assert stored.group.alerts == (SCRUBBER.notification(long),)
     assert len(stored.group.alerts[0].message.text) == 5000
+
+
+def test_a_huge_digest_stays_within_block_kit_limits_and_mails_as_multipart() -> None:
+    """500 alerts with page-long names and log lines: Slack blocks within Block Kit's limits; a text and an HTML
+    part by mail."""
+    huge = tuple(
+        replace(m, job={**(m.job or {}), "original_name": "N" * 900}, details=("<!channel> " + "e" * 990,))
+        for m in members(500)
+    )
+    digest = flush(due(huge), None, locale="en-US", catalogs=shipped(), now=NOW).digest.notification
+    laid_out = blocks(digest)
+    assert len(laid_out) <= MAX_BLOCKS
+    assert all(len(b["text"]["text"]) <= MAX_SECTION for b in laid_out if b["type"] == "section" and "text" in b)
+    assert len(laid_out[0]["text"]["text"]) <= MAX_HEADER
+    assert "<!channel>" not in json.dumps(laid_out)
+    mail = build_message(digest, "notifier@example.com", ["ops@example.com"])
+    assert [part.get_content_type() for part in mail.iter_parts()] == ["text/plain", "text/html"]
