@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestServer
 from notifier.channels.base import ConfigurationError, SlackApiError, TransportFailure
 from notifier.channels.slack import MAX_BLOCKS, SlackSender, blocks, escape, truncate
 from notifier.config import SlackChannel
-from notifier.models import Message
+from notifier.models import Delivery, Message
 from tests.support.channels import sample_delivery, sample_notification
 
 TOKEN = "xoxb-test-token-123"
@@ -290,6 +290,12 @@ async def test_api_url_without_trailing_slash(
 CONVERSATION = '{"channel": "C1", "ts": "1.2"}'
 
 
+def reply(**changes: Any) -> Delivery:
+    """A delivery answering the message kept as CONVERSATION (a repeat, unless `changes` say otherwise)."""
+    notification = replace(sample_notification(), thread="msg_first", **changes)
+    return replace(sample_delivery(), notification=notification, conversation=CONVERSATION)
+
+
 async def test_a_first_message_returns_where_it_went(
     slack: tuple[FakeSlack, TestServer], session: aiohttp.ClientSession
 ) -> None:
@@ -301,8 +307,7 @@ async def test_a_repeat_replies_in_the_thread(
     slack: tuple[FakeSlack, TestServer], session: aiohttp.ClientSession
 ) -> None:
     """A notification answering a kept conversation is posted with thread_ts there; a repeat edits nothing."""
-    delivery = replace(sample_delivery(), notification=replace(sample_notification(), thread="msg_first"),
-                       conversation=CONVERSATION)  # fmt: skip
+    delivery = reply()
     assert await api_sender(slack[1], session).send(delivery) is None
     [call] = slack[0].calls
     assert (call["channel"], call["thread_ts"]) == ("C1", "1.2")
@@ -312,9 +317,7 @@ async def test_threads_off_posts_a_message_of_its_own(
     slack: tuple[FakeSlack, TestServer], session: aiohttp.ClientSession
 ) -> None:
     """`threads: false`: even a resolution with a kept conversation is a new message in the configured channel."""
-    notification = replace(sample_notification(), thread="msg_first", status="resolved")
-    delivery = replace(sample_delivery(), notification=notification, conversation=CONVERSATION)
-    await api_sender(slack[1], session, threads=False).send(delivery)
+    await api_sender(slack[1], session, threads=False).send(reply(status="resolved"))
     [call] = slack[0].calls
     assert call["channel"] == "#dmc-alerts"
     assert "thread_ts" not in call
@@ -324,8 +327,7 @@ async def test_an_incoming_webhook_cannot_thread(
     slack: tuple[FakeSlack, TestServer], session: aiohttp.ClientSession
 ) -> None:
     """Through an incoming webhook a reply is a message of its own, and nothing is kept."""
-    delivery = replace(sample_delivery(), notification=replace(sample_notification(), thread="msg_first"),
-                       conversation=CONVERSATION)  # fmt: skip
+    delivery = reply()
     assert await hook_sender(slack[1], session).send(delivery) is None
     assert "thread_ts" not in slack[0].calls[0]
 
@@ -336,8 +338,7 @@ async def test_a_reply_to_a_message_that_is_gone_is_a_message_of_its_own(
     """Slack says the thread's message is gone: the reply is posted again as a new message, never lost."""
     fake, server = slack
     fake.replies.append((200, {"ok": False, "error": "message_not_found"}, {}))
-    delivery = replace(sample_delivery(), notification=replace(sample_notification(), thread="msg_first"),
-                       conversation=CONVERSATION)  # fmt: skip
+    delivery = reply()
     await api_sender(server, session, update_on_resolve=False).send(delivery)
     threaded, alone = fake.calls
     assert threaded["thread_ts"] == "1.2"
