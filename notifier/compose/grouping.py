@@ -14,7 +14,7 @@ import json
 from collections.abc import Sequence
 
 from notifier.engine.evaluate import Decision
-from notifier.engine.rules import GroupSpec
+from notifier.engine.grouping import GroupSpec
 from notifier.models import Event
 from notifier.store.records import Grouping, Outgoing
 

@@ -18,6 +18,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator
 
 from notifier.engine.context import ROOTS
+from notifier.engine.grouping import GroupSpec, group_spec
 from notifier.models import EVENT_KINDS
 from notifier.sources.durations import Duration
 from notifier.sources.sourcemap import SourceDoc, SourceError, SourceErrors, load_yaml, validation_errors
@@ -31,8 +32,6 @@ EPISODE_CLOSERS = {
 }
 EPISODE_KINDS = frozenset(EPISODE_CLOSERS)
 RULE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-DEFAULT_GROUP_WAIT = 30.0  # Alertmanager's defaults
-DEFAULT_GROUP_INTERVAL = 300.0
 
 Expression = Callable[..., Any]
 
@@ -111,16 +110,6 @@ class RuleSpec(BaseModel):
         if len(ends) > 1:
             raise ValueError(f"{', '.join(episode)} end on different events ({', '.join(ends)}): give each a rule")
         return value
-
-
-@dataclass(frozen=True, slots=True)
-class GroupSpec:
-    """How a target groups (Alertmanager's words): by which fields, how long a new group collects, and how often
-    a group sends at most."""
-
-    by: tuple[str, ...]
-    wait: float = DEFAULT_GROUP_WAIT
-    interval: float = DEFAULT_GROUP_INTERVAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,7 +267,13 @@ def _compile(
                 ("notify", i, "channel"), f"unknown channel {target.channel!r}{_channel_hint(target.channel, channels)}"
             )
         to = tuple(_template(env, t, _reporter(error, ("notify", i, "to", j))) for j, t in enumerate(target.to))
-        targets.append(RuleChannel(target.channel, to, _group(target, _keyed(error, i))))
+        targets.append(
+            RuleChannel(
+                target.channel,
+                to,
+                group_spec(target.group_by, target.group_wait, target.group_interval, _keyed(error, i)),
+            )
+        )
     return Rule(
         name=spec.name,
         on=frozenset(spec.on),
@@ -292,26 +287,6 @@ def _compile(
         source=f"{doc.path}:{doc.line_of(loc)}",
         description=spec.description,
     )
-
-
-def _group(target: NotifySpec, error: Callable[[str, str], None]) -> GroupSpec | None:
-    """The target's grouping; `group_by` names fields as rules do (`company.handle`), checked the same way."""
-    if target.group_by is None:
-        for key in ("group_wait", "group_interval"):
-            if getattr(target, key) is not None:
-                error(key, f"{key} needs group_by (group_by: [] makes one group per rule and channel)")
-        return None
-    for path in target.group_by:
-        root, _, name = path.partition(".")
-        if root not in ROOTS or not name or "." in name:
-            error("group_by", f"group_by: {path!r} is not a field (write e.g. company.handle, job.type, event.kind)")
-        elif name not in ROOTS[root]:
-            error("group_by", f"group_by: unknown field {path!r}{_suggest(name, ROOTS[root])}")
-    if target.group_interval == 0:
-        error("group_interval", "group_interval must be longer than 0s")
-    wait = DEFAULT_GROUP_WAIT if target.group_wait is None else target.group_wait
-    interval = DEFAULT_GROUP_INTERVAL if target.group_interval is None else target.group_interval
-    return GroupSpec(tuple(dict.fromkeys(target.group_by)), wait, interval)
 
 
 def _keyed(error: Callable[[Sequence[str | int], str], None], i: int) -> Callable[[str, str], None]:

@@ -16,7 +16,8 @@ from notifier.channels.webhook import webhook_payload
 from notifier.compose.digest import LISTED, flush
 from notifier.compose.grouping import field_value, group_key, grouped
 from notifier.engine.evaluate import Decision
-from notifier.engine.rules import GroupSpec, RuleChannel
+from notifier.engine.grouping import GroupSpec
+from notifier.engine.rules import RuleChannel
 from notifier.i18n import SUPPORTED
 from notifier.i18n.catalogs import shipped
 from notifier.models import Notification
