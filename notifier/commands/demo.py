@@ -59,7 +59,7 @@ STALL_SECONDS = 120  # the demo's stalled-progress threshold; the shipped rule w
 
 # In the demo's Slack: failed publishes as one digest per company, stalls with their resolution in their thread.
 SLACK_TARGETS = {
-    "failed-publish": {"channel": "demo-slack", "group_by": ["company.handle"], "group_wait": "20s",
+    "failed-publish": {"channel": "demo-slack", "group_by": ["company.handle"], "group_wait": "30s",
                        "group_interval": "2m"},
     "stalled-progress": {"channel": "demo-slack"},
 }  # fmt: skip
@@ -174,7 +174,7 @@ async def demo(port: int, speed: float, *, as_json: bool = False) -> None:
         async with (
             serve_simulator("127.0.0.1", 0, scenario="demo", speed=speed) as simulator,
             receiver(secret) as hook_port,
-            slack_workspace() as slack_port,
+            slack_workspace() as (slack_port, workspace),
         ):
             path = demo_config(Path(tmp), simulator.port, hook_port, port, secret, speed=speed, as_json=as_json,
                                slack_port=slack_port)  # fmt: skip
@@ -183,7 +183,7 @@ async def demo(port: int, speed: float, *, as_json: bool = False) -> None:
 
             def introduce(daemon: Daemon) -> None:
                 _introduce(simulator.port, hook_port, daemon.window.port or port, speed, as_json)
-                staged.append(asyncio.create_task(stage(simulator.world, STALL_SECONDS)))
+                staged.append(asyncio.create_task(stage(simulator.world, workspace)))
 
             # The daemon keeps the simulator's time: at --speed 10 both run ten times faster, so a notification
             # is never stamped before the job it is about started.

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 import aiohttp
 
+from notifier.commands.demo_slack import STORM
 from tests.support.processes import Processes, Running
 
 # `09:05:00  FIRING    critical  failed-publish  203 Sakura Interiors  [ja-JP] 公開ジョブ「…」が失敗しました`
@@ -85,17 +86,25 @@ async def test_demo_json_keeps_simulated_time_consistent_at_speed(notifier_proce
 async def test_demo_shows_a_storm_as_one_digest_and_a_stall_resolving_in_its_thread(
     notifier_process: Processes,
 ) -> None:
-    """The staged storm of 40 failed publishes reaches the demo's Slack as one digest, and the staged stall's
-    resolution is a reply in its thread that edits its first message."""
+    """The staged storm of 40 failed publishes reaches the demo's Slack as digests, not 40 messages, and the staged
+    stall's resolution is a reply in its thread that edits its first message. (At 40× speed a loaded machine
+    can take longer than group_wait to commit the storm; its second part then comes in a second digest.)"""
     running = await notifier_process.collected("demo", "--port", "0", "--speed", "40")
+
+    def storm() -> list[int]:
+        """The number of failures each Planetary digest told of."""
+        found = (re.search(r": (\d+) alerts? in company Planetary", line) for line in running.out)
+        return [int(m.group(1)) for m in found if m]
+
     await running.until(
-        lambda: any("edited to: :white_check_mark:" in line for line in running.out), "a stall's resolution", within=50
+        lambda: any("edited to: :white_check_mark:" in line for line in running.out) and sum(storm()) >= STORM,
+        "the storm told and a stall's resolution",
+        within=50,
     )
     running.send(signal.SIGINT)
     assert await running.exit_code(15) == 0
     slack = [line for line in running.out if line.startswith("  ↳ Slack")]
-    digests = [line for line in slack if "40 alerts in company" in line]
-    assert len(digests) == 1, slack
+    assert len(storm()) <= 4, slack
     stall = next(line for line in slack if "made no progress" in line and ": message " in line)
     first = stall.split(": message ")[1].split(":")[0]
     assert any(f"reply in the thread of message {first}:" in line for line in slack), slack
