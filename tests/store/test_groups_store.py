@@ -6,9 +6,11 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
+from notifier.store.protocol import Store
 from notifier.store.records import DELIVERED, DeliveryOutcome, Destination, GroupFlush, Grouping, Outgoing
-from notifier.store.sqlite.store import SqliteStore
-from tests.support.store import NOW, due, notification, settle, sqlite_store
+from tests.support.store import BACKENDS, NOW, due, notification, settle, sqlite_store
 
 GROUP = Grouping("grp_1", "failed-publish", (("company.handle", "47"),), wait=30.0, interval=300.0)
 T0 = NOW.timestamp()
@@ -25,7 +27,8 @@ def digest(key: str) -> Outgoing:
     return Outgoing(replace(notification(key), event_kind="alert.group"), (Destination("slack"),))
 
 
-async def test_grouped_destinations_wait_in_their_group(store: SqliteStore) -> None:
+@pytest.mark.parametrize("store", BACKENDS, indirect=True)
+async def test_grouped_destinations_wait_in_their_group(store: Store) -> None:
     """A grouped destination gets no delivery: the group is due `wait` later, holding every member."""
     await store.commit([member(1), member(2)], [], [], NOW)
     assert [r.channel for r in await due(store, T0 + 1000)] == ["hook", "hook"]
@@ -37,7 +40,8 @@ async def test_grouped_destinations_wait_in_their_group(store: SqliteStore) -> N
     assert (group.channel, group.sent, group.thread, group.recipients) == ("slack", 0, None, ("a@example.com",))
 
 
-async def test_a_flush_is_one_digest_and_happens_once(store: SqliteStore) -> None:
+@pytest.mark.parametrize("store", BACKENDS, indirect=True)
+async def test_a_flush_is_one_digest_and_happens_once(store: Store) -> None:
     """The digest is delivered like any notification; a second flush from the same read changes nothing."""
     await store.commit([member(1), member(2)], [], [], NOW)
     [group] = await store.due_groups(T0 + 30, 100)
@@ -48,7 +52,8 @@ async def test_a_flush_is_one_digest_and_happens_once(store: SqliteStore) -> Non
     assert await store.next_group_at() is None
 
 
-async def test_after_a_digest_new_members_wait_for_the_interval(store: SqliteStore) -> None:
+@pytest.mark.parametrize("store", BACKENDS, indirect=True)
+async def test_after_a_digest_new_members_wait_for_the_interval(store: Store) -> None:
     """Members joining after a digest are due `interval` after it; those of a group idle longer wait `wait`."""
     await store.commit([member(1)], [], [], NOW)
     [group] = await store.due_groups(T0 + 30, 100)
@@ -61,7 +66,8 @@ async def test_after_a_digest_new_members_wait_for_the_interval(store: SqliteSto
     assert await store.next_group_at() == T0 + 1030
 
 
-async def test_members_beyond_one_digest_are_due_at_once(store: SqliteStore) -> None:
+@pytest.mark.parametrize("store", BACKENDS, indirect=True)
+async def test_members_beyond_one_digest_are_due_at_once(store: Store) -> None:
     """A group holding more than a digest takes leaves the rest due immediately, in order."""
     await store.commit([member(n) for n in range(5)], [], [], NOW)
     [group] = await store.due_groups(T0 + 30, 2)
@@ -71,7 +77,8 @@ async def test_members_beyond_one_digest_are_due_at_once(store: SqliteStore) -> 
     assert [n.key for n in group.members] == ["msg_2", "msg_3"]
 
 
-async def test_members_joining_while_a_digest_is_made_wait_the_interval(store: SqliteStore) -> None:
+@pytest.mark.parametrize("store", BACKENDS, indirect=True)
+async def test_members_joining_while_a_digest_is_made_wait_the_interval(store: Store) -> None:
     """A member committed between reading a due group and flushing it is not sent at once: it waits the interval."""
     await store.commit([member(1)], [], [], NOW)
     [group] = await store.due_groups(T0 + 30, 100)
@@ -90,7 +97,8 @@ async def test_group_state_survives_a_restart(tmp_path: Path) -> None:
         assert [n.key for n in group.members] == ["msg_1", "msg_2"]
 
 
-async def test_a_reply_carries_the_conversation_of_the_message_it_answers(store: SqliteStore) -> None:
+@pytest.mark.parametrize("store", BACKENDS, indirect=True)
+async def test_a_reply_carries_the_conversation_of_the_message_it_answers(store: Store) -> None:
     """The conversation recorded with a firing's delivery comes with its resolution's row on that channel."""
     firing = Outgoing(notification("msg_f"), (Destination("slack"),))
     resolved = Outgoing(replace(notification("msg_r"), status="resolved", thread="msg_f"), (Destination("slack"),))
@@ -106,7 +114,8 @@ async def test_a_reply_carries_the_conversation_of_the_message_it_answers(store:
     await settle(store, reply, DELIVERED, now=NOW)
 
 
-async def test_retention_keeps_notifications_a_group_still_holds(store: SqliteStore) -> None:
+@pytest.mark.parametrize("store", BACKENDS, indirect=True)
+async def test_retention_keeps_notifications_a_group_still_holds(store: Store) -> None:
     """Forgetting old rows never drops a notification that waits in a group for its digest."""
     await store.commit([member(1)], [], [], NOW)
     [row] = await due(store, T0)

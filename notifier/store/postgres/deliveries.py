@@ -33,8 +33,10 @@ from notifier.store.records import (
 )
 
 WAKE_CHANNEL = CHANNEL  # NOTIFY'd when rows become due now: every replica's dispatcher looks at once
+# A reply goes where the message it answers went: the conversation kept with that one's delivery on this channel.
 ROW_COLUMNS = (
-    "d.id, n.body, d.channel, d.recipients, d.state, d.attempts, d.next_at, d.last_error, d.requeued_at, d.key"
+    "d.id, n.body, d.channel, d.recipients, d.state, d.attempts, d.next_at, d.last_error, d.requeued_at, d.key,"
+    " (SELECT t.conversation FROM deliveries t WHERE t.key = n.thread AND t.channel = d.channel)"
 )
 ROW_SOURCE = "FROM deliveries d JOIN notifications n ON n.key = d.key"
 # A resolution never overtakes its alert's firing on the same channel (see the SQLite store for why).
@@ -42,6 +44,14 @@ FIRING_FIRST = (
     "NOT (n.status = 'resolved' AND EXISTS (SELECT 1 FROM notifications f JOIN deliveries fd ON fd.key = f.key"
     " WHERE f.rule = n.rule AND f.company = n.company AND f.job = n.job AND f.status = 'firing'"
     " AND f.created_at <= n.created_at AND fd.channel = d.channel AND fd.state = 'pending'))"
+    # nor a reply the message it answers (a thread needs it)
+    " AND NOT EXISTS (SELECT 1 FROM deliveries t WHERE t.key = n.thread AND t.channel = d.channel"
+    " AND t.state = 'pending')"
+)
+# A notification neither a delivery nor a group (waiting for its digest) still needs.
+UNHELD = (
+    "NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.key = n.key)"
+    " AND NOT EXISTS (SELECT 1 FROM group_members m WHERE m.key = n.key)"
 )
 # Nobody holds the row: never claimed, released, or claimed by another replica whose claim lapsed (its lease
 # over, or the replica gone quiet). A replica's own claims never lapse for itself: they are sends it has under
@@ -52,8 +62,9 @@ UNCLAIMED = (
 )
 RECORD = """
 UPDATE deliveries d SET state = o.state, attempts = o.attempts, next_at = o.next_at, last_error = o.error,
-    updated_at = $6, claimed_by = NULL, claim_until = NULL
-FROM unnest($1::bigint[], $2::text[], $3::int[], $4::float8[], $5::text[]) AS o(id, state, attempts, next_at, error)
+    updated_at = $6, claimed_by = NULL, claim_until = NULL, conversation = COALESCE(o.conversation, d.conversation)
+FROM unnest($1::bigint[], $2::text[], $3::int[], $4::float8[], $5::text[], $7::text[])
+    AS o(id, state, attempts, next_at, error, conversation)
 WHERE d.id = o.id
 """
 
@@ -133,13 +144,14 @@ class DeliveryRows(Pool):
             [o.next_at for o in outcomes],
             [SCRUBBER(o.error) for o in outcomes],
         )
+        kept = [o.conversation for o in outcomes]
         disables = [(o.channel, SCRUBBER(o.disable), now) for o in outcomes if o.disable is not None]
         if not disables:  # one statement, one round trip: the common case
             async with self.connection() as db:
-                await db.execute(RECORD, *columns, now)
+                await db.execute(RECORD, *columns, now, kept)
             return
         async with self.transaction() as db:
-            await db.execute(RECORD, *columns, now)
+            await db.execute(RECORD, *columns, now, kept)
             if disables:
                 await db.executemany(
                     "INSERT INTO disabled_channels VALUES ($1, $2, $3)"
@@ -218,10 +230,9 @@ class DeliveryRows(Pool):
             sql = "DELETE FROM deliveries WHERE state = ANY($1::text[]) AND updated_at < $2"
             done = await db.execute(sql, [DELIVERED, SILENCED], cutoff)
             await db.execute(
-                "DELETE FROM notifications n WHERE created_at < $1"
-                " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.key = n.key)",
-                cutoff,
+                "DELETE FROM groups WHERE next_at IS NULL AND open = '[]' AND last_at < $1", cutoff.timestamp()
             )
+            await db.execute(f"DELETE FROM notifications n WHERE created_at < $1 AND {UNHELD}", cutoff)
             await db.execute("DELETE FROM silences WHERE ends_at < $1", cutoff)
         return _count(done)
 
@@ -231,10 +242,7 @@ class DeliveryRows(Pool):
         keeps a replayed decision from being sent again)."""
         async with self.transaction() as db:
             done = await db.execute("DELETE FROM deliveries WHERE state = ANY($1::text[])", list(states))
-            await db.execute(
-                "UPDATE notifications n SET body = '{}' WHERE body != '{}'"
-                " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.key = n.key)"
-            )
+            await db.execute(f"UPDATE notifications n SET body = '{{}}' WHERE body != '{{}}' AND {UNHELD}")
         return _count(done)
 
     @operation
@@ -255,7 +263,8 @@ class DeliveryRows(Pool):
 
     def _row(self, r: Row) -> DeliveryRow:
         recipients = tuple(json.loads(r[3]))
-        return DeliveryRow(r[0], self.bodies.read(r[9], r[1]), r[2], recipients, r[4], r[5], r[6], r[7], r[8])
+        notification = self.bodies.read(r[9], r[1])
+        return DeliveryRow(r[0], notification, r[2], recipients, r[4], r[5], r[6], r[7], r[8], r[10])
 
 
 def _moment(epoch: float) -> datetime:

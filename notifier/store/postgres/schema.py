@@ -46,6 +46,21 @@ STEPS: tuple[str, ...] = (
         id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, heartbeat TIMESTAMPTZ NOT NULL);
     CREATE TABLE leases (company TEXT PRIMARY KEY, owner TEXT NOT NULL, until TIMESTAMPTZ NOT NULL);
     """,
+    # 2: groups collecting notifications into digests, and conversations (what a channel kept of a message).
+    """
+    ALTER TABLE notifications ADD COLUMN thread TEXT;
+    ALTER TABLE deliveries ADD COLUMN conversation TEXT;
+    CREATE INDEX notifications_thread ON notifications (thread) WHERE thread IS NOT NULL;
+    CREATE TABLE groups (
+        key TEXT PRIMARY KEY, rule TEXT NOT NULL, channel TEXT NOT NULL, labels TEXT NOT NULL,
+        wait_s DOUBLE PRECISION NOT NULL, interval_s DOUBLE PRECISION NOT NULL, next_at DOUBLE PRECISION,
+        last_at DOUBLE PRECISION, sent INTEGER NOT NULL DEFAULT 0, thread TEXT, open TEXT NOT NULL DEFAULT '[]');
+    CREATE INDEX groups_due ON groups (next_at);
+    CREATE TABLE group_members (
+        grp TEXT NOT NULL REFERENCES groups(key), key TEXT NOT NULL REFERENCES notifications(key),
+        recipients TEXT NOT NULL, added_at DOUBLE PRECISION NOT NULL, seq BIGSERIAL, PRIMARY KEY (grp, key));
+    CREATE INDEX group_members_key ON group_members (key);
+    """,
 )
 VERSION = len(STEPS)
 

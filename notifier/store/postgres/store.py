@@ -16,7 +16,6 @@ import json
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -25,17 +24,19 @@ import structlog
 from notifier.engine.book import Alert, AlertId
 from notifier.ingest.leases import Lease, Member
 from notifier.ingest.marks import PollDone
-from notifier.models.codec import encode_notification, event_from_dict, event_to_dict
+from notifier.models.codec import event_from_dict, event_to_dict
 from notifier.safety import SCRUBBER
 from notifier.store.errors import StoreError, describe
 from notifier.store.location import StateLocation
 from notifier.store.operations import decoded
 from notifier.store.postgres.connection import Row, operation
 from notifier.store.postgres.deliveries import WAKE_CHANNEL, DeliveryRows
+from notifier.store.postgres.groups import GroupRows
 from notifier.store.postgres.listener import CONNECT_TIMEOUT, Listener
+from notifier.store.postgres.rows import insert_new
 from notifier.store.postgres.schema import prepare
 from notifier.store.postgres.tracking import SAVE_MARK, TrackingRows, mark_rows, write_schedule_marks
-from notifier.store.records import PENDING, SILENCED, Outgoing
+from notifier.store.records import Outgoing
 
 log = structlog.get_logger(__name__)
 COMMAND_TIMEOUT = 15.0  # seconds a statement may take before the operation counts as failed
@@ -48,23 +49,11 @@ UPSERT_ALERT = (
     " state = EXCLUDED.state, active_since = EXCLUDED.active_since, last_sent = EXCLUDED.last_sent,"
     " sends = EXCLUDED.sends, event = EXCLUDED.event"
 )
-NEW_NOTIFICATIONS = """
-INSERT INTO notifications
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[],
-                     $8::text[], $9::text[])
-ON CONFLICT (key) DO NOTHING RETURNING key
-"""
-NEW_DELIVERIES = """
-INSERT INTO deliveries (key, channel, recipients, state, next_at, last_error, updated_at, silenced_by)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::text[], $7::timestamptz[],
-                     $8::text[])
-ON CONFLICT (key, channel) DO NOTHING
-"""
 
 
-class PostgresStore(DeliveryRows, TrackingRows):
+class PostgresStore(DeliveryRows, GroupRows, TrackingRows):
     """The `Store` in a PostgreSQL database: alert state and new notifications here, delivery rows in
-    `DeliveryRows`, tracker marks and silences in `TrackingRows`."""
+    `DeliveryRows`, groups and their digests in `GroupRows`, tracker marks and silences in `TrackingRows`."""
 
     def __init__(self, pool: asyncpg.Pool, location: StateLocation, member_ttl: float) -> None:
         super().__init__(pool, _scrubber(location))
@@ -146,13 +135,9 @@ class PostgresStore(DeliveryRows, TrackingRows):
         async with self.transaction() as db:
             await db.executemany(UPSERT_ALERT, [_alert_row(a) for a in upserts])
             await db.executemany("DELETE FROM alerts WHERE rule = $1 AND company = $2 AND job = $3", list(deletes))
-            keys = {r[0] for r in await db.fetch(NEW_NOTIFICATIONS, *_columns(map(_notification_row, scrubbed), 9))}
-            new = [item for item in scrubbed if item.notification.key in keys]
-            rows = [row for item in new for row in _delivery_rows(item, now)]
-            if rows:
-                await db.execute(NEW_DELIVERIES, *_columns(rows, 8))
-                if any(row[3] == PENDING for row in rows):
-                    await db.execute("SELECT pg_notify($1, '')", WAKE_CHANNEL)
+            new, due = await insert_new(db, scrubbed, now)
+            if due:
+                await db.execute("SELECT pg_notify($1, '')", WAKE_CHANNEL)
             if polls:
                 await db.executemany(SAVE_MARK, mark_rows({done.company: done.mark for done in polls}))
                 schedules = {done.company: done.schedules for done in polls if done.schedules is not None}
@@ -238,15 +223,6 @@ def _scrubber(location: StateLocation) -> Callable[[str], str]:
     return lambda text: SCRUBBER(redactor.text(text))
 
 
-def _columns(rows: Iterable[Sequence[Any]], width: int) -> list[list[Any]]:
-    """Rows turned into one list per column, for `unnest`."""
-    columns: list[list[Any]] = [[] for _ in range(width)]
-    for row in rows:
-        for column, value in zip(columns, row, strict=True):
-            column.append(value)
-    return columns
-
-
 def _alert_row(alert: Alert) -> tuple[object, ...]:
     event = json.dumps(SCRUBBER(event_to_dict(alert.event)), ensure_ascii=False) if alert.event else None
     return (alert.rule, alert.company, alert.job, alert.state, alert.active_since, alert.last_sent, alert.sends, event)
@@ -256,17 +232,3 @@ def _alert(r: Row) -> Alert:
     event = event_from_dict(json.loads(r[7])) if r[7] else None
     return Alert(rule=r[0], company=r[1], job=r[2], state=r[3], active_since=r[4], last_sent=r[5], sends=r[6],
                  event=event)  # fmt: skip
-
-
-def _notification_row(item: Outgoing) -> tuple[object, ...]:
-    n = item.notification
-    return (n.key, n.rule, n.company_handle, n.job_handle, n.status, n.severity, n.created_at, item.silenced_by,
-            encode_notification(n))  # fmt: skip
-
-
-def _delivery_rows(item: Outgoing, now: datetime) -> list[tuple[object, ...]]:
-    return [
-        (item.notification.key, d.channel, json.dumps(list(d.recipients)), SILENCED if d.silenced_by else PENDING,
-         now.timestamp(), f"silenced by {d.silenced_by}" if d.silenced_by else None, now, d.silenced_by)
-        for d in item.destinations
-    ]  # fmt: skip

@@ -1,0 +1,80 @@
+"""Groups in the PostgreSQL store: what each collected since its last digest, when it is due, its digests.
+
+As in the embedded store (`sqlite.groups`), a digest takes its members out of the group in the transaction that
+stores it. Replicas flushing the same group at once are told apart by the group's digest count: the flush
+built from an out-of-date read changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from notifier.safety import SCRUBBER
+from notifier.store.bodies import Bodies
+from notifier.store.operations import decoded
+from notifier.store.postgres.connection import Pool, Row, operation
+from notifier.store.postgres.listener import CHANNEL
+from notifier.store.postgres.rows import insert_new
+from notifier.store.records import DueGroup, GroupFlush
+
+GROUP_COLUMNS = "key, rule, channel, labels, sent, thread, open"
+MEMBERS = (
+    "SELECT m.key, n.body, m.recipients FROM group_members m JOIN notifications n ON n.key = m.key"
+    " WHERE m.grp = $1 ORDER BY m.added_at, m.seq LIMIT $2"
+)
+
+
+class GroupRows(Pool):
+    """Due groups with their members, and digests committed against the digest count they were read at."""
+
+    bodies: Bodies  # the decoded-body cache the outbox half keeps
+
+    @operation
+    async def due_groups(self, now: float, members: int) -> list[DueGroup]:
+        sql = f"SELECT {GROUP_COLUMNS} FROM groups WHERE next_at IS NOT NULL AND next_at <= $1 ORDER BY next_at, key"
+        async with self.connection() as db:
+            groups = await db.fetch(sql, now)
+            found = [(group, await db.fetch(MEMBERS, group[0], members)) for group in groups]
+        return decoded(lambda: [self._due(group, rows) for group, rows in found])
+
+    def _due(self, group: Row, rows: list[Row]) -> DueGroup:
+        recipients = dict.fromkeys(address for row in rows for address in json.loads(row[2]))
+        return DueGroup(
+            key=group[0], rule=group[1], channel=group[2],
+            labels=tuple((str(k), str(v)) for k, v in json.loads(group[3])), recipients=tuple(recipients),
+            members=tuple(self.bodies.read(row[0], row[1]) for row in rows), sent=group[4], thread=group[5],
+            open=tuple(json.loads(group[6])),
+        )  # fmt: skip
+
+    @operation
+    async def flush_group(self, flush: GroupFlush, now: float) -> bool:
+        at = datetime.fromtimestamp(now, UTC)
+        digest = replace(flush.digest, notification=SCRUBBER.notification(flush.digest.notification))
+        async with self.transaction() as db:
+            taken = await db.fetchval(
+                "UPDATE groups SET sent = sent + 1, last_at = $1, thread = $2, open = $3, next_at = NULL"
+                " WHERE key = $4 AND sent = $5 RETURNING interval_s",
+                now, flush.thread, json.dumps(list(flush.open)), flush.key, flush.sent,
+            )  # fmt: skip
+            if taken is None:
+                return False
+            await db.execute(
+                "DELETE FROM group_members WHERE grp = $1 AND key = ANY($2::text[])", flush.key, list(flush.members)
+            )
+            await db.execute(
+                "UPDATE groups SET next_at = $1 WHERE key = $2 AND EXISTS (SELECT 1 FROM group_members WHERE grp = $2)",
+                now if flush.more else now + float(taken), flush.key,
+            )  # fmt: skip
+            new, due = await insert_new(db, [digest], at)
+            if due:
+                await db.execute("SELECT pg_notify($1, '')", CHANNEL)
+        self.bodies.remember(item.notification for item in new)
+        return True
+
+    @operation
+    async def next_group_at(self) -> float | None:
+        async with self.connection() as db:
+            found = await db.fetchval("SELECT min(next_at) FROM groups")
+        return float(found) if found is not None else None
