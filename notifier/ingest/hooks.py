@@ -24,7 +24,9 @@ class PollObserver(Protocol):
 class SeedSource(Protocol):
     """Where what a company's trackers start from is kept (the state store)."""
 
-    async def seed(self, company: str, now: datetime, *, first_look: bool) -> TrackerSeed: ...
+    async def seed(self, company: str, now: datetime, *, first_look: bool, name: str | None = None) -> TrackerSeed:
+        """See `store.protocol.TrackingStore.seed`: `name` is the name a company configured by name resolved from."""
+        ...
 
 
 class Takeover(Protocol):

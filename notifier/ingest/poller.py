@@ -227,21 +227,23 @@ class CompanyPoller:
         await self.checkpoint(PollDone(self.company.handle, mark, states))
 
     async def _start_tracking(self) -> JobTracker:
-        """Names are resolved once, with getCompanyInfo; the handle is what every later call uses."""
-        if not self.company.handle and self.company_name:
+        """Names are resolved once, with getCompanyInfo; the handle is what every later call uses. The store keeps
+        which handle the name resolved to before anything is kept under the handle: whoever polls the company
+        next (another replica) finds its alerts."""
+        company, resolved = self.company, None
+        if not company.handle and self.company_name:
             info = await self.client.get_company_info(company_name=self.company_name)
             if not info.company_handle:
                 raise IpsError(f"getCompanyInfo returned no handle for company {self.company_name!r}")
-            self.company = CompanyRef(
-                handle=info.company_handle,
-                name=info.name or self.company_name,
-                locale=self.company.locale,
-                timezone=self.company.timezone,
-            )
-            self.log = log.bind(company=self.company.handle, company_name=self.company.name)
+            company = CompanyRef(info.company_handle, info.name or self.company_name, company.locale, company.timezone)
+            resolved = self.company_name
+        if self.seed is None and self.seeds is not None:  # a store that fails here: resolved again next poll
+            now = self.clock.now()
+            self.seed = await self.seeds.seed(company.handle, now, first_look=False, name=resolved)
+        if resolved is not None:
+            self.company = company
+            self.log = log.bind(company=company.handle, company_name=company.name)
             self.log.info("company resolved")
-        if self.seed is None and self.seeds is not None:
-            self.seed = await self.seeds.seed(self.company.handle, self.clock.now(), first_look=False)
         self.tracker = JobTracker(
             self.company, log_retry_polls=self.settings.log_retry_polls, resume=self._resume(self.clock.now())
         )

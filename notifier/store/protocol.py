@@ -7,7 +7,8 @@ one store, so a backend where one process owns everything (SQLite) implements th
 - deliveries are *claimed* by an owner for a lease before they are sent, and a recorded outcome (or a release)
   ends the claim: a replica that dies mid-send loses its claims when their lease ends;
 - companies are *leased* to one replica at a time, and the trackers' state a new owner needs (poll marks,
-  schedule states) is read from the store when it takes a company over;
+  schedule states, the handle a company configured by name resolved to) is read from the store when it takes
+  a company over;
 - alert state, silences, channel disable state, retention and statistics are shared by every replica;
 - groups (digests of many notifications) are flushed with a check of the digest count they were read at, so
   two replicas flushing the same group at once send one digest.
@@ -165,9 +166,11 @@ class SilenceStore(Protocol):
 class TrackingStore(Protocol):
     """What a company's trackers leave behind, and what whoever polls it next starts from."""
 
-    async def seed(self, company: str, now: datetime, *, first_look: bool) -> TrackerSeed:
+    async def seed(self, company: str, now: datetime, *, first_look: bool, name: str | None = None) -> TrackerSeed:
         """What polling `company` (a handle) starts from. With `first_look`, a company never polled before gets
-        a mark at `now` in the same step: a run killed before its first poll has still begun watching it."""
+        a mark at `now` in the same step: a run killed before its first poll has still begun watching it. With
+        `name` (the company is configured by that name and was just resolved to `company`), the name is kept as
+        this handle's in the same step, before anything is stored under the handle (see `company_handles`)."""
         ...
 
     async def poll_marks(self) -> dict[str, PollMark]: ...
@@ -205,6 +208,11 @@ class ClusterStore(Protocol):
 
     async def leave(self, member: str) -> None:
         """`member` stops: it is no longer counted (the others rebalance at once) and its claims lapse."""
+        ...
+
+    async def company_handles(self) -> dict[str, str]:
+        """The handle each company configured by name was last resolved to, by name: its lease is held on the name
+        while its alerts and marks are kept under the handle, and a replica taking it over needs both."""
         ...
 
 

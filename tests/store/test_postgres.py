@@ -111,6 +111,28 @@ async def test_a_commit_wakes_every_listening_replica(database: StateLocation) -
         await listening.close()
 
 
+async def test_a_database_of_the_version_before_is_migrated_keeping_what_it_holds(database: StateLocation) -> None:
+    """A database written before resolved names were kept is brought to this version at start: its alerts stay,
+    and the names' handles are kept from then on."""
+    async with postgres_store(database) as first:
+        await first.commit([], [Alert("stalled", "311", "311||A", "firing", NOW, last_sent=NOW, sends=1)], [], NOW)
+    db = await asyncpg.connect(database.url)
+    try:
+        await db.execute("DROP TABLE company_handles")
+        await db.execute("UPDATE notifier_schema SET version = $1", VERSION - 1)
+    finally:
+        await db.close()
+    async with postgres_store(database) as migrated:
+        assert [a.company for a in await migrated.load_alerts()] == ["311"]
+        await migrated.seed("311", NOW, first_look=False, name="Lumière Maison")
+        assert await migrated.company_handles() == {"Lumière Maison": "311"}
+    db = await asyncpg.connect(database.url)
+    try:
+        assert await db.fetchval("SELECT version FROM notifier_schema") == VERSION
+    finally:
+        await db.close()
+
+
 async def test_a_database_written_by_a_newer_version_is_refused_in_one_line(database: StateLocation) -> None:
     """A schema version above ours is refused with a message that says what to do, before anything is written."""
     async with postgres_store(database):

@@ -44,6 +44,18 @@ async def test_a_first_look_leaves_a_mark_but_starts_from_what_was_stored(store:
     assert await store.poll_marks() == {"47": PollMark(NOW, NOW, {})}
 
 
+@pytest.mark.parametrize("store", BACKENDS, indirect=True)
+async def test_a_name_resolved_while_seeding_is_kept_as_its_handles(store: Store) -> None:
+    """Seeding with the name a company was resolved from keeps that name's handle (the latest one); a plain seed
+    keeps nothing."""
+    assert await store.company_handles() == {}
+    await store.seed("203", NOW, first_look=False)
+    await store.seed("311", NOW, first_look=False, name="Lumière Maison")
+    await store.seed("47", NOW, first_look=False, name="Planetary")
+    await store.seed("48", NOW, first_look=False, name="Planetary")  # renamed: the name means another company
+    assert await store.company_handles() == {"Lumière Maison": "311", "Planetary": "48"}
+
+
 async def test_the_embedded_store_has_one_member_holding_every_lease(store: SqliteStore) -> None:
     """One daemon owns the file: it is the cluster, and every company it asks for is its own."""
     await store.heartbeat(Member("r1", "host", 42, NOW))

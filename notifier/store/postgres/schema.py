@@ -61,6 +61,8 @@ STEPS: tuple[str, ...] = (
         recipients TEXT NOT NULL, added_at DOUBLE PRECISION NOT NULL, seq BIGSERIAL, PRIMARY KEY (grp, key));
     CREATE INDEX group_members_key ON group_members (key);
     """,
+    # 3: the handle each company configured by name resolved to.
+    "CREATE TABLE company_handles (name TEXT PRIMARY KEY, handle TEXT NOT NULL);",
 )
 VERSION = len(STEPS)
 

@@ -20,16 +20,20 @@ SAVE_MARK = (
 )
 MARK_COLUMNS = "SELECT company, polled_at, floor, locales FROM poll_marks"
 SCHEDULE_COLUMNS = "SELECT company, schedule, body FROM schedule_marks"
+SAVE_HANDLE = "INSERT INTO company_handles VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET handle = EXCLUDED.handle"
 
 
 class TrackingRows(Pool):
     """Per company, its poll mark and its schedules' states; a schedules save replaces all known of the company."""
 
     @operation
-    async def seed(self, company: str, now: datetime, *, first_look: bool) -> TrackerSeed:
-        """The company's marks as stored; with `first_look`, a company without a mark gets one at `now` in the
-        same transaction (what is returned is still what was stored before)."""
+    async def seed(self, company: str, now: datetime, *, first_look: bool, name: str | None = None) -> TrackerSeed:
+        """The company's marks as stored; with `first_look`, a company without a mark gets one at `now`, and with
+        `name`, the name is kept as this handle's, in the same transaction (what is returned is still what was
+        stored before)."""
         async with self.transaction() as db:
+            if name is not None:
+                await db.execute(SAVE_HANDLE, name, company)
             marks = await db.fetch(MARK_COLUMNS + " WHERE company = $1", company)
             schedules = await db.fetch(SCHEDULE_COLUMNS + " WHERE company = $1", company)
             if first_look and not marks:
@@ -39,6 +43,11 @@ class TrackingRows(Pool):
         return decoded(
             lambda: TrackerSeed(_poll_marks(marks).get(company), schedule_states(map(tuple, schedules)).get(company))
         )
+
+    @operation
+    async def company_handles(self) -> dict[str, str]:
+        async with self.connection() as db:
+            return {r[0]: r[1] for r in await db.fetch("SELECT name, handle FROM company_handles")}
 
     @operation
     async def save_poll_marks(self, marks: Mapping[str, PollMark]) -> None:

@@ -51,6 +51,7 @@ class SqliteStore(DeliveryRows, GroupRows, TrackingRows, SilenceRows):
         super().__init__(db, path)
         self._member: Member | None = None
         self._leases: dict[str, Lease] = {}
+        self.handles = {}
 
     @classmethod
     async def open(cls, path: Path) -> SqliteStore:
@@ -153,6 +154,9 @@ class SqliteStore(DeliveryRows, GroupRows, TrackingRows, SilenceRows):
     async def leave(self, member: str) -> None:
         if self._member is not None and self._member.id == member:
             self._member = None
+
+    async def company_handles(self) -> dict[str, str]:
+        return dict(self.handles)
 
 
 def _alert_row(alert: Alert) -> tuple[object, ...]:

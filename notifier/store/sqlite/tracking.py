@@ -26,10 +26,15 @@ SCHEDULE_COLUMNS = "SELECT company, schedule, body FROM schedule_marks"
 class TrackingRows(Connection):
     """Per company, its poll mark and its schedules' states; a schedules save replaces all known of the company."""
 
+    handles: dict[str, str]  # companies configured by name: the handle each resolved to (in memory)
+
     @operation
-    async def seed(self, company: str, now: datetime, *, first_look: bool) -> TrackerSeed:
+    async def seed(self, company: str, now: datetime, *, first_look: bool, name: str | None = None) -> TrackerSeed:
         """The company's marks as stored; with `first_look`, a company without a mark gets one at `now`, in the
-        same transaction (what is returned is still what was stored before)."""
+        same transaction (what is returned is still what was stored before). With `name`, the name is kept as
+        this handle's for as long as the process runs: only replicas sharing a store need it from the store."""
+        if name is not None:
+            self.handles[name] = company
         async with self.transaction() as db:
             async with db.execute(MARK_COLUMNS + " WHERE company = ?", (company,)) as cur:
                 marks = await cur.fetchall()
