@@ -96,9 +96,8 @@ class Reloader(Loop):
         """Alerts of a company no longer configured could never resolve: forget them (said in the log)."""
         pollers = self.daemon.pollers
         configured: list[CompanyId] = []
-        for key, plan in pollers.plans.items():
-            poller = pollers.get(key)
-            company = poller.company.id if poller is not None else plan.id
+        for key in pollers.plans:
+            company = pollers.identity(key)  # another replica's resolved handle, when it polls the company
             if not company.handle:
                 return  # a company not resolved yet may own alerts under its handle: decide on a later reload
             configured.append(company)

@@ -5,8 +5,9 @@ and who holds what (`balance`), gives up what is beyond it, and takes or renews 
 then own exactly the companies leased: a company gained starts polling (its trackers seeded from the store, its
 alerts read back by the `Handover`), one lost stops. Rounds come well before leases end. A company is given up
 only after its poller has stopped and what it queued is committed, so the next owner starts from everything
-this one saw. When the store cannot be reached, polling stops for each company shortly before its lease would
-end: another replica may have it by then.
+this one saw. A company configured by name is leased by its name, and handed over with what is kept under the
+handle it resolved to (the store says which). When the store cannot be reached, polling stops for each company
+shortly before its lease would end: another replica may have it by then.
 
 An embedded store serves one daemon, so it holds every lease and the first round settles everything; a shared
 store makes the same rounds decide between replicas.
@@ -50,6 +51,8 @@ class LeaseStore(Protocol):
     async def acquire(self, owner: str, companies: Collection[str], now: datetime, lease: float) -> list[Lease]: ...
 
     async def surrender(self, owner: str, companies: Collection[str]) -> None: ...
+
+    async def company_handles(self) -> dict[str, str]: ...
 
 
 class Handover(Protocol):
@@ -129,6 +132,8 @@ class Ownership(Loop):
         if excess:
             await self._hand_over(excess, want, len(members))
         self.held = await self.store.acquire(self.replica, want, now, self.lease)
+        if self.pollers.by_name:  # read once the leases are settled: a handle resolved before is stored before
+            self.pollers.learn(await self.store.company_handles())
         await self._own({lease.company for lease in self.held})
 
     async def _hand_over(self, excess: list[str], want: list[str], replicas: int) -> None:
@@ -182,8 +187,9 @@ class Ownership(Loop):
         # One no longer configured keeps its alerts here: the reload that removed it forgets them for good.
         lost = [key for key in self.pollers.plans if key not in companies and (key in before or not self._rounds)]
         self._rounds += 1
+        # A company configured by name keeps its lease on the name and its alerts under the handle it resolved to.
         if self.handover is not None and lost:
-            self.handover.lost(lost)
+            self.handover.lost(self.pollers.aliases(lost))
         if self.handover is not None and gained:
-            await self.handover.gained(gained)
+            await self.handover.gained(self.pollers.aliases(gained))
         await self.pollers.own(companies)

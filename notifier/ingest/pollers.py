@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -70,7 +70,9 @@ class Pollers:
         self._pollers: dict[str, CompanyPoller] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._spawner: Tasks | None = None  # set while polling runs
-        self._handles: set[str] = set()  # handles of the companies polled here, as last looked up
+        # Companies configured by name: the key each resolved handle means (learnt from the store, where whoever
+        # resolved it left it, and from this daemon's own pollers); their alerts and marks are kept under it.
+        self._named: dict[str, str] = {}
 
     @property
     def pollers(self) -> list[CompanyPoller]:
@@ -82,17 +84,55 @@ class Pollers:
         """The keys of the companies this daemon polls now."""
         return list(self._pollers)
 
+    @property
+    def by_name(self) -> bool:
+        """Whether any company is configured by name (and so known by a handle only once resolved)."""
+        return any(not plan.id.handle for plan in self.plans.values())
+
     def owns(self, company: str) -> bool:
         """Whether `company` (a key or a resolved handle, as events and poll marks name it) is polled here."""
-        if company in self._pollers or company in self._handles:
-            return True
-        self._handles = {p.company.handle for p in self._pollers.values() if p.company.handle}  # one resolved since
-        return company in self._handles
+        return self.configured(company) in self._pollers
 
     def decides(self, company: str) -> bool:
         """Whether this daemon decides for `company`: it polls it, or it is not configured (any more; what is
         left of it is this daemon's to forget). False only for a company another replica polls."""
-        return self.owns(company) or company not in self.plans
+        key = self.configured(company)
+        return key is None or key in self._pollers
+
+    def configured(self, company: str) -> str | None:
+        """The key of the configured company that `company` (a key or a resolved handle) means, if any."""
+        if company in self.plans or company in self._pollers:
+            return company
+        if company not in self._named:
+            self._named.update(self._resolved_here())  # one resolved since
+        key = self._named.get(company)
+        return key if key is not None and (key in self.plans or key in self._pollers) else None
+
+    def aliases(self, keys: Collection[str]) -> list[str]:
+        """`keys` of configured companies, with the handles those configured by name resolved to: everything
+        their alerts may be kept under."""
+        self._named.update(self._resolved_here())
+        wanted = set(keys)
+        return [*keys, *(handle for handle, key in self._named.items() if key in wanted and handle not in wanted)]
+
+    def learn(self, handles: Mapping[str, str]) -> None:
+        """What the store says companies configured by name resolved to (by name), as of now."""
+        names = {plan.id.name: key for key, plan in self.plans.items() if not plan.id.handle and plan.id.name}
+        self._named = {handle: names[name] for name, handle in handles.items() if name in names}
+        self._named.update(self._resolved_here())
+
+    def identity(self, key: str) -> CompanyId:
+        """Who the configured company `key` is: as its poller knows it, else with the handle the store knows."""
+        poller = self._pollers.get(key)
+        if poller is not None:
+            return poller.company.id
+        plan = self.plans[key]
+        handle = next((h for h, k in self._named.items() if k == key), plan.id.handle)
+        return CompanyId(handle, plan.id.name)
+
+    def _resolved_here(self) -> dict[str, str]:
+        """The handles this daemon's pollers of companies configured by name resolved to, with their keys."""
+        return {p.company.handle: key for key, p in self._pollers.items() if p.company.handle not in ("", key)}
 
     def get(self, key: str) -> CompanyPoller | None:
         """The poller of the configured company `key`, if this daemon polls it."""
@@ -135,7 +175,6 @@ class Pollers:
 
     async def _drop(self, key: str) -> None:
         poller = self._pollers.pop(key)
-        self._handles.discard(poller.company.handle)
         task = self._tasks.pop(key, None)
         await cancel(task)
         if key in self.plans:  # still configured: another replica polls it now

@@ -40,7 +40,12 @@ from tests.support.receiver import Receiver, serving
 from tests.support.store import postgres_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
-COMPANIES = "[" + ", ".join(f'{{handle: "{1000 + n}"}}' for n in range(6)) + "]"
+# Half by handle, half by name (the simulator's companies 1000-1005 are named "Company 001" to "Company 006").
+COMPANIES = (
+    "["
+    + ", ".join(f'{{handle: "{1000 + n}"}}' if n % 2 else f'{{name: "Company {n + 1:03d}"}}' for n in range(6))
+    + "]"
+)
 SECRET = "whsec_" + base64.b64encode(b"failover-test-signing-key-012345").decode()
 LEASE = 3.0
 INTERVAL = 2.0
@@ -186,7 +191,9 @@ async def test_a_replica_killed_mid_delivery_loses_nothing_and_its_companies_mov
 
     await until(all_claim, "every replica holding claimed deliveries")
     victim = pids[2]
-    owned = {r["company"] for r in await query(location, leases) if r["pid"] == victim}
+    resolved = {f"name:{r['name']}": r["handle"] for r in await query(location, "SELECT * FROM company_handles")}
+    owned = {resolved.get(r["company"], r["company"]) for r in await query(location, leases) if r["pid"] == victim}
+    assert all(company.isdigit() for company in owned)  # the names the victim polled were resolved
     assert owned
     os.kill(victim, signal.SIGKILL)
     killed = time.monotonic()
