@@ -7,6 +7,8 @@ from contextlib import AsyncExitStack
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from notifier.ips.simulator.scenarios import JobSpec
 from tests.support.cluster import notifications, owned, rounds, shared_harnesses
 from tests.support.postgres import PostgresServer
@@ -48,32 +50,34 @@ async def test_a_company_configured_by_name_is_taken_over_without_a_repeat_or_a_
     assert after == sorted([*before, ("failed-publish", "firing", "311"), ("stalled-progress", "resolved", "311")])
 
 
+@pytest.mark.parametrize("moves", [False, True], ids=["kept", "handed-over"])
 async def test_companies_configured_by_name_are_shared_out_with_their_alerts(
-    sim: Sim, tmp_path: Path, postgres: PostgresServer
+    sim: Sim, tmp_path: Path, postgres: PostgresServer, moves: bool
 ) -> None:
-    """Two companies configured by name, one each once the second replica joins: 311's stalled-job alert is in the
-    book of whichever polls it and no other, the other refuses what 311's poll would bring, and when the second
-    stops the first takes its company back with the alert as stored."""
-    companies = '[{name: "Lumière Maison"}, {name: "Sakura Interiors"}]'
+    """Two companies configured by name, one each once the second replica joins (the first keeps the one it has
+    configured first): 311's stalled-job alert is in the book of whichever polls it and no other, the other
+    refuses what 311's poll would bring, and when the second stops the first takes its company back with the
+    alert as stored, announced once."""
+    named = ['{name: "Lumière Maison"}', '{name: "Sakura Interiors"}']
+    companies = "[" + ", ".join(reversed(named) if moves else named) + "]"
     first, second = await shared_harnesses(sim, tmp_path, postgres, 2, companies=companies)
     async with first.running() as a:
         assert owned(a) == {LUMIERE, "name:Sakura Interiors"}
         await first.poll(after=10)  # 311's stalled job fires
         async with second.running() as b:
             await rounds(a, b)
-            assert len(owned(a)) == len(owned(b)) == 1
-            polling, other = (a, b) if LUMIERE in owned(a) else (b, a)
+            polling, other = (b, a) if moves else (a, b)
+            assert (owned(polling), owned(other)) == ({LUMIERE}, {"name:Sakura Interiors"})
             assert [alert.company for alert in polling.alerts()] == ["311"]
             assert other.alerts() == []
             assert polling.pollers.decides("311")
             assert not other.pollers.decides("311")
             assert not other.pollers.decides(LUMIERE)
             assert other.pollers.decides("999")  # not configured: whatever is left of it is anyone's to forget
-            await (first if polling is a else second).poll(after=10)
+            await (second if moves else first).poll(after=10)
         await rounds(a)
         assert owned(a) == {LUMIERE, "name:Sakura Interiors"}
         assert [alert.company for alert in a.alerts()] == ["311"]
         await first.poll(after=10)
-        assert [n for n in await notifications(a) if n[0] == "stalled-progress"] == [
-            ("stalled-progress", "firing", "311")
-        ]
+        stalls = [n for n in await notifications(a) if n[0] == "stalled-progress"]
+    assert stalls == [("stalled-progress", "firing", "311")]
