@@ -55,9 +55,12 @@ class CompanyPoller:
         seeds: SeedSource | None = None,
         takeover: Takeover | None = None,
         checkpoint: Checkpoint | None = None,
+        resolved_before: str | None = None,
     ) -> None:
         """`seed` is what the trackers start from (read when the company was taken); a company known only by name
-        asks `seeds` once its handle is resolved. `takeover` is asked after the first good poll."""
+        asks `seeds` once its handle is resolved. `takeover` is asked after the first good poll.
+        `resolved_before` is the handle the name was resolved to before (by another replica): until the name is
+        resolved again, the company's own events (unreachable) are kept under it, as that replica's were."""
         self.client = client
         if company_name and not company.name:  # until it is resolved, events name the company as configured
             company = dataclasses.replace(company, name=company_name)
@@ -73,6 +76,7 @@ class CompanyPoller:
         self.seeds = seeds
         self.takeover = takeover
         self.checkpoint = checkpoint  # takes what a restart needs, after this poll's events
+        self.resolved_before = resolved_before
         self.tracker: JobTracker | None = None
         self.schedules: ScheduleWatch | None = None
         self.status = PollStatus()
@@ -325,10 +329,13 @@ class CompanyPoller:
         status.last_success = now
 
     def _company_event(self, kind: str, now: datetime, error: str | None) -> Event:
+        company = self.company
+        if not company.handle and self.resolved_before:
+            company = dataclasses.replace(company, handle=self.resolved_before)
         return Event(
             kind=kind,
             at=now,
-            company=self.company,
+            company=company,
             error=error,
             consecutive_failures=self.status.consecutive_failures,
         )

@@ -127,8 +127,11 @@ class Pollers:
         if poller is not None:
             return poller.company.id
         plan = self.plans[key]
-        handle = next((h for h, k in self._named.items() if k == key), plan.id.handle)
-        return CompanyId(handle, plan.id.name)
+        return CompanyId(plan.id.handle or self._handle_of(key) or "", plan.id.name)
+
+    def _handle_of(self, key: str) -> str | None:
+        """The handle the configured company `key` (by name) was last known to resolve to."""
+        return next((handle for handle, known in reversed(self._named.items()) if known == key), None)
 
     def _resolved_here(self) -> dict[str, str]:
         """The handles this daemon's pollers of companies configured by name resolved to, with their keys."""
@@ -171,6 +174,7 @@ class Pollers:
             seeds=self.seeds,
             takeover=self.takeover,
             checkpoint=self.queue.put,
+            resolved_before=None if plan.id.handle else self._handle_of(plan.key),
         )
 
     async def _drop(self, key: str) -> None:

@@ -81,3 +81,31 @@ async def test_companies_configured_by_name_are_shared_out_with_their_alerts(
         await first.poll(after=10)
         stalls = [n for n in await notifications(a) if n[0] == "stalled-progress"]
     assert stalls == [("stalled-progress", "firing", "311")]
+
+
+async def test_a_company_configured_by_name_taken_over_while_ips_is_down_is_not_announced_unreachable_twice(
+    sim: Sim, tmp_path: Path, postgres: PostgresServer
+) -> None:
+    """The first replica announced Lumière Maison unreachable; the second, which cannot resolve the name while IPS
+    is down, keeps that alert (under the handle the store knows) rather than announcing another, and resolves it
+    once IPS is back."""
+    first, second = await shared_harnesses(sim, tmp_path, postgres, 2, companies='[{name: "Lumière Maison"}]')
+    async with AsyncExitStack() as stopping_first:
+        a = await stopping_first.enter_async_context(first.running())
+        async with second.running() as b:
+            await rounds(a, b)
+            await first.poll()
+            sim.world.chaos.down = True
+            await first.poll(after=30)
+            await first.poll(after=30)
+            assert [n for n in await notifications(a) if n[0] == "ips-unreachable"] == [
+                ("ips-unreachable", "firing", "311")
+            ]
+            await stopping_first.aclose()
+            await rounds(b)
+            await second.poll(after=30)
+            await second.poll(after=30)
+            sim.world.chaos.down = False
+            await second.poll(after=30)
+            unreachable = [n for n in await notifications(b) if n[0] == "ips-unreachable"]
+    assert unreachable == [("ips-unreachable", "firing", "311"), ("ips-unreachable", "resolved", "311")]
