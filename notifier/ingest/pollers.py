@@ -1,9 +1,11 @@
 """The pollers this daemon runs: one supervised task per company it owns, all feeding one bounded event queue.
 
-Which companies it owns is not decided here (`ownership` does, today every configured company): `own` starts a
+Which companies it owns is not decided here (`ownership` does, from the leases it holds): `own` starts a
 poller for each company gained, its trackers seeded from the store, and stops those lost. The configured
 companies can change in place (SIGHUP, `configure`): a poller that stays keeps its trackers, so a job that
-ends while the configuration changes is still seen leaving and its ending is still announced.
+ends while the configuration changes is still seen leaving and its ending is still announced. A company
+configured by name is known by its key (`name:…`) and, once resolved here or by another replica, by its handle
+too (`configured`, `aliases`): what is kept under either is the company's.
 """
 
 from __future__ import annotations
