@@ -91,13 +91,10 @@ class Pollers:
         """Whether any company is configured by name (and so known by a handle only once resolved)."""
         return any(not plan.id.handle for plan in self.plans.values())
 
-    def owns(self, company: str) -> bool:
-        """Whether `company` (a key or a resolved handle, as events and poll marks name it) is polled here."""
-        return self.configured(company) in self._pollers
-
     def decides(self, company: str) -> bool:
-        """Whether this daemon decides for `company`: it polls it, or it is not configured (any more; what is
-        left of it is this daemon's to forget). False only for a company another replica polls."""
+        """Whether this daemon decides for `company` (a key or a resolved handle, as events and poll marks name
+        it): it polls it, or it is not configured (any more; what is left of it is this daemon's to forget).
+        False only for a company another replica polls."""
         key = self.configured(company)
         return key is None or key in self._pollers
 

@@ -109,3 +109,28 @@ async def test_a_company_configured_by_name_taken_over_while_ips_is_down_is_not_
             await second.poll(after=30)
             unreachable = [n for n in await notifications(b) if n[0] == "ips-unreachable"]
     assert unreachable == [("ips-unreachable", "firing", "311"), ("ips-unreachable", "resolved", "311")]
+
+
+async def test_a_removed_company_is_forgotten_by_a_replica_that_never_resolved_the_names(
+    sim: Sim, tmp_path: Path, postgres: PostgresServer
+) -> None:
+    """A reload dropping 203 forgets its alert on the replica polling it, though Lumière Maison, configured by
+    name, was only ever resolved by the other replica (the store says to which handle)."""
+    companies = '[{name: "Lumière Maison"}, {handle: "203"}]'
+    first, second = await shared_harnesses(sim, tmp_path, postgres, 2, companies=companies)
+    async with first.running() as a:
+        await first.poll()  # the name is resolved here
+        async with second.running() as b:
+            await rounds(a, b)
+            assert owned(b) == {"203"}
+            for _ in range(4):  # 203's job fails meanwhile; each round well within a lease, so nothing moves
+                second.advance(10)
+                await rounds(a, b)
+            await second.poll()
+            assert [alert.company for alert in b.alerts()] == ["203"]
+            path = second.config.source
+            path.write_text(path.read_text(encoding="utf-8").replace(companies, '[{name: "Lumière Maison"}]'))
+            assert await b.reloader.reload(path)
+            assert (owned(a), owned(b)) == ({LUMIERE}, set())
+            assert b.alerts() == []
+            assert [alert.company for alert in await b.store.load_alerts()] == []
