@@ -9,7 +9,9 @@ from collections.abc import Callable, Coroutine, Iterable, Sequence
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from notifier.ingest.schedules.state import ScheduleState, mark_from_dict
+from notifier.store.bodies import Bodies
 from notifier.store.errors import StoreError, StoreHealth, describe
+from notifier.store.records import WaitingGroup, WaitingMember
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -71,3 +73,17 @@ def schedule_states(rows: Iterable[Sequence[Any]]) -> dict[str, dict[str, Schedu
     for company, key, body in rows:
         marks.setdefault(company, {})[key] = mark_from_dict(json.loads(body))
     return marks
+
+
+def waiting_group(row: Sequence[Any]) -> WaitingGroup:
+    """(key, rule, channel, labels, members, oldest member's time, next_at, sent) → the group as operators see it."""
+    labels = tuple((str(k), str(v)) for k, v in json.loads(row[3]))
+    due = float(row[6]) if row[6] is not None else None
+    return WaitingGroup(row[0], row[1], row[2], labels, int(row[4]), float(row[5]), due, int(row[7]))
+
+
+def waiting_member(row: Sequence[Any], bodies: Bodies) -> WaitingMember:
+    """(group, channel, recipients, added_at, next_at, key, body) → a member waiting for its group's digest."""
+    due = float(row[4]) if row[4] is not None else None
+    recipients = tuple(str(r) for r in json.loads(row[2]))
+    return WaitingMember(row[0], row[1], recipients, float(row[3]), due, bodies.read(row[5], row[6]))

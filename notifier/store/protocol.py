@@ -38,6 +38,8 @@ from notifier.store.records import (
     OutboxStats,
     Outgoing,
     Requeued,
+    WaitingGroup,
+    WaitingMember,
 )
 
 
@@ -81,6 +83,14 @@ class GroupStore(Protocol):
 
     async def next_group_at(self) -> float | None:
         """When the next group is due (None: no group is waiting)."""
+        ...
+
+    async def waiting_groups(self) -> list[WaitingGroup]:
+        """Every group holding members for its next digest, the earliest due first (for operators)."""
+        ...
+
+    async def waiting_members(self, limit: int = 100) -> list[WaitingMember]:
+        """Notifications waiting in groups, those of the earliest due group first, each group's oldest first."""
         ...
 
 

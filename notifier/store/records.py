@@ -3,7 +3,8 @@
 An `Outgoing` notification is committed with its `Destination`s (one delivery per channel); the dispatcher
 claims due `DeliveryRow`s and records a `DeliveryOutcome` for each; operators see `OutboxStats` and get a
 `Requeued` back when they retry. A grouped `Destination` joins its group instead of getting a delivery; a
-`DueGroup` is read when the group's digest is due and a `GroupFlush` commits that digest. (Who polls which
+`DueGroup` is read when the group's digest is due and a `GroupFlush` commits that digest; operators see each
+`WaitingGroup` and `WaitingMember` until then. (Who polls which
 company, `Member` and `Lease`, is the ingest stage's.)
 """
 
@@ -131,6 +132,33 @@ class GroupFlush:
     open: tuple[str, ...]
     thread: str | None
     more: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingGroup:
+    """A group holding members for its next digest, as operators see it: `due_at` is when the digest is due
+    (one in the past is overdue: no digest could be made), `since` when its oldest member joined."""
+
+    key: str
+    rule: str
+    channel: str
+    labels: tuple[tuple[str, str], ...]
+    members: int
+    since: float
+    due_at: float | None
+    sent: int
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingMember:
+    """A notification waiting in `group` for the digest due at `due_at` on `channel`, instead of a delivery."""
+
+    group: str
+    channel: str
+    recipients: tuple[str, ...]
+    added_at: float
+    due_at: float | None
+    notification: Notification
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,3 +123,36 @@ async def test_retention_keeps_notifications_a_group_still_holds(store: Store) -
     await store.forget_before(NOW + timedelta(days=30))
     [group] = await store.due_groups(T0 + 30, 100)
     assert [n.key for n in group.members] == ["msg_1"]
+
+
+@pytest.mark.parametrize("store", BACKENDS, indirect=True)
+async def test_operators_see_what_waits_in_each_group_and_when_its_digest_is_due(store: Store) -> None:
+    """Waiting members are listed with their group, channel and due time; the group with its count and age."""
+    later = Grouping("grp_2", "stalled", (), wait=600.0, interval=600.0)
+    stalled = replace(notification("msg_9"), rule="stalled")
+    await store.commit([member(1), member(2)], [], [], NOW)
+    await store.commit([Outgoing(stalled, (Destination("mail", ("b@example.com",), group=later),))], [], [],
+                       NOW + timedelta(seconds=5))  # fmt: skip
+    first, second = await store.waiting_groups()
+    assert (first.key, first.rule, first.channel, first.members, first.since, first.due_at, first.sent) == (
+        "grp_1", "failed-publish", "slack", 2, T0, T0 + 30, 0)  # fmt: skip
+    assert first.labels == (("company.handle", "47"),)
+    assert (second.key, second.channel, second.members, second.since, second.due_at) == (
+        "grp_2", "mail", 1, T0 + 5, T0 + 605)  # fmt: skip
+    waiting = await store.waiting_members()
+    assert [(w.group, w.channel, w.notification.key, w.due_at) for w in waiting] == [
+        ("grp_1", "slack", "msg_1", T0 + 30), ("grp_1", "slack", "msg_2", T0 + 30), ("grp_2", "mail", "msg_9", T0 + 605)
+    ]  # fmt: skip
+    assert waiting[2].recipients == ("b@example.com",) and waiting[0].notification.message.title == "Job A failed"
+    assert [w.notification.key for w in await store.waiting_members(limit=1)] == ["msg_1"]
+
+
+@pytest.mark.parametrize("store", BACKENDS, indirect=True)
+async def test_a_digest_takes_its_members_out_of_the_waiting_list(store: Store) -> None:
+    """After its digest a group is no longer waiting (an empty group is not listed); its digest is a delivery."""
+    await store.commit([member(1)], [], [], NOW)
+    [group] = await store.due_groups(T0 + 30, 100)
+    await store.flush_group(GroupFlush(group.key, 0, digest("d1"), ("msg_1",), (), None), T0 + 30)
+    assert await store.waiting_groups() == []
+    assert await store.waiting_members() == []
+    assert (await store.stats()).pending == 2  # the webhook's own delivery and the digest

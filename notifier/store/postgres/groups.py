@@ -13,16 +13,25 @@ from datetime import UTC, datetime
 
 from notifier.safety import SCRUBBER
 from notifier.store.bodies import Bodies
-from notifier.store.operations import decoded
+from notifier.store.operations import decoded, waiting_group, waiting_member
 from notifier.store.postgres.connection import Pool, Row, operation
 from notifier.store.postgres.listener import CHANNEL
 from notifier.store.postgres.rows import insert_new
-from notifier.store.records import DueGroup, GroupFlush
+from notifier.store.records import DueGroup, GroupFlush, WaitingGroup, WaitingMember
 
 GROUP_COLUMNS = "key, rule, channel, labels, sent, thread, open"
 MEMBERS = (
     "SELECT m.key, n.body, m.recipients FROM group_members m JOIN notifications n ON n.key = m.key"
     " WHERE m.grp = $1 ORDER BY m.added_at, m.seq LIMIT $2"
+)
+WAITING_GROUPS = (
+    "SELECT g.key, g.rule, g.channel, g.labels, count(*), min(m.added_at), g.next_at, g.sent"
+    " FROM groups g JOIN group_members m ON m.grp = g.key GROUP BY g.key ORDER BY g.next_at NULLS LAST, g.key"
+)
+WAITING_MEMBERS = (
+    "SELECT g.key, g.channel, m.recipients, m.added_at, g.next_at, m.key, n.body"
+    " FROM group_members m JOIN groups g ON g.key = m.grp JOIN notifications n ON n.key = m.key"
+    " ORDER BY g.next_at NULLS LAST, g.key, m.added_at, m.seq LIMIT $1"
 )
 
 
@@ -78,3 +87,15 @@ class GroupRows(Pool):
         async with self.connection() as db:
             found = await db.fetchval("SELECT min(next_at) FROM groups")
         return float(found) if found is not None else None
+
+    @operation
+    async def waiting_groups(self) -> list[WaitingGroup]:
+        async with self.connection() as db:
+            rows = await db.fetch(WAITING_GROUPS)
+        return decoded(lambda: [waiting_group(row) for row in rows])
+
+    @operation
+    async def waiting_members(self, limit: int = 100) -> list[WaitingMember]:
+        async with self.connection() as db:
+            rows = await db.fetch(WAITING_MEMBERS, limit)
+        return decoded(lambda: [waiting_member(row, self.bodies) for row in rows])

@@ -14,13 +14,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 from notifier.store.bodies import Bodies
-from notifier.store.operations import decoded
-from notifier.store.records import DueGroup, GroupFlush
+from notifier.store.operations import decoded, waiting_group, waiting_member
+from notifier.store.records import DueGroup, GroupFlush, WaitingGroup, WaitingMember
 from notifier.store.sqlite.connection import Connection, operation
 from notifier.store.sqlite.rows import insert_new
 
 GROUP_COLUMNS = "key, rule, channel, labels, sent, thread, open"
 MEMBER_COLUMNS = "m.key, n.body, m.recipients"
+WAITING_GROUPS = (
+    "SELECT g.key, g.rule, g.channel, g.labels, COUNT(*), MIN(m.added_at), g.next_at, g.sent "
+    "FROM groups g JOIN group_members m ON m.grp = g.key GROUP BY g.key ORDER BY g.next_at IS NULL, g.next_at, g.key"
+)
+WAITING_MEMBERS = (
+    "SELECT g.key, g.channel, m.recipients, m.added_at, g.next_at, m.key, n.body "
+    "FROM group_members m JOIN groups g ON g.key = m.grp JOIN notifications n ON n.key = m.key "
+    "ORDER BY g.next_at IS NULL, g.next_at, g.key, m.added_at, m.rowid LIMIT ?"
+)
 
 
 class GroupRows(Connection):
@@ -91,3 +100,15 @@ class GroupRows(Connection):
         async with self.reading() as db, db.execute("SELECT MIN(next_at) FROM groups") as cur:
             row = await cur.fetchone()
         return float(row[0]) if row and row[0] is not None else None
+
+    @operation
+    async def waiting_groups(self) -> list[WaitingGroup]:
+        async with self.reading() as db, db.execute(WAITING_GROUPS) as cur:
+            rows = await cur.fetchall()
+        return decoded(lambda: [waiting_group(row) for row in rows])
+
+    @operation
+    async def waiting_members(self, limit: int = 100) -> list[WaitingMember]:
+        async with self.reading() as db, db.execute(WAITING_MEMBERS, (limit,)) as cur:
+            rows = await cur.fetchall()
+        return decoded(lambda: [waiting_member(row, self.bodies) for row in rows])
