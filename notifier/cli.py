@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     outbox = with_config("outbox", "inspect and repair the outbox")
     outbox_sub = outbox.add_subparsers(dest="action", required=True)
     olist = outbox_sub.add_parser("list", parents=[config_too], help="list deliveries (default: dead letters)")
-    olist.add_argument("--state", default="dead", choices=["dead", "pending", "silenced", "delivered", "all"])
+    olist.add_argument("--state", default="dead", choices=["dead", "pending", "waiting", "silenced", "delivered", "all"])
     olist.add_argument("--limit", type=int, default=50)
     oretry = outbox_sub.add_parser("retry", parents=[config_too], help="queue a dead or silenced delivery again")
     which = oretry.add_mutually_exclusive_group(required=True)
@@ -250,7 +250,7 @@ async def _admin(args: argparse.Namespace, config: Config) -> int:
             return await admin.silence_list(config, now, include_expired=args.all)
         return await admin.silence_expire(config, args.id, now)
     if args.action == "list":
-        return await admin.outbox_list(config, args.state, args.limit)
+        return await admin.outbox_list(config, args.state, args.limit, now=now)
     if args.action == "retry":
         if args.channel is not None:
             return await admin.outbox_retry_channel(config, args.channel, now)

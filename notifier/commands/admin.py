@@ -18,13 +18,24 @@ from notifier.engine.silences import parse_matcher
 from notifier.safety import SCRUBBER
 from notifier.sources.durations import format_duration, parse_duration
 from notifier.store.backends import open_store
-from notifier.store.records import DEAD, DELIVERED, PENDING, SILENCED, DeliveryState
+from notifier.store.records import (
+    DEAD,
+    DELIVERED,
+    OVERDUE_AFTER,
+    PENDING,
+    SILENCED,
+    DeliveryRow,
+    DeliveryState,
+    WaitingGroup,
+    WaitingMember,
+)
 
 LINE = 3000  # characters per printed line: a title and an error fit, a megabyte of either does not
 STATES: dict[str, list[DeliveryState]] = {
     "pending": [PENDING], "dead": [DEAD], "silenced": [SILENCED], "delivered": [DELIVERED],
-    "all": [PENDING, DEAD, SILENCED, DELIVERED],
+    "all": [PENDING, DEAD, SILENCED, DELIVERED], "waiting": [],
 }  # fmt: skip
+WITH_WAITING = ("waiting", "pending", "all")  # states whose listing includes members waiting for their digest
 
 
 async def silence_add(
@@ -76,20 +87,32 @@ async def silence_expire(config: Config, silence_id: str, now: datetime, out: Te
     return 0 if done else 1
 
 
-async def outbox_list(config: Config, state: str, limit: int, out: TextIO | None = None) -> int:
+async def outbox_list(
+    config: Config, state: str, limit: int, out: TextIO | None = None, now: datetime | None = None
+) -> int:
+    """Deliveries in `state`; with pending (and all, and waiting alone) the notifications waiting in a group for
+    its digest too, which have no delivery yet, and a line per group saying when its digest is due (an overdue
+    group is named whatever the state listed)."""
+    moment = (now or datetime.now(UTC)).timestamp()
     async with open_store(config.state_location) as store:
-        rows = await store.list_deliveries(STATES[state], limit)
+        rows = await store.list_deliveries(STATES[state], limit) if STATES[state] else []
+        waiting = await store.waiting_members(limit) if state in WITH_WAITING else []
+        groups = await store.waiting_groups()
         stats = await store.stats()
         disabled = await store.disabled_channels()
     for row in rows:
-        n = row.notification
-        due = f" next={_when(row.next_at)}" if row.state == PENDING else ""
-        line = (
-            f"{row.id:>6}  {row.state:9} {row.channel:14} attempts={row.attempts:<3} {n.status:8} {n.rule:20} "
-            f"{n.message.title}{due}" + (f"  ({row.last_error})" if row.last_error else "")
-        )
-        print(SCRUBBER(line, LINE), file=out)
-    print(f"pending={stats.pending} dead={stats.dead} silenced={stats.silenced} delivered={stats.delivered}", file=out)
+        print(SCRUBBER(_delivery_line(row), LINE), file=out)
+    for member in waiting:
+        print(SCRUBBER(_waiting_line(member), LINE), file=out)
+    for group in groups:  # every listing names a group whose digest was not made: it is stuck, not empty
+        if state in WITH_WAITING or group.overdue(moment):
+            print(SCRUBBER(_group_line(group, moment), LINE), file=out)
+    held = sum(group.members for group in groups)
+    print(
+        f"pending={stats.pending} waiting={held} dead={stats.dead} silenced={stats.silenced} "
+        f"delivered={stats.delivered}",
+        file=out,
+    )
     for channel, reason in sorted(disabled.items()):
         print(
             SCRUBBER(
@@ -98,6 +121,35 @@ async def outbox_list(config: Config, state: str, limit: int, out: TextIO | None
             file=out,
         )
     return 0
+
+
+def _delivery_line(row: DeliveryRow) -> str:
+    n = row.notification
+    due = f" next={_when(row.next_at)}" if row.state == PENDING else ""
+    return (
+        f"{row.id:>6}  {row.state:9} {row.channel:14} attempts={row.attempts:<3} {n.status:8} {n.rule:20} "
+        f"{n.message.title}{due}" + (f"  ({row.last_error})" if row.last_error else "")
+    )
+
+
+def _waiting_line(member: WaitingMember) -> str:
+    """No id: the member has no delivery of its own; it goes out in its group's digest."""
+    n = member.notification
+    due = _when(member.due_at) if member.due_at is not None else "-"
+    return (
+        f"{'-':>6}  {'waiting':9} {member.channel:14} group={member.group} {n.status:8} {n.rule:20} "
+        f"{n.message.title} digest={due}"
+    )
+
+
+def _group_line(group: WaitingGroup, now: float) -> str:
+    due = _when(group.due_at) if group.due_at is not None else "-"
+    late = f"  (overdue: not made for over {format_duration(OVERDUE_AFTER)})" if group.overdue(now) else ""
+    labels = " ".join(f"{k}={v}" for k, v in group.labels)
+    return (
+        f"group {group.key} {group.channel} rule={group.rule} {labels + ' ' if labels else ''}"
+        f"members={group.members} since={_when(group.since)} digest={due}{late}"
+    )
 
 
 async def outbox_retry(config: Config, row_id: int, now: datetime, out: TextIO | None = None) -> int:

@@ -21,6 +21,9 @@ DELIVERED: DeliveryState = "delivered"
 DEAD: DeliveryState = "dead"
 SILENCED: DeliveryState = "silenced"
 STATES: tuple[DeliveryState, ...] = (PENDING, DELIVERED, DEAD, SILENCED)
+# The digest loop looks at least every second, so a digest due longer ago than this was not made: the store
+# failed, the group's rule broke, or no daemon runs. Operators see such a group as overdue.
+OVERDUE_AFTER = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +150,9 @@ class WaitingGroup:
     since: float
     due_at: float | None
     sent: int
+
+    def overdue(self, now: float) -> bool:
+        return self.due_at is None or now - self.due_at > OVERDUE_AFTER
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ import asyncio
 import base64
 import re
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -19,7 +19,16 @@ from notifier.engine.evaluate import Engine
 from notifier.engine.rules import load_rules
 from notifier.models import Event, JobLog
 from notifier.runtime.clock import SystemClock
-from notifier.store.records import DEAD, DELIVERED, PENDING, DeliveryRow, DeliveryState, Destination, Outgoing
+from notifier.store.records import (
+    DEAD,
+    DELIVERED,
+    PENDING,
+    DeliveryRow,
+    DeliveryState,
+    Destination,
+    Grouping,
+    Outgoing,
+)
 from notifier.store.sqlite.store import SqliteStore
 from tests.support.engine import COMPANY, at, job
 from tests.support.store import due, notification, settle
@@ -110,7 +119,7 @@ def test_outbox_list_shows_dead_letters_by_default(config: Path, cli: Cli) -> No
     lines = out.splitlines()
     assert len(lines) == 2
     assert re.match(rf"\s*{ids['a']}\s+dead\s+hook\s+attempts=1 .*Job a failed\s+\(HTTP 400\)$", lines[0])
-    assert lines[1] == "pending=1 dead=1 silenced=0 delivered=1"
+    assert lines[1] == "pending=1 waiting=0 dead=1 silenced=0 delivered=1"
 
 
 def test_outbox_list_pending_shows_the_next_attempt(config: Path, cli: Cli) -> None:
@@ -225,7 +234,55 @@ def test_silenced_delivery_is_stored_counted_and_retryable(config: Path, cli: Cl
     _, silenced, _ = cli("outbox", "list", "--state", "silenced")
     [row] = [line for line in silenced.splitlines() if "slack" in line]
     assert f"(silenced by {silence_id})" in row
-    assert "pending=1 dead=0 silenced=1 delivered=0" in silenced
+    assert "pending=1 waiting=0 dead=0 silenced=1 delivered=0" in silenced
     row_id = row.split()[0]
     assert cli("outbox", "retry", row_id)[0] == 0
     assert sorted((r.channel, r.state) for r in all_rows(config)) == [("hook", PENDING), ("slack", PENDING)]
+
+
+def group_storm(config: Path, *, wait: float, ago: float = 0.0) -> None:
+    """Two failures `ago` seconds back, each to the hook and grouped on Slack (one title carries the secret)."""
+    grouping = Grouping("grp_1", "failed-publish", (("company.handle", "47"),), wait=wait, interval=600.0)
+    titles = {"s1": "Job s1 failed", "s2": f"Job s2 failed with {SECRET}"}
+    items = [
+        Outgoing(notification(key, title=title), (Destination("hook"), Destination("slack", group=grouping)))
+        for key, title in titles.items()
+    ]
+    with_store(config, lambda store: store.commit(items, [], [], datetime.now(UTC) - timedelta(seconds=ago)))
+
+
+def test_outbox_list_shows_members_waiting_for_their_groups_digest(config: Path, cli: Cli) -> None:
+    """Grouped notifications are listed as waiting (no id), with their group, channel and digest time, scrubbed."""
+    group_storm(config, wait=300.0)
+    code, out, _ = cli("outbox", "list", "--state", "pending")
+    assert code == 0
+    waiting = [line for line in out.splitlines() if " waiting " in line]
+    assert len(waiting) == 2
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00"
+    assert re.match(rf"\s+-\s+waiting\s+slack\s+group=grp_1 firing\s+failed-publish\s+Job s1 failed digest={stamp}$",
+                    waiting[0])  # fmt: skip
+    assert SECRET not in out and "Job s2 failed with" in waiting[1]
+    assert re.search(rf"^group grp_1 slack rule=failed-publish company.handle=47 members=2 since={stamp} digest={stamp}$",
+                     out, re.MULTILINE)  # fmt: skip
+    assert out.splitlines()[-1] == "pending=2 waiting=2 dead=0 silenced=0 delivered=0"
+    only = cli("outbox", "list", "--state", "waiting")[1].splitlines()
+    assert [line for line in only if "hook" in line] == [] and len(only) == 4
+    assert cli("outbox", "list")[1] == "pending=2 waiting=2 dead=0 silenced=0 delivered=0\n"
+
+
+def test_an_overdue_group_is_named_whatever_the_listing(config: Path, cli: Cli) -> None:
+    """A group whose digest was due long ago (none was made) shows up even among dead letters, as overdue."""
+    group_storm(config, wait=30.0, ago=3600.0)
+    _, out, _ = cli("outbox", "list")
+    assert re.match(r"group grp_1 slack .*members=2 .* \(overdue: not made for over 1m\)$", out.splitlines()[0])
+
+
+def test_purging_and_retrying_leave_waiting_members_to_their_digest(config: Path, cli: Cli) -> None:
+    """Purging dead rows keeps what a group holds; a member has no id to retry, so `retry` names none."""
+    ids = seed(config, {"a": DEAD})
+    group_storm(config, wait=300.0)
+    assert cli("outbox", "purge")[:2] == (0, "purged 1 dead deliveries\n")
+    [member] = with_store(config, lambda store: store.waiting_members(1))
+    assert member.notification.message.title == "Job s1 failed"
+    assert cli("outbox", "retry", str(ids["a"]))[0] == 1
+    assert "waiting=2" in cli("outbox", "list", "--state", "waiting")[1]
