@@ -72,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     outbox = with_config("outbox", "inspect and repair the outbox")
     outbox_sub = outbox.add_subparsers(dest="action", required=True)
     olist = outbox_sub.add_parser("list", parents=[config_too], help="list deliveries (default: dead letters)")
-    olist.add_argument("--state", default="dead", choices=["dead", "pending", "waiting", "silenced", "delivered", "all"])
+    states = ["dead", "pending", "waiting", "silenced", "delivered", "all"]  # waiting: for their group's digest
+    olist.add_argument("--state", default="dead", choices=states)
     olist.add_argument("--limit", type=int, default=50)
     oretry = outbox_sub.add_parser("retry", parents=[config_too], help="queue a dead or silenced delivery again")
     which = oretry.add_mutually_exclusive_group(required=True)

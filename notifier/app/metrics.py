@@ -56,6 +56,15 @@ class Metrics:
         self.outbox_oldest = Gauge(
             "notifier_outbox_oldest_age_seconds", "Age of the oldest pending delivery", registry=r
         )
+        self.group_members_waiting = Gauge(
+            "notifier_group_members_waiting", "Notifications waiting in groups for their digest, by channel",
+            ["channel"], registry=r,
+        )  # fmt: skip
+        self.group_overdue = Gauge(
+            "notifier_group_digest_overdue_seconds",
+            "How long past its due time the most overdue group's digest is, by channel (0: none is late)",
+            ["channel"], registry=r,
+        )  # fmt: skip
         self.queue_depth = Gauge("notifier_queue_depth", "Events waiting in the internal queue", registry=r)
         self.firing = Gauge("notifier_alerts_firing", "Alerts currently firing", registry=r)
         self.store_up = Gauge(

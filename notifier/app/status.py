@@ -16,6 +16,7 @@ from prometheus_client import generate_latest
 
 from notifier.ingest.views import CompanyView
 from notifier.store.errors import StoreError
+from notifier.store.records import WaitingGroup
 from notifier.web.source import AlertView, Phase, StoreReader
 
 if TYPE_CHECKING:
@@ -66,6 +67,8 @@ class DaemonStatus:
             m.outbox_depth.set(stats.pending)
             oldest = stats.oldest_pending_at
             m.outbox_oldest.set(max(0.0, self.now().timestamp() - oldest) if oldest else 0.0)
+        with contextlib.suppress(StoreError):  # likewise what waits in groups
+            self._refresh_groups(await daemon.store.waiting_groups())
         with contextlib.suppress(StoreError):  # likewise the cluster's figures
             now = self.now()
             m.cluster_members.set(len(await daemon.store.members(now)))
@@ -78,3 +81,19 @@ class DaemonStatus:
         m.company_up.clear()  # a company configured by name changes label once resolved; drop the old series
         for company in self.companies():
             m.company_up.labels(company.label).set(1 if company.status.up else 0)
+
+    def _refresh_groups(self, groups: Sequence[WaitingGroup]) -> None:
+        """Members waiting per configured channel (0 when none), and how late its latest digest is; a channel
+        no longer configured drops its series once nothing waits for it."""
+        m, now = self._daemon.metrics, self.now().timestamp()
+        waiting = dict.fromkeys(self._daemon.config.channels, 0)
+        late = dict.fromkeys(self._daemon.config.channels, 0.0)
+        for group in groups:
+            waiting[group.channel] = waiting.get(group.channel, 0) + group.members
+            due = group.due_at if group.due_at is not None else now
+            late[group.channel] = max(late.get(group.channel, 0.0), now - due)
+        m.group_members_waiting.clear()
+        m.group_overdue.clear()
+        for channel, count in waiting.items():
+            m.group_members_waiting.labels(channel).set(count)
+            m.group_overdue.labels(channel).set(late[channel])

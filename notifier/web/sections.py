@@ -21,7 +21,7 @@ from notifier.web.source import StatusSource
 
 STALLED_AFTER = 900.0  # seconds without progress before a job is flagged; the shipped stalled-progress rule's
 RECENT_DELIVERIES = 25
-SECTIONS = ("companies", "jobs", "schedules", "alerts", "deliveries", "silences", "outbox", "cluster")
+SECTIONS = ("companies", "jobs", "schedules", "alerts", "deliveries", "silences", "outbox", "groups", "cluster")
 SCHEDULE_ORDER = {"failed": 0, "missed": 1, "late": 2, "ok": 3, "paused": 4, "inactive": 5}
 Json = dict[str, Any]
 
@@ -163,6 +163,35 @@ async def outbox(source: StatusSource) -> Json:
     }  # fmt: skip
 
 
+async def groups(source: StatusSource) -> Json:
+    """Notifications waiting in groups for their digest, per channel and per group, the earliest due first; a
+    group is overdue when its digest was due long enough ago that it should have been made (it is stuck)."""
+    now = source.now().timestamp()
+    waiting = await source.store.waiting_groups()
+    rows = [
+        {"key": g.key, "rule": g.rule, "channel": g.channel, "labels": dict(g.labels), "members": g.members,
+         "since": _stamp(g.since), "digest_due_at": _stamp(g.due_at), "overdue": g.overdue(now), "digests": g.sent}
+        for g in waiting
+    ]  # fmt: skip
+    return {"waiting": sum(g.members for g in waiting), "channels": _per_channel(rows), "groups": rows}
+
+
+def _per_channel(rows: list[Json]) -> list[Json]:
+    """Groups, members and overdue groups by channel, with the channel's next digest (rows: earliest due first)."""
+    channels: dict[str, Json] = {}
+    for row in rows:
+        first = {"channel": row["channel"], "groups": 0, "members": 0, "next_digest_at": row["digest_due_at"]}
+        seen = channels.setdefault(row["channel"], {**first, "overdue": 0})
+        seen["groups"] += 1
+        seen["members"] += row["members"]
+        seen["overdue"] += row["overdue"]
+    return sorted(channels.values(), key=lambda c: str(c["channel"]))
+
+
+def _stamp(epoch: float | None) -> str | None:
+    return _iso(datetime.fromtimestamp(epoch, UTC)) if epoch is not None else None
+
+
 async def cluster(source: StatusSource) -> Json:
     """The replicas alive on the state store (this daemon among them) and which of them polls which company."""
     now = source.now()
@@ -197,6 +226,8 @@ async def section(source: StatusSource, name: str) -> Any:
         return await silences(source)
     if name == "outbox":
         return await outbox(source)
+    if name == "groups":
+        return await groups(source)
     if name == "cluster":
         return await cluster(source)
     raise KeyError(name)
@@ -207,6 +238,7 @@ UNKNOWN: dict[str, Any] = {
     "deliveries": {"recent": [], "dead_letters": [], "disabled_channels": []},
     "silences": [],
     "outbox": dict.fromkeys(("pending", "dead", "silenced", "delivered", "oldest_pending_age_seconds")),
+    "groups": {"waiting": None, "channels": [], "groups": []},
     "cluster": {"replica": None, "members": [], "owners": []},
 }
 
@@ -243,6 +275,9 @@ def summary(data: Json) -> Json:
         "alerts_pending": sum(1 for a in data["alerts"] if a["state"] == "pending"),
         "outbox_pending": data["outbox"]["pending"],
         "outbox_oldest_age_seconds": data["outbox"]["oldest_pending_age_seconds"],
+        "group_members_waiting": data["groups"]["waiting"],
+        "groups_waiting": len(data["groups"]["groups"]),
+        "groups_overdue": sum(1 for g in data["groups"]["groups"] if g["overdue"]),
         "dead_letters": data["outbox"]["dead"],
         "disabled_channels": len(data["deliveries"]["disabled_channels"]),
         "silences": len(data["silences"]),

@@ -17,7 +17,7 @@ from notifier.engine.silences import Silence
 from notifier.ingest.leases import Lease, Member
 from notifier.ingest.views import CompanyView
 from notifier.store.errors import StoreHealth
-from notifier.store.records import DeliveryRow, DeliveryState, OutboxStats
+from notifier.store.records import DeliveryRow, DeliveryState, OutboxStats, WaitingGroup
 
 Phase = Literal["starting", "running", "stopping"]
 
@@ -46,6 +46,8 @@ class StoreReader(Protocol):
     async def silenced_counts(self) -> dict[str, int]: ...
 
     async def stats(self) -> OutboxStats: ...
+
+    async def waiting_groups(self) -> list[WaitingGroup]: ...
 
     async def members(self, now: datetime) -> list[Member]: ...
 

@@ -92,10 +92,10 @@ class GroupRows(Pool):
     async def waiting_groups(self) -> list[WaitingGroup]:
         async with self.connection() as db:
             rows = await db.fetch(WAITING_GROUPS)
-        return decoded(lambda: [waiting_group(row) for row in rows])
+        return decoded(lambda: [waiting_group(tuple(row)) for row in rows])
 
     @operation
     async def waiting_members(self, limit: int = 100) -> list[WaitingMember]:
         async with self.connection() as db:
             rows = await db.fetch(WAITING_MEMBERS, limit)
-        return decoded(lambda: [waiting_member(row, self.bodies) for row in rows])
+        return decoded(lambda: [waiting_member(tuple(row), self.bodies) for row in rows])
