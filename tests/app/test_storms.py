@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
 from standardwebhooks.webhooks import Webhook
 
@@ -57,10 +59,10 @@ def failed(n: int, seconds: float = 0) -> Event:
     return Event("job.failed", at, COMPANY, job(handle, original_name=f"Publish {n}"), log=log, details=(detail,))
 
 
-def configure(tmp_path: Path, endpoints: Receivers, rules: str) -> Path:
+def configure(tmp_path: Path, endpoints: Receivers, rules: str, http: str = "") -> Path:
     (tmp_path / "rules.yaml").write_text(rules, encoding="utf-8")
     path = tmp_path / "notifier.yaml"
-    path.write_text(config_yaml(endpoints, str(tmp_path / "rules.yaml")), encoding="utf-8")
+    path.write_text(config_yaml(endpoints, str(tmp_path / "rules.yaml"), http=http), encoding="utf-8")
     return path
 
 
@@ -206,3 +208,40 @@ async def test_digests_are_counted_in_the_metrics(tmp_path: Path, endpoints: Rec
         digests = daemon.metrics.registry.get_sample_value("notifier_digests_total", labels)
         told = daemon.metrics.registry.get_sample_value("notifier_digested_notifications_total", labels)
     assert (digests, told) == (1, 7)
+
+
+async def test_what_waits_for_a_digest_is_on_the_status_page_the_api_and_the_metrics(
+    tmp_path: Path, endpoints: Receivers
+) -> None:
+    """While a group collects, the window shows its members per channel with the digest's due time (and the
+    gauge counts them); once the digest is made, nothing waits and the gauge is back to 0."""
+    clock = ManualClock(T0)
+    config = load_config(configure(tmp_path, endpoints, STORM, http='listen: "127.0.0.1:0"'))
+    async with Daemon.open(config, clock=clock, polling=False) as daemon, aiohttp.ClientSession() as http:
+
+        async def get(path: str) -> str:
+            async with http.get(daemon.window.url(path)) as answer:
+                assert answer.status == 200
+                return await answer.text()
+
+        await put(daemon, [failed(n) for n in range(7)])
+        groups = json.loads(await get("/api/groups"))
+        due = (T0 + timedelta(seconds=WAIT)).isoformat()
+        assert groups["channels"] == [
+            {"channel": "ops-slack", "groups": 1, "members": 7, "next_digest_at": due, "overdue": 0}
+        ]
+        [group] = groups["groups"]
+        assert (group["rule"], group["labels"], group["members"], group["digest_due_at"], group["overdue"]) == (
+            "failed-publish", {"company.handle": "47"}, 7, due, False)  # fmt: skip
+        status = json.loads(await get("/api/status"))
+        assert (status["summary"]["group_members_waiting"], status["summary"]["groups_waiting"]) == (7, 1)
+        page = await get("/status")
+        assert "Waiting for a digest" in page and re.search(r"<td class=\"num\">7</td>", page)
+        metrics = await get("/metrics")
+        assert 'notifier_group_members_waiting{channel="ops-slack"} 7.0' in metrics
+        assert 'notifier_group_members_waiting{channel="downstream"} 0.0' in metrics
+        clock.advance(WAIT)
+        await daemon.settle()
+        assert json.loads(await get("/api/groups")) == {"waiting": 0, "channels": [], "groups": []}
+        assert 'notifier_group_members_waiting{channel="ops-slack"} 0.0' in await get("/metrics")
+    assert len(endpoints.received.slack) == 1
