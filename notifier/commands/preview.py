@@ -66,4 +66,5 @@ class GroupPreview:
                      now=datetime.fromtimestamp(now, UTC))  # fmt: skip
         group.members, group.next_at, group.last_at = [], None, now
         group.sent, group.thread, group.open = group.sent + 1, made.thread, made.open
-        self.show(made.digest.notification)
+        if made.digest is not None:  # a flush without a digest is one silences emptied: preview knows none
+            self.show(made.digest.notification)

@@ -5,26 +5,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
 from typing import Protocol
 
 import structlog
 
 from notifier.compose.composer import Waker
 from notifier.compose.digest import MEMBERS_PER_DIGEST, flush
+from notifier.compose.silencing import held_back
 from notifier.engine.rules import RuleSet
+from notifier.engine.silences import Silence
 from notifier.i18n.catalogs import Catalogs
+from notifier.models import Notification
 from notifier.runtime.backoff import STORE_BACKOFF
 from notifier.runtime.clock import Clock
 from notifier.runtime.tasks import Loop
 from notifier.store.errors import StoreError
-from notifier.store.protocol import GroupStore
+from notifier.store.protocol import GroupStore, SilenceStore
+from notifier.store.records import DueGroup, GroupFlush
 
 
 class DigestObserver(Protocol):
-    """Told each digest committed."""
+    """Told each digest committed, and each member a silence held back from one."""
 
     def digested(self, rule: str, channel: str, alerts: int) -> None: ...
+
+    def silenced(self, notification: Notification, channel: str, silence: str) -> None: ...
+
+
+class DigestStore(GroupStore, SilenceStore, Protocol):
+    """Groups, and the silences that hold members back from their digest."""
 
 
 log = structlog.get_logger(__name__)
@@ -53,7 +65,7 @@ class Digests(Loop):
 
     def __init__(
         self,
-        store: GroupStore,
+        store: DigestStore,
         clock: Clock,
         *,
         rules: Callable[[], RuleSet],
@@ -102,17 +114,36 @@ class Digests(Loop):
             groups = await self.store.due_groups(now.timestamp(), MEMBERS_PER_DIGEST)
             if not groups:
                 break
-            rules, catalogs, locales = self.rules(), self.catalogs(), self.locales()
+            silences = await self.store.silences()
             before = sent
             for group in groups:
-                digest = flush(group, rules.by_name(group.rule), locale=locales.get(group.channel),
-                               catalogs=catalogs, now=now)  # fmt: skip
-                if await self.store.flush_group(digest, now.timestamp()):
+                made = self._flush(group, silences, now)
+                if await self.store.flush_group(made, now.timestamp()):
                     sent += 1
-                    if self.observer is not None:
-                        self.observer.digested(group.rule, group.channel, len(group.members))
+                    self._observe(group, made)
             if sent == before:  # every one was flushed by someone else meanwhile: look again later
                 break
         if sent and self.waker is not None:
             self.waker.wake()
         return sent
+
+    def _flush(self, group: DueGroup, silences: Sequence[Silence], now: datetime) -> GroupFlush:
+        """The group's digest of the members no silence holds back (none, when it holds back every one)."""
+        held = held_back(group, silences, now)
+        kept = tuple(member for member in group.members if member.key not in held)
+        more = len(group.members) >= MEMBERS_PER_DIGEST  # read up to the bound: the group may hold more
+        if not kept:
+            return GroupFlush(group.key, group.sent, None, (), group.open, group.thread, more, tuple(held.items()))
+        rule, locale = self.rules().by_name(group.rule), self.locales().get(group.channel)
+        made = flush(replace(group, members=kept), rule, locale=locale, catalogs=self.catalogs(), now=now)
+        return replace(made, more=more, silenced=tuple(held.items()))
+
+    def _observe(self, group: DueGroup, made: GroupFlush) -> None:
+        if self.observer is None:
+            return
+        if made.digest is not None:
+            self.observer.digested(group.rule, group.channel, len(made.members))
+        held = dict(made.silenced)
+        for member in group.members:
+            if member.key in held:
+                self.observer.silenced(member, group.channel, held[member.key])

@@ -126,15 +126,20 @@ class GroupFlush:
     `sent` is the group's digest count the flush was built from: a flush built from an out-of-date read (another
     replica flushed first) changes nothing. `more` says the read held only part of what the group had (a digest
     holds a bounded number): the rest is due at once, while members that joined since the read wait `interval`.
+
+    `silenced` (member key, silence id) are members a silence holds back: they leave the group too, each as a
+    silenced delivery on the group's channel. With no `digest` (every member held back) no digest is stored and
+    the time of the last digest stays, but the digest count still moves on (a flush is applied once).
     """
 
     key: str
     sent: int
-    digest: Outgoing
+    digest: Outgoing | None
     members: tuple[str, ...]
     open: tuple[str, ...]
     thread: str | None
     more: bool = False
+    silenced: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -245,3 +245,33 @@ async def test_what_waits_for_a_digest_is_on_the_status_page_the_api_and_the_met
         assert json.loads(await get("/api/groups")) == {"waiting": 0, "channels": [], "groups": []}
         assert 'notifier_group_members_waiting{channel="ops-slack"} 0.0' in await get("/metrics")
     assert len(endpoints.received.slack) == 1
+
+
+async def test_a_silence_added_while_a_group_waits_keeps_its_matches_out_of_the_digest(
+    tmp_path: Path, endpoints: Receivers
+) -> None:
+    """Members a silence matches when the digest is made are held back (stored as silenced, counted, and still
+    sendable with a retry); the digest tells the others, and ungrouped targets are unaffected."""
+    clock = ManualClock(T0)
+    config = load_config(configure(tmp_path, endpoints, STORM))
+    async with Daemon.open(config, clock=clock, polling=False) as daemon:
+        await put(daemon, [failed(n) for n in range(7)])
+        silence = await daemon.store.add_silence(
+            [("job", "47||Publish_1"), ("channel", "ops-slack")], clock.now(), clock.now() + timedelta(hours=1),
+            "re-running it", "ops",
+        )  # fmt: skip
+        clock.advance(WAIT)
+        await daemon.settle()
+        [held] = await daemon.store.list_deliveries(["silenced"])
+        assert (held.channel, held.notification.job_handle) == ("ops-slack", "47||Publish_1")
+        assert await daemon.store.silenced_counts() == {silence.id: 1}
+        labels = {"rule": "failed-publish", "channel": "ops-slack"}
+        assert daemon.metrics.registry.get_sample_value("notifier_notifications_silenced_total", labels) == 1
+        assert daemon.metrics.registry.get_sample_value("notifier_digested_notifications_total", labels) == 6
+        [digest] = endpoints.received.slack
+        assert digest["blocks"][0]["text"]["text"].endswith("6 alerts in company Planetary")
+        assert "Publish 1:" not in json.dumps(digest["blocks"])
+        assert await daemon.store.retry(held.id, clock.now()) is not None
+        await daemon.settle()
+    assert len(endpoints.received.slack) == 2 and "Publish 1" in json.dumps(endpoints.received.slack[1])
+    assert len(verified_hooks(endpoints)) == 7

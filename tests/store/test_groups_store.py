@@ -156,3 +156,26 @@ async def test_a_digest_takes_its_members_out_of_the_waiting_list(store: Store) 
     assert await store.waiting_groups() == []
     assert await store.waiting_members() == []
     assert (await store.stats()).pending == 2  # the webhook's own delivery and the digest
+
+
+@pytest.mark.parametrize("store", BACKENDS, indirect=True)
+async def test_members_a_silence_holds_back_leave_their_group_as_silenced_deliveries(store: Store) -> None:
+    """A flush that holds members back stores each as a silenced delivery (counted for its silence); with no
+    digest at all it keeps the time of the last digest but is still applied only once."""
+    silence = await store.add_silence([("channel", "slack")], NOW, NOW + timedelta(hours=1), "quiet", "ops")
+    await store.commit([member(1), member(2)], [], [], NOW)
+    [group] = await store.due_groups(T0 + 30, 100)
+    held = (("msg_1", silence.id), ("msg_2", silence.id))
+    flush = GroupFlush(group.key, group.sent, None, (), (), None, silenced=held)
+    assert await store.flush_group(flush, T0 + 30)
+    assert not await store.flush_group(flush, T0 + 30)
+    assert await store.waiting_groups() == []
+    rows = [r for r in await store.list_deliveries(["silenced"]) if r.channel == "slack"]
+    assert sorted((r.notification.key, r.recipients, r.last_error) for r in rows) == [
+        ("msg_1", ("a@example.com",), f"silenced by {silence.id}"),
+        ("msg_2", ("a@example.com",), f"silenced by {silence.id}"),
+    ]
+    assert await store.silenced_counts() == {silence.id: 2}
+    assert [r.channel for r in await due(store, T0 + 1000)] == ["hook", "hook"]  # no digest was stored
+    await store.commit([member(3)], [], [], NOW + timedelta(seconds=60))
+    assert await store.next_group_at() == T0 + 90  # no digest went: a new member waits `wait`, not `interval`

@@ -17,12 +17,18 @@ from notifier.store.operations import decoded, waiting_group, waiting_member
 from notifier.store.postgres.connection import Pool, Row, operation
 from notifier.store.postgres.listener import CHANNEL
 from notifier.store.postgres.rows import insert_new
-from notifier.store.records import DueGroup, GroupFlush, WaitingGroup, WaitingMember
+from notifier.store.records import SILENCED, DueGroup, GroupFlush, WaitingGroup, WaitingMember
 
 GROUP_COLUMNS = "key, rule, channel, labels, sent, thread, open"
 MEMBERS = (
     "SELECT m.key, n.body, m.recipients FROM group_members m JOIN notifications n ON n.key = m.key"
     " WHERE m.grp = $1 ORDER BY m.added_at, m.seq LIMIT $2"
+)
+# A member a silence holds back leaves its group as a silenced delivery on the group's channel.
+HOLD_BACK = (
+    "INSERT INTO deliveries (key, channel, recipients, state, next_at, last_error, updated_at, silenced_by)"
+    f" SELECT m.key, g.channel, m.recipients, '{SILENCED}', $1, $2, $3, $4 FROM group_members m"
+    " JOIN groups g ON g.key = m.grp WHERE m.grp = $5 AND m.key = $6 ON CONFLICT (key, channel) DO NOTHING"
 )
 WAITING_GROUPS = (
     "SELECT g.key, g.rule, g.channel, g.labels, count(*), min(m.added_at), g.next_at, g.sent"
@@ -60,23 +66,26 @@ class GroupRows(Pool):
     @operation
     async def flush_group(self, flush: GroupFlush, now: float) -> bool:
         at = datetime.fromtimestamp(now, UTC)
-        digest = replace(flush.digest, notification=SCRUBBER.notification(flush.digest.notification))
+        digests = [replace(d, notification=SCRUBBER.notification(d.notification)) for d in [flush.digest] if d]
+        leaving = [*flush.members, *(key for key, _ in flush.silenced)]
         async with self.transaction() as db:
             taken = await db.fetchval(
-                "UPDATE groups SET sent = sent + 1, last_at = $1, thread = $2, open = $3, next_at = NULL"
-                " WHERE key = $4 AND sent = $5 RETURNING interval_s",
-                now, flush.thread, json.dumps(list(flush.open)), flush.key, flush.sent,
+                "UPDATE groups SET sent = sent + 1, last_at = CASE WHEN $6 THEN $1 ELSE last_at END, thread = $2,"
+                " open = $3, next_at = NULL WHERE key = $4 AND sent = $5 RETURNING interval_s",
+                now, flush.thread, json.dumps(list(flush.open)), flush.key, flush.sent, bool(digests),
             )  # fmt: skip
             if taken is None:
                 return False
-            await db.execute(
-                "DELETE FROM group_members WHERE grp = $1 AND key = ANY($2::text[])", flush.key, list(flush.members)
+            await db.executemany(
+                HOLD_BACK,
+                [(now, f"silenced by {silence}", at, silence, flush.key, key) for key, silence in flush.silenced],
             )
+            await db.execute("DELETE FROM group_members WHERE grp = $1 AND key = ANY($2::text[])", flush.key, leaving)
             await db.execute(
                 "UPDATE groups SET next_at = $1 WHERE key = $2 AND EXISTS (SELECT 1 FROM group_members WHERE grp = $2)",
                 now if flush.more else now + float(taken), flush.key,
             )  # fmt: skip
-            new, due = await insert_new(db, [digest], at)
+            new, due = await insert_new(db, digests, at)
             if due:
                 await db.execute("SELECT pg_notify($1, '')", CHANNEL)
         self.bodies.remember(item.notification for item in new)

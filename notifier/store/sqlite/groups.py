@@ -15,12 +15,18 @@ from typing import Any
 
 from notifier.store.bodies import Bodies
 from notifier.store.operations import decoded, waiting_group, waiting_member
-from notifier.store.records import DueGroup, GroupFlush, WaitingGroup, WaitingMember
+from notifier.store.records import SILENCED, DueGroup, GroupFlush, WaitingGroup, WaitingMember
 from notifier.store.sqlite.connection import Connection, operation
 from notifier.store.sqlite.rows import insert_new
 
 GROUP_COLUMNS = "key, rule, channel, labels, sent, thread, open"
 MEMBER_COLUMNS = "m.key, n.body, m.recipients"
+# A member a silence holds back leaves its group as a silenced delivery on the group's channel.
+HOLD_BACK = (
+    "INSERT OR IGNORE INTO deliveries (key, channel, recipients, state, next_at, last_error, updated_at, silenced_by) "
+    f"SELECT m.key, g.channel, m.recipients, '{SILENCED}', ?, ?, ?, ? FROM group_members m "
+    "JOIN groups g ON g.key = m.grp WHERE m.grp = ? AND m.key = ?"
+)
 WAITING_GROUPS = (
     "SELECT g.key, g.rule, g.channel, g.labels, COUNT(*), MIN(m.added_at), g.next_at, g.sent "
     "FROM groups g JOIN group_members m ON m.grp = g.key GROUP BY g.key ORDER BY g.next_at IS NULL, g.next_at, g.key"
@@ -73,16 +79,23 @@ class GroupRows(Connection):
         """The digest and its delivery stored, its members out of the group and the group's timing moved on,
         in one transaction; nothing, and False, when the group is no longer at `flush.sent` digests."""
         at = datetime.fromtimestamp(now, UTC)
+        digests = [flush.digest] if flush.digest is not None else []
+        leaving = [*flush.members, *(key for key, _ in flush.silenced)]
         async with self.transaction() as db:
             cur = await db.execute(
-                "UPDATE groups SET sent = sent + 1, last_at = ?, thread = ?, open = ?, next_at = NULL "
-                "WHERE key = ? AND sent = ?",
-                (now, flush.thread, json.dumps(list(flush.open)), flush.key, flush.sent),
+                "UPDATE groups SET sent = sent + 1, last_at = CASE WHEN ? THEN ? ELSE last_at END, thread = ?, "
+                "open = ?, next_at = NULL WHERE key = ? AND sent = ?",
+                (bool(digests), now, flush.thread, json.dumps(list(flush.open)), flush.key, flush.sent),
             )
             if cur.rowcount == 0:
                 return False
             await db.executemany(
-                "DELETE FROM group_members WHERE grp = ? AND key = ?", [(flush.key, key) for key in flush.members]
+                HOLD_BACK,
+                [(now, f"silenced by {silence}", at.isoformat(), silence, flush.key, key)
+                 for key, silence in flush.silenced],
+            )  # fmt: skip
+            await db.executemany(
+                "DELETE FROM group_members WHERE grp = ? AND key = ?", [(flush.key, key) for key in leaving]
             )
             # Members left over because one digest could not hold them go in the next at once; members that joined
             # while this digest was being made wait the interval, as any that join later.
@@ -91,7 +104,7 @@ class GroupRows(Connection):
                 "WHERE key = ? AND EXISTS (SELECT 1 FROM group_members WHERE grp = ?)",
                 (flush.more, now, now, flush.key, flush.key),
             )
-            stored = await insert_new(db, [flush.digest], at)
+            stored = await insert_new(db, digests, at)
         self.bodies.remember(item.notification for item in stored)
         return True
 
