@@ -236,7 +236,8 @@ async def test_what_waits_for_a_digest_is_on_the_status_page_the_api_and_the_met
         status = json.loads(await get("/api/status"))
         assert (status["summary"]["group_members_waiting"], status["summary"]["groups_waiting"]) == (7, 1)
         page = await get("/status")
-        assert "Waiting for a digest" in page and re.search(r"<td class=\"num\">7</td>", page)
+        assert "Waiting for a digest" in page
+        assert re.search(r"<td class=\"num\">7</td>", page)
         metrics = await get("/metrics")
         assert 'notifier_group_members_waiting{channel="ops-slack"} 7.0' in metrics
         assert 'notifier_group_members_waiting{channel="downstream"} 0.0' in metrics
@@ -273,5 +274,6 @@ async def test_a_silence_added_while_a_group_waits_keeps_its_matches_out_of_the_
         assert "Publish 1:" not in json.dumps(digest["blocks"])
         assert await daemon.store.retry(held.id, clock.now()) is not None
         await daemon.settle()
-    assert len(endpoints.received.slack) == 2 and "Publish 1" in json.dumps(endpoints.received.slack[1])
+    assert len(endpoints.received.slack) == 2
+    assert "Publish 1" in json.dumps(endpoints.received.slack[1])
     assert len(verified_hooks(endpoints)) == 7

@@ -143,7 +143,8 @@ async def test_operators_see_what_waits_in_each_group_and_when_its_digest_is_due
     assert [(w.group, w.channel, w.notification.key, w.due_at) for w in waiting] == [
         ("grp_1", "slack", "msg_1", T0 + 30), ("grp_1", "slack", "msg_2", T0 + 30), ("grp_2", "mail", "msg_9", T0 + 605)
     ]  # fmt: skip
-    assert waiting[2].recipients == ("b@example.com",) and waiting[0].notification.message.title == "Job A failed"
+    assert waiting[2].recipients == ("b@example.com",)
+    assert waiting[0].notification.message.title == "Job A failed"
     assert [w.notification.key for w in await store.waiting_members(limit=1)] == ["msg_1"]
 
 
