@@ -22,7 +22,7 @@ from notifier.i18n import SUPPORTED
 from notifier.i18n.catalogs import shipped
 from notifier.models import Notification
 from notifier.safety import SCRUBBER
-from notifier.store.records import Destination, DueGroup, Outgoing
+from notifier.store.records import Destination, DueGroup, GroupFlush, Outgoing
 from tests.support.i18n import failed_publish, rule
 from tests.support.store import NOW, notification
 
@@ -33,6 +33,12 @@ WORDS = {
     "nl-NL": "meldingen in bedrijf", "sv-SE": "larm i företaget", "ja-JP": "のアラート", "ko-KR": "의 알림",
     "zh-CN": "条告警", "zh-TW": "則警示",
 }  # fmt: skip
+
+
+def digest_of(made: GroupFlush) -> Outgoing:
+    """The digest a flush stores (every flush here has one: no silence holds members back)."""
+    assert made.digest is not None
+    return made.digest
 
 
 def members(count: int, status: str = "firing", start: int = 0) -> tuple[Notification, ...]:
@@ -55,7 +61,7 @@ def test_every_locale_words_and_counts_the_digest_with_its_catalog() -> None:
     assert set(WORDS) == set(SUPPORTED)
     group = due(members(1200))
     for locale, words in WORDS.items():
-        title = flush(group, None, locale=locale, catalogs=shipped(), now=NOW).digest.notification.message.title
+        title = digest_of(flush(group, None, locale=locale, catalogs=shipped(), now=NOW)).notification.message.title
         assert format_decimal(1200, locale=locale.replace("-", "_")) in title, (locale, title)
         assert words in title, (locale, title)
 
@@ -64,11 +70,11 @@ def test_every_locale_words_and_counts_the_digest_with_its_catalog() -> None:
 def test_one_alert_takes_the_singular_and_the_rest_are_counted(locale: str) -> None:
     """One alert reads as one in every locale; beyond the jobs listed, "and N more" is said in the locale."""
     catalog = shipped().get(locale)
-    one = flush(due(members(1)), None, locale=locale, catalogs=shipped(), now=NOW).digest.notification
+    one = digest_of(flush(due(members(1)), None, locale=locale, catalogs=shipped(), now=NOW)).notification
     assert one.message.title == catalog.ngettext(
         "%(what)s: %(count)s alert in company %(company)s", "%(what)s: %(count)s alerts in company %(company)s", 1
     ) % {"what": "failed-publish", "count": "1", "company": "Planetary"}
-    many = flush(due(members(LISTED + 3)), None, locale=locale, catalogs=shipped(), now=NOW).digest.notification
+    many = digest_of(flush(due(members(LISTED + 3)), None, locale=locale, catalogs=shipped(), now=NOW)).notification
     assert len(many.details) == LISTED + 1
     assert many.details[-1] == catalog.ngettext("… and %(count)s more", "… and %(count)s more", 3) % {"count": "3"}
 
@@ -76,17 +82,15 @@ def test_one_alert_takes_the_singular_and_the_rest_are_counted(locale: str) -> N
 def test_the_channel_locale_wins_over_the_company_locale() -> None:
     """A channel's `locale:` words the digest; without one, the company's does."""
     items = tuple(replace(m, company={"handle": "47", "name": "Planetary", "locale": "ja-JP"}) for m in members(2))
-    assert flush(due(items), None, locale="de-DE", catalogs=shipped(), now=NOW).digest.notification.message.locale == (
-        "de-DE"
-    )
-    assert flush(due(items), None, locale=None, catalogs=shipped(), now=NOW).digest.notification.message.locale == (
-        "ja-JP"
-    )
+    channel = digest_of(flush(due(items), None, locale="de-DE", catalogs=shipped(), now=NOW))
+    company = digest_of(flush(due(items), None, locale=None, catalogs=shipped(), now=NOW))
+    assert channel.notification.message.locale == "de-DE"
+    assert company.notification.message.locale == "ja-JP"
 
 
 def test_a_digest_lists_jobs_with_their_first_log_line_and_counts_types() -> None:
     """Job names with their first error line as IPS wrote it; a field per job type with its count."""
-    digest = flush(due(members(3)), None, locale="en-US", catalogs=shipped(), now=NOW).digest.notification
+    digest = digest_of(flush(due(members(3)), None, locale="en-US", catalogs=shipped(), now=NOW)).notification
     assert digest.details[0] == "Spring 0: ファイルが見つかりません"
     assert digest.message.fields == (("Image Serving publish", "3"),)
     assert "Collected over the last 40\u00a0seconds." in digest.message.text
@@ -100,34 +104,34 @@ def test_alerts_that_resolve_keep_the_group_conversation_open_until_they_do() ->
     says how many still fire; when the last resolves, the conversation ends."""
     stalled = replace(rule("stalled", "job.active"), send_resolved=True)
     first = flush(due(members(3)), stalled, locale="en-US", catalogs=shipped(), now=NOW)
-    assert first.digest.notification.thread == ""
-    assert first.thread == first.digest.notification.key
+    assert digest_of(first).notification.thread == ""
+    assert first.thread == digest_of(first).notification.key
     assert first.open == ("alert_0", "alert_1", "alert_2")
     later = due(members(2, status="resolved"), sent=1, thread=first.thread, open=first.open)
     second = flush(later, stalled, locale="en-US", catalogs=shipped(), now=NOW)
-    assert second.digest.notification.thread == first.thread
-    assert "1 alert of this group is still firing." in second.digest.notification.message.text
-    assert "Firing: 0 · Resolved: 2" in second.digest.notification.message.text
+    assert digest_of(second).notification.thread == first.thread
+    assert "1 alert of this group is still firing." in digest_of(second).notification.message.text
+    assert "Firing: 0 · Resolved: 2" in digest_of(second).notification.message.text
     last = due(members(1, status="resolved", start=2), sent=2, thread=second.thread, open=second.open)
     third = flush(last, stalled, locale="en-US", catalogs=shipped(), now=NOW)
     assert (third.open, third.thread) == ((), None)
-    assert "Every alert of this group has resolved." in third.digest.notification.message.text
-    assert third.digest.notification.status == "resolved"
+    assert "Every alert of this group has resolved." in digest_of(third).notification.message.text
+    assert digest_of(third).notification.status == "resolved"
 
 
 def test_a_digest_key_is_stable_and_its_destination_is_the_groups() -> None:
     """The same group at the same count makes the same digest key; the digest goes to the group's channel."""
     one = flush(due(members(2)), None, locale=None, catalogs=shipped(), now=NOW)
     again = flush(due(members(2)), None, locale=None, catalogs=shipped(), now=NOW + timedelta(hours=1))
-    assert one.digest.notification.key == again.digest.notification.key
-    assert one.digest.destinations == (Destination("slack", ("a@example.com",)),)
+    assert digest_of(one).notification.key == digest_of(again).notification.key
+    assert digest_of(one).destinations == (Destination("slack", ("a@example.com",)),)
     assert one.members == ("msg_0", "msg_1")
 
 
 def test_the_webhook_digest_holds_exactly_the_single_alert_bodies() -> None:
     """`type: alert.group`, `data.alerts[]` each exactly the body that alert sends alone, counts and group key."""
     items = members(3)
-    body = webhook_payload(flush(due(items), None, locale=None, catalogs=shipped(), now=NOW).digest.notification)
+    body = webhook_payload(digest_of(flush(due(items), None, locale=None, catalogs=shipped(), now=NOW)).notification)
     assert body["type"] == "alert.group"
     assert body["data"]["alerts"] == [webhook_payload(m) for m in items]
     assert body["data"]["counts"] == {"alerts": 3, "firing": 3, "resolved": 0, "still_firing": 0}
@@ -154,7 +158,7 @@ def test_grouped_targets_join_a_group_named_by_their_values() -> None:
 def test_a_stored_digest_keeps_each_alert_as_it_would_be_sent_alone() -> None:
     """Scrubbing a digest for the store leaves its alerts' long texts as scrubbing each alone does."""
     long = replace(notification("msg_long"), message=replace(notification().message, text="x" * 5000))
-    digest = flush(due((long,)), None, locale=None, catalogs=shipped(), now=NOW).digest.notification
+    digest = digest_of(flush(due((long,)), None, locale=None, catalogs=shipped(), now=NOW)).notification
     stored = SCRUBBER.notification(digest)
     assert stored.group is not None
     assert stored.group.alerts == (SCRUBBER.notification(long),)
@@ -168,7 +172,7 @@ def test_a_huge_digest_stays_within_block_kit_limits_and_mails_as_multipart() ->
         replace(m, job={**(m.job or {}), "original_name": "N" * 900}, details=("<!channel> " + "e" * 990,))
         for m in members(500)
     )
-    digest = flush(due(huge), None, locale="en-US", catalogs=shipped(), now=NOW).digest.notification
+    digest = digest_of(flush(due(huge), None, locale="en-US", catalogs=shipped(), now=NOW)).notification
     laid_out = blocks(digest)
     assert len(laid_out) <= MAX_BLOCKS
     assert all(len(b["text"]["text"]) <= MAX_SECTION for b in laid_out if b["type"] == "section" and "text" in b)
