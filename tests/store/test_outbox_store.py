@@ -36,6 +36,24 @@ async def test_record_writes_outcomes_and_a_disable_together(store: Store) -> No
     assert (await store.stats()).delivered == 1
 
 
+async def test_outcomes_skip_the_fsync_that_notifications_wait_for(store: SqliteStore) -> None:
+    """Outcomes are committed with `synchronous=NORMAL` (a power loss only resends, same id); notifications, and
+    everything after an outcome, with `synchronous=FULL`."""
+    statements: list[str] = []
+    await store.db.set_trace_callback(statements.append)
+    await store.commit([Outgoing(notification(), (Destination("hook"),))], [], [], NOW)
+    assert not [s for s in statements if "synchronous" in s]
+    (row,) = await due(store, NOW.timestamp(), 10)
+    statements.clear()
+    await store.record([DeliveryOutcome(row.id, "hook", DELIVERED, 1, NOW.timestamp(), None)], NOW)
+    await store.db.set_trace_callback(None)
+    marks = [s for s in statements if "synchronous" in s or s == "COMMIT" or s.startswith("UPDATE deliveries")]
+    assert marks[0] == "PRAGMA synchronous=NORMAL"
+    assert marks[-2:] == ["COMMIT", "PRAGMA synchronous=FULL"]
+    async with store.db.execute("PRAGMA synchronous") as cursor:
+        assert await cursor.fetchone() == (2,)  # FULL
+
+
 @pytest.mark.parametrize("store", BACKENDS, indirect=True)
 async def test_due_can_be_asked_per_channel(store: Store) -> None:
     """`due(channel=…)` returns only that channel's rows, so one busy channel cannot fill another's batch."""

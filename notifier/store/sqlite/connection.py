@@ -26,6 +26,7 @@ from notifier.store.operations import DamagedRow, tracking
 # store failure: a TypeError or a ValueError raised by our own code is a bug and must surface, never be waited
 # out for ever as if the disk were full.
 FAILURES = (sqlite3.Error, OSError)
+SYNCHRONOUS = "FULL"  # every commit waits for the disk: a committed notification survives power loss
 CLOSED = frozenset({"Connection closed", "no active connection"})  # what aiosqlite raises (as ValueError) then
 
 
@@ -63,9 +64,17 @@ class Connection:
             yield self.db
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """The connection for writes: committed when the block ends, rolled back when it raises."""
+    async def transaction(self, *, synced: bool = True) -> AsyncIterator[aiosqlite.Connection]:
+        """The connection for writes: committed when the block ends, rolled back when it raises.
+
+        A commit waits until the write-ahead log is on disk (`synchronous=FULL`), unless `synced` is False:
+        then it is safe from a crash of the process but not from power loss, until the next synced commit
+        (or checkpoint) writes everything before it to disk too. Only what may be done again after a power
+        loss is written that way (delivery outcomes: a lost one means the delivery is sent again, same id).
+        """
         async with self._lock:
+            if not synced:
+                await self.db.execute("PRAGMA synchronous=NORMAL")
             try:
                 yield self.db
                 await self.db.commit()
@@ -73,3 +82,7 @@ class Connection:
                 with contextlib.suppress(*FAILURES, ValueError):  # a rollback that fails too must not hide why
                     await self.db.rollback()
                 raise
+            finally:
+                if not synced:
+                    with contextlib.suppress(*FAILURES, ValueError):  # a closed connection has no setting left
+                        await self.db.execute(f"PRAGMA synchronous={SYNCHRONOUS}")

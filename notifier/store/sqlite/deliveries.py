@@ -117,14 +117,19 @@ class DeliveryRows(Connection):
 
     @operation
     async def record(self, outcomes: Sequence[DeliveryOutcome], now: datetime) -> None:
-        """Many outcomes in one transaction (one fsync instead of one per row); each ends its row's claim."""
+        """Many outcomes in one transaction; each ends its row's claim.
+
+        Not synced to disk on its own: after a power loss, an outcome recorded since the last synced commit
+        may be lost, and its delivery is then sent again under the same id, as after any crash mid-send. A
+        notification's commit (synced) never waits for the disk on behalf of outcomes meanwhile, and claims
+        never wait behind an outcome's fsync."""
         # A receiver's error text is untrusted: it may echo a credential or be a page long.
         stamp = now.isoformat()
         updates = [
             (o.state, o.attempts, o.next_at, SCRUBBER(o.error), stamp, o.conversation, o.row_id) for o in outcomes
         ]
         disables = [(o.channel, SCRUBBER(o.disable), stamp) for o in outcomes if o.disable is not None]
-        async with self.transaction() as db:
+        async with self.transaction(synced=False) as db:
             await db.executemany(
                 "UPDATE deliveries SET state=?, attempts=?, next_at=?, last_error=?, updated_at=?, "
                 "conversation=COALESCE(?, conversation) WHERE id=?",

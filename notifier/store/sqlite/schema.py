@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import aiosqlite
 
+from notifier.store.sqlite.connection import SYNCHRONOUS
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
     rule TEXT NOT NULL, company TEXT NOT NULL, job TEXT NOT NULL,
@@ -55,7 +57,7 @@ MIGRATIONS = {
 async def prepare(db: aiosqlite.Connection) -> None:
     """Settings every connection needs, then the tables (created or upgraded), committed."""
     await db.execute("PRAGMA journal_mode=WAL")
-    await db.execute("PRAGMA synchronous=FULL")  # a committed notification must survive power loss
+    await db.execute(f"PRAGMA synchronous={SYNCHRONOUS}")
     await db.execute("PRAGMA busy_timeout=5000")
     await db.executescript(SCHEMA)
     await _migrate(db)
