@@ -32,10 +32,12 @@ def neutralize(text: str, limit: int) -> str:
 
 
 class Scrubber:
-    """Redacts the secrets it was told about; neutralizes and caps everything it is given."""
+    """Redacts the secrets it was told about; neutralizes and caps everything it is given. Every notification
+    is walked value by value, so a dataclass type's field names are looked up once, not per value."""
 
     def __init__(self) -> None:
         self.redactor = Redactor()
+        self._fields: dict[type, tuple[str, ...] | None] = {}
 
     def text(self, text: str, limit: int = FIELD) -> str:
         # Redacted before capping, so a cap can never cut a secret in two and leave half of it readable.
@@ -56,19 +58,30 @@ class Scrubber:
         if isinstance(value, list | tuple):
             items = [self._walk(v, limit, objects) for v in value]
             return items if isinstance(value, list) else tuple(items)
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = self._field_names(type(value))
+        if names is not None:
             changes = {}
-            for field in dataclasses.fields(value):
-                old = getattr(value, field.name)
+            for name in names:
+                old = getattr(value, name)
                 new = self._walk(old, limit, objects)
                 if new is not old and new != old:
-                    changes[field.name] = new
+                    changes[name] = new
             return dataclasses.replace(value, **changes) if changes else value
         if objects:
             text = str(value)
             cleaned = self.text(text, limit)
             return value if cleaned == text else cleaned
         return value
+
+    def _field_names(self, kind: type) -> tuple[str, ...] | None:
+        """The fields of a dataclass type (walked), None for any other type (a dataclass type itself included)."""
+        try:
+            return self._fields[kind]
+        except KeyError:
+            is_instance = dataclasses.is_dataclass(kind) and not issubclass(kind, type)
+            names = tuple(f.name for f in dataclasses.fields(kind)) if is_instance else None
+            self._fields[kind] = names
+            return names
 
     def notification(self, notification: Notification) -> Notification:
         """A notification fit to store and send: its message's text, HTML and summary capped at TEXT, every
