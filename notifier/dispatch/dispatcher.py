@@ -34,7 +34,7 @@ from notifier.runtime.clock import Clock
 from notifier.runtime.tasks import Loop
 from notifier.store.errors import StoreError
 from notifier.store.protocol import DeliveryStore
-from notifier.store.records import DeliveryOutcome, DeliveryRow
+from notifier.store.records import PENDING, DeliveryOutcome, DeliveryRow
 
 __all__ = ["IDLE_WAIT", "DeliveryObserver", "Dispatcher", "Lane"]
 log = structlog.get_logger(__name__)
@@ -98,6 +98,8 @@ class Dispatcher(Loop):
         self._disabled: dict[str, str] = {}
         self._disabling: set[str] = set()  # disabled here, not committed yet: a refresh must not undo it
         self._looked_at = float("-inf")  # loop time of the last look at disabled channels and orphan rows
+        self._due_at: float | None = None  # the earliest retry known to fall due later (epoch seconds)
+        self._due_asked = float("-inf")  # loop time the outbox was last asked for it
         self._stopping = False
 
     @property
@@ -261,12 +263,21 @@ class Dispatcher(Loop):
             log.error("delivery task failed", row=row_id, error=repr(task.exception()))
 
     async def _idle_wait(self) -> float:
-        """Seconds until something could be due: a scheduled retry, or an open breaker's cooldown ending."""
+        """Seconds until something could be due: a scheduled retry, or an open breaker's cooldown ending.
+
+        The outbox is asked when the next retry falls due at most once per IDLE_WAIT (or once that time has
+        come), not at every turn of a busy loop; retries scheduled here meanwhile are known without asking.
+        """
         now = self.clock.now()
+        stamp, loop_now = now.timestamp(), asyncio.get_running_loop().time()
+        if self._due_at is not None and self._due_at <= stamp:
+            self._due_asked = float("-inf")  # it has come: what is the next one?
+        if loop_now - self._due_asked >= IDLE_WAIT:
+            self._due_asked = loop_now
+            self._due_at = await self.store.next_due_at(after=stamp)
         waits = [IDLE_WAIT]
-        due = await self.store.next_due_at(after=now.timestamp())
-        if due is not None:
-            waits.append(due - now.timestamp())
+        if self._due_at is not None:
+            waits.append(self._due_at - stamp)
         waits.extend(r for lane in self.lanes.values() if (r := lane.breaker.retry_in(now)) > 0)
         return max(0.0, min(waits))
 
@@ -333,6 +344,8 @@ class Dispatcher(Loop):
         if result.disable is not None:
             self._disabled[row.channel] = result.disable
             self._disabling.add(row.channel)
+        if result.state == PENDING and (self._due_at is None or result.next_at < self._due_at):
+            self._due_at = result.next_at
         if self.observer is not None:
             self.observer.delivered(row, verdict, result, already_disabled)
         await self._commit(result)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 from notifier.channels.base import HttpStatusError, TransportFailure
 from notifier.config import SlackChannel
 from notifier.dispatch.policy import RetrySettings
+from notifier.models import Delivery
 from notifier.runtime.clock import ManualClock
-from notifier.store.records import DEAD, DELIVERED, PENDING
+from notifier.store.records import DEAD, DELIVERED, PENDING, DeliveryOutcome, DeliveryRow
 from notifier.store.sqlite.store import SqliteStore
 from tests.support.dispatch import Scripted, advance_to, commit, dispatcher, lane, rows, settle_loop, until
 
@@ -163,3 +167,45 @@ async def test_a_stalled_channel_never_delays_another(store: SqliteStore, clock:
         await dispatch.drain(0)
         runner.cancel()
     assert {r.state for r in await rows(store, "stalled")} == {PENDING}
+
+
+class OneAtATime(Scripted):
+    """Accepts a send each time the test gives it a turn."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.turns = asyncio.Semaphore(0)
+
+    async def send(self, delivery: Delivery) -> None:
+        await self.turns.acquire()
+        self.sent.append(delivery)
+
+
+async def test_a_busy_lane_is_refilled_in_batches(store: SqliteStore, clock: ManualClock) -> None:
+    """Rows are claimed when the lane runs low on rows waiting for a slot, not once for every send that ends."""
+    hook = OneAtATime("hook")
+    await commit(store, clock, "hook", count=60)
+    claims: list[int] = []
+    recorded: list[DeliveryOutcome] = []
+    real_claim, real_record = store.claim_due, store.record
+
+    async def claim(*args: Any, **kwargs: Any) -> list[DeliveryRow]:
+        found = await real_claim(*args, **kwargs)
+        if kwargs.get("channel") == "hook" and found:
+            claims.append(len(found))
+        return found
+
+    async def record(outcomes: Sequence[DeliveryOutcome], now: datetime) -> None:
+        await real_record(outcomes, now)
+        recorded.extend(outcomes)
+
+    store.claim_due, store.record = claim, record  # type: ignore[method-assign]
+    dispatch = dispatcher(store, clock, {"hook": lane(hook, clock, concurrency=2, backlog=20)})
+    await dispatch.dispatch_once()
+    for sent in range(1, 61):  # each send ends alone, and the dispatcher looks again after each, as `run` does
+        hook.turns.release()
+        await until(lambda: len(recorded) == sent and not dispatch._sends.get(recorded[-1].row_id))  # noqa: B023
+        await dispatch.dispatch_once()
+    await dispatch.drain(1.0)
+    assert sum(claims) == 60
+    assert len(claims) <= 1 + (60 - 20) // (20 // 2), claims  # a refill takes half a backlog's rows at once

@@ -46,7 +46,7 @@ async def test_outcomes_skip_the_fsync_that_notifications_wait_for(store: Sqlite
     (row,) = await due(store, NOW.timestamp(), 10)
     statements.clear()
     await store.record([DeliveryOutcome(row.id, "hook", DELIVERED, 1, NOW.timestamp(), None)], NOW)
-    await store.db.set_trace_callback(None)
+    await store.db.set_trace_callback(None)  # type: ignore[arg-type]  # None stops tracing (sqlite3)
     marks = [s for s in statements if "synchronous" in s or s == "COMMIT" or s.startswith("UPDATE deliveries")]
     assert marks[0] == "PRAGMA synchronous=NORMAL"
     assert marks[-2:] == ["COMMIT", "PRAGMA synchronous=FULL"]
