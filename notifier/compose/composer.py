@@ -96,6 +96,7 @@ class Composer(Loop):
         self.waker = waker
         self.sleep = sleep
         self._batch: asyncio.Task[None] | None = None  # the batch being committed
+        self._processing = asyncio.Lock()  # one batch at a time: each commits exactly the engine changes it made
 
     async def stop(self) -> None:
         """Stop taking events; the batch being committed is finished and what is still queued committed too."""
@@ -134,7 +135,14 @@ class Composer(Loop):
 
         A poll's mark comes after its events, so it is committed in the same transaction as the last of them
         (or a later one): a crash never leaves a mark saying a poll is done whose endings were not committed.
+        The loop gets a turn after each event that rendered a notification, so answers to sends on the wire
+        are taken while a large batch is rendered (a busy daemon keeps delivering what it decided while it
+        decides more, rather than letting its outbox grow); batches never interleave.
         """
+        async with self._processing:
+            return await self._process(items)
+
+    async def _process(self, items: Sequence[Event | PollDone]) -> list[str]:
         accepts = self.accepts
         if accepts is not None:
             items = [i for i in items if accepts(i.company if isinstance(i, PollDone) else i.company.key)]
@@ -142,12 +150,17 @@ class Composer(Loop):
         polls = [item for item in items if isinstance(item, PollDone)]
         self._count(events)
         rendered: list[tuple[Rendered, Decision]] = []
+        turn = False
         for event in events:
+            if turn:  # after a render, answers to sends on the wire are taken (never after the last: it commits)
+                await asyncio.sleep(0)
+            before = len(rendered)
             try:
                 rendered.extend(self._decide(event))
             except Exception:  # a bug met by one event must not cost the others in the batch theirs
                 job = event.job.job_handle if event.job else None
                 log.exception("event could not be evaluated", kind=event.kind, company=event.company.key, job=job)
+            turn = len(rendered) > before  # an event that decides nothing is cheap: no turn for it
         outgoing: list[Outgoing] = []
         if rendered:  # silences matter only to what is sent: a batch that sends nothing need not read them
             silences = await self._retrying("reading silences", self.store.silences)

@@ -55,10 +55,26 @@ async def test_outcomes_arriving_during_a_write_go_into_the_next(store: SqliteSt
     stamp = clock.now().timestamp()
     first, *rest = await rows(store)
     writing = asyncio.create_task(ledger.write(delivered(first.id, stamp)))
-    await asyncio.sleep(0)  # the writer has taken the first outcome and is committing it
+    while not counting.batches:  # noqa: ASYNC110 - plain state: the writer has taken the first outcome
+        await asyncio.sleep(0)
     await asyncio.gather(*(ledger.write(delivered(r.id, stamp)) for r in rest))
     await writing
     assert counting.batches == [1, 5]
+
+
+async def test_outcomes_of_the_next_turns_of_the_loop_join_the_batch(store: SqliteStore, clock: ManualClock) -> None:
+    """A write lets the loop turn a few times before taking its batch: outcomes arriving meanwhile join it."""
+    await commit(store, clock, "hook", count=3)
+    counting = CountingStore(store)
+    ledger = Ledger(counting, clock)
+    stamp = clock.now().timestamp()
+    first, second, third = await rows(store)
+    writing = asyncio.create_task(ledger.write(delivered(first.id, stamp)))
+    await asyncio.sleep(0)
+    joining = asyncio.create_task(ledger.write(delivered(second.id, stamp)))
+    await asyncio.sleep(0)
+    await asyncio.gather(writing, joining, ledger.write(delivered(third.id, stamp)))
+    assert counting.batches == [3]
 
 
 async def test_a_failed_transaction_is_reported_to_its_writers(store: SqliteStore, clock: ManualClock) -> None:
