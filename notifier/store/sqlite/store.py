@@ -114,16 +114,21 @@ class SqliteStore(DeliveryRows, GroupRows, TrackingRows, SilenceRows):
         keys that were new.
 
         A notification whose key is stored already (or came earlier in the same batch) was decided before:
-        it is left out, never sent twice. Each table gets one statement for the whole batch.
+        it is left out, never sent twice. Each table gets one statement for the whole batch (none when it has
+        nothing to write); alert rows are made before the transaction starts, so the connection is held only
+        for the writes.
         """
+        alerts, gone = [_alert_row(alert) for alert in upserts], list(deletes)
+        marks = mark_rows({done.company: done.mark for done in polls})
         async with self.transaction() as db:
-            await db.executemany(
-                "INSERT OR REPLACE INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?)", map(_alert_row, upserts)
-            )
-            await db.executemany("DELETE FROM alerts WHERE rule=? AND company=? AND job=?", list(deletes))
-            new = await insert_new(db, await _unseen(db, outgoing), now)
+            if alerts:
+                await db.executemany("INSERT OR REPLACE INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?)", alerts)
+            if gone:
+                await db.executemany("DELETE FROM alerts WHERE rule=? AND company=? AND job=?", gone)
+            unseen = await _unseen(db, outgoing)
+            new = await insert_new(db, unseen, now) if unseen else []
             if polls:
-                await db.executemany(SAVE_MARK, mark_rows({done.company: done.mark for done in polls}))
+                await db.executemany(SAVE_MARK, marks)
                 schedules = {done.company: done.schedules for done in polls if done.schedules is not None}
                 await write_schedule_marks(db, schedules)
         self.bodies.remember(item.notification for item in new)
@@ -179,8 +184,7 @@ async def _unseen(db: aiosqlite.Connection, outgoing: Sequence[Outgoing]) -> lis
     for at in range(0, len(keys), KEYS_PER_QUERY):
         chunk = keys[at : at + KEYS_PER_QUERY]
         sql = f"SELECT key FROM notifications WHERE key IN ({','.join('?' * len(chunk))})"
-        async with db.execute(sql, chunk) as cur:
-            taken.update(row[0] for row in await cur.fetchall())
+        taken.update(row[0] for row in await db.execute_fetchall(sql, chunk))
     new = []
     for item in outgoing:
         if item.notification.key not in taken:

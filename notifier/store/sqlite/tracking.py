@@ -81,8 +81,10 @@ async def write_schedule_marks(db: aiosqlite.Connection, marks: Mapping[str, Map
         for company, states in marks.items()
         for key, state in states.items()
     ]
-    await db.executemany("DELETE FROM schedule_marks WHERE company=?", [(c,) for c in marks])
-    await db.executemany("INSERT INTO schedule_marks VALUES (?, ?, ?)", rows)
+    if marks:
+        await db.executemany("DELETE FROM schedule_marks WHERE company=?", [(c,) for c in marks])
+    if rows:
+        await db.executemany("INSERT INTO schedule_marks VALUES (?, ?, ?)", rows)
 
 
 def _poll_marks(rows: Iterable[Sequence[Any]]) -> dict[str, PollMark]:
