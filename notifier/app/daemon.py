@@ -33,11 +33,11 @@ from notifier.app.wiring import (
     delivery_session,
     ips_session,
     ips_settings,
+    renderer,
     retry_settings,
 )
 from notifier.compose.composer import Composer
 from notifier.compose.digests import Digests, Wakers
-from notifier.compose.render import Renderer
 from notifier.config import Config
 from notifier.dispatch.dispatcher import Dispatcher
 from notifier.engine.book import Alert
@@ -92,12 +92,11 @@ class Daemon:
             store, build_lanes(config, self.delivering, clock), clock, owner=self.ownership.replica,
             retry=retry_settings(config), grace=config.shutdown_grace, observer=self.observer, sleep=sleep,
         )  # fmt: skip
-        renderer = Renderer(config.templates, status_url=config.http.status_url)
         self.digests = Digests(
             store, clock, rules=lambda: self.engine.rules, catalogs=lambda: self.composer.renderer.catalogs,
             locales=lambda: channel_locales(self.config), waker=self.dispatcher, observer=self.observer, sleep=sleep,
         )  # fmt: skip
-        self.composer = Composer(self.queue, self.engine, renderer, store, clock, observer=self.observer,
+        self.composer = Composer(self.queue, self.engine, renderer(config), store, clock, observer=self.observer,
                                  waker=Wakers(self.dispatcher, self.digests), sleep=sleep,
                                  accepts=self.pollers.decides)  # fmt: skip
         store.subscribe(self.dispatcher.wake)  # another replica's commit, an operator's re-queue

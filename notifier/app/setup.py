@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 import structlog
 
+from notifier.app import wiring
 from notifier.compose.render import Renderer
 from notifier.config import Config, load_config
 from notifier.engine.rules import RuleSet, load_rules
@@ -126,7 +127,7 @@ def load_for_reload(path: Path) -> Fresh | None:
     try:
         config = load_config(path)
         rules = load_ruleset(config)
-        renderer = Renderer(config.templates, load_catalogs(), status_url=config.http.status_url)
+        renderer = wiring.renderer(config, load_catalogs())
     except SourceErrors as exc:
         for error in exc.errors:
             log.error("reload failed, keeping the running configuration", error=str(error))

@@ -12,14 +12,22 @@ import aiohttp
 
 from notifier import __version__
 from notifier.channels.registry import build_channel
-from notifier.config import CompanyConfig, Config
+from notifier.compose.render import Renderer
+from notifier.config import CompanyConfig, Config, EmailChannel
 from notifier.dispatch.dispatcher import Lane
 from notifier.dispatch.limits import CircuitBreaker, RateLimiter
 from notifier.dispatch.policy import RetrySettings
+from notifier.i18n.catalogs import Catalogs
 from notifier.ingest.pollers import CompanyPlan
 from notifier.ingest.settings import PollSettings
 from notifier.ips.client import IpsSettings
 from notifier.runtime.clock import Clock
+
+
+def renderer(config: Config, catalogs: Catalogs | None = None) -> Renderer:
+    """The renderer of `config`'s templates; the HTML part is rendered for messages to an email channel only."""
+    emails = [name for name, channel in config.channels.items() if isinstance(channel, EmailChannel)]
+    return Renderer(config.templates, catalogs, status_url=config.http.status_url, html_channels=emails)
 
 
 def ips_settings(config: Config) -> IpsSettings:

@@ -71,13 +71,21 @@ class Renderer:
     once and are cached by Jinja."""
 
     def __init__(
-        self, templates_dir: Path | None = None, catalogs: Catalogs | None = None, *, status_url: str | None = None
+        self,
+        templates_dir: Path | None = None,
+        catalogs: Catalogs | None = None,
+        *,
+        status_url: str | None = None,
+        html_channels: Collection[str] | None = None,
     ) -> None:
         """`status_url` is the status page as people reach it (`http.public_url`); messages then link to it.
-        `catalogs` are the translations to speak (the package's as first read, unless a reload read them anew)."""
+        `catalogs` are the translations to speak (the package's as first read, unless a reload read them anew).
+        `html_channels` are the channels that send the `html` part (email): a notification going to none of
+        them is rendered without it (the costliest part, and the largest stored); None renders it always."""
         self.templates_dir = templates_dir
         self.catalogs = catalogs or shipped()
         self.status_url = status_url
+        self.html_channels = None if html_channels is None else frozenset(html_channels)
         self.overrides: Overrides = load_overrides(templates_dir, PARTS)
         self._envs: dict[tuple[str, bool], SandboxedEnvironment] = {}
         self._available: dict[bool, frozenset[str]] = {}
@@ -101,14 +109,14 @@ class Renderer:
         locale = choice.catalog
         context = self.context(decision, choice)
         problems: list[str] = []
-        for part in PARTS:
+        for part in PARTS if self._wants_html(decision) else PARTS[:-1]:
             text = self._part(decision, locale, part, context, problems).strip()
             context[part] = _one_line(text) if part in ("headline", "title") else text
         message = Message(
             locale=locale,
             title=context["title"],
             text=context["text"],
-            html=context["html"] or None,
+            html=context.get("html") or None,
             fields=context["fields"],
             summary=context["summary"],
             links=context["links"],
@@ -116,6 +124,10 @@ class Renderer:
         notification = _notification(decision, message, _job_json(context, self._snapshot), self._snapshot)
         targets = tuple((t.channel, _recipients(t.to, context, decision)) for t in decision.rule.notify)
         return Rendered(notification, targets, tuple(problems))
+
+    def _wants_html(self, decision: Decision) -> bool:
+        wanted = self.html_channels
+        return wanted is None or any(target.channel in wanted for target in decision.rule.notify)
 
     def render_bare(self, decision: Decision) -> Rendered:
         """Without templates, formatting or field views: what goes out when `render` itself failed (a bug, or
