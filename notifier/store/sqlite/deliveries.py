@@ -111,8 +111,7 @@ class DeliveryRows(Connection):
         params: tuple[object, ...] = (PENDING,)
         if after is not None:
             sql, params = sql + " AND next_at > ?", (PENDING, after)
-        async with self.reading() as db, db.execute(sql, params) as cur:
-            row = await cur.fetchone()
+        row = next(iter(await self.fetch(sql, params)), None)
         return float(row[0]) if row and row[0] is not None else None
 
     @operation
@@ -142,8 +141,7 @@ class DeliveryRows(Connection):
 
     @operation
     async def disabled_channels(self) -> dict[str, str]:
-        async with self.reading() as db, db.execute("SELECT channel, reason FROM disabled_channels") as cur:
-            return {r[0]: r[1] for r in await cur.fetchall()}
+        return {r[0]: r[1] for r in await self.fetch("SELECT channel, reason FROM disabled_channels")}
 
     @operation
     async def enable_channel(self, channel: str) -> bool:
@@ -256,8 +254,7 @@ class DeliveryRows(Connection):
         )
 
     async def _rows(self, sql: str, params: tuple[Any, ...]) -> list[DeliveryRow]:
-        async with self.reading() as db, db.execute(sql, params) as cur:
-            rows = await cur.fetchall()
+        rows = await self.fetch(sql, params)
         return decoded(lambda: [self._row(r) for r in rows])
 
     def _row(self, r: Sequence[Any]) -> DeliveryRow:

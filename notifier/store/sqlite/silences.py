@@ -30,8 +30,7 @@ class SilenceRows(Connection):
     @operation
     async def silences(self) -> list[Silence]:
         sql = "SELECT id, matchers, starts_at, ends_at, comment, created_by FROM silences ORDER BY starts_at"
-        async with self.reading() as db, db.execute(sql) as cur:
-            rows = await cur.fetchall()
+        rows = await self.fetch(sql)
         return decoded(lambda: [_silence(r) for r in rows])
 
     @operation
