@@ -153,8 +153,9 @@ def main() -> None:
                         ("<=", target)))  # fmt: skip
         rows.append(Row(f"  from {label} to receipt, p50", p50, "s", statistics.median(baseline), "(bare POST p50)"))
     notes = [
-        f"{RATE:.0f} notifications/s for {seconds:g} s through the embedded daemon (SQLite synchronous=FULL, "
-        f"webhook channel, concurrency 8); one in ten refused once with Retry-After: 1 ({machine()})",
+        f"{RATE:.0f} notifications/s for {seconds:g} s through the embedded daemon (SQLite, notifications "
+        f"committed with synchronous=FULL; webhook channel, concurrency 8); one in ten refused once with "
+        f"Retry-After: 1 ({machine()})",
     ]
     report("Latency at a steady 200/s", rows, notes, args.json)
 
