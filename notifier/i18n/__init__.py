@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
@@ -98,6 +98,7 @@ class Choice:
         return self.formats != self.catalog
 
 
+@lru_cache(maxsize=4096)  # every notification asks, with one of the few locales a fleet uses
 def choose(*candidates: str | None) -> Choice:
     """The first candidate we can serve (job locale, then company locale), else en-US; formatted in its own locale."""
     for candidate in candidates:
