@@ -54,7 +54,7 @@ class Scrubber:
         if value is None or isinstance(value, int | float | bool):
             return value
         if isinstance(value, dict):
-            return {self._walk(k, limit, objects): self._walk(v, limit, objects) for k, v in value.items()}
+            return self._mapping(value, limit, objects)
         if isinstance(value, list | tuple):
             items = [self._walk(v, limit, objects) for v in value]
             return items if isinstance(value, list) else tuple(items)
@@ -72,6 +72,19 @@ class Scrubber:
             cleaned = self.text(text, limit)
             return value if cleaned == text else cleaned
         return value
+
+    def _mapping(self, value: dict[Any, Any], limit: int, objects: bool) -> dict[Any, Any]:
+        """A dict with its keys and values scrubbed; texts, None and numbers (most of a job snapshot) in line."""
+        text, walk = self.text, self._walk
+        out = {}
+        for key, item in value.items():
+            kind = type(item)
+            if kind is str:
+                item = text(item, limit)
+            elif item is not None and kind is not int:
+                item = walk(item, limit, objects)
+            out[text(key, limit) if type(key) is str else walk(key, limit, objects)] = item
+        return out
 
     def _field_names(self, kind: type) -> tuple[str, ...] | None:
         """The fields of a dataclass type (walked), None for any other type (a dataclass type itself included)."""
