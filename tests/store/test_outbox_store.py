@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from notifier.engine.book import Alert
+from notifier.store.errors import StoreError
 from notifier.store.protocol import Store
 from notifier.store.records import DEAD, DELIVERED, PENDING, SILENCED, DeliveryOutcome, Destination, Outgoing
 from notifier.store.sqlite.store import SqliteStore
@@ -50,6 +51,20 @@ async def test_outcomes_skip_the_fsync_that_notifications_wait_for(store: Sqlite
     marks = [s for s in statements if "synchronous" in s or s == "COMMIT" or s.startswith("UPDATE deliveries")]
     assert marks[0] == "PRAGMA synchronous=NORMAL"
     assert marks[-2:] == ["COMMIT", "PRAGMA synchronous=FULL"]
+    async with store.db.execute("PRAGMA synchronous") as cursor:
+        assert await cursor.fetchone() == (2,)  # FULL
+
+
+async def test_a_failed_outcome_write_leaves_commits_waiting_for_the_disk(store: SqliteStore) -> None:
+    """When writing outcomes fails, the connection is back at `synchronous=FULL` for the commits after it."""
+    await store.commit([Outgoing(notification(), (Destination("hook"),))], [], [], NOW)
+    (row,) = await due(store, NOW.timestamp(), 10)
+    await store.db.execute(
+        "CREATE TRIGGER refuse BEFORE UPDATE ON deliveries BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+    )
+    await store.db.commit()
+    with pytest.raises(StoreError):
+        await store.record([DeliveryOutcome(row.id, "hook", DELIVERED, 1, NOW.timestamp(), None)], NOW)
     async with store.db.execute("PRAGMA synchronous") as cursor:
         assert await cursor.fetchone() == (2,)  # FULL
 

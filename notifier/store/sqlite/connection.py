@@ -83,12 +83,14 @@ class Connection:
                 await self.db.execute("PRAGMA synchronous=NORMAL")
             try:
                 yield self.db
-                await self.db.commit()
+                if synced:
+                    await self.db.commit()
+                else:  # one trip: a script commits what is pending first (not waiting for the disk), then resets
+                    await self.db.executescript(f"PRAGMA synchronous={SYNCHRONOUS}")
             except BaseException:
                 with contextlib.suppress(*FAILURES, ValueError):  # a rollback that fails too must not hide why
                     await self.db.rollback()
-                raise
-            finally:
-                if not synced:
-                    with contextlib.suppress(*FAILURES, ValueError):  # a closed connection has no setting left
+                if not synced:  # whatever failed, the next commit must wait for the disk again
+                    with contextlib.suppress(*FAILURES, ValueError):
                         await self.db.execute(f"PRAGMA synchronous={SYNCHRONOUS}")
+                raise
