@@ -48,17 +48,11 @@ async def log_details(
     if limit == 0:
         return ()
     try:
-        logs = await client.get_job_log_details(company, ending.job.job_handle or "", locale=locale)
+        lines = await client.get_notable_details(company, ending.job.job_handle or "", locale=locale, limit=limit)
     except IpsError as exc:
         if exc.retryable and tracker.may_wait(ending):
             log.info("job log details unavailable, retrying next poll", job=ending.job.job_handle)
             return None
         log.warning("job log details unavailable", job=ending.job.job_handle, error=str(exc))
         return ()
-    lines = [d for entry in logs for d in entry.details if _notable(d)]
-    return tuple(lines[:limit])
-
-
-def _notable(detail: JobLogDetail) -> bool:
-    log_type = detail.log_type or ""
-    return any(marker in log_type for marker in ("Error", "Failure", "Fatal", "Warning"))
+    return tuple(lines)

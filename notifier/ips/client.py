@@ -1,7 +1,7 @@
 """The IPS client: one shared aiohttp session, a timeout on every call, a concurrency cap across companies.
 
 Transport problems become typed errors that say whether a retry can help; everything about the XML itself
-is left to the pure parsing in `envelope` and `parse`.
+is left to the pure parsing in `envelope`, `parse` and `details`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import aiohttp
 import structlog
 
-from notifier.ips import parse
+from notifier.ips import details, parse
 from notifier.ips.envelope import (
     AuthHeader,
     api_namespace,
@@ -28,7 +28,7 @@ from notifier.ips.envelope import (
 )
 from notifier.ips.errors import IpsError, IpsFault, IpsParseError, IpsTimeout, IpsTransportError
 from notifier.ips.schema import DETAIL_PAGING
-from notifier.models import ActiveJob, Company, JobLog, ScheduledJob
+from notifier.models import ActiveJob, Company, JobLog, JobLogDetail, ScheduledJob
 
 T = TypeVar("T")
 _RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -103,29 +103,42 @@ class IpsClient:
         log_types: list[str] | None = None,
         records_per_page: int = 1000,
     ) -> list[JobLog]:
-        """Log details of one job, asked in `locale` so that `logMessage` comes back in that language.
+        """Log details of one job, asked in `locale` so that `logMessage` comes back in that language."""
+        paging = _detail_paging(log_types, records_per_page)
+        return await self._details(company_handle, job_handle, locale, paging, parse.parse_job_log_details)
 
-        A server on an older schema faults for the paging members: the call is made once more without them,
-        and this endpoint is asked without them from then on (its default page, up to 1000 lines, is enough).
-        """
+    async def get_notable_details(
+        self, company_handle: str, job_handle: str, *, locale: str | None, limit: int
+    ) -> list[JobLogDetail]:
+        """The first `limit` error, failure and warning lines of one job's log, in `locale`; the other lines of
+        the answer are not read (`details.notable_details`)."""
+
+        def notable(data: bytes, max_bytes: int, namespace: str | None) -> list[JobLogDetail]:
+            return details.notable_details(data, max_bytes, namespace, limit=limit)
+
+        return await self._details(company_handle, job_handle, locale, _detail_paging(None, 1000), notable)
+
+    async def _details(
+        self,
+        company_handle: str,
+        job_handle: str,
+        locale: str | None,
+        paging: list[tuple[str, Any]],
+        parser: Callable[[bytes, int, str | None], T],
+    ) -> T:
+        """A server on an older schema faults for the paging members: the call is made once more without them,
+        and this endpoint is asked without them from then on (its default page, up to 1000 lines, is enough)."""
         params: list[tuple[str, Any]] = [("companyHandle", company_handle), ("jobHandle", job_handle)]
-        paging: list[tuple[str, Any]] = [
-            ("logTypeArray", log_types),
-            ("recordsPerPage", records_per_page),
-            ("resultsPage", 1),
-            ("sortBy", "Date"),
-            ("sortDirection", "Ascending"),
-        ]
         if not self.details_without_paging:
             try:
-                return await self._call("getJobLogDetails", params + paging, parse.parse_job_log_details, locale)
+                return await self._call("getJobLogDetails", params + paging, parser, locale)
             except IpsFault as fault:
                 if not refuses_elements(fault, DETAIL_PAGING):
                     raise
                 log.info("getJobLogDetails refused its paging members; asking without them", reason=str(fault))
-        details = await self._call("getJobLogDetails", params, parse.parse_job_log_details, locale=locale)
+        found = await self._call("getJobLogDetails", params, parser, locale=locale)
         self.details_without_paging = True  # only once the plain call worked: never lose the paging for nothing
-        return details
+        return found
 
     async def get_company_info(self, *, company_handle: str | None = None, company_name: str | None = None) -> Company:
         params = [("companyHandle", company_handle), ("companyName", company_name)]
@@ -206,6 +219,16 @@ async def _read_capped(resp: aiohttp.ClientResponse, max_bytes: int) -> bytes:
             raise IpsTransportError(f"response exceeds the {max_bytes}-byte cap", retryable=True)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _detail_paging(log_types: list[str] | None, records_per_page: int) -> list[tuple[str, Any]]:
+    return [
+        ("logTypeArray", log_types),
+        ("recordsPerPage", records_per_page),
+        ("resultsPage", 1),
+        ("sortBy", "Date"),
+        ("sortDirection", "Ascending"),
+    ]
 
 
 def refuses_elements(fault: IpsFault, names: tuple[str, ...]) -> bool:

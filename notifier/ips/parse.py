@@ -121,7 +121,7 @@ _AUX = FieldReader(
 )
 
 
-_LOG_DETAIL = FieldReader(
+LOG_DETAIL = FieldReader(
     JobLogDetail,
     {
         "logMessage": ("log_message", str_value),
@@ -160,7 +160,7 @@ JOB_LOG = FieldReader(
         "fatalError": ("fatal_error", bool_value),
         "detailTotalRows": ("detail_total_rows", int_value),
     },
-    {"detailArray": ("details", array_reader(_LOG_DETAIL))},
+    {"detailArray": ("details", array_reader(LOG_DETAIL))},
     unique=("job_handle", "job_name", "original_job_name"),
 )
 

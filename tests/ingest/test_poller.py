@@ -23,7 +23,7 @@ from notifier.ips.simulator.chaos import FaultSpec
 from notifier.ips.simulator.jobs import detail_lines
 from notifier.ips.simulator.scenarios import JobSpec
 from notifier.ips.simulator.soap import DEFAULT_USERS, SimUser
-from notifier.models import Company, CompanyRef, Event, JobLog
+from notifier.models import Company, CompanyRef, Event, JobLog, JobLogDetail
 from notifier.runtime.clock import ManualClock
 from notifier.runtime.supervise import supervise
 from notifier.web.ready import company_problem
@@ -60,9 +60,9 @@ class SpyClient(IpsClient):
             self.hidden[handle] -= 1
         return visible
 
-    async def get_job_log_details(self, company_handle: str, job_handle: str, **kwargs: Any) -> list[JobLog]:
+    async def get_notable_details(self, company_handle: str, job_handle: str, **kwargs: Any) -> list[JobLogDetail]:
         self.detail_locales.append((job_handle, kwargs.get("locale")))
-        return await super().get_job_log_details(company_handle, job_handle, **kwargs)
+        return await super().get_notable_details(company_handle, job_handle, **kwargs)
 
     async def get_company_info(self, *, company_handle: str | None = None, company_name: str | None = None) -> Company:
         self.company_lookups.append((company_handle, company_name))

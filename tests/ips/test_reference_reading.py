@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -17,15 +18,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from notifier.ips import parse, reader
+from notifier.ips import details, parse, reader
 from notifier.ips.envelope import parse_xml, response_element
 from notifier.ips.errors import IpsParseError
 from notifier.ips.freeform import DetailReader, read_job_detail, simple_pairs, task_item_arrays
 from notifier.ips.reader import FieldReader
 from notifier.ips.simulator import answers as render
 from notifier.ips.values import XSI_NIL, item_lists, items, may_have_nils
-from notifier.models import JOB_DETAIL_KINDS, TaskItemProgress
-from tests.support.ips import active_jobs, job_logs
+from notifier.models import JOB_DETAIL_KINDS, JobLog, JobLogDetail, TaskItemProgress
+from tests.support.ips import active_jobs, instants, job_logs, log_details, opt, xml_text
 
 VERSION = "2014-04-03"
 MANY = settings(max_examples=2 * settings().max_examples)  # the profile's sweep, twice: cases are small
@@ -119,6 +120,30 @@ def test_job_logs_read_as_the_reference_reads_them(logs: list[Any], changes: lis
     assert _fast(parse.parse_job_log_details, body) == _reference(
         body, "getJobLogDetails", "jobLogArray", parse.JOB_LOG
     )
+
+
+LOG_TYPES = ("UploadError", "ImageServingPublishWarning", "FatalError", "UploadFailure", "UploadSuccess", "FileBegin",
+             "", None)  # fmt: skip
+typed_lines = st.tuples(log_details, st.sampled_from(LOG_TYPES)).map(lambda pair: replace(pair[0], log_type=pair[1]))
+logs_with_lines = st.builds(JobLog, job_handle=opt(xml_text), start_date=opt(instants),
+                            details=st.lists(typed_lines, max_size=6).map(tuple))  # fmt: skip
+
+
+@MANY
+@given(st.lists(logs_with_lines, max_size=3), edits, st.booleans(), st.integers(0, 5))
+def test_notable_details_are_the_references(logs: list[JobLog], changes: list[Any], singular: bool, limit: int) -> None:
+    """The error and warning lines picked out of getJobLogDetails, reshaped at will, are the ones the full reading
+    and filtering gives; only a value that cannot be read in something not picked fails the reference alone."""
+    body = _responses(render.render_job_log_details(logs, VERSION), changes, singular)
+    fast = _fast(lambda data: details.notable_details(data, limit=limit), body)
+    reference = _fast(lambda data: details.notable_details_reference(data, limit=limit), body)
+    if isinstance(fast, str):
+        assert isinstance(reference, str)
+    elif isinstance(reference, str):
+        assert len(fast) <= limit
+        assert all(isinstance(line, JobLogDetail) and details.is_notable(line) for line in fast)
+    else:
+        assert fast == reference
 
 
 @MANY
