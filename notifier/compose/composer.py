@@ -231,14 +231,23 @@ class Composer(Loop):
         if self.observer is not None:
             for error in result.errors:
                 self.observer.rule_failed(error, event.at)
-        return [(self._render(d), d) for d in result.decisions]
+        # Rendered from scrubbed data: a megabyte job name or an echoed password never reaches a template. Each
+        # event is scrubbed (its whole job snapshot walked) once, however many rules decided about it.
+        scrubbed: dict[int, Event] = {}
+        return [(self._render(dataclasses.replace(d, event=_scrubbed(d.event, scrubbed))), d) for d in result.decisions]
 
     def _render(self, decision: Decision) -> Rendered:
-        # Rendered from scrubbed data: a megabyte job name or an echoed password never reaches a template.
-        decision = dataclasses.replace(decision, event=SCRUBBER(decision.event))
         try:
             return self.renderer.render(decision)
         except Exception:  # template faults are handled inside; this is a bug, and must not lose the alert
             log.exception("rendering failed, sending a plain message", rule=decision.rule.name,
                           company=decision.event.company.handle)  # fmt: skip
             return self.renderer.render_bare(decision)
+
+
+def _scrubbed(event: Event, done: dict[int, Event]) -> Event:
+    """`event` scrubbed, from `done` (by identity) when it already was."""
+    found = done.get(id(event))
+    if found is None:
+        found = done[id(event)] = SCRUBBER(event)
+    return found
