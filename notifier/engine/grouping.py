@@ -3,11 +3,11 @@ compiled; Alertmanager's vocabulary and defaults. Pure."""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from notifier.engine.context import ROOTS
+from notifier.sources.sourcemap import suggest
 
 DEFAULT_GROUP_WAIT = 30.0  # Alertmanager's defaults
 DEFAULT_GROUP_INTERVAL = 300.0
@@ -37,9 +37,7 @@ def group_spec(
         if root not in ROOTS or not name or "." in name:
             error("group_by", f"group_by: {path!r} is not a field (write e.g. company.handle, job.type, event.kind)")
         elif name not in ROOTS[root]:
-            close = difflib.get_close_matches(name, list(ROOTS[root]), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            error("group_by", f"group_by: unknown field {path!r}{hint}")
+            error("group_by", f"group_by: unknown field {path!r}{suggest(name, ROOTS[root])}")
     if interval == 0:
         error("group_interval", "group_interval must be longer than 0s")
     return GroupSpec(

@@ -7,7 +7,6 @@ name are checked against the models so a typo like `job.stat` is caught before t
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from notifier.engine.context import ROOTS
 from notifier.engine.grouping import GroupSpec, group_spec
 from notifier.models import EVENT_KINDS
 from notifier.sources.durations import Duration
-from notifier.sources.sourcemap import SourceDoc, SourceError, SourceErrors, load_yaml, validation_errors
+from notifier.sources.sourcemap import SourceDoc, SourceError, SourceErrors, load_yaml, suggest, validation_errors
 
 STATE_KINDS = frozenset({"job.active"})
 # Episode rules: opened by one of these events, closed by the event it maps to (for the same company or schedule).
@@ -97,7 +96,7 @@ class RuleSpec(BaseModel):
     def _known_kinds(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for kind in value:
             if kind not in EVENT_KINDS:
-                raise ValueError(f"unknown event {kind!r}{_suggest(kind, EVENT_KINDS)}")
+                raise ValueError(f"unknown event {kind!r}{suggest(kind, EVENT_KINDS)}")
         if not value:
             raise ValueError("name at least one event")
         state = [k for k in value if k in STATE_KINDS]
@@ -327,7 +326,7 @@ def _check_fields(ast: nodes.Node, error: Callable[[str], None]) -> None:
         if isinstance(node.node, nodes.Name) and node.node.name in ROOTS:
             known = ROOTS[node.node.name]
             if node.attr not in known:
-                error(f"unknown field '{node.node.name}.{node.attr}'{_suggest(node.attr, known)}")
+                error(f"unknown field '{node.node.name}.{node.attr}'{suggest(node.attr, known)}")
     assigned = {n.name for n in ast.find_all(nodes.Name) if n.ctx in ("store", "param")}
     for name in ast.find_all(nodes.Name):
         if name.ctx == "load" and name.name not in ROOTS and name.name not in assigned and name.name != "loop":
@@ -350,9 +349,4 @@ def _channel_hint(name: str, channels: Collection[str]) -> str:
     """The channel probably meant, else the ones the config defines (a rule can only name those)."""
     if not channels:
         return " (the config defines no channels: add one under channels:)"
-    return _suggest(name, channels) or f" (channels: {', '.join(sorted(channels))})"
-
-
-def _suggest(word: str, options: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return suggest(name, channels) or f" (channels: {', '.join(sorted(channels))})"

@@ -211,7 +211,7 @@ def validation_errors(
             continue
         shown = [str(part) for part in where[len(prefix) :]]
         if kind == "extra_forbidden":
-            hint = _suggest(shown[-1], known_keys(model, loc[:-1])) if model is not None else ""
+            hint = suggest(shown[-1], known_keys(model, loc[:-1])) if model is not None else ""
             message = f"unknown key {shown.pop()!r}{hint}"
         elif kind == "missing":
             message = f"missing required key {shown.pop()!r}"
@@ -231,7 +231,7 @@ def _tag_problem(doc: SourceDoc, where: Loc, ctx: dict[str, Any]) -> tuple[Loc, 
     if "tag" not in ctx:
         return where, f"missing required key {field_name!r}"
     choices = f" (one of: {', '.join(expected)})" if expected else ""
-    hint = _suggest(str(ctx["tag"]), expected) or choices
+    hint = suggest(str(ctx["tag"]), expected) or choices
     return (*where, field_name), f"unknown {field_name} {ctx['tag']!r}{hint}"
 
 
@@ -282,7 +282,7 @@ def _plain(kind: str, error: Any, key: str, value: Any) -> str:
         return f"must be {_BOUNDS[kind]} {shown}{unit}"
     if kind == "literal_error":
         choices = [c.strip().strip("'") for c in re.split(r",| or ", str(ctx.get("expected", ""))) if c.strip()]
-        hint = _suggest(value, choices) if isinstance(value, str) else ""
+        hint = suggest(value, choices) if isinstance(value, str) else ""
         return f"must be one of: {', '.join(choices)}{hint}"
     if kind in ("string_too_short", "too_short") and ctx.get("min_length") == 1:
         return "must not be empty"
@@ -334,6 +334,7 @@ def _unwrap(annotation: Any) -> Any:
     return annotation
 
 
-def _suggest(word: str, options: Iterable[str]) -> str:
+def suggest(word: str, options: Iterable[str]) -> str:
+    """` (did you mean 'x'?)` for the option closest to `word`, or "" when none is close."""
     close = difflib.get_close_matches(word, list(options), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
