@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from notifier.ingest.job_events import Spec, snapshot_events
 from notifier.ingest.marks import PollMark
-from notifier.models import ActiveJob, CompanyRef, Event, JobLog, JobLogDetail
+from notifier.models import ERROR_MARKERS, WARNING_MARKER, ActiveJob, CompanyRef, Event, JobLog, JobLogDetail
 
 # How far back a log scan reaches past the previous scan, to absorb clock skew between us and the server.
 LOG_SCAN_OVERLAP = timedelta(minutes=5)
@@ -312,16 +312,13 @@ def _stalled(tracked: _Tracked, now: datetime) -> float:
     return max(0.0, (now - tracked.progress_since).total_seconds())
 
 
-_ERROR_MARKERS = ("Error", "Failure", "Fatal")
-
-
 def _is_error(detail: JobLogDetail) -> bool:
     log_type = detail.log_type or ""
-    return any(marker in log_type for marker in _ERROR_MARKERS)
+    return any(marker in log_type for marker in ERROR_MARKERS)
 
 
 def _is_warning(detail: JobLogDetail) -> bool:
-    return "Warning" in (detail.log_type or "")
+    return WARNING_MARKER in (detail.log_type or "")
 
 
 def job_from_log(log: JobLog, locale: str | None = None) -> ActiveJob:

@@ -19,10 +19,10 @@ from lxml import etree
 from notifier.ips.envelope import DEFAULT_MAX_BYTES, find_child, response_element
 from notifier.ips.parse import LOG_DETAIL, parse_job_log_details
 from notifier.ips.values import items, local, may_have_nils
-from notifier.models import JobLogDetail
+from notifier.models import ERROR_MARKERS, WARNING_MARKER, JobLogDetail
 
-# Log types come in families per job kind: ImageServingPublishError, UploadFailure, FatalError, UploadWarning …
-NOTABLE_MARKERS = ("Error", "Failure", "Fatal", "Warning")
+# The lines the job tracker classifies as errors or warnings, and no others.
+NOTABLE_MARKERS = (*ERROR_MARKERS, WARNING_MARKER)
 _MARKED = re.compile("|".join(NOTABLE_MARKERS)).search
 _TAG, _TEXT = operator.attrgetter("tag"), operator.attrgetter("text")
 

@@ -5,8 +5,10 @@ and the notifications rules decide on. Frozen, slotted and free of I/O; nothing 
 from notifier.models.events import EVENT_KINDS, CompanyId, CompanyRef, Event, EventKind
 from notifier.models.ips import (
     ACTIVE_JOB_STATES,
+    ERROR_MARKERS,
     JOB_DETAIL_KINDS,
     JOB_TYPES,
+    WARNING_MARKER,
     ActiveJob,
     AuxLogEntry,
     Company,
@@ -21,9 +23,11 @@ from notifier.models.notifications import Delivery, GroupDigest, Message, Notifi
 
 __all__ = [
     "ACTIVE_JOB_STATES",
+    "ERROR_MARKERS",
     "EVENT_KINDS",
     "JOB_DETAIL_KINDS",
     "JOB_TYPES",
+    "WARNING_MARKER",
     "ActiveJob",
     "AuxLogEntry",
     "Company",

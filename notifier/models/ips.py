@@ -111,6 +111,12 @@ class AuxLogEntry:
     date_created: datetime | None = None
 
 
+# Log types come in families per job kind: ImageServingPublishError, UploadFailure, FatalError, UploadWarning …
+# A line is an error when its type holds one of these, a warning when it holds WARNING_MARKER.
+ERROR_MARKERS = ("Error", "Failure", "Fatal")
+WARNING_MARKER = "Warning"
+
+
 @dataclass(frozen=True, slots=True)
 class JobLogDetail:
     """One line of a job's log; `log_message` is localized in the locale the request was made in."""
