@@ -9,7 +9,6 @@ filters it, and is what the fast path is held to. Whatever is unusual (xsi:nil a
 
 from __future__ import annotations
 
-import gc
 import operator
 import re
 from itertools import accumulate, chain, compress
@@ -17,7 +16,7 @@ from itertools import accumulate, chain, compress
 from lxml import etree
 
 from notifier.ips.envelope import DEFAULT_MAX_BYTES, find_child, response_element
-from notifier.ips.parse import LOG_DETAIL, parse_job_log_details
+from notifier.ips.parse import LOG_DETAIL, collector_paused, parse_job_log_details
 from notifier.ips.values import items, local, may_have_nils
 from notifier.models import ERROR_MARKERS, WARNING_MARKER, JobLogDetail
 
@@ -49,9 +48,7 @@ def notable_details(
     Lines that are not returned are not converted either, so a malformed value in one of them no longer fails
     the call: the job's event keeps the errors and warnings that could be read.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()  # as in `parse._parse_array`: no collection scans the tree's short-lived proxies
-    try:
+    with collector_paused():  # no collection scans the tree's short-lived proxies
         ret = response_element(data, "getJobLogDetails", max_bytes, namespace)
         chosen: list[etree._Element] | None = [] if not may_have_nils(ret, data) else None
         for entry in items(find_child(ret, "jobLogArray")):
@@ -62,9 +59,6 @@ def notable_details(
         if chosen is None:
             return notable_details_reference(data, max_bytes, namespace, limit=limit)
         return LOG_DETAIL.many(chosen[:limit], False)
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _notable_lines(entry: etree._Element) -> list[etree._Element] | None:

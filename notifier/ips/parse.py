@@ -6,7 +6,8 @@ Which element feeds which model field, and how its text converts; `reader.FieldR
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TypeVar
 
 from lxml import etree
@@ -206,26 +207,33 @@ def _array(ret: etree._Element, wrapper: str) -> list[etree._Element]:
 M = TypeVar("M")
 
 
-def _parse_array(
-    data: bytes, operation: str, wrapper: str, reader: FieldReader[M], max_bytes: int, namespace: str | None
-) -> list[M]:
-    """Every item of the response's array, as models.
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused while one response is read (synchronously: never across an await)
+    and resumed as it was.
 
-    The cyclic garbage collector is paused while one response is read (synchronously: never across an await)
-    and resumed as it was. Reading makes a short-lived proxy object for every element; a collection running
-    meanwhile would scan and promote them all for nothing (up to a sixth of the parse), and in a daemon
-    holding 50,000 jobs would bring the next full collection closer. Nothing read here forms a cycle.
+    Reading makes a short-lived proxy object for every element; a collection running meanwhile would scan and
+    promote them all for nothing (up to a sixth of the parse), and in a daemon holding 50,000 jobs would bring
+    the next full collection closer. Nothing read here forms a cycle.
     """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _parse_array(
+    data: bytes, operation: str, wrapper: str, reader: FieldReader[M], max_bytes: int, namespace: str | None
+) -> list[M]:
+    """Every item of the response's array, as models, read with the collector paused."""
+    with collector_paused():
         ret = response_element(data, operation, max_bytes, namespace)
         models = reader.many(_array(ret, wrapper), may_have_nils(ret, data))
         del ret  # the tree and its proxies go while the collector is still paused
         return models
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def parse_active_jobs(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES, namespace: str | None = None) -> list[ActiveJob]:
