@@ -11,7 +11,7 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 from notifier.ingest.schedules.state import ScheduleState, mark_from_dict
 from notifier.store.bodies import Bodies
 from notifier.store.errors import StoreError, StoreHealth, describe
-from notifier.store.records import WaitingGroup, WaitingMember
+from notifier.store.records import DueGroup, WaitingGroup, WaitingMember
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -87,3 +87,19 @@ def waiting_member(row: Sequence[Any], bodies: Bodies) -> WaitingMember:
     due = float(row[4]) if row[4] is not None else None
     recipients = tuple(str(r) for r in json.loads(row[2]))
     return WaitingMember(row[0], row[1], recipients, float(row[3]), due, bodies.read(row[5], row[6]))
+
+
+def due_group(group: Sequence[Any], rows: Sequence[Sequence[Any]], bodies: Bodies) -> DueGroup:
+    """(key, rule, channel, labels, sent, thread, open) and its members' (key, body, recipients) → a due group."""
+    recipients = dict.fromkeys(address for row in rows for address in json.loads(row[2]))
+    return DueGroup(
+        key=group[0],
+        rule=group[1],
+        channel=group[2],
+        labels=tuple((str(k), str(v)) for k, v in json.loads(group[3])),
+        recipients=tuple(recipients),
+        members=tuple(bodies.read(row[0], row[1]) for row in rows),
+        sent=group[4],
+        thread=group[5],
+        open=tuple(json.loads(group[6])),
+    )

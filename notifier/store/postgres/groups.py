@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 from notifier.safety import SCRUBBER
 from notifier.store.bodies import Bodies
-from notifier.store.operations import decoded, waiting_group, waiting_member
-from notifier.store.postgres.connection import Pool, Row, operation
+from notifier.store.operations import decoded, due_group, waiting_group, waiting_member
+from notifier.store.postgres.connection import Pool, operation
 from notifier.store.postgres.listener import CHANNEL
 from notifier.store.postgres.rows import insert_new
 from notifier.store.records import SILENCED, DueGroup, GroupFlush, WaitingGroup, WaitingMember
@@ -52,16 +52,7 @@ class GroupRows(Pool):
         async with self.connection() as db:
             groups = await db.fetch(sql, now)
             found = [(group, await db.fetch(MEMBERS, group[0], members)) for group in groups]
-        return decoded(lambda: [self._due(group, rows) for group, rows in found])
-
-    def _due(self, group: Row, rows: list[Row]) -> DueGroup:
-        recipients = dict.fromkeys(address for row in rows for address in json.loads(row[2]))
-        return DueGroup(
-            key=group[0], rule=group[1], channel=group[2],
-            labels=tuple((str(k), str(v)) for k, v in json.loads(group[3])), recipients=tuple(recipients),
-            members=tuple(self.bodies.read(row[0], row[1]) for row in rows), sent=group[4], thread=group[5],
-            open=tuple(json.loads(group[6])),
-        )  # fmt: skip
+        return decoded(lambda: [due_group(tuple(group), list(map(tuple, rows)), self.bodies) for group, rows in found])
 
     @operation
     async def flush_group(self, flush: GroupFlush, now: float) -> bool:

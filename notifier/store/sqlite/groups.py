@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from notifier.store.bodies import Bodies
-from notifier.store.operations import decoded, waiting_group, waiting_member
+from notifier.store.operations import decoded, due_group, waiting_group, waiting_member
 from notifier.store.records import SILENCED, DueGroup, GroupFlush, WaitingGroup, WaitingMember
 from notifier.store.sqlite.connection import Connection, operation
 from notifier.store.sqlite.rows import insert_new
@@ -58,21 +58,7 @@ class GroupRows(Connection):
                     (group[0], members),
                 ) as cur:
                     found.append((group, list(await cur.fetchall())))
-        return decoded(lambda: [self._due(group, rows) for group, rows in found])
-
-    def _due(self, group: Sequence[Any], rows: Sequence[Sequence[Any]]) -> DueGroup:
-        recipients = dict.fromkeys(address for row in rows for address in json.loads(row[2]))
-        return DueGroup(
-            key=group[0],
-            rule=group[1],
-            channel=group[2],
-            labels=tuple((str(k), str(v)) for k, v in json.loads(group[3])),
-            recipients=tuple(recipients),
-            members=tuple(self.bodies.read(row[0], row[1]) for row in rows),
-            sent=group[4],
-            thread=group[5],
-            open=tuple(json.loads(group[6])),
-        )
+        return decoded(lambda: [due_group(group, rows, self.bodies) for group, rows in found])
 
     @operation
     async def flush_group(self, flush: GroupFlush, now: float) -> bool:
