@@ -152,12 +152,11 @@ class DeliveryRows(Pool):
             return
         async with self.transaction() as db:
             await db.execute(RECORD, *columns, now, kept)
-            if disables:
-                await db.executemany(
-                    "INSERT INTO disabled_channels VALUES ($1, $2, $3)"
-                    " ON CONFLICT (channel) DO UPDATE SET reason = EXCLUDED.reason, at = EXCLUDED.at",
-                    disables,
-                )
+            await db.executemany(
+                "INSERT INTO disabled_channels VALUES ($1, $2, $3)"
+                " ON CONFLICT (channel) DO UPDATE SET reason = EXCLUDED.reason, at = EXCLUDED.at",
+                disables,
+            )
 
     @operation
     async def disabled_channels(self) -> dict[str, str]:
