@@ -11,7 +11,7 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 from notifier.ingest.schedules.state import ScheduleState, mark_from_dict
 from notifier.store.bodies import Bodies
 from notifier.store.errors import StoreError, StoreHealth, describe
-from notifier.store.records import DueGroup, WaitingGroup, WaitingMember
+from notifier.store.records import Destination, DueGroup, WaitingGroup, WaitingMember
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -65,6 +65,11 @@ def tracking(failed: Callable[[BaseException], bool]) -> Callable[[Method[S, P, 
         return tracked
 
     return operation
+
+
+def joins_group(destination: Destination) -> bool:
+    """Whether a new notification's `destination` waits in its group for a digest instead of being delivered."""
+    return destination.group is not None and destination.silenced_by is None
 
 
 def schedule_states(rows: Iterable[Sequence[Any]]) -> dict[str, dict[str, ScheduleState]]:

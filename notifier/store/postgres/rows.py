@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from notifier.models.codec import encode_notification
+from notifier.store.operations import joins_group
 from notifier.store.postgres.connection import Db
 from notifier.store.records import PENDING, SILENCED, Destination, Outgoing
 
@@ -42,10 +43,10 @@ async def insert_new(db: Db, scrubbed: Sequence[Outgoing], now: datetime) -> tup
     returns those that were new, and whether deliveries became due (to wake the replicas)."""
     keys = {r[0] for r in await db.fetch(NEW_NOTIFICATIONS, *columns(map(_notification_row, scrubbed), 10))}
     new = [item for item in scrubbed if item.notification.key in keys]
-    rows = [_delivery_row(item, d, now) for item in new for d in item.destinations if not _grouped(d)]
+    rows = [_delivery_row(item, d, now) for item in new for d in item.destinations if not joins_group(d)]
     if rows:
         await db.execute(NEW_DELIVERIES, *columns(rows, 8))
-    joined = [(item, d) for item in new for d in item.destinations if _grouped(d)]
+    joined = [(item, d) for item in new for d in item.destinations if joins_group(d)]
     stamp = now.timestamp()
     groups = {d.group.key: (d.channel, d.group) for _, d in joined if d.group is not None}
     for channel, g in sorted(groups.values(), key=lambda pair: pair[1].key):  # one order: no deadlocks
@@ -66,10 +67,6 @@ def columns(rows: Iterable[Sequence[Any]], width: int) -> list[list[Any]]:
         for column, value in zip(out, row, strict=True):
             column.append(value)
     return out
-
-
-def _grouped(destination: Destination) -> bool:
-    return destination.group is not None and destination.silenced_by is None
 
 
 def _notification_row(item: Outgoing) -> tuple[object, ...]:

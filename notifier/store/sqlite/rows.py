@@ -12,6 +12,7 @@ import aiosqlite
 
 from notifier.models.codec import encode_notification
 from notifier.safety import SCRUBBER
+from notifier.store.operations import joins_group
 from notifier.store.records import PENDING, SILENCED, Destination, Grouping, Outgoing
 
 NOTIFICATION_INSERT = (
@@ -40,9 +41,9 @@ async def insert_new(db: aiosqlite.Connection, items: Sequence[Outgoing], now: d
     new = [replace(item, notification=SCRUBBER.notification(item.notification)) for item in items]
     await db.executemany(NOTIFICATION_INSERT, map(_notification_row, new))
     await db.executemany(
-        DELIVERY_INSERT, [_delivery_row(item, d, now) for item in new for d in item.destinations if not _grouped(d)]
+        DELIVERY_INSERT, [_delivery_row(item, d, now) for item in new for d in item.destinations if not joins_group(d)]
     )
-    joined = [(item, d) for item in new for d in item.destinations if _grouped(d)]
+    joined = [(item, d) for item in new for d in item.destinations if joins_group(d)]
     if joined:
         stamp = now.timestamp()
         groups = {d.group.key: (d.channel, d.group) for _, d in joined if d.group is not None}
@@ -53,10 +54,6 @@ async def insert_new(db: aiosqlite.Connection, items: Sequence[Outgoing], now: d
              for item, d in joined if d.group is not None],
         )  # fmt: skip
     return new
-
-
-def _grouped(destination: Destination) -> bool:
-    return destination.group is not None and destination.silenced_by is None
 
 
 def _group_row(channel: str, group: Grouping, now: float) -> tuple[object, ...]:
