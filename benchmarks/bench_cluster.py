@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -93,35 +94,20 @@ def one_run(location: StateLocation, replicas: int, batch: int, hook_base: str, 
          str(config(folder / f"{tag}-{n}", location.url, f"{hook_base}/hook", ips_port))]
         for n in range(replicas)
     ]  # fmt: skip
-    sinks = [log.open("wb") for log in logs]
-    try:
-        with _all_started(commands, sinks) as processes:
-            wait_for(lambda: all(b'"started"' in log.read_bytes() for log in logs), f"{replicas} replicas starting")
-            before = asyncio.run(accepted(hook_base))
-            asyncio.run(commit(location, batch, tag))
-            began = time.perf_counter()  # the batch is in the outbox: from here on, the replicas deliver it
-            wait_for(lambda: asyncio.run(accepted(hook_base)) - before >= batch, f"{batch} deliveries")
-            elapsed = time.perf_counter() - began
-            if any(p.poll() is not None for p in processes):
-                raise RuntimeError("a replica exited during the run")
-    finally:
-        for sink in sinks:
-            sink.close()
+    with contextlib.ExitStack() as running:  # every replica stopped, then every log closed, however it ends
+        sinks = [running.enter_context(log.open("wb")) for log in logs]
+        processes = [
+            running.enter_context(started(c, stdout=s, stderr=s)) for c, s in zip(commands, sinks, strict=True)
+        ]
+        wait_for(lambda: all(b'"started"' in log.read_bytes() for log in logs), f"{replicas} replicas starting")
+        before = asyncio.run(accepted(hook_base))
+        asyncio.run(commit(location, batch, tag))
+        began = time.perf_counter()  # the batch is in the outbox: from here on, the replicas deliver it
+        wait_for(lambda: asyncio.run(accepted(hook_base)) - before >= batch, f"{batch} deliveries")
+        elapsed = time.perf_counter() - began
+        if any(p.poll() is not None for p in processes):
+            raise RuntimeError("a replica exited during the run")
     return batch / elapsed
-
-
-class _all_started:
-    """Several `started` processes at once."""
-
-    def __init__(self, commands: Sequence[list[str]], sinks: Sequence[object]) -> None:
-        self.managers = [started(c, stdout=s, stderr=s) for c, s in zip(commands, sinks, strict=True)]
-
-    def __enter__(self) -> list[object]:
-        return [manager.__enter__() for manager in self.managers]
-
-    def __exit__(self, *exc: object) -> None:
-        for manager in reversed(self.managers):
-            manager.__exit__(None, None, None)
 
 
 def main() -> None:
